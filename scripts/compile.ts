@@ -1,0 +1,162 @@
+// deno-lint-ignore-file no-console -- a build script talks to the person running it
+/**
+ * Builds the `tailnet` executables with `deno compile`, with the daemon's permission flags
+ * baked in, into `dist/tailnet-<os>-<arch>` plus `dist/SHA256SUMS`.
+ *
+ *   deno task compile                 # all three release targets
+ *   deno task compile --target host   # this machine's target only
+ *
+ * `deno compile` needs the `denort` runtime of the same Deno version for each target and
+ * downloads it. Where that cannot happen (no internet), set `DENORT_BIN` to a denort binary for
+ * the host target. Each binary is written to a temporary name, run once (`version`), and only
+ * then renamed into place, so a failure never leaves a partial file behind.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createHash } from "node:crypto";
+
+/** Release targets: Deno's target triple and our file name. */
+const TARGETS = [
+  { triple: "x86_64-unknown-linux-gnu", name: "tailnet-linux-x64" },
+  { triple: "aarch64-unknown-linux-gnu", name: "tailnet-linux-arm64" },
+  { triple: "aarch64-apple-darwin", name: "tailnet-darwin-arm64" },
+] as const;
+
+/**
+ * The permissions baked into the binary: the narrowest set the daemon works with.
+ * - net: control server, DERP, UDP for WireGuard/disco/STUN, the LocalAPI socket, proxies.
+ * - read/write: the state directory and socket, chosen at run time by flags, so they cannot be
+ *   narrowed to a path at build time.
+ * - env: the TS_DEBUG_* knobs tailscaled also honours, HOME and XDG paths.
+ * - sys: hostname and OS release for Hostinfo, network interfaces for endpoints.
+ * - unstable-net: Deno.listenDatagram (UDP), which is still behind this flag.
+ * No --allow-run and no --allow-ffi.
+ */
+const PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys=hostname,osRelease,networkInterfaces,uid,gid",
+  "--unstable-net",
+];
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { target: { type: "string" }, out: { type: "string", default: "dist" } },
+  strict: true,
+});
+
+const root = new URL("..", import.meta.url).pathname;
+const outDir = values.out!.startsWith("/") ? values.out! : `${root}${values.out}`;
+const host = hostTriple();
+const wanted = values.target === undefined
+  ? [...TARGETS]
+  : TARGETS.filter((t) => t.triple === (values.target === "host" ? host : values.target));
+if (wanted.length === 0) {
+  fail(
+    `unknown target ${values.target}; want host or one of ${
+      TARGETS.map((t) => t.triple).join(", ")
+    }`,
+  );
+}
+
+const denort = Deno.env.get("DENORT_BIN");
+if (denort !== undefined) {
+  try {
+    await Deno.stat(denort);
+  } catch {
+    fail(`DENORT_BIN=${denort}: no such file`);
+  }
+}
+
+await Deno.mkdir(outDir, { recursive: true });
+const commit = await gitCommit();
+const buildInfo = `${root}src/build_info.ts`;
+const originalBuildInfo = await Deno.readTextFile(buildInfo);
+const sums: string[] = [];
+try {
+  if (commit) {
+    await Deno.writeTextFile(
+      buildInfo,
+      originalBuildInfo.replace(/BUILD_COMMIT = ".*"/, `BUILD_COMMIT = "${commit}"`),
+    );
+  }
+  for (const t of wanted) {
+    const final = `${outDir}/${t.name}`;
+    const tmp = `${final}.partial`;
+    const env: Record<string, string> = {};
+    if (t.triple === host && denort !== undefined) env.DENORT_BIN = denort;
+    const res = await new Deno.Command(Deno.execPath(), {
+      args: ["compile", ...PERMISSIONS, "--target", t.triple, "--output", tmp, `${root}main.ts`],
+      env: { NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!res.success) {
+      await removeQuietly(tmp);
+      const text = new TextDecoder().decode(res.stderr);
+      const why = /dl\.deno\.land|download|dns|connect|network/i.test(text)
+        ? `cannot download the denort runtime for ${t.triple} (no network?); set DENORT_BIN to a denort ${Deno.version.deno} binary for the host target`
+        : firstErrorLine(text);
+      fail(`${t.name}: ${why}`);
+    }
+    if (t.triple === host) {
+      const probe = await new Deno.Command(tmp, {
+        args: ["version"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output()
+        .catch(() => null);
+      if (!probe?.success) {
+        await removeQuietly(tmp);
+        fail(
+          `${t.name}: the built binary does not run 'version'; is DENORT_BIN a denort ${Deno.version.deno} runtime (not the full deno binary)?`,
+        );
+      }
+    }
+    await Deno.rename(tmp, final);
+    sums.push(`${sha256(await Deno.readFile(final))}  ${t.name}`);
+    console.log(`built ${final}`);
+  }
+} finally {
+  await Deno.writeTextFile(buildInfo, originalBuildInfo);
+}
+await Deno.writeTextFile(`${outDir}/SHA256SUMS`, sums.join("\n") + "\n");
+console.log(`wrote ${outDir}/SHA256SUMS`);
+
+function fail(message: string): never {
+  console.error(`compile: ${message}`);
+  Deno.exit(1);
+}
+
+function hostTriple(): string {
+  const arch = Deno.build.arch === "x86_64" ? "x86_64" : "aarch64";
+  return Deno.build.os === "darwin" ? `${arch}-apple-darwin` : `${arch}-unknown-linux-gnu`;
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+function firstErrorLine(text: string): string {
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  const err = lines.find((l) => l.startsWith("error:")) ?? lines[0] ?? "deno compile failed";
+  const cause = lines[lines.indexOf(err) + 2];
+  return cause && /^\d+:/.test(cause) ? `${err} (${cause})` : err;
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  await Deno.remove(path).catch(() => {});
+}
+
+async function gitCommit(): Promise<string> {
+  const res = await new Deno.Command("git", {
+    args: ["rev-parse", "--short=12", "HEAD"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output().catch(() => null);
+  return res?.success ? new TextDecoder().decode(res.stdout).trim() : "";
+}

@@ -1,0 +1,152 @@
+/**
+ * The `tailnet` command line: global flags, dispatch to a subcommand, and the one rule for
+ * failures: one line on stderr (`tailnet: …`), exit 2 for usage errors and 1 otherwise, and a
+ * stack trace only with `--verbose`.
+ * @module
+ */
+import { errorMessage, UsageError } from "../engine/base/errors.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { daemonCommand } from "./daemon.ts";
+import { defaultSocketPath } from "./paths.ts";
+import { versionCommand } from "./version.ts";
+
+/** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
+const PLANNED = new Map<string, string>([
+  ["up", "Connect to Tailscale, logging in if needed"],
+  ["down", "Disconnect from Tailscale"],
+  ["set", "Change specified preferences"],
+  ["login", "Log in to a Tailscale account"],
+  ["logout", "Disconnect from Tailscale and expire current node key"],
+  ["status", "Show state of tailnet daemon and its connections"],
+  ["ip", "Show Tailscale IP addresses"],
+  ["ping", "Ping a host at the Tailscale layer, see how it routed"],
+  ["netcheck", "Print an analysis of local network conditions"],
+  ["whois", "Show the machine and user associated with a Tailscale IP"],
+]);
+
+function plannedCommand(name: string, summary: string): Command {
+  return {
+    name,
+    summary: `${summary} (not built yet)`,
+    usage: `tailnet ${name}: not built yet in this version of tailnet.`,
+    run() {
+      throw new NotBuiltError(name);
+    },
+  };
+}
+
+class NotBuiltError extends Error {
+  constructor(name: string) {
+    super(`'${name}' is not built yet in this version of tailnet`);
+  }
+}
+
+/** Every command, in help order. */
+export function commands(): Command[] {
+  const built = [daemonCommand, versionCommand];
+  const builtNames = new Set(built.map((c) => c.name));
+  const planned = [...PLANNED].filter(([n]) => !builtNames.has(n)).map(([n, s]) =>
+    plannedCommand(n, s)
+  );
+  return [...built, ...planned];
+}
+
+function mainUsage(cmds: Command[]): string {
+  const width = Math.max(...cmds.map((c) => c.name.length));
+  return [
+    "USAGE",
+    "  tailnet [--socket PATH] <command> [command flags]",
+    "",
+    "A Tailscale-compatible node in TypeScript: `tailnet daemon` runs it, the other commands",
+    "drive it over its LocalAPI socket.",
+    "",
+    "COMMANDS",
+    ...cmds.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "  help".padEnd(width + 2) + "  Show help for a command",
+    "",
+    "GLOBAL FLAGS",
+    `  --socket PATH  the daemon's LocalAPI socket (default ${defaultSocketPath()})`,
+  ].join("\n");
+}
+
+/** Where the CLI writes; tests capture both. */
+export interface CliIo {
+  /** Standard output, one line per call. */
+  out(line: string): void;
+  /** Standard error, one line per call. */
+  err(line: string): void;
+}
+
+/**
+ * Runs the CLI and returns the exit code; never throws.
+ * @param argv the arguments after the program name
+ * @param io where output goes
+ * @returns exit code: 0 ok, 1 failure, 2 usage error
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const verbose = argv.includes("--verbose") || argv.some((a) => a.startsWith("--verbose="));
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`tailnet: ${err.message} (see 'tailnet --help')`);
+      return 2;
+    }
+    io.err(`tailnet: ${errorMessage(err)}`);
+    if (verbose && err instanceof Error && err.stack) io.err(err.stack);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
+  const cmds = commands();
+  let socketPath = defaultSocketPath();
+  let i = 0;
+  // Global flags come before the command word, as with `tailscale --socket=… status`.
+  for (; i < argv.length && argv[i].startsWith("-"); i++) {
+    const arg = argv[i];
+    if (arg === "-h" || arg === "--help" || arg === "-help") {
+      io.out(mainUsage(cmds));
+      return 0;
+    }
+    if (arg === "--version") {
+      return await versionCommand.run([], { socketPath, out: io.out });
+    }
+    if (arg === "--socket" || arg === "-socket") {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`flag ${arg} needs a value`);
+      socketPath = v;
+      continue;
+    }
+    if (arg.startsWith("--socket=") || arg.startsWith("-socket=")) {
+      socketPath = arg.slice(arg.indexOf("=") + 1);
+      continue;
+    }
+    throw new UsageError(`unknown flag: ${arg.split("=")[0]}`);
+  }
+  const word = argv[i];
+  const rest = argv.slice(i + 1);
+  if (word === undefined) {
+    io.err(mainUsage(cmds));
+    return 2;
+  }
+  const ctx: CommandContext = { socketPath, out: io.out };
+  if (word === "help") {
+    const target = rest[0];
+    if (target === undefined) {
+      io.out(mainUsage(cmds));
+      return 0;
+    }
+    const cmd = cmds.find((c) => c.name === target);
+    if (!cmd) throw new UsageError(`unknown command: ${target}`);
+    io.out(cmd.usage);
+    return 0;
+  }
+  const cmd = cmds.find((c) => c.name === word);
+  if (!cmd) throw new UsageError(`unknown command: ${word}`);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(cmd.usage);
+    return 0;
+  }
+  return await cmd.run(rest, ctx);
+}

@@ -1,0 +1,144 @@
+/**
+ * The LocalAPI client every CLI command uses: HTTP over the daemon's Unix socket through
+ * node:http (`socketPath`), which also streams long responses such as `watch-ipn-bus`.
+ * It speaks tailscaled's paths and JSON, so it also works against tailscaled's socket.
+ * @module
+ */
+import { request } from "node:http";
+import { TailnetError } from "../engine/base/errors.ts";
+import { LOCALAPI_PREFIX } from "../version.ts";
+
+/** An error reply from the daemon, or no daemon at all. */
+export class LocalApiClientError extends TailnetError {
+  /** The HTTP status, or 0 when the daemon could not be reached. */
+  readonly status: number;
+  /**
+   * @param status HTTP status, 0 when unreachable
+   * @param message one line
+   */
+  constructor(status: number, message: string) {
+    super(status === 0 ? "daemon-unreachable" : "localapi-error", message);
+    this.name = "LocalApiClientError";
+    this.status = status;
+  }
+}
+
+/** A client of one daemon's LocalAPI. */
+export class LocalApiClient {
+  readonly #socketPath: string;
+
+  /** @param socketPath the daemon's socket */
+  constructor(socketPath: string) {
+    this.#socketPath = socketPath;
+  }
+
+  /** The socket this client talks to. */
+  get socketPath(): string {
+    return this.#socketPath;
+  }
+
+  /**
+   * Sends one request and returns the whole body as text; non-2xx becomes an error.
+   * @param method HTTP method
+   * @param name endpoint name after `/localapi/v0/`, with any query
+   * @param body optional JSON body
+   * @returns the response body
+   */
+  async call(method: string, name: string, body?: unknown): Promise<string> {
+    const chunks: Uint8Array[] = [];
+    const status = await this.#send(method, name, body, (chunk) => {
+      chunks.push(chunk);
+      return true;
+    });
+    const text = new TextDecoder().decode(concat(chunks));
+    if (status < 200 || status > 299) {
+      throw new LocalApiClientError(status, text.trim() || `HTTP ${status}`);
+    }
+    return text;
+  }
+
+  /**
+   * Sends one request and parses the JSON reply.
+   * @param method HTTP method
+   * @param name endpoint name, with any query
+   * @param body optional JSON body
+   * @returns the parsed reply
+   */
+  async json<T>(method: string, name: string, body?: unknown): Promise<T> {
+    const text = await this.call(method, name, body);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new LocalApiClientError(500, `Cannot parse LocalAPI reply to ${name}: not JSON`);
+    }
+  }
+
+  /**
+   * Streams a response, calling `onChunk` per chunk until it returns false or the stream ends.
+   * @param method HTTP method
+   * @param name endpoint name, with any query
+   * @param body optional JSON body
+   * @param onChunk receives each chunk; return false to stop
+   * @returns the HTTP status
+   */
+  stream(
+    method: string,
+    name: string,
+    body: unknown,
+    onChunk: (chunk: Uint8Array) => boolean,
+  ): Promise<number> {
+    return this.#send(method, name, body, onChunk);
+  }
+
+  #send(
+    method: string,
+    name: string,
+    body: unknown,
+    onChunk: (chunk: Uint8Array) => boolean,
+  ): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request({
+        socketPath: this.#socketPath,
+        path: LOCALAPI_PREFIX + name,
+        method,
+        // tailscaled rejects LocalAPI requests whose Host is not this name (DNS rebinding guard).
+        headers: {
+          host: "local-tailscaled.sock",
+          ...(payload === undefined ? {} : { "content-type": "application/json" }),
+        },
+      }, (res) => {
+        const status = res.statusCode ?? 0;
+        res.on("data", (chunk: Uint8Array) => {
+          if (!onChunk(chunk)) {
+            res.destroy();
+            resolve(status);
+          }
+        });
+        res.on("end", () => resolve(status));
+        res.on("error", () => resolve(status));
+        res.on("close", () => resolve(status));
+      });
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        const why = err.code === "ENOENT" || err.code === "ECONNREFUSED"
+          ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running?`
+          : `LocalAPI request failed: ${err.message}`;
+        reject(new LocalApiClientError(0, why));
+      });
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+/**
+ * The LocalAPI server: HTTP on a Unix socket, a table from endpoint name to handler, as
+ * tailscaled's `ipn/localapi` serves it under `/localapi/v0/`. It holds no state of its own.
+ *
+ * Deno cannot read a connecting peer's credentials, so access is guarded by the socket's mode
+ * (0600) and its directory's (0700), both set here before the first request is served.
+ * @module
+ */
+import { dirname } from "node:path";
+import type { Logger } from "../engine/base/logger.ts";
+import { TailnetError } from "../engine/base/errors.ts";
+import { LOCALAPI_PREFIX } from "../version.ts";
+
+/** A handler for one endpoint. Throw a {@linkcode LocalApiError} to answer with its status. */
+export type LocalApiHandler = (req: Request, url: URL) => Response | Promise<Response>;
+
+/** An error that becomes an HTTP error reply with `status` and the message as the body. */
+export class LocalApiError extends TailnetError {
+  /** The HTTP status to answer with. */
+  readonly status: number;
+  /**
+   * @param status HTTP status
+   * @param message one line
+   */
+  constructor(status: number, message: string) {
+    super("localapi", message);
+    this.name = "LocalApiError";
+    this.status = status;
+  }
+}
+
+/** Options for {@linkcode LocalApiServer.listen}. */
+export interface LocalApiServerOptions {
+  /** The socket path; its directory is created with mode 0700 when missing. */
+  socketPath: string;
+  /** Endpoint name (after `/localapi/v0/`) to handler. */
+  routes: Map<string, LocalApiHandler>;
+  /** Logger for request errors. */
+  log: Logger;
+}
+
+/** Returns a JSON response. @param value body @param status HTTP status */
+export function jsonResponse(value: unknown, status = 200): Response {
+  return new Response(JSON.stringify(value, null, "\t") + "\n", {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** A running LocalAPI server; close it to stop serving and remove the socket. */
+export class LocalApiServer implements AsyncDisposable {
+  readonly #server: Deno.HttpServer<Deno.UnixAddr>;
+  readonly #socketPath: string;
+  #closed = false;
+
+  private constructor(server: Deno.HttpServer<Deno.UnixAddr>, socketPath: string) {
+    this.#server = server;
+    this.#socketPath = socketPath;
+  }
+
+  /**
+   * Creates the socket directory, replaces a stale socket, and starts serving.
+   * Fails with a {@linkcode TailnetError} when another daemon is already serving there.
+   * @param options socket, routes and logger
+   * @returns the running server
+   */
+  static async listen(options: LocalApiServerOptions): Promise<LocalApiServer> {
+    const { socketPath, routes, log } = options;
+    const dir = dirname(socketPath);
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await removeStaleSocket(socketPath);
+    const server = Deno.serve({
+      path: socketPath,
+      onListen: () => {},
+      onError: (err) => {
+        log.error("localapi:", err);
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, (req) => dispatch(req, routes, log));
+    await Deno.chmod(socketPath, 0o600);
+    return new LocalApiServer(server, socketPath);
+  }
+
+  /** The path of the socket being served. */
+  get socketPath(): string {
+    return this.#socketPath;
+  }
+
+  /** Stops serving and removes the socket file. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#server.shutdown();
+    await Deno.remove(this.#socketPath).catch(() => {});
+  }
+
+  /** Same as {@linkcode LocalApiServer.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+async function dispatch(
+  req: Request,
+  routes: Map<string, LocalApiHandler>,
+  log: Logger,
+): Promise<Response> {
+  const url = new URL(req.url);
+  if (!url.pathname.startsWith(LOCALAPI_PREFIX)) {
+    return new Response("404 page not found\n", { status: 404 });
+  }
+  const name = url.pathname.slice(LOCALAPI_PREFIX.length);
+  const handler = routes.get(name);
+  if (!handler) {
+    return new Response(`unknown localapi call ${JSON.stringify(name)}\n`, { status: 404 });
+  }
+  try {
+    return await handler(req, url);
+  } catch (err) {
+    if (err instanceof LocalApiError) {
+      return new Response(err.message + "\n", { status: err.status });
+    }
+    log.error(`localapi: ${name}:`, err);
+    return new Response(`${err instanceof Error ? err.message : String(err)}\n`, { status: 500 });
+  }
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch {
+    return;
+  }
+  if (!info.isSocket) {
+    throw new TailnetError(
+      "socket-path",
+      `Cannot listen on ${path}: a file that is not a socket is there`,
+    );
+  }
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    conn.close();
+    throw new TailnetError(
+      "daemon-running",
+      `Cannot listen on ${path}: another daemon is serving there`,
+    );
+  } catch (err) {
+    if (err instanceof TailnetError) throw err;
+    await Deno.remove(path);
+  }
+}

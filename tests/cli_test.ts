@@ -1,0 +1,179 @@
+/**
+ * The `tailnet` executable end to end: spawned as a user runs it, checking exit codes, the
+ * one-line error rule, and that the daemon serves its LocalAPI socket with safe modes.
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function tailnet(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-net", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("tailnet --bogus exits 2 with one line naming the flag", async () => {
+  const r = await tailnet(["--bogus"]);
+  assertEquals(r.code, 2);
+  assertEquals(r.stderr.trim().split("\n").length, 1);
+  assertMatch(r.stderr, /--bogus/);
+  assertEquals(r.stdout, "");
+});
+
+Deno.test("tailnet daemon --bogus exits 2 naming the flag, no stack trace", async () => {
+  const r = await tailnet(["daemon", "--bogus=1"]);
+  assertEquals(r.code, 2);
+  assertEquals(r.stderr.trim().split("\n").length, 1);
+  assertMatch(r.stderr, /--bogus/);
+});
+
+Deno.test("tailnet daemon --port with a bad value names the flag", async () => {
+  const r = await tailnet(["daemon", "--port", "70000"]);
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /--port/);
+});
+
+Deno.test("tailnet version prints tailnet, deno and v8 versions", async () => {
+  const r = await tailnet(["version"]);
+  assertEquals(r.code, 0);
+  const lines = r.stdout.trim().split("\n");
+  assertMatch(lines[0], /^\d+\.\d+\.\d+$/);
+  assert(r.stdout.includes(`deno: ${Deno.version.deno}`), r.stdout);
+  assert(r.stdout.includes(`v8: ${Deno.version.v8}`), r.stdout);
+});
+
+Deno.test("tailnet version --json is JSON with the short version", async () => {
+  const r = await tailnet(["version", "--json"]);
+  assertEquals(r.code, 0);
+  const v = JSON.parse(r.stdout);
+  assertMatch(v.short, /^\d+\.\d+\.\d+$/);
+});
+
+Deno.test("tailnet --help lists commands; help <cmd> prints its usage", async () => {
+  const r = await tailnet(["--help"]);
+  assertEquals(r.code, 0);
+  assertMatch(r.stdout, /daemon/);
+  assertMatch(r.stdout, /--socket/);
+  const h = await tailnet(["help", "daemon"]);
+  assertEquals(h.code, 0);
+  assertMatch(h.stdout, /--statedir/);
+  const bad = await tailnet(["help", "nosuch"]);
+  assertEquals(bad.code, 2);
+});
+
+Deno.test("an unknown command exits 2 with one line", async () => {
+  const r = await tailnet(["frobnicate"]);
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /unknown command: frobnicate/);
+});
+
+Deno.test("tailnet daemon serves the LocalAPI on a 0600 socket in a 0700 dir and stops on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const sockDir = `${dir}/run`;
+  const socket = `${sockDir}/tailnetd.sock`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      MAIN,
+      "daemon",
+      "--statedir",
+      `${dir}/state`,
+      "--socket",
+      socket,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const deadline = Date.now() + 15_000;
+    let body = "";
+    while (Date.now() < deadline) {
+      try {
+        const conn = await Deno.connect({ transport: "unix", path: socket });
+        await conn.write(new TextEncoder().encode(
+          "GET /localapi/v0/status HTTP/1.1\r\nHost: local-tailscaled.sock\r\nConnection: close\r\n\r\n",
+        ));
+        const chunks: Uint8Array[] = [];
+        const buf = new Uint8Array(4096);
+        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+          chunks.push(buf.slice(0, n));
+        }
+        conn.close();
+        body = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assertMatch(body, /HTTP\/1\.1 200/);
+    assertMatch(body, /"BackendState"/);
+    assertEquals((await Deno.stat(socket)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(sockDir)).mode! & 0o777, 0o700);
+    assertEquals((await Deno.stat(`${dir}/state`)).mode! & 0o777, 0o700);
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assertEquals(status.code, 0);
+    let gone = false;
+    try {
+      await Deno.lstat(socket);
+    } catch {
+      gone = true;
+    }
+    assert(gone, "socket removed on shutdown");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.stderr.cancel().catch(() => {});
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a second daemon on the same socket refuses with one line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const socket = `${dir}/tailnetd.sock`;
+  const first = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      MAIN,
+      "daemon",
+      "--state",
+      "mem:",
+      "--socket",
+      socket,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      try {
+        (await Deno.connect({ transport: "unix", path: socket })).close();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const r = await tailnet(["daemon", "--state", "mem:", "--socket", socket]);
+    assertEquals(r.code, 1);
+    assertMatch(r.stderr, /another daemon is serving there/);
+    assertEquals(r.stderr.trim().split("\n").length, 1);
+  } finally {
+    first.kill("SIGTERM");
+    await first.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
