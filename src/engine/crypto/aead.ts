@@ -4,6 +4,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 
 /** Poly1305 tag length. */
 export const AEAD_TAG_LEN = 16;
@@ -62,6 +63,49 @@ export function aeadOpen(
     const body = d.update(sealed.subarray(0, bodyLen));
     d.final();
     return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  } catch {
+    return null;
+  }
+}
+
+/** XChaCha20-Poly1305 nonce length (WireGuard cookie replies). */
+export const XAEAD_NONCE_LEN = 24;
+
+/**
+ * XChaCha20-Poly1305 seal with @noble/ciphers: used only for WireGuard cookie replies, which
+ * are rare, so the per-call cost of pure JS does not matter.
+ * @param key 32 bytes
+ * @param nonce 24 bytes
+ * @param plaintext data to seal
+ * @param ad associated data
+ * @returns ciphertext followed by the 16-byte tag
+ */
+export function xaeadSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array = EMPTY,
+): Uint8Array {
+  return xchacha20poly1305(key, nonce, ad).encrypt(plaintext);
+}
+
+/**
+ * XChaCha20-Poly1305 open; null when the tag does not verify.
+ * @param key 32 bytes
+ * @param nonce 24 bytes
+ * @param sealed ciphertext followed by the tag
+ * @param ad associated data
+ * @returns the plaintext, or null
+ */
+export function xaeadOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  ad: Uint8Array = EMPTY,
+): Uint8Array | null {
+  if (sealed.length < AEAD_TAG_LEN) return null;
+  try {
+    return xchacha20poly1305(key, nonce, ad).decrypt(sealed);
   } catch {
     return null;
   }

@@ -21,13 +21,13 @@ export function blake2sHash(...parts: Uint8Array[]): Uint8Array {
 
 /**
  * Keyed BLAKE2s (the MAC construction of WireGuard's mac1/mac2), output `outLen` bytes.
- * @param key 1..32 bytes
+ * @param key 0..32 bytes; an empty key means unkeyed BLAKE2s with an `outLen`-byte digest
  * @param outLen digest length, 16 for WireGuard MACs
  * @param parts message parts
  * @returns the MAC
  */
 export function blake2sMac(key: Uint8Array, outLen: number, ...parts: Uint8Array[]): Uint8Array {
-  const h = blake2s.create({ key, dkLen: outLen });
+  const h = blake2s.create({ key: key.length > 0 ? key : undefined, dkLen: outLen });
   for (const p of parts) h.update(p);
   return h.digest();
 }
@@ -56,7 +56,7 @@ export function hkdfBlake2s(
 ): Uint8Array[] {
   const prk = hmacBlake2s(chainingKey, input);
   const out: Uint8Array[] = [];
-  let prev = new Uint8Array(0);
+  let prev: Uint8Array = new Uint8Array(0);
   for (let i = 1; i <= n; i++) {
     const msg = new Uint8Array(prev.length + 1);
     msg.set(prev);
