@@ -140,4 +140,11 @@ export interface NetworkMap {
   domain: string;
   /** Control's collection of other top-level fields we keep but do not interpret. */
   extra: Readonly<Record<string, unknown>>;
+  /**
+   * The named packet filters (MapResponse.PacketFilters; the legacy PacketFilter is `"base"`).
+   * `packetFilter` is their concatenation in name order. Absent in hand-built netmaps.
+   */
+  packetFilters?: Readonly<Record<string, readonly Readonly<Record<string, unknown>>[]>>;
+  /** Control's clock minus ours (ms), from the last `ControlTime`; used for key expiry. */
+  controlSkewMs?: number;
 }

@@ -1,0 +1,357 @@
+/**
+ * Applying MapResponses to a netmap (Go: `control/controlclient/map.go`), as one pure function:
+ * `applyMapResponse(prev, response, { nowMs })` returns the next immutable snapshot. The order
+ * is Go's: peers (full list, or removed, changed, seen, online, patches), self node, user
+ * profiles, DERP map, packet filters, DNS and the other replace-when-present fields, then the
+ * node fixups (legacy DERP string, nil AllowedIPs, key expiry against control's clock).
+ *
+ * Each node keeps its tailcfg.Node JSON in `raw`; patches edit a copy of `raw` and the typed
+ * fields are derived from it again, so the two never disagree. Top-level fields tailnet does not
+ * interpret are kept in `extra` under their Go names.
+ * @module
+ */
+import type { DerpMap, DerpRegion, NetmapNode, NetworkMap, UserProfile } from "./types.ts";
+import type { JsonObject, MapResponse, PeerChange, UserProfileJson } from "./tailcfg.ts";
+import { ControlError } from "./client.ts";
+import { ZERO_TIME } from "./constants.ts";
+
+/** Options for {@linkcode applyMapResponse}. */
+export interface ApplyOptions {
+  /** Local wall-clock time in ms (for PeerSeenChange and key expiry). Default `Date.now()`. */
+  nowMs?: number;
+}
+
+/** MapResponse fields that belong to the session, not the netmap: never kept in `extra`. */
+const SESSION_FIELDS = new Set([
+  "KeepAlive",
+  "PingRequest",
+  "PopBrowserURL",
+  "MapSessionHandle",
+  "Seq",
+  "Debug",
+  "ControlDialPlan",
+]);
+
+/** MapResponse fields this module interprets into typed netmap fields. */
+const TYPED_FIELDS = new Set([
+  "Node",
+  "DERPMap",
+  "Peers",
+  "PeersChanged",
+  "PeersRemoved",
+  "PeersChangedPatch",
+  "PeerSeenChange",
+  "OnlineChange",
+  "DNSConfig",
+  "Domain",
+  "PacketFilter",
+  "PacketFilters",
+  "UserProfiles",
+  "ControlTime",
+  "Health",
+  "DisplayMessages",
+]);
+
+/** The legacy filter's name among the named filters. */
+export const BASE_FILTER = "base";
+
+/**
+ * Applies one MapResponse to the previous netmap (null before the first). A keep-alive returns
+ * `prev` unchanged. Throws {@linkcode ControlError} `bad-map-response` when there is no previous
+ * netmap and the response has no `Node`.
+ * @param prev the current netmap, or null
+ * @param resp a decoded MapResponse
+ * @param options the local clock
+ * @returns the next netmap
+ * @example A first response, then a patch
+ * ```ts
+ * import { applyMapResponse } from "./netmap.ts";
+ * const self = { ID: 1, Key: "nodekey:" + "1".repeat(64), Addresses: ["100.64.0.1/32"] };
+ * const peer = { ID: 2, Key: "nodekey:" + "2".repeat(64), Addresses: ["100.64.0.2/32"] };
+ * let nm = applyMapResponse(null, { Node: self, Peers: [peer] });
+ * nm = applyMapResponse(nm, { OnlineChange: { "2": true } });
+ * if (nm.peers[0].online !== true || nm.self.allowedIps[0] !== "100.64.0.1/32") throw new Error();
+ * ```
+ */
+export function applyMapResponse(
+  prev: NetworkMap | null,
+  resp: MapResponse,
+  options: ApplyOptions = {},
+): NetworkMap {
+  if (resp.KeepAlive === true) {
+    if (prev === null) {
+      throw new ControlError(
+        "bad-map-response",
+        "Cannot apply MapResponse: keep-alive before the first netmap",
+        true,
+      );
+    }
+    return prev;
+  }
+  const nowMs = options.nowMs ?? Date.now();
+  if (prev === null && !isObject(resp.Node)) {
+    throw new ControlError(
+      "bad-map-response",
+      "Cannot apply MapResponse: initial MapResponse lacked node",
+      true,
+    );
+  }
+
+  let skewMs = prev?.controlSkewMs ?? 0;
+  if (typeof resp.ControlTime === "string") {
+    const t = Date.parse(resp.ControlTime);
+    if (Number.isFinite(t)) skewMs = t - nowMs;
+  }
+  const controlNowMs = nowMs + skewMs;
+
+  // 1. Peers.
+  const rawPeers = new Map<number, JsonObject>();
+  if (Array.isArray(resp.Peers) && resp.Peers.length > 0) {
+    for (const p of resp.Peers) if (isObject(p) && typeof p.ID === "number") rawPeers.set(p.ID, p);
+  } else {
+    for (const p of prev?.peers ?? []) rawPeers.set(p.id, p.raw as JsonObject);
+    for (const id of resp.PeersRemoved ?? []) rawPeers.delete(id);
+    for (const p of resp.PeersChanged ?? []) {
+      if (isObject(p) && typeof p.ID === "number") rawPeers.set(p.ID, p);
+    }
+    for (const [id, seen] of Object.entries(resp.PeerSeenChange ?? {})) {
+      const p = rawPeers.get(Number(id));
+      if (!p) continue;
+      const next = { ...p };
+      if (seen) next.LastSeen = new Date(nowMs).toISOString();
+      else delete next.LastSeen;
+      rawPeers.set(Number(id), next);
+    }
+    for (const [id, online] of Object.entries(resp.OnlineChange ?? {})) {
+      const p = rawPeers.get(Number(id));
+      if (p) rawPeers.set(Number(id), { ...p, Online: online });
+    }
+    for (const pc of resp.PeersChangedPatch ?? []) {
+      const p = isObject(pc) ? rawPeers.get(pc.NodeID) : undefined;
+      if (p) rawPeers.set(pc.NodeID, patchNode(p, pc));
+    }
+  }
+
+  // 2. Self node.
+  const selfRaw: JsonObject = isObject(resp.Node) ? resp.Node : (prev!.self.raw as JsonObject);
+
+  // 3. User profiles: merge by ID.
+  let userProfiles: ReadonlyMap<number, UserProfile> = prev?.userProfiles ?? new Map();
+  if (Array.isArray(resp.UserProfiles) && resp.UserProfiles.length > 0) {
+    const m = new Map(userProfiles);
+    for (const u of resp.UserProfiles) if (isObject(u)) m.set(u.ID, userProfileFromJson(u));
+    userProfiles = m;
+  }
+
+  // 4. DERP map.
+  const derpMap = isObject(resp.DERPMap)
+    ? mergeDerpMap(prev?.derpMap ?? null, resp.DERPMap)
+    : prev?.derpMap ?? null;
+
+  // 5. Packet filters.
+  let filters: Record<string, readonly Readonly<JsonObject>[]> = { ...(prev?.packetFilters ?? {}) };
+  if (prev && prev.packetFilters === undefined && prev.packetFilter.length > 0) {
+    filters[BASE_FILTER] = prev.packetFilter;
+  }
+  if (Array.isArray(resp.PacketFilter)) filters[BASE_FILTER] = resp.PacketFilter;
+  if (isObject(resp.PacketFilters)) {
+    const pfs = resp.PacketFilters as Record<string, JsonObject[] | null>;
+    if ("*" in pfs && pfs["*"] === null) filters = {};
+    for (const [name, rules] of Object.entries(pfs)) {
+      if (name === "*" && rules === null) continue;
+      if (rules === null) delete filters[name];
+      else if (Array.isArray(rules)) filters[name] = rules;
+    }
+  }
+  const packetFilter = Object.keys(filters).sort().flatMap((n) => filters[n]);
+
+  // 6. DNS, domain and the fields kept as-is.
+  const dns = isObject(resp.DNSConfig) ? resp.DNSConfig : prev?.dns ?? null;
+  const domain = typeof resp.Domain === "string" && resp.Domain !== ""
+    ? resp.Domain
+    : prev?.domain ?? "";
+  const extra: Record<string, unknown> = { ...(prev?.extra ?? {}) };
+  for (const [k, v] of Object.entries(resp)) {
+    if (SESSION_FIELDS.has(k) || TYPED_FIELDS.has(k)) continue;
+    if (v === null || v === undefined) continue; // nil means unchanged in every such field
+    extra[k] = v;
+  }
+  if (typeof resp.ControlTime === "string") extra.ControlTime = resp.ControlTime;
+  if (Array.isArray(resp.Health)) {
+    if (resp.Health.length === 0) delete extra.Health;
+    else extra.Health = resp.Health;
+  }
+  if (isObject(resp.DisplayMessages)) {
+    let dm: Record<string, unknown> = { ...((extra.DisplayMessages as JsonObject) ?? {}) };
+    for (const [id, msg] of Object.entries(resp.DisplayMessages)) {
+      if (id === "*" && msg === null) dm = {};
+      else if (msg === null) delete dm[id];
+      else dm[id] = msg;
+    }
+    if (Object.keys(dm).length === 0) delete extra.DisplayMessages;
+    else extra.DisplayMessages = dm;
+  }
+
+  // 7. Node fixups, then the typed views.
+  const self = nodeFromRaw(selfRaw, controlNowMs);
+  const peers = [...rawPeers.values()]
+    .map((raw) => nodeFromRaw(raw, controlNowMs))
+    .sort((a, b) => a.id - b.id);
+
+  return {
+    self,
+    peers,
+    derpMap,
+    dns,
+    packetFilter,
+    packetFilters: filters,
+    userProfiles,
+    domain,
+    extra,
+    controlSkewMs: skewMs,
+  };
+}
+
+/**
+ * Applies one PeersChangedPatch entry to a node's JSON (only the fields present change).
+ * @param raw the node's tailcfg.Node JSON
+ * @param pc the patch
+ * @returns a patched copy
+ */
+export function patchNode(raw: JsonObject, pc: PeerChange): JsonObject {
+  const n: JsonObject = { ...raw };
+  if (typeof pc.DERPRegion === "number" && pc.DERPRegion !== 0) {
+    n.HomeDERP = pc.DERPRegion;
+    delete n.DERP;
+  }
+  if (typeof pc.Cap === "number" && pc.Cap !== 0) n.Cap = pc.Cap;
+  if (isObject(pc.CapMap)) n.CapMap = pc.CapMap;
+  if (Array.isArray(pc.Endpoints)) n.Endpoints = pc.Endpoints;
+  if (typeof pc.Key === "string") n.Key = pc.Key;
+  if (typeof pc.KeySignature === "string") n.KeySignature = pc.KeySignature;
+  if (typeof pc.DiscoKey === "string") n.DiscoKey = pc.DiscoKey;
+  if (typeof pc.Online === "boolean") n.Online = pc.Online;
+  if (typeof pc.LastSeen === "string") n.LastSeen = pc.LastSeen;
+  if (typeof pc.KeyExpiry === "string") n.KeyExpiry = pc.KeyExpiry;
+  return n;
+}
+
+/**
+ * The typed view of a tailcfg.Node, with Go's `upgradeNode` fixups: the legacy `DERP` string
+ * becomes the home region, a nil `AllowedIPs` means `Addresses`, and a key whose expiry has
+ * passed (by control's clock) is marked expired.
+ * @param raw the node JSON
+ * @param controlNowMs control's idea of now, in ms
+ * @returns the node
+ */
+export function nodeFromRaw(raw: JsonObject, controlNowMs: number): NetmapNode {
+  const hi = isObject(raw.Hostinfo) ? raw.Hostinfo : {};
+  const addresses = strings(raw.Addresses);
+  const allowed = Array.isArray(raw.AllowedIPs) ? strings(raw.AllowedIPs) : addresses;
+  let homeDerp = typeof raw.HomeDERP === "number" ? raw.HomeDERP : 0;
+  if (homeDerp === 0 && typeof raw.DERP === "string") {
+    const m = /^127\.3\.3\.40:(\d+)$/.exec(raw.DERP);
+    if (m) homeDerp = Number(m[1]);
+  }
+  const keyExpiry = typeof raw.KeyExpiry === "string" && raw.KeyExpiry !== ZERO_TIME &&
+      !raw.KeyExpiry.startsWith("0001-01-01")
+    ? raw.KeyExpiry
+    : null;
+  const expiredByTime = keyExpiry !== null && Date.parse(keyExpiry) <= controlNowMs;
+  const caps = new Set(strings(raw.Capabilities));
+  if (isObject(raw.CapMap)) { for (const k of Object.keys(raw.CapMap)) caps.add(k); }
+  const lastSeen = typeof raw.LastSeen === "string" ? raw.LastSeen : null;
+  return {
+    id: typeof raw.ID === "number" ? raw.ID : 0,
+    stableId: typeof raw.StableID === "string" ? raw.StableID : "",
+    name: typeof raw.Name === "string" ? raw.Name : "",
+    hostname: typeof hi.Hostname === "string" ? hi.Hostname : "",
+    userId: typeof raw.User === "number" ? raw.User : 0,
+    key: typeof raw.Key === "string" ? raw.Key : "",
+    keyExpiry,
+    machine: typeof raw.Machine === "string" ? raw.Machine : "",
+    discoKey: typeof raw.DiscoKey === "string" ? raw.DiscoKey : "",
+    addresses,
+    allowedIps: allowed,
+    endpoints: strings(raw.Endpoints),
+    homeDerp,
+    online: typeof raw.Online === "boolean" ? raw.Online : null,
+    lastSeen,
+    os: typeof hi.OS === "string" ? hi.OS : "",
+    tags: strings(raw.Tags),
+    capabilities: [...caps].sort(),
+    machineAuthorized: raw.MachineAuthorized === true,
+    expired: raw.Expired === true || expiredByTime,
+    raw,
+  };
+}
+
+/**
+ * Merges a DERPMap update into the previous map: null regions are dropped; absent `Regions`
+ * keeps the old regions (and `omitDefaultRegions`); absent `HomeParams` keeps the old ones, and
+ * absent `HomeParams.RegionScore` keeps the old score.
+ * @param prev the previous DERP map or null
+ * @param update the DERPMap JSON from control
+ * @returns the merged map
+ */
+export function mergeDerpMap(prev: DerpMap | null, update: JsonObject): DerpMap {
+  let regions: Record<string, DerpRegion>;
+  let omit: boolean | undefined;
+  if (isObject(update.Regions)) {
+    regions = {};
+    for (const [id, r] of Object.entries(update.Regions)) {
+      if (isObject(r)) regions[id] = r as unknown as DerpRegion;
+    }
+    omit = update.omitDefaultRegions === true ? true : undefined;
+  } else {
+    regions = { ...(prev?.Regions ?? {}) };
+    omit = prev?.OmitDefaultRegions;
+  }
+  let homeParams: unknown = prev?.HomeParams;
+  if (isObject(update.HomeParams)) {
+    const hp = { ...update.HomeParams };
+    if (hp.RegionScore === undefined || hp.RegionScore === null) {
+      const old = isObject(prev?.HomeParams) ? prev.HomeParams.RegionScore : undefined;
+      if (old !== undefined) hp.RegionScore = old;
+    }
+    homeParams = hp;
+  }
+  const out: DerpMap = { Regions: regions };
+  if (omit !== undefined) out.OmitDefaultRegions = omit;
+  if (homeParams !== undefined) out.HomeParams = homeParams;
+  return out;
+}
+
+/**
+ * Converts a tailcfg.UserProfile.
+ * @param u the JSON
+ * @returns the profile
+ */
+export function userProfileFromJson(u: UserProfileJson): UserProfile {
+  return {
+    id: u.ID,
+    loginName: u.LoginName ?? "",
+    displayName: u.DisplayName ?? "",
+    profilePicUrl: u.ProfilePicURL ?? "",
+  };
+}
+
+/**
+ * The MagicDNS suffix of a node name (`host.tailnet.test.` gives `tailnet.test`), as Go's
+ * `MagicDNSSuffixOfNodeName`.
+ * @param name FQDN with or without trailing dot
+ * @returns the suffix, "" when the name has a single label
+ */
+export function magicDnsSuffix(name: string): string {
+  const trimmed = name.replace(/^\.+|\.+$/g, "");
+  const i = trimmed.indexOf(".");
+  return i < 0 ? "" : trimmed.slice(i + 1);
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}

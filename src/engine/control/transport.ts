@@ -1,0 +1,89 @@
+/**
+ * The requests the auto client makes, as an interface ({@linkcode ControlTransport}) so that its
+ * retry and state logic can be tested against an in-memory fake, and the real implementation
+ * over one ts2021 connection ({@linkcode NoiseTransport}).
+ * @module
+ */
+import type { Logger } from "../base/logger.ts";
+import type { MachinePrivate } from "../key/keys.ts";
+import type {
+  MapRequest,
+  MapResponse,
+  PingRequest,
+  RegisterRequest,
+  RegisterResponse,
+} from "./tailcfg.ts";
+import { ControlConnection } from "./connection.ts";
+import type { Connector } from "./dial.ts";
+import { answerPing, mapPoll, register, sendLiteUpdate } from "./direct.ts";
+
+/** What the auto client needs from the wire. Every failure is a ControlError. */
+export interface ControlTransport {
+  /** `POST /machine/register`; resolves even when the response carries `Error`. */
+  register(req: RegisterRequest, signal: AbortSignal): Promise<RegisterResponse>;
+  /** `POST /machine/map`; yields every message, keep-alives included. */
+  map(req: MapRequest, signal: AbortSignal): AsyncIterable<MapResponse>;
+  /** A lite update (`Stream: false, OmitPeers: true`). */
+  liteUpdate(req: MapRequest, signal: AbortSignal): Promise<void>;
+  /** Answers a PingRequest with empty Types (HTTP HEAD); resolves the status. */
+  ping(ping: PingRequest, signal: AbortSignal): Promise<number>;
+  /** Drops the current connection so the next call dials afresh (after a watchdog timeout). */
+  reset(): void;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode NoiseTransport}. */
+export interface NoiseTransportOptions {
+  /** Control URL. */
+  serverUrl: string;
+  /** Our machine key. */
+  machineKey: MachinePrivate;
+  /** Capability version (also the Noise protocol version). */
+  version: number;
+  /** Logger. */
+  log: Logger;
+  /** Byte-stream opener; default Deno.connect. */
+  connect?: Connector;
+}
+
+/** {@linkcode ControlTransport} over ts2021: Noise, then HTTP/2 with node:http2. */
+export class NoiseTransport implements ControlTransport {
+  readonly #conn: ControlConnection;
+
+  /** @param opts server, keys, version */
+  constructor(opts: NoiseTransportOptions) {
+    this.#conn = new ControlConnection(opts);
+  }
+
+  /** @inheritdoc */
+  async register(req: RegisterRequest, signal: AbortSignal): Promise<RegisterResponse> {
+    return await register(await this.#conn.get(signal), req, signal);
+  }
+
+  /** @inheritdoc */
+  async *map(req: MapRequest, signal: AbortSignal): AsyncIterable<MapResponse> {
+    yield* mapPoll(await this.#conn.get(signal), req, signal);
+  }
+
+  /** @inheritdoc */
+  async liteUpdate(req: MapRequest, signal: AbortSignal): Promise<void> {
+    await sendLiteUpdate(await this.#conn.get(signal), req, signal);
+  }
+
+  /** @inheritdoc */
+  async ping(ping: PingRequest, signal: AbortSignal): Promise<number> {
+    const h2 = ping.URLIsNoise ? await this.#conn.get(signal) : null;
+    return await answerPing(ping, h2, signal);
+  }
+
+  /** @inheritdoc */
+  reset(): void {
+    this.#conn.reset();
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    await this.#conn.close();
+  }
+}
