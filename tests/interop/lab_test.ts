@@ -8,6 +8,9 @@ import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { Lab, labAvailable } from "../lab/mod.ts";
 import { tcpFree } from "../lab/ports.ts";
 import { listLabs } from "../lab/registry.ts";
+import { socks5Transfer } from "../lab/transfer.ts";
+
+const MIB = 1024 * 1024;
 
 const avail = labAvailable();
 if (!avail.ok) {
@@ -78,4 +81,107 @@ Deno.test({
     await lab.close();
   }
   await assertLabGone(lab, pids, ports);
+});
+
+Deno.test({
+  name: "two real tailscaled join, see each other, ping via DERP(lab) and move 10 MiB via SOCKS5",
+  ignore,
+}, async () => {
+  // TS_DEBUG_NEVER_DIRECT_UDP keeps disco from upgrading to a direct path, so both the ping and
+  // the transfer below go through the lab's derper.
+  const lab = await Lab.start({ nodeEnv: { TS_DEBUG_NEVER_DIRECT_UDP: "1" } });
+  const pids = lab.pids;
+  const ports = lab.ports;
+  try {
+    assertEquals(lab.nodes.length, 2);
+    assertEquals(pids.length, 4);
+    await lab.waitForPeers();
+    const [a, b] = lab.nodes;
+    const st = await a.status();
+    const peers = Object.values(st.Peer ?? {});
+    assertEquals(peers.map((p) => p.HostName), [b.name]);
+    assertEquals(peers[0].Relay, lab.derpRegionCode);
+    const ipB = (await b.ips())[0];
+    assertMatch(ipB, /^100\.64\.\d+\.\d+$/);
+
+    const ping = await a.cliOk(["ping", "-c", "3", "--until-direct=false", ipB]);
+    const pongs = ping.trim().split("\n");
+    assertEquals(pongs.length, 3, ping);
+    for (const line of pongs) {
+      assertMatch(line, new RegExp(`^pong from ${b.name} \\(${ipB}\\) via DERP\\(lab\\) in `));
+    }
+
+    // The map the client holds is the one the lab wrote, certificate pin included.
+    const held = JSON.parse(await a.cliOk(["debug", "derp-map"]));
+    assertEquals(held, lab.derpMap);
+
+    const nc = await a.cliOk(["netcheck", "--format=json"]);
+    const report = JSON.parse(nc) as {
+      UDP: boolean;
+      PreferredDERP: number;
+      RegionLatency: Record<string, number>;
+    };
+    assert(report.UDP, `netcheck: UDP false: ${nc}`);
+    assertEquals(report.PreferredDERP, lab.derpRegionId);
+    assert(report.RegionLatency[String(lab.derpRegionId)] > 0, `netcheck: no latency: ${nc}`);
+
+    const t = await socks5Transfer(a.socks5Addr, ipB, 10 * MIB);
+    assertEquals(t.received, 10 * MIB);
+    assertEquals(t.receivedSha256, t.sentSha256);
+    assertEquals(t.echoedSha256, t.sentSha256);
+  } finally {
+    await lab.close();
+  }
+  await assertLabGone(lab, pids, ports);
+});
+
+Deno.test({
+  name: "a DERP map with InsecureForTests instead of the pinned CertName also works",
+  ignore,
+}, async () => {
+  await using lab = await Lab.start({
+    derpTrust: "insecure",
+    nodeEnv: { TS_DEBUG_NEVER_DIRECT_UDP: "1" },
+  });
+  await lab.waitForPeers();
+  const [a, b] = lab.nodes;
+  const node = JSON.parse(await a.cliOk(["debug", "derp-map"])).Regions["900"].Nodes[0];
+  assertEquals(node.InsecureForTests, true);
+  assertEquals(node.CertName, undefined);
+  const ping = await a.cliOk(["ping", "-c", "1", "--until-direct=false", (await b.ips())[0]]);
+  assertMatch(ping, /via DERP\(lab\)/);
+});
+
+Deno.test({
+  name: "ephemeral and tagged pre-auth keys join real tailscaled",
+  ignore,
+}, async () => {
+  await using lab = await Lab.start({ tailscaleds: 0 });
+  const eph = await lab.addTailscaled({ authKey: await lab.createAuthKey({ ephemeral: true }) });
+  const tagged = await lab.addTailscaled({
+    authKey: await lab.createAuthKey({ tags: ["tag:lab"] }),
+  });
+  const nodes = await lab.headscale(["nodes", "list"]) as Array<Record<string, unknown>>;
+  const byName = new Map(nodes.map((n) => [n.given_name ?? n.name, n]));
+  assert(byName.has(eph.name) && byName.has(tagged.name), JSON.stringify(nodes));
+  assertEquals((await tagged.status()).Self.Tags, ["tag:lab"]);
+});
+
+Deno.test({
+  name: "two labs started at once use different ports and dirs",
+  ignore,
+}, async () => {
+  const [x, y] = await Promise.all([
+    Lab.start({ tailscaleds: 1 }),
+    Lab.start({ tailscaleds: 1 }),
+  ]);
+  try {
+    assert(x.workDir !== y.workDir);
+    const shared = x.ports.filter((p) => y.ports.includes(p));
+    assertEquals(shared, []);
+    assertEquals((await x.nodes[0].status()).BackendState, "Running");
+    assertEquals((await y.nodes[0].status()).BackendState, "Running");
+  } finally {
+    await Promise.all([x.close(), y.close()]);
+  }
 });

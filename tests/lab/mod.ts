@@ -68,6 +68,19 @@ export interface LabOptions {
    * (`CertName: "sha256-raw:<hex>"`, the default) or "insecure" (`InsecureForTests: true`).
    */
   derpTrust?: "pinned" | "insecure";
+  /**
+   * Extra environment for every tailscaled, e.g. `{ TS_DEBUG_NEVER_DIRECT_UDP: "1" }` to keep
+   * all traffic on DERP.
+   */
+  nodeEnv?: Record<string, string>;
+}
+
+/** Options of {@linkcode Lab.addTailscaled}. */
+export interface AddNodeOptions {
+  /** Extra environment for this tailscaled (added to {@linkcode LabOptions.nodeEnv}). */
+  env?: Record<string, string>;
+  /** Auth key to join with (default {@linkcode Lab.authKey}); "" starts it without joining. */
+  authKey?: string;
 }
 
 /** A running lab. Dispose it (`await using`) or call {@linkcode Lab.close}. */
@@ -227,10 +240,11 @@ export class Lab implements AsyncDisposable {
   }
 
   /**
-   * Starts one more real tailscaled and joins it with {@linkcode Lab.authKey}.
-   * @returns the joined node
+   * Starts one more real tailscaled and joins it with {@linkcode Lab.authKey} (or `opts.authKey`).
+   * @param opts extra environment, another auth key
+   * @returns the node, joined and Running unless `authKey` was ""
    */
-  async addTailscaled(): Promise<LabNode> {
+  async addTailscaled(opts: AddNodeOptions = {}): Promise<LabNode> {
     const name = `ts${this.#nextNode++}`;
     const node = new LabNode({
       name,
@@ -240,11 +254,14 @@ export class Lab implements AsyncDisposable {
       port: await this.#ports.claim(),
       socks5Port: await this.#ports.claim(),
       httpProxyPort: await this.#ports.claim(),
+      env: { ...this.#opts.nodeEnv, ...opts.env },
     });
     this.nodes.push(node);
     const proc = await this.#track(() => node.start());
+    const key = opts.authKey ?? this.authKey;
+    if (key === "") return node;
     this.#say(`${name} started (pid ${proc.pid}), joining`);
-    await node.up(this.controlUrl, this.authKey);
+    await node.up(this.controlUrl, key);
     this.#say(`${name} is Running as ${(await node.ips()).join(" ")}`);
     return node;
   }

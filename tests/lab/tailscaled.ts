@@ -89,6 +89,8 @@ export interface TailscaledConfig {
   socks5Port: number;
   /** HTTP proxy port on 127.0.0.1. */
   httpProxyPort: number;
+  /** Extra environment for the daemon (debug knobs such as `TS_DEBUG_NEVER_DIRECT_UDP`). */
+  env?: Record<string, string>;
 }
 
 /** A real tailscaled the lab started, and its CLI. */
@@ -147,7 +149,7 @@ export class LabNode {
       name: this.name,
       cmd: this.#config.tailscaled,
       args: this.args(),
-      env: tailscaleEnv(this.dir),
+      env: { ...tailscaleEnv(this.dir), ...this.#config.env },
       logPath: join(this.dir, "tailscaled.log"),
       cwd: this.dir,
     });

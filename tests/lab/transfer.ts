@@ -1,0 +1,107 @@
+/**
+ * The lab's reference data-path check: send random bytes through a node's SOCKS5 proxy to a TCP
+ * server on this machine's loopback, reached at a peer's tailnet IP (a userspace-networking
+ * tailscaled forwards inbound TCP to 127.0.0.1:<port>). The server hashes what arrives and
+ * sends the SHA-256 back, so both ends check the bytes arrived whole.
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { socks5Connect } from "./socks5.ts";
+
+/** What {@linkcode socks5Transfer} measured. */
+export interface TransferResult {
+  /** Bytes sent. */
+  bytes: number;
+  /** Bytes the server received. */
+  received: number;
+  /** SHA-256 (hex) of what was sent. */
+  sentSha256: string;
+  /** SHA-256 (hex) of what the server received. */
+  receivedSha256: string;
+  /** SHA-256 (hex) the server sent back through the tunnel. */
+  echoedSha256: string;
+  /** From CONNECT to the digest coming back. */
+  ms: number;
+}
+
+/**
+ * Moves `bytes` random bytes from the proxy's node to `peerIp`'s loopback server and back a digest.
+ * @param socks5Addr the sending node's SOCKS5 proxy ("127.0.0.1:port")
+ * @param peerIp the receiving node's tailnet IP
+ * @param bytes how many bytes (e.g. 10 MiB)
+ * @returns sizes, digests and time
+ */
+export async function socks5Transfer(
+  socks5Addr: string,
+  peerIp: string,
+  bytes: number,
+): Promise<TransferResult> {
+  const data = new Uint8Array(bytes);
+  for (let off = 0; off < bytes; off += 65_536) {
+    crypto.getRandomValues(data.subarray(off, Math.min(bytes, off + 65_536)));
+  }
+  const sentSha256 = createHash("sha256").update(data).digest("hex");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const server = serveOnce(listener, bytes);
+  let conn: Deno.TcpConn | null = null;
+  try {
+    const t0 = performance.now();
+    conn = await socks5Connect(socks5Addr, peerIp, port);
+    for (let off = 0; off < bytes;) {
+      off += await conn.write(data.subarray(off, Math.min(bytes, off + 65_536)));
+    }
+    const echoed = new Uint8Array(32);
+    for (let got = 0; got < 32;) {
+      const n = await conn.read(echoed.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    const ms = performance.now() - t0;
+    const { received, hex } = await server;
+    return {
+      bytes,
+      received,
+      sentSha256,
+      receivedSha256: hex,
+      echoedSha256: toHex(echoed),
+      ms,
+    };
+  } finally {
+    conn?.close();
+    try {
+      listener.close();
+    } catch {
+      // Closed already.
+    }
+    await server.catch(() => {});
+  }
+}
+
+async function serveOnce(
+  listener: Deno.Listener,
+  bytes: number,
+): Promise<{ received: number; hex: string }> {
+  const c = await listener.accept();
+  try {
+    const h = createHash("sha256");
+    const buf = new Uint8Array(65_536);
+    let received = 0;
+    while (received < bytes) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      h.update(buf.subarray(0, n));
+      received += n;
+    }
+    const digest = new Uint8Array(h.digest());
+    for (let off = 0; off < digest.length;) off += await c.write(digest.subarray(off));
+    return { received, hex: toHex(digest) };
+  } finally {
+    c.close();
+  }
+}
+
+function toHex(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
