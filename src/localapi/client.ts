@@ -52,7 +52,7 @@ export class LocalApiClient {
     });
     const text = new TextDecoder().decode(concat(chunks));
     if (status < 200 || status > 299) {
-      throw new LocalApiClientError(status, text.trim() || `HTTP ${status}`);
+      throw new LocalApiClientError(status, errorText(text, status));
     }
     return text;
   }
@@ -90,6 +90,50 @@ export class LocalApiClient {
     return this.#send(method, name, body, onChunk);
   }
 
+  /**
+   * Opens a stream of JSON values, one per line (`watch-ipn-bus`). Resolves once the daemon
+   * has answered (so it is subscribed), or rejects with its error reply.
+   * @param name endpoint name, with any query
+   * @returns the open stream; close it when done
+   */
+  openJsonLines(name: string): Promise<JsonLineStream> {
+    return new Promise((resolve, reject) => {
+      const req = request({
+        socketPath: this.#socketPath,
+        path: LOCALAPI_PREFIX + name,
+        method: "GET",
+        headers: { host: "local-tailscaled.sock" },
+      }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          const chunks: Uint8Array[] = [];
+          res.on("data", (c: Uint8Array) => chunks.push(c));
+          res.on("end", () => {
+            const text = new TextDecoder().decode(concat(chunks));
+            reject(new LocalApiClientError(status, errorText(text, status)));
+          });
+          return;
+        }
+        const lines = new LineQueue(() => res.destroy());
+        const dec = new TextDecoder();
+        res.on("data", (c: Uint8Array) => lines.push(dec.decode(c, { stream: true })));
+        res.on("end", () => lines.end(null));
+        res.on("close", () => lines.end(null));
+        res.on("error", (err: Error) => lines.end(err));
+        resolve(lines);
+      });
+      req.on("error", (err: NodeJS.ErrnoException) => reject(this.#connectError(err)));
+      req.end();
+    });
+  }
+
+  #connectError(err: NodeJS.ErrnoException): LocalApiClientError {
+    const why = err.code === "ENOENT" || err.code === "ECONNREFUSED"
+      ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running?`
+      : `LocalAPI request failed: ${err.message}`;
+    return new LocalApiClientError(0, why);
+  }
+
   #send(
     method: string,
     name: string,
@@ -119,12 +163,7 @@ export class LocalApiClient {
         res.on("error", () => resolve(status));
         res.on("close", () => resolve(status));
       });
-      req.on("error", (err: NodeJS.ErrnoException) => {
-        const why = err.code === "ENOENT" || err.code === "ECONNREFUSED"
-          ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running?`
-          : `LocalAPI request failed: ${err.message}`;
-        reject(new LocalApiClientError(0, why));
-      });
+      req.on("error", (err: NodeJS.ErrnoException) => reject(this.#connectError(err)));
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -141,4 +180,85 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     off += c.length;
   }
   return out;
+}
+
+/** One line of an error reply: its JSON `Error`/`error` field, or the text. */
+function errorText(text: string, status: number): string {
+  const t = text.trim();
+  if (t.startsWith("{")) {
+    try {
+      const v = JSON.parse(t) as Record<string, unknown>;
+      const e = v.Error ?? v.error;
+      if (typeof e === "string" && e !== "") return e.split("\n")[0];
+    } catch { /* not JSON: use the text */ }
+  }
+  return t.split("\n")[0] || `HTTP ${status}`;
+}
+
+/** A stream of JSON values, one per line, from {@linkcode LocalApiClient.openJsonLines}. */
+export interface JsonLineStream extends AsyncIterable<unknown> {
+  /** Stops reading and closes the connection; ends any pending iteration. */
+  close(): void;
+}
+
+class LineQueue implements JsonLineStream {
+  #buf = "";
+  readonly #ready: unknown[] = [];
+  #ended = false;
+  #error: Error | null = null;
+  #wake: (() => void) | null = null;
+  readonly #destroy: () => void;
+
+  constructor(destroy: () => void) {
+    this.#destroy = destroy;
+  }
+
+  push(text: string): void {
+    this.#buf += text;
+    let nl: number;
+    while ((nl = this.#buf.indexOf("\n")) >= 0) {
+      const line = this.#buf.slice(0, nl).trim();
+      this.#buf = this.#buf.slice(nl + 1);
+      if (line === "") continue;
+      try {
+        this.#ready.push(JSON.parse(line));
+      } catch {
+        this.end(new LocalApiClientError(500, "Cannot parse LocalAPI stream: a line is not JSON"));
+        return;
+      }
+    }
+    this.#wakeUp();
+  }
+
+  end(err: Error | null): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = err;
+    this.#wakeUp();
+  }
+
+  close(): void {
+    this.end(null);
+    this.#destroy();
+  }
+
+  #wakeUp(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+    while (true) {
+      if (this.#ready.length) {
+        yield this.#ready.shift();
+        continue;
+      }
+      if (this.#ended) {
+        if (this.#error) throw this.#error;
+        return;
+      }
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+  }
 }

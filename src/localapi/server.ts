@@ -11,6 +11,9 @@ import type { Logger } from "../engine/base/logger.ts";
 import { TailnetError } from "../engine/base/errors.ts";
 import { LOCALAPI_PREFIX } from "../version.ts";
 
+/** The Host every LocalAPI request must carry (or none), as tailscaled requires. */
+export const LOCALAPI_HOST = "local-tailscaled.sock";
+
 /** A handler for one endpoint. Throw a {@linkcode LocalApiError} to answer with its status. */
 export type LocalApiHandler = (req: Request, url: URL) => Response | Promise<Response>;
 
@@ -108,6 +111,14 @@ async function dispatch(
   const url = new URL(req.url);
   if (!url.pathname.startsWith(LOCALAPI_PREFIX)) {
     return new Response("404 page not found\n", { status: 404 });
+  }
+  // tailscaled's guard against browsers (DNS rebinding, cross-site requests).
+  const host = req.headers.get("host") ?? "";
+  if (
+    req.headers.has("referer") || req.headers.has("origin") ||
+    (host !== "" && host !== LOCALAPI_HOST)
+  ) {
+    return new Response("invalid localapi request\n", { status: 403 });
   }
   const name = url.pathname.slice(LOCALAPI_PREFIX.length);
   const handler = routes.get(name);

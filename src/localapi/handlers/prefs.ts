@@ -1,0 +1,53 @@
+/**
+ * `prefs` (GET: `ipn.Prefs` JSON, private keys zeroed; PATCH: apply `ipn.MaskedPrefs`) and
+ * `check-prefs` (POST prefs: `{}` or `{"Error": …}`). A bad edit answers 400 with
+ * `{"Error": …}` as tailscaled does, and changes nothing.
+ * @module
+ */
+import type { Backend } from "../../ipn/backend.ts";
+import { prefsFromJson } from "../../ipn/prefs.ts";
+import { jsonResponse, LocalApiError, type LocalApiHandler } from "../server.ts";
+import { callBackend, readJson, requireMethod } from "./_common.ts";
+
+/**
+ * The `prefs` handler.
+ * @param backend the backend
+ * @returns the handler
+ */
+export function prefsHandler(backend: Backend): LocalApiHandler {
+  return async (req) => {
+    requireMethod(req, ["GET", "PATCH"]);
+    if (req.method === "GET") return jsonResponse(backend.prefsJson());
+    const body = await readJson(req);
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return jsonResponse({ Error: "prefs edit must be a JSON object (ipn.MaskedPrefs)" }, 400);
+    }
+    try {
+      return jsonResponse(await callBackend(() => backend.editPrefs(body)));
+    } catch (err) {
+      if (err instanceof LocalApiError && err.status === 400) {
+        return jsonResponse({ Error: err.message }, 400);
+      }
+      throw err;
+    }
+  };
+}
+
+/**
+ * The `check-prefs` handler.
+ * @param backend the backend
+ * @returns the handler
+ */
+export function checkPrefsHandler(backend: Backend): LocalApiHandler {
+  return async (req) => {
+    requireMethod(req, ["POST"], 400);
+    const body = await readJson(req);
+    let errs: string[];
+    try {
+      errs = backend.checkPrefs(prefsFromJson(body));
+    } catch (err) {
+      errs = [err instanceof Error ? err.message : String(err)];
+    }
+    return jsonResponse(errs.length ? { Error: errs[0] } : {});
+  };
+}

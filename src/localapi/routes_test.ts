@@ -1,0 +1,182 @@
+/**
+ * The LocalAPI routes over a real Unix socket, with a backend driven by the fake control
+ * client: JSON shapes, the 2xx/4xx rules, and the watch-ipn-bus stream.
+ */
+import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
+import { FakeControl, fakeNetmap } from "../../tests/fakes/fake_control.ts";
+import { Logger } from "../engine/base/logger.ts";
+import { generatePrivate, publicOf } from "../engine/key/keys.ts";
+import { Backend } from "../ipn/backend.ts";
+import { defaultPrefs } from "../ipn/prefs.ts";
+import { MemoryStateStore } from "../ipn/state_store.ts";
+import { LocalApiClient, LocalApiClientError } from "./client.ts";
+import { localApiRoutes } from "./routes.ts";
+import { LocalApiServer } from "./server.ts";
+
+interface Rig {
+  backend: Backend;
+  fc: FakeControl;
+  client: LocalApiClient;
+  socket: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function rig(): Promise<Rig> {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-localapi-" });
+  const socket = `${dir}/s/tailnetd.sock`;
+  const log = new Logger({ sink: () => {}, timestamps: false });
+  const fc = new FakeControl();
+  const backend = await Backend.open({
+    store: new MemoryStateStore(),
+    controlClientFactory: fc.factory,
+    discoKey: publicOf(generatePrivate("disco")),
+    hostinfo: { IPNVersion: "t", OS: "linux", Hostname: "box" },
+    log,
+    engineLive: () => true,
+    version: "9.9.9",
+  });
+  const server = await LocalApiServer.listen({
+    socketPath: socket,
+    routes: localApiRoutes(backend, "9.9.9"),
+    log,
+  });
+  return {
+    backend,
+    fc,
+    client: new LocalApiClient(socket),
+    socket,
+    async [Symbol.asyncDispose]() {
+      await backend.close();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function raw(socket: string, head: string, body = ""): Promise<string> {
+  const conn = await Deno.connect({ transport: "unix", path: socket });
+  await conn.write(new TextEncoder().encode(head + "\r\n\r\n" + body));
+  const chunks: number[] = [];
+  const buf = new Uint8Array(4096);
+  for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+    chunks.push(...buf.subarray(0, n));
+  }
+  conn.close();
+  return new TextDecoder().decode(new Uint8Array(chunks));
+}
+
+const upPrefs = { ...defaultPrefs(), ControlURL: "http://hs.test", WantRunning: true };
+
+Deno.test("LocalAPI status: ipnstate.Status JSON with tailscaled's field names", async () => {
+  await using r = await rig();
+  const st = await r.client.json<Record<string, unknown>>("GET", "status");
+  assertEquals(st.BackendState, "NoState");
+  assertEquals(st.Version, "9.9.9");
+  for (const k of ["AuthURL", "TailscaleIPs", "Self", "Peer", "User", "MagicDNSSuffix"]) {
+    assert(k in st, `status has ${k}`);
+  }
+});
+
+Deno.test("LocalAPI: wrong method, bad JSON and bad prefs answer 4xx in one line, change nothing", async () => {
+  await using r = await rig();
+  const before = await r.client.call("GET", "prefs");
+  for (
+    const [method, name, body, status] of [
+      ["GET", "start", undefined, 400],
+      ["GET", "logout", undefined, 400],
+      ["POST", "status", undefined, 405],
+      ["DELETE", "prefs", undefined, 405],
+      ["PATCH", "prefs", { HostnameSet: true, Hostname: "no_way" }, 400],
+      ["PATCH", "prefs", { NoSuchFieldSet: true }, 400],
+      ["POST", "start", { UpdatePrefs: { WantRunning: "yes" } }, 400],
+      ["GET", "nosuch", undefined, 404],
+      ["GET", "watch-ipn-bus?mask=x", undefined, 400],
+    ] as const
+  ) {
+    const err = await assertRejects(() => r.client.call(method, name, body), LocalApiClientError);
+    assertEquals((err as LocalApiClientError).status, status, `${method} ${name}`);
+    assertEquals(err.message.split("\n").length, 1);
+  }
+  const bad = await raw(
+    r.socket,
+    "PATCH /localapi/v0/prefs HTTP/1.1\r\nHost: local-tailscaled.sock\r\nContent-Length: 5\r\nConnection: close",
+    "{oops",
+  );
+  assert(bad.startsWith("HTTP/1.1 400"), bad);
+  assertEquals(await r.client.call("GET", "prefs"), before);
+  assertEquals(r.fc.names(), []);
+});
+
+Deno.test("LocalAPI: a request with an Origin or a foreign Host is refused with 403", async () => {
+  await using r = await rig();
+  const a = await raw(
+    r.socket,
+    "GET /localapi/v0/status HTTP/1.1\r\nHost: local-tailscaled.sock\r\nOrigin: http://evil\r\nConnection: close",
+  );
+  assert(a.startsWith("HTTP/1.1 403"), a);
+  const b = await raw(
+    r.socket,
+    "GET /localapi/v0/status HTTP/1.1\r\nHost: evil.example\r\nConnection: close",
+  );
+  assert(b.startsWith("HTTP/1.1 403"), b);
+});
+
+Deno.test("LocalAPI: start, login-interactive and watch-ipn-bus carry a login to Running", async () => {
+  await using r = await rig();
+  const watch = await r.client.openJsonLines("watch-ipn-bus?mask=0");
+  try {
+    await r.client.call("POST", "start", { AuthKey: "tskey-1", UpdatePrefs: upPrefs });
+    await r.client.call("POST", "login-interactive");
+    assertEquals(r.fc.names(), ["new", "setPaused", "login"]);
+    r.fc.current.push({ authUrl: "http://hs.test/register/x" });
+    const key = r.fc.current.loginOk(null);
+    r.fc.current.push({ loggedIn: true, netmap: fakeNetmap(key, ["p"]) });
+    const seen: Record<string, unknown>[] = [];
+    for await (const n of watch) {
+      const note = n as Record<string, unknown>;
+      seen.push(note);
+      assertEquals(note.Version, "9.9.9");
+      if (note.State === 6) break;
+    }
+    assert(seen.some((n) => n.BrowseToURL === "http://hs.test/register/x"), "auth URL streamed");
+    assert(seen.some((n) => n.State === 2), "NeedsLogin streamed");
+    const st = await r.client.json<{ BackendState: string; Peer: Record<string, unknown> }>(
+      "GET",
+      "status",
+    );
+    assertEquals(st.BackendState, "Running");
+    assertEquals(Object.keys(st.Peer).length, 1);
+  } finally {
+    watch.close();
+  }
+});
+
+Deno.test("LocalAPI: watch-ipn-bus with InitialState sends the state first", async () => {
+  await using r = await rig();
+  const watch = await r.client.openJsonLines("watch-ipn-bus?mask=2");
+  try {
+    for await (const n of watch) {
+      assertEquals((n as { State: number }).State, 0);
+      break;
+    }
+  } finally {
+    watch.close();
+  }
+});
+
+Deno.test("LocalAPI: PATCH prefs WantRunning=false after login stops the node (down)", async () => {
+  await using r = await rig();
+  await r.client.call("POST", "start", { AuthKey: "k", UpdatePrefs: upPrefs });
+  await r.client.call("POST", "login-interactive");
+  const key = r.fc.current.loginOk(null);
+  r.fc.current.push({ loggedIn: true, netmap: fakeNetmap(key) });
+  const p = await r.client.json<{ WantRunning: boolean }>("PATCH", "prefs", {
+    WantRunning: false,
+    WantRunningSet: true,
+  });
+  assertEquals(p.WantRunning, false);
+  assertEquals(r.backend.state, "Stopped");
+  await r.client.call("POST", "logout");
+  assertEquals(r.backend.state, "NeedsLogin");
+  assertEquals(r.backend.nodeKey(), null);
+});
