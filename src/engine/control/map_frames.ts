@@ -31,10 +31,16 @@ export function emitMapFrame(body: Uint8Array, out: Uint8Array, off = 0): number
   return off + MAP_FRAME_HEADER_LEN + body.length;
 }
 
-/** Collects response bytes and hands out whole frame bodies. */
+/**
+ * Collects response bytes and hands out whole frame bodies. Chunks are kept as a list and each
+ * frame is copied out once, so a multi-megabyte netmap arriving in 16 KiB DATA frames costs
+ * linear time.
+ */
 export class MapFrameSplitter {
   readonly #max: number;
-  #buf: Uint8Array = new Uint8Array(0);
+  #chunks: Uint8Array[] = [];
+  #head = 0; // index of the first live chunk in #chunks
+  #total = 0;
 
   /** @param maxFrameBytes largest body accepted */
   constructor(maxFrameBytes: number) {
@@ -43,19 +49,18 @@ export class MapFrameSplitter {
 
   /** @param chunk bytes from the response body */
   push(chunk: Uint8Array): void {
-    if (this.#buf.length === 0) {
-      this.#buf = chunk.slice();
-      return;
+    if (chunk.length === 0) return;
+    if (this.#head > 64 && this.#head * 2 > this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#head);
+      this.#head = 0;
     }
-    const next = new Uint8Array(this.#buf.length + chunk.length);
-    next.set(this.#buf);
-    next.set(chunk, this.#buf.length);
-    this.#buf = next;
+    this.#chunks.push(chunk.slice());
+    this.#total += chunk.length;
   }
 
   /** Bytes held that are not yet a whole frame. */
   get pending(): number {
-    return this.#buf.length;
+    return this.#total;
   }
 
   /**
@@ -64,8 +69,9 @@ export class MapFrameSplitter {
    * @returns the body or null
    */
   next(): Uint8Array | null {
-    if (this.#buf.length < MAP_FRAME_HEADER_LEN) return null;
-    const len = new DataView(this.#buf.buffer, this.#buf.byteOffset, 4).getUint32(0, true);
+    if (this.#total < MAP_FRAME_HEADER_LEN) return null;
+    const hdr = this.#peek(MAP_FRAME_HEADER_LEN);
+    const len = new DataView(hdr.buffer, hdr.byteOffset, 4).getUint32(0, true);
     if (len === 0) throw new ParseError("map-frame", "Cannot parse map frame: zero length", 0);
     if (len > this.#max) {
       throw new ParseError(
@@ -74,9 +80,47 @@ export class MapFrameSplitter {
         0,
       );
     }
-    if (this.#buf.length < MAP_FRAME_HEADER_LEN + len) return null;
-    const body = this.#buf.subarray(MAP_FRAME_HEADER_LEN, MAP_FRAME_HEADER_LEN + len);
-    this.#buf = this.#buf.subarray(MAP_FRAME_HEADER_LEN + len);
-    return body;
+    if (this.#total < MAP_FRAME_HEADER_LEN + len) return null;
+    this.#take(MAP_FRAME_HEADER_LEN);
+    return this.#take(len);
+  }
+
+  /** The first `n` bytes (n <= total), without consuming them. */
+  #peek(n: number): Uint8Array {
+    if (this.#chunks[this.#head].length >= n) return this.#chunks[this.#head].subarray(0, n);
+    const out = new Uint8Array(n);
+    let off = 0;
+    for (let i = this.#head; i < this.#chunks.length; i++) {
+      const c = this.#chunks[i];
+      const part = c.subarray(0, n - off);
+      out.set(part, off);
+      off += part.length;
+      if (off === n) break;
+    }
+    return out;
+  }
+
+  /** Removes and returns the first `n` bytes (n <= total). */
+  #take(n: number): Uint8Array {
+    const first = this.#chunks[this.#head];
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.#head++;
+      else this.#chunks[this.#head] = first.subarray(n);
+      this.#total -= n;
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.#chunks[this.#head];
+      const part = c.subarray(0, n - off);
+      out.set(part, off);
+      off += part.length;
+      if (part.length === c.length) this.#head++;
+      else this.#chunks[this.#head] = c.subarray(part.length);
+    }
+    this.#total -= n;
+    return out;
   }
 }
