@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { Lab, labAvailable } from "../lab/mod.ts";
-import { tcpFree } from "../lab/ports.ts";
+import { processAlive, tcpFree } from "../lab/ports.ts";
 import { listLabs } from "../lab/registry.ts";
 import { socks5Transfer } from "../lab/transfer.ts";
 
@@ -185,3 +185,100 @@ Deno.test({
     await Promise.all([x.close(), y.close()]);
   }
 });
+
+Deno.test({
+  name: "lab up in another process runs beside a lab here; lab down cleans up after kill -9",
+  ignore,
+}, async () => {
+  const script = new URL("../../scripts/lab.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, "up", "--nodes", "1", "--json"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let here: Lab | null = null;
+  let info: { id: string; workDir: string; pids: number[]; ports: number[] } | null = null;
+  try {
+    const [lab, line] = await Promise.all([Lab.start({ tailscaleds: 1 }), firstLine(child.stdout)]);
+    here = lab;
+    info = JSON.parse(line);
+    if (!info) throw new Error("lab up printed nothing");
+    assertEquals(info.pids.length, 3);
+    assertEquals(here.ports.filter((p) => info!.ports.includes(p)), []);
+    assert(info.workDir !== here.workDir);
+    // Kill the owner without letting it clean up, as a crashed or timed-out test would die.
+    child.kill("SIGKILL");
+    await child.status;
+    for (const pid of info.pids) assert(processAlive(pid), `pid ${pid} died with its owner`);
+    const down = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", script, "down"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const downText = new TextDecoder().decode(down.stderr);
+    assertEquals(down.code, 0, downText);
+    assertMatch(downText, new RegExp(`removed ${info.id}`));
+    // A lab whose owner runs (this one) is left alone.
+    assertMatch(downText, new RegExp(`kept ${here.id}`));
+    for (const pid of info.pids) assert(!processAlive(pid), `pid ${pid} survived lab down`);
+    let gone = false;
+    try {
+      await Deno.stat(info.workDir);
+    } catch {
+      gone = true;
+    }
+    assert(gone, `${info.workDir} survived lab down`);
+    assert(!(await listLabs()).some((e) => e.id === info!.id), "registry entry survived");
+    assertEquals((await here.nodes[0].status()).BackendState, "Running");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already dead.
+    }
+    await child.status;
+    await stderr;
+    await here?.close();
+  }
+});
+
+Deno.test({
+  name: "no process started by the lab tests outlives them",
+  ignore,
+}, async () => {
+  for (const lab of await listLabs()) {
+    assert(lab.ownerPid !== Deno.pid, `lab ${lab.id} of this test process is still registered`);
+  }
+  const mine: string[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== Deno.pid || !processAlive(Number(e.name))) continue;
+      const exe = Deno.readLinkSync(`/proc/${e.name}/exe`);
+      mine.push(`${e.name} ${exe}`);
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  assertEquals(mine, [], "child processes of the test process are still running");
+});
+
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return text.split("\n")[0];
+}
