@@ -1,0 +1,40 @@
+/**
+ * The datagram interface wg needs from the path layer. magicsock (UDP or DERP) fits it by
+ * shape without importing wg; tests use `tests/fakes/memory_bind.ts`; the interop test wraps
+ * `Deno.listenDatagram`.
+ * @module
+ */
+
+/** Where a datagram came from or goes to. Opaque to wg except for its address bytes. */
+export interface BindEndpoint {
+  /**
+   * Bytes naming the source address (IP then port, as wireguard-go's `DstToBytes`); the
+   * responder's cookie is a MAC over them, so they must be stable for one address.
+   */
+  readonly addrBytes: Uint8Array;
+  /** Text for logs, such as `192.0.2.1:51820`. */
+  toString(): string;
+}
+
+/** One received datagram. */
+export interface BindReceived {
+  /** The datagram. wg may keep it. */
+  readonly data: Uint8Array;
+  /** Who sent it. */
+  readonly endpoint: BindEndpoint;
+}
+
+/** Sends and receives datagrams for one device. */
+export interface Bind {
+  /**
+   * Sends one datagram; must not throw (count failures instead). wg does not touch `datagram`
+   * after the call, so an implementation may send it asynchronously.
+   * @param datagram bytes to send
+   * @param to destination
+   */
+  send(datagram: Uint8Array, to: BindEndpoint): void;
+  /** The next datagram, or null once the bind is closed. */
+  receive(): Promise<BindReceived | null>;
+  /** Closes the bind; a pending {@linkcode Bind.receive} resolves to null. Safe to call twice. */
+  close(): void;
+}

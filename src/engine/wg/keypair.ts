@@ -1,0 +1,113 @@
+/**
+ * One session's transport keys, counters and replay filter, and the three slots a peer keeps
+ * them in: previous (still accepted for packets in flight), current (used to send), next (a
+ * responder's new keypair, unused until the initiator proves it has it).
+ * @module
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
+import { TAG_LEN, TRANSPORT_HEADER_LEN } from "./messages.ts";
+import { ReplayFilter } from "./replay.ts";
+
+/** Transport keys of one handshake. */
+export class Keypair {
+  /** Monotonic ms when it was derived. */
+  readonly createdAt: number;
+  /** Whether we initiated the handshake that made it (only the initiator rekeys on time). */
+  readonly isInitiator: boolean;
+  /** Our receiver index for it. */
+  readonly localIndex: number;
+  /** The peer's receiver index for it (goes into our transport headers). */
+  readonly remoteIndex: number;
+  /** Next send counter. */
+  sendNonce = 0;
+  /** Receive-side replay filter. */
+  readonly replay = new ReplayFilter();
+  #send: KeyObject | null;
+  #recv: KeyObject | null;
+
+  /**
+   * @param sendKey 32-byte sending key (copied, the caller should zero its copy)
+   * @param recvKey 32-byte receiving key
+   * @param createdAt monotonic ms
+   * @param isInitiator whether we initiated
+   * @param localIndex our index
+   * @param remoteIndex theirs
+   */
+  constructor(
+    sendKey: Uint8Array,
+    recvKey: Uint8Array,
+    createdAt: number,
+    isInitiator: boolean,
+    localIndex: number,
+    remoteIndex: number,
+  ) {
+    this.#send = createSecretKey(sendKey);
+    this.#recv = createSecretKey(recvKey);
+    this.createdAt = createdAt;
+    this.isInitiator = isInitiator;
+    this.localIndex = localIndex;
+    this.remoteIndex = remoteIndex;
+  }
+
+  /** Whether the keys were dropped by {@linkcode Keypair.zero}. */
+  get zeroed(): boolean {
+    return this.#send === null;
+  }
+
+  /** Forgets the keys; seal and open fail afterwards. */
+  zero(): void {
+    this.#send = null;
+    this.#recv = null;
+  }
+
+  /**
+   * Encrypts `buf[off .. off+len]` in place (node:crypto returns the ciphertext in a new
+   * buffer, copied back over the plaintext) and writes the tag after it.
+   * @param nonce 12-byte scratch nonce already holding the counter
+   * @param buf buffer with `off + len + 16` bytes at least
+   * @param off start of the plaintext
+   * @param len plaintext length (already padded)
+   * @returns false when the keypair was zeroed
+   */
+  sealInPlace(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): boolean {
+    if (this.#send === null) return false;
+    const c = createCipheriv("chacha20-poly1305", this.#send, nonce, { authTagLength: TAG_LEN });
+    const body = c.update(buf.subarray(off, off + len));
+    c.final();
+    buf.set(body, off);
+    buf.set(c.getAuthTag(), off + len);
+    return true;
+  }
+
+  /**
+   * Opens the content of a transport message.
+   * @param nonce 12-byte scratch nonce already holding the counter
+   * @param msg the whole transport message
+   * @returns the padded plaintext, or null when authentication fails
+   */
+  open(nonce: Uint8Array, msg: Uint8Array): Uint8Array | null {
+    if (this.#recv === null) return null;
+    const end = msg.length - TAG_LEN;
+    try {
+      const d = createDecipheriv("chacha20-poly1305", this.#recv, nonce, {
+        authTagLength: TAG_LEN,
+      });
+      d.setAuthTag(msg.subarray(end));
+      const body = d.update(msg.subarray(TRANSPORT_HEADER_LEN, end));
+      d.final();
+      return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** A peer's keypair slots. */
+export class Keypairs {
+  /** The keypair before current, kept so packets sealed with it still open. */
+  previous: Keypair | null = null;
+  /** The keypair we send with. */
+  current: Keypair | null = null;
+  /** A responder's fresh keypair, promoted on the first packet received with it. */
+  next: Keypair | null = null;
+}

@@ -1,0 +1,155 @@
+/**
+ * One configured peer: its static key, endpoint, handshake, keypair slots, cookie generator,
+ * timers, staged packets and counters; and the session bookkeeping that moves keypairs
+ * between the previous, current and next slots.
+ * @module
+ */
+import type { BindEndpoint } from "./bind.ts";
+import { CookieGenerator } from "./cookie.ts";
+import { Handshake, type LocalStatic } from "./handshake.ts";
+import type { IndexTable } from "./index_table.ts";
+import { Keypair, Keypairs } from "./keypair.ts";
+import { newPeerStats, type PeerStats } from "./stats.ts";
+import type { PeerTimers } from "./timers.ts";
+import type { TransportKeys } from "./handshake.ts";
+
+/** An outbound packet waiting for a session: the IP packet is `buf[off .. off+len]`. */
+export interface StagedPacket {
+  /** Buffer with at least 16 bytes before `off`. */
+  readonly buf: Uint8Array;
+  /** Where the IP packet starts. */
+  readonly off: number;
+  /** IP packet length (0 for a keepalive). */
+  readonly len: number;
+}
+
+/** A peer of the device. */
+export class Peer {
+  /** The peer's static (node) public key. */
+  readonly publicKey: Uint8Array;
+  /** Its hex form, the key of the device's peer map. */
+  readonly keyHex: string;
+  /** Handshake state. */
+  readonly handshake: Handshake;
+  /** Keypair slots. */
+  readonly keypairs: Keypairs = new Keypairs();
+  /** Adds MACs to what we send it; holds its cookie. */
+  readonly cookieGenerator: CookieGenerator;
+  /** Its timers (set right after construction by the device). */
+  timers!: PeerTimers;
+  /** Where to send; updated from authenticated packets when roaming is on. */
+  endpoint: BindEndpoint | null = null;
+  /** Packets waiting for a session. */
+  staged: StagedPacket[] = [];
+  /** Counters. */
+  readonly stats: PeerStats = newPeerStats();
+
+  /**
+   * @param local our static keys
+   * @param publicKey the peer's static public key
+   * @param keyHex its hex form
+   */
+  constructor(local: LocalStatic, publicKey: Uint8Array, keyHex: string) {
+    this.publicKey = publicKey.slice();
+    this.keyHex = keyHex;
+    this.handshake = new Handshake(local, publicKey);
+    this.cookieGenerator = new CookieGenerator(publicKey);
+  }
+}
+
+/**
+ * Forgets a keypair: removes its index and erases its keys.
+ * @param table the device's index table
+ * @param kp the keypair, or null
+ */
+export function deleteKeypair(table: IndexTable<Peer, Keypair>, kp: Keypair | null): void {
+  if (kp === null) return;
+  table.delete(kp.localIndex);
+  kp.zero();
+}
+
+/**
+ * Installs the keypair of a finished handshake. The initiator starts sending with it at
+ * once (the old current becomes previous); the responder parks it in `next` until the
+ * initiator's first packet confirms it, and drops the previous keypair.
+ * @param table the device's index table
+ * @param peer the peer
+ * @param keys from `deriveTransportKeys`
+ * @param now monotonic ms
+ * @returns the new keypair
+ */
+export function beginSymmetricSession(
+  table: IndexTable<Peer, Keypair>,
+  peer: Peer,
+  keys: TransportKeys,
+  now: number,
+): Keypair {
+  const kp = new Keypair(
+    keys.send,
+    keys.recv,
+    now,
+    keys.isInitiator,
+    keys.localIndex,
+    keys.remoteIndex,
+  );
+  keys.send.fill(0);
+  keys.recv.fill(0);
+  table.swapIndexForKeypair(keys.localIndex, kp);
+  const slots = peer.keypairs;
+  const { previous, next, current } = slots;
+  if (kp.isInitiator) {
+    if (next !== null) {
+      slots.next = null;
+      slots.previous = next;
+      deleteKeypair(table, current);
+    } else {
+      slots.previous = current;
+    }
+    deleteKeypair(table, previous);
+    slots.current = kp;
+  } else {
+    slots.next = kp;
+    deleteKeypair(table, next);
+    slots.previous = null;
+    deleteKeypair(table, previous);
+  }
+  return kp;
+}
+
+/**
+ * Call after a packet authenticated with `kp`: if it is the `next` keypair, promote it to
+ * current (key confirmation for the responder).
+ * @param table the device's index table
+ * @param peer the peer
+ * @param kp the keypair the packet opened with
+ * @returns true when `kp` was just promoted
+ */
+export function receivedWithKeypair(
+  table: IndexTable<Peer, Keypair>,
+  peer: Peer,
+  kp: Keypair,
+): boolean {
+  const slots = peer.keypairs;
+  if (slots.next !== kp) return false;
+  deleteKeypair(table, slots.previous);
+  slots.previous = slots.current;
+  slots.current = kp;
+  slots.next = null;
+  return true;
+}
+
+/**
+ * Erases every keypair and the handshake in progress, and drops staged packets.
+ * @param table the device's index table
+ * @param peer the peer
+ */
+export function zeroAndFlushAll(table: IndexTable<Peer, Keypair>, peer: Peer): void {
+  const slots = peer.keypairs;
+  deleteKeypair(table, slots.previous);
+  deleteKeypair(table, slots.current);
+  deleteKeypair(table, slots.next);
+  slots.previous = slots.current = slots.next = null;
+  if (peer.handshake.localIndex !== 0) table.delete(peer.handshake.localIndex);
+  peer.handshake.zero();
+  peer.staged = [];
+}
