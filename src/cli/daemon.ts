@@ -7,6 +7,12 @@ import { resolve } from "node:path";
 import { Logger } from "../engine/base/logger.ts";
 import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
+import { localApiRoutes } from "../localapi/routes.ts";
+import { Backend } from "../ipn/backend.ts";
+import { FileStateStore, MemoryStateStore } from "../ipn/state_store.ts";
+import { createControlClient } from "../engine/control/mod.ts";
+import type { Hostinfo } from "../engine/control/mod.ts";
+import { generatePrivate, publicOf } from "../engine/key/keys.ts";
 import { TAILNET_VERSION } from "../version.ts";
 import { type Command, parseFlags, parseIntFlag } from "./command.ts";
 import { defaultStateDir } from "./paths.ts";
@@ -69,6 +75,17 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     const stateDir = memoryOnly ? null : resolve(values.statedir ?? defaultStateDir());
     if (stateDir !== null) await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
 
+    // Signals first: a SIGTERM that arrives while starting up still shuts down cleanly.
+    const stop = Promise.withResolvers<string>();
+    const onSignal = (name: string) => () => stop.resolve(name);
+    const handlers: [Deno.Signal, () => void][] = [
+      ["SIGINT", onSignal("SIGINT")],
+      ["SIGTERM", onSignal("SIGTERM")],
+    ];
+    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+    using _signals = { [Symbol.dispose]: () => removeSignals(handlers) };
+    // Listen first: a second daemon on the same socket must fail before it touches state.
+    // Until the backend has loaded its state, status answers NoState and the rest 404.
     const routes = new Map<string, LocalApiHandler>([
       ["status", () => jsonResponse({ Version: TAILNET_VERSION, BackendState: "NoState" })],
     ]);
@@ -77,21 +94,75 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       routes,
       log: log.child("localapi"),
     });
+    const store = stateDir === null ? new MemoryStateStore() : new FileStateStore(stateDir);
+    await using backend = await Backend.open({
+      store,
+      controlClientFactory: createControlClient,
+      // Disco keys are per process, as in Go: a new one each time the daemon starts.
+      discoKey: publicOf(generatePrivate("disco")),
+      hostinfo: osHostinfo(),
+      log: log.child("ipn"),
+      // No data plane yet: Starting becomes Running once control has sent a netmap, and
+      // status says, as a health warning, that peers cannot be reached.
+      engineLive: () => true,
+      health: [DATA_PLANE_WARNING],
+      version: TAILNET_VERSION,
+    });
+    for (const [name, handler] of localApiRoutes(backend, TAILNET_VERSION)) {
+      routes.set(name, handler);
+    }
     log.info(`tailnet ${TAILNET_VERSION} daemon running`);
-    log.info(`state: ${stateDir ?? "in memory only (--state mem:)"}`);
+    log.info(
+      `state: ${store.location === "memory" ? "in memory only (--state mem:)" : store.location}`,
+    );
     log.info(`LocalAPI socket: ${server.socketPath}`);
     log.info(`try: tailnet --socket ${server.socketPath} status`);
+    if (backend.healthy) {
+      try {
+        await backend.start({});
+      } catch (err) {
+        log.warn(`not starting: ${err instanceof Error ? err.message : err}`);
+      }
+    }
 
-    const stop = Promise.withResolvers<string>();
-    const onSignal = (name: string) => () => stop.resolve(name);
-    const handlers: [Deno.Signal, () => void][] = [
-      ["SIGINT", onSignal("SIGINT")],
-      ["SIGTERM", onSignal("SIGTERM")],
-    ];
-    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
     const why = await stop.promise;
-    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
     log.info(`${why}: shutting down`);
+    // The backend closes first: that ends watch-ipn-bus streams, which the server waits for.
+    await backend.close();
     return 0;
   },
 };
+
+/** The health warning shown while tailnet has no data plane. */
+const DATA_PLANE_WARNING =
+  "data plane not built yet: this node is registered and receives the netmap, but cannot exchange packets with peers";
+
+/** Go's names for the OS and architecture, as Hostinfo carries them. */
+function osHostinfo(): Hostinfo {
+  const os = Deno.build.os === "darwin" ? "macOS" : Deno.build.os;
+  const arch = Deno.build.arch === "x86_64"
+    ? "amd64"
+    : Deno.build.arch === "aarch64"
+    ? "arm64"
+    : Deno.build.arch;
+  let hostname = "tailnet";
+  let osVersion: string | undefined;
+  try {
+    hostname = Deno.hostname();
+  } catch { /* no permission: a fixed name */ }
+  try {
+    osVersion = Deno.osRelease();
+  } catch { /* optional */ }
+  return {
+    IPNVersion: TAILNET_VERSION,
+    OS: os,
+    ...(osVersion ? { OSVersion: osVersion } : {}),
+    Hostname: hostname,
+    Package: "tailnet",
+    GoArch: arch,
+  };
+}
+
+function removeSignals(handlers: [Deno.Signal, () => void][]): void {
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+}

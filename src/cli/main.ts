@@ -9,16 +9,16 @@ import type { Command, CommandContext } from "./command.ts";
 import { daemonCommand } from "./daemon.ts";
 import { defaultSocketPath } from "./paths.ts";
 import { versionCommand } from "./version.ts";
+import { upCommand } from "./up.ts";
+import { downCommand } from "./down.ts";
+import { loginCommand } from "./login.ts";
+import { logoutCommand } from "./logout.ts";
+import { statusCommand } from "./status.ts";
+import { ipCommand } from "./ip.ts";
 
 /** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
 const PLANNED = new Map<string, string>([
-  ["up", "Connect to Tailscale, logging in if needed"],
-  ["down", "Disconnect from Tailscale"],
   ["set", "Change specified preferences"],
-  ["login", "Log in to a Tailscale account"],
-  ["logout", "Disconnect from Tailscale and expire current node key"],
-  ["status", "Show state of tailnet daemon and its connections"],
-  ["ip", "Show Tailscale IP addresses"],
   ["ping", "Ping a host at the Tailscale layer, see how it routed"],
   ["netcheck", "Print an analysis of local network conditions"],
   ["whois", "Show the machine and user associated with a Tailscale IP"],
@@ -43,7 +43,16 @@ class NotBuiltError extends Error {
 
 /** Every command, in help order. */
 export function commands(): Command[] {
-  const built = [daemonCommand, versionCommand];
+  const built = [
+    daemonCommand,
+    upCommand,
+    downCommand,
+    loginCommand,
+    logoutCommand,
+    statusCommand,
+    ipCommand,
+    versionCommand,
+  ];
   const builtNames = new Set(built.map((c) => c.name));
   const planned = [...PLANNED].filter(([n]) => !builtNames.has(n)).map(([n, s]) =>
     plannedCommand(n, s)
@@ -110,7 +119,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (arg === "--version") {
-      return await versionCommand.run([], { socketPath, out: io.out });
+      return await versionCommand.run([], { socketPath, out: io.out, err: io.err });
     }
     if (arg === "--socket" || arg === "-socket") {
       const v = argv[++i];
@@ -130,7 +139,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     io.err(mainUsage(cmds));
     return 2;
   }
-  const ctx: CommandContext = { socketPath, out: io.out };
+  const ctx: CommandContext = { socketPath, out: io.out, err: io.err };
   if (word === "help") {
     const target = rest[0];
     if (target === undefined) {
