@@ -49,9 +49,26 @@ export function unreachable(serverUrl: string, err: unknown): ControlError {
   if (err instanceof ControlError) return err;
   return new ControlError(
     "unreachable",
-    `Cannot reach control server ${serverUrl}: ${errorMessage(err)}`,
+    `Cannot reach control server ${serverUrl}: ${networkReason(err)}`,
     true,
   );
+}
+
+/**
+ * The most specific one-line reason in an error's cause chain ("fetch failed" wraps the socket
+ * error Deno reports as "… tcp connect error: Connection refused (os error 111)").
+ * @param err what was thrown
+ * @returns the reason
+ */
+export function networkReason(err: unknown): string {
+  let msg = errorMessage(err);
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error && e.cause !== undefined; i++) {
+    e = e.cause;
+    msg = errorMessage(e);
+  }
+  const m = /(?:tcp connect error|dns error|error trying to connect): (.*)$/i.exec(msg);
+  return m ? m[1] : msg;
 }
 
 /**

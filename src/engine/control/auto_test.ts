@@ -1,0 +1,321 @@
+import { assert, assertEquals } from "../../../tests/assert.ts";
+import { AutoClient, backoffDelay, ZERO_NODE_KEY } from "./auto.ts";
+import { FakeTransport, ManualClock, settle } from "./_fake_transport.ts";
+import { ControlError, type ControlStatus, emptyPersist, type Persist } from "./client.ts";
+import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";
+import { Logger } from "../base/logger.ts";
+import { BACKOFF_MAX_MS, LOGOUT_EXPIRY, MAP_WATCHDOG_MS, ZERO_TIME } from "./constants.ts";
+import type { MapResponse, RegisterResponse } from "./tailcfg.ts";
+import { CAPABILITY_VERSION } from "../../version.ts";
+
+const OK: RegisterResponse = {
+  User: { ID: 1, DisplayName: "lab" },
+  Login: { ID: 1, LoginName: "lab", DisplayName: "lab" },
+  MachineAuthorized: true,
+  AuthURL: "",
+  Error: "",
+};
+
+function firstMap(extra: MapResponse = {}): MapResponse {
+  return {
+    Node: {
+      ID: 1,
+      StableID: "s1",
+      Name: "me.tailnet.test.",
+      Addresses: ["100.64.0.1/32", "fd7a:115c:a1e0::1/128"],
+      MachineAuthorized: true,
+    },
+    Peers: [{ ID: 2, Name: "peer.tailnet.test.", Addresses: ["100.64.0.2/32"] }],
+    ...extra,
+  };
+}
+
+interface Fixture {
+  client: AutoClient;
+  transport: FakeTransport;
+  clock: ManualClock;
+  statuses: ControlStatus[];
+  last: () => ControlStatus;
+}
+
+function fixture(persist: Persist = emptyPersist()): Fixture {
+  const transport = new FakeTransport();
+  const clock = new ManualClock();
+  const statuses: ControlStatus[] = [];
+  const client = new AutoClient({
+    serverUrl: "http://control.test",
+    machineKey: generatePrivate("machine"),
+    persist,
+    discoKey: publicOf(generatePrivate("disco")),
+    hostinfo: { IPNVersion: "0.1.0", OS: "linux", Hostname: "me" },
+    onStatus: (s) => statuses.push(s),
+    log: new Logger({ sink: () => {} }),
+    clock,
+    random: () => 0.5,
+    transport,
+  });
+  return { client, transport, clock, statuses, last: () => statuses[statuses.length - 1] };
+}
+
+/** A fixture logged in with a pre-auth key and one map stream open with the first netmap. */
+async function loggedIn(): Promise<Fixture> {
+  const f = fixture();
+  f.transport.answer(OK);
+  f.client.login({ authKey: "hskey-auth-good" });
+  await settle();
+  f.transport.streams[0].push(firstMap());
+  await settle();
+  return f;
+}
+
+Deno.test("AutoClient.login() registers with the auth key, then polls the map", async () => {
+  const f = await loggedIn();
+  const [reg] = f.transport.registers;
+  assertEquals(reg.Version, CAPABILITY_VERSION);
+  assertEquals(reg.Auth, { AuthKey: "hskey-auth-good" });
+  assertEquals(reg.OldNodeKey, ZERO_NODE_KEY);
+  assertEquals(reg.Expiry, ZERO_TIME);
+  assertEquals(reg.Followup, "");
+  const map = f.transport.streams[0].req;
+  assertEquals([map.Stream, map.KeepAlive, map.Compress, map.OmitPeers], [
+    true,
+    true,
+    undefined,
+    undefined,
+  ]);
+  assertEquals(map.NodeKey, reg.NodeKey);
+  const s = f.last();
+  assertEquals([s.loggedIn, s.machineAuthorized, s.error], [true, true, null]);
+  assertEquals(s.netmap?.self.addresses, ["100.64.0.1/32", "fd7a:115c:a1e0::1/128"]);
+  assertEquals(s.persist.nodeId, "s1");
+  assertEquals(s.persist.userProfile?.loginName, "lab");
+  assert(s.persist.privateNodeKey !== null);
+  assertEquals(publicToText("node", publicOf(s.persist.privateNodeKey)), reg.NodeKey);
+  await f.client.close();
+  assert(f.transport.closed);
+});
+
+Deno.test("AutoClient reports a bad auth key once, as non-retryable invalid-auth-key", async () => {
+  const f = fixture();
+  f.transport.answer({ ...OK, MachineAuthorized: false, Error: "invalid pre auth key" });
+  f.client.login({ authKey: "hskey-auth-bad" });
+  await settle();
+  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  const s = f.last();
+  assertEquals(s.error?.code, "invalid-auth-key");
+  assertEquals(s.error?.retryable, false);
+  assert(s.error!.message.includes("invalid pre auth key"), s.error!.message);
+  assertEquals(s.loggedIn, false);
+  assertEquals(f.transport.registers.length, 1);
+  assertEquals(f.transport.streams.length, 0);
+  await f.client.close();
+});
+
+Deno.test("AutoClient shows the AuthURL, then long-polls with Followup and the same key", async () => {
+  const f = fixture();
+  f.transport.answer({
+    ...OK,
+    MachineAuthorized: false,
+    AuthURL: "http://control.test/register/abc",
+  });
+  f.client.login({});
+  await settle();
+  assertEquals(f.last().authUrl, "http://control.test/register/abc");
+  assertEquals(f.last().loggedIn, false);
+  const [first, followup] = f.transport.registers;
+  assertEquals(followup.Followup, "http://control.test/register/abc");
+  assertEquals(followup.NodeKey, first.NodeKey);
+  assertEquals(first.Auth, undefined);
+  f.transport.answer(OK);
+  await settle();
+  assertEquals([f.last().loggedIn, f.last().authUrl], [true, null]);
+  assertEquals(f.transport.streams.length, 1);
+  await f.client.close();
+});
+
+Deno.test("AutoClient reports NeedsMachineAuth (MachineAuthorized false) and still polls", async () => {
+  const f = fixture();
+  f.transport.answer({ ...OK, MachineAuthorized: false });
+  f.client.login({ authKey: "k" });
+  await settle();
+  assertEquals([f.last().loggedIn, f.last().machineAuthorized], [true, false]);
+  assertEquals(f.transport.streams.length, 1);
+  await f.client.close();
+});
+
+Deno.test("AutoClient rotates the node key on NodeKeyExpired, sending OldNodeKey", async () => {
+  const k0 = generatePrivate("node");
+  const f = fixture({ ...emptyPersist(), privateNodeKey: k0 });
+  f.transport.answer({ ...OK, NodeKeyExpired: true });
+  f.transport.answer(OK);
+  f.client.login({});
+  await settle();
+  const [a, b] = f.transport.registers;
+  const k0Text = publicToText("node", publicOf(k0));
+  assertEquals([a.NodeKey, a.OldNodeKey], [k0Text, ZERO_NODE_KEY]);
+  assertEquals(b.OldNodeKey, k0Text);
+  assert(b.NodeKey !== k0Text);
+  const p = f.last().persist;
+  assertEquals(publicToText("node", publicOf(p.privateNodeKey!)), b.NodeKey);
+  assertEquals(p.oldPrivateNodeKey, k0);
+  assertEquals(f.last().nodeKeyExpired, false);
+  await f.client.close();
+});
+
+Deno.test("AutoClient.login({ forceReauth }) registers a new key with OldNodeKey", async () => {
+  const f = await loggedIn();
+  const oldKey = f.transport.registers[0].NodeKey;
+  f.transport.answer({ ...OK, AuthURL: "http://control.test/register/re" });
+  f.client.login({ forceReauth: true });
+  await settle();
+  const re = f.transport.registers[1];
+  assertEquals(re.OldNodeKey, oldKey);
+  assert(re.NodeKey !== oldKey);
+  assertEquals(f.last().authUrl, "http://control.test/register/re");
+  assert(f.transport.streams[0].aborted, "old map stream stopped");
+  await f.client.close();
+});
+
+Deno.test("AutoClient keeps the netmap across a stream failure and reconnects with backoff", async () => {
+  const f = await loggedIn();
+  const nm = f.last().netmap;
+  f.transport.streams[0].fail(
+    new ControlError("connection-lost", "Control connection lost: reset", true),
+  );
+  await settle();
+  assertEquals(f.last().error?.code, "connection-lost");
+  assert(f.last().netmap === nm, "netmap kept");
+  assertEquals(f.transport.streams.length, 1);
+  assertEquals(f.clock.pending[0], backoffDelay(1, 0.5));
+  await f.clock.advance(backoffDelay(1, 0.5));
+  assertEquals(f.transport.streams.length, 2);
+  // A second failure before any message waits longer.
+  f.transport.streams[1].fail(new ControlError("server-error", "HTTP 502", true));
+  await settle();
+  assertEquals(f.clock.pending[0], backoffDelay(2, 0.5));
+  await f.clock.advance(backoffDelay(2, 0.5));
+  f.transport.streams[2].push({ OnlineChange: { "2": true } });
+  await settle();
+  assertEquals(f.last().error, null);
+  assertEquals(f.last().netmap?.peers[0].online, true);
+  assertEquals(f.transport.registers.length, 1, "no re-registration for a map outage");
+  await f.client.close();
+});
+
+Deno.test("AutoClient stops on a non-retryable map error", async () => {
+  const f = await loggedIn();
+  f.transport.streams[0].fail(
+    new ControlError("map-rejected", "Control map failed: HTTP 400", false, 400),
+  );
+  await settle();
+  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  assertEquals(f.transport.streams.length, 1);
+  assertEquals(f.last().error?.httpStatus, 400);
+  await f.client.close();
+});
+
+Deno.test("AutoClient's watchdog drops a silent map poll after 120 s", async () => {
+  const f = await loggedIn();
+  f.transport.streams[0].push({ KeepAlive: true });
+  await f.clock.advance(MAP_WATCHDOG_MS - 1);
+  assertEquals([f.transport.resets, f.transport.streams.length], [0, 1]);
+  await f.clock.advance(1);
+  assert(f.transport.streams[0].aborted);
+  assertEquals(f.transport.resets, 1);
+  assertEquals(f.last().error?.code, "map-timeout");
+  await f.clock.advance(BACKOFF_MAX_MS);
+  assertEquals(f.transport.streams.length, 2);
+  await f.client.close();
+});
+
+Deno.test("AutoClient.logout() sends Expiry = Unix 123 with the current key and clears state", async () => {
+  const f = await loggedIn();
+  const key = f.transport.registers[0].NodeKey;
+  f.transport.answer({ ...OK, MachineAuthorized: false });
+  await f.client.logout();
+  const out = f.transport.registers[1];
+  assertEquals([out.NodeKey, out.Expiry, out.Auth], [key, LOGOUT_EXPIRY, undefined]);
+  assertEquals(LOGOUT_EXPIRY, new Date(123_000).toISOString().replace(".000", ""));
+  const s = f.last();
+  assertEquals([s.loggedIn, s.netmap, s.persist.privateNodeKey], [false, null, null]);
+  assert(f.transport.streams[0].aborted);
+  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  assertEquals(f.transport.streams.length, 1, "no poll after logout");
+  await f.client.close();
+});
+
+Deno.test("AutoClient.setPaused() stops the poll and resumes it", async () => {
+  const f = await loggedIn();
+  f.client.setPaused(true);
+  await settle();
+  assert(f.transport.streams[0].aborted);
+  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  assertEquals(f.transport.streams.length, 1);
+  assertEquals(f.last().error, null, "pausing is not an error");
+  f.client.setPaused(false);
+  await settle();
+  assertEquals(f.transport.streams.length, 2);
+  await f.client.close();
+});
+
+Deno.test("AutoClient sends Hostinfo and endpoint changes as lite updates", async () => {
+  const f = await loggedIn();
+  f.client.setHostinfo({ IPNVersion: "0.1.0", OS: "linux", Hostname: "me", OSVersion: "6.1" });
+  f.client.setEndpoints([{ addr: "127.0.0.1:41641", type: 1 }]);
+  await settle();
+  const lites = f.transport.calls.filter((c) => c.kind === "lite").map((c) =>
+    c.req as {
+      Stream: boolean;
+      OmitPeers: boolean;
+      Hostinfo: { OSVersion?: string };
+      Endpoints?: string[];
+      EndpointTypes?: number[];
+    }
+  );
+  assert(lites.length >= 1);
+  const last = lites[lites.length - 1];
+  assertEquals([last.Stream, last.OmitPeers, last.Hostinfo.OSVersion], [false, true, "6.1"]);
+  assertEquals([last.Endpoints, last.EndpointTypes], [["127.0.0.1:41641"], [1]]);
+  const n = lites.length;
+  f.client.setHostinfo({ IPNVersion: "0.1.0", OS: "linux", Hostname: "me", OSVersion: "6.1" });
+  await settle();
+  assertEquals(
+    f.transport.calls.filter((c) => c.kind === "lite").length,
+    n,
+    "no-op change sends nothing",
+  );
+  await f.client.close();
+});
+
+Deno.test("AutoClient answers a PingRequest with empty Types once per URL", async () => {
+  const f = await loggedIn();
+  const ping = { URL: "http://control.test/machine/ping-response?id=1", URLIsNoise: true };
+  f.transport.streams[0].push({ KeepAlive: true, PingRequest: ping });
+  f.transport.streams[0].push({ PingRequest: ping });
+  f.transport.streams[0].push({
+    KeepAlive: true,
+    PingRequest: { URL: "http://x/2", Types: "disco" },
+  });
+  await settle();
+  const pings = f.transport.calls.filter((c) => c.kind === "ping");
+  assertEquals(pings.map((p) => (p.req as { URL: string }).URL), [ping.URL]);
+  await f.client.close();
+});
+
+Deno.test("AutoClient.close() is safe twice and leaves no timers", async () => {
+  const f = await loggedIn();
+  f.transport.streams[0].fail(new ControlError("connection-lost", "lost", true));
+  await settle();
+  assert(f.clock.pending.length > 0);
+  await f.client.close();
+  await f.client.close();
+  assertEquals(f.clock.pending, []);
+});
+
+Deno.test("backoffDelay() doubles from 500 ms to 30 s with jitter in the upper half", () => {
+  assertEquals(backoffDelay(1, 0), 250);
+  assertEquals(backoffDelay(1, 0.999), 500);
+  assertEquals(backoffDelay(3, 0), 1000);
+  assertEquals(backoffDelay(20, 0), BACKOFF_MAX_MS / 2);
+  assertEquals(backoffDelay(20, 0.999), BACKOFF_MAX_MS - 15);
+});
