@@ -126,7 +126,6 @@ export class Device {
     this.#onPacket = opts.onPacket ?? (() => {});
     this.#underLoadFn = opts.underLoad;
     const peers = this.#peers;
-    const self = this;
     this.#core = {
       local,
       clock: opts.clock ?? systemClock,
@@ -142,8 +141,8 @@ export class Device {
       roaming: opts.roaming ?? true,
       log: opts.log ?? new Logger().child("wg"),
       peerByKey: (k) => peers.get(toHex(k)) ?? null,
-      underLoad: (now) => self.#underLoad(now),
-      deliver: (packet, peer) => self.#onPacket(packet, peer.publicKey),
+      underLoad: (now) => this.#underLoad(now),
+      deliver: (packet, peer) => this.#onPacket(packet, peer.publicKey),
     };
   }
 
