@@ -173,6 +173,7 @@ export async function runUp(mode: UpMode, f: GoFlags, ctx: CommandContext): Prom
     }
     return await waitRunning(watch, {
       ctx,
+      client,
       json,
       qr: f.values.get("qr") === true,
       timeoutMs,
@@ -189,7 +190,8 @@ export async function runUp(mode: UpMode, f: GoFlags, ctx: CommandContext): Prom
 }
 
 function explicitArgs(f: GoFlags): string[] {
-  return f.given.map((name) => {
+  // Go's flag.Visit order: by flag name.
+  return [...f.given].sort().map((name) => {
     const v = f.values.get(name)!;
     if (v === false) return `--${name}=false`;
     if (name === "auth-key") return "--auth-key=…";
@@ -216,6 +218,7 @@ function maskedFromFlags(prefs: Prefs, f: GoFlags, all: boolean): MaskedPrefs {
 
 interface WaitOptions {
   ctx: CommandContext;
+  client: LocalApiClient;
   json: boolean;
   qr: boolean;
   timeoutMs: number;
@@ -283,8 +286,12 @@ async function waitRunning(watch: JsonLineStream, o: WaitOptions): Promise<numbe
     clearTimeout(timer);
   }
   if (timedOut) {
+    // Name the cause when the daemon knows one (control unreachable, not a control server).
+    const st = await o.client.json<StatusJson>("GET", "status?peers=false").catch(() => null);
+    const cause = st?.Health?.find((h) => h.startsWith("control:"));
     throw new Error(
-      `timeout waiting for Tailscale service to enter a Running state; check health with "tailnet status"`,
+      `timeout waiting for Tailscale service to enter a Running state` +
+        (cause ? ` (${cause})` : `; check health with "tailnet status"`),
     );
   }
   throw new Error("the daemon closed the IPN bus before reaching Running");

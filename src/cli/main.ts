@@ -97,6 +97,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (err) {
+    // Output piped into a reader that went away (`| head`): stop quietly, as Go's SIGPIPE does.
+    if (err instanceof Deno.errors.BrokenPipe) return 1;
     if (err instanceof UsageError) {
       io.err(`tailnet: ${err.message} (see 'tailnet --help')`);
       return 2;

@@ -126,7 +126,8 @@ export function checkUpFlags(input: UpCheckInput): UpCheckResult {
   missing.sort();
   const suggestion = [input.command, ...input.explicitArgs, ...missing].join(" ");
   const message = `changing settings via '${input.command}' requires mentioning all ` +
-    `non-default flags; re-run with --reset, or mention the current value of all ` +
-    `non-default settings: ${suggestion}`;
+    `non-default flags. To proceed, either re-run your command with --reset or use the ` +
+    `command below to explicitly mention the current value of all non-default settings: ` +
+    suggestion;
   return { kind: "missing", missing, message };
 }
