@@ -1,0 +1,152 @@
+import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { Buffer } from "node:buffer";
+import type { DerpNode } from "../control/types.ts";
+import {
+  checkPinnedChain,
+  derpPort,
+  dialTargets,
+  parseUpgradeResponse,
+  upgradeRequest,
+} from "./dial.ts";
+import { DerpError } from "./errors.ts";
+
+/**
+ * The certificate chain derper v1.98.10 presented on 127.0.0.1 (`-certmode manual -hostname
+ * 127.0.0.1`, self-signed, generated 2026-11-25, valid one year), read with node:tls
+ * getPeerCertificate(true): its leaf, then its `derpkey…` meta certificate.
+ */
+const DERPER_LEAF = Buffer.from(
+  "MIIBbDCCARKgAwIBAgIQM8xrDiDeMfWg+YTNBHCEUTAKBggqhkjOPQQDAjAUMRIwEAYDVQQDEwkxMjcuMC4wLjEw" +
+    "HhcNMjYxMTI1MTI1MjQyWhcNMjcxMTI1MTI1MjQyWjAUMRIwEAYDVQQDEwkxMjcuMC4wLjEwWTATBgcqhkjOPQIB" +
+    "BggqhkjOPQMBBwNCAASX+HBylFvPGj7ICV1RKHITVoglt72oJsfn6Obf87Q5CVr63JSy15ARcaRFYOyzxiO+0lSI" +
+    "WKBpyhmJCBm6t6Yuo0YwRDAOBgNVHQ8BAf8EBAMCBaAwEwYDVR0lBAwwCgYIKwYBBQUHAwEwDAYDVR0TAQH/BAIw" +
+    "ADAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0gAMEUCIQCIFgNqYr+SzM73kJ3ZEaelTheiw6JXyUJOYxYc" +
+    "6uu2fAIgE1Go0i05mIJ4583gEbu6YRlr/ueKnrXaqr1aVFOo9+E=",
+  "base64",
+);
+const DERPER_META = Buffer.from(
+  "MIIBYzCCARWgAwIBAgIBAjAFBgMrZXAwUjFQME4GA1UEAxNHZGVycGtleTQzN2E1MmJiYTkxZjk3YzU2YzQ4MzUz" +
+    "ZjM4NWM5ZWQ0Yjg4NjYzZjkwZDg2MjYwNTVhMmE5OTY0NWUyMTg5MzgwHhcNMjYxMDI2MTI1MjQyWhcNMjYxMjI1" +
+    "MTI1MjQyWjBSMVAwTgYDVQQDE0dkZXJwa2V5NDM3YTUyYmJhOTFmOTdjNTZjNDgzNTNmMzg1YzllZDRiODg2NjNm" +
+    "OTBkODYyNjA1NWEyYTk5NjQ1ZTIxODkzODAqMAUGAytlcAMhAOW2RkJ1lrku47C0bayAkKEQ+ALul19vT/1IoxEN" +
+    "0WYcoxAwDjAMBgNVHRMBAf8EAjAAMAUGAytlcANBAM4SgJtIr362F2fBi9/bz5uDvCzThyfmoEzBH3oiG214IA2T" +
+    "Inw3943mMNKWvEARxVIMOMdT4t7haOjjD2cnEQ8=",
+  "base64",
+);
+const DERPER_LEAF_SHA256 = "035bddb086199828fb6614c00bed389876acdaa9b1e8585b52ec019447d40324";
+const IN_VALIDITY = new Date("2027-01-01T00:00:00Z");
+
+const node = (extra: Partial<DerpNode> = {}): DerpNode => ({
+  Name: "900a",
+  RegionID: 900,
+  HostName: "derp.example.com",
+  ...extra,
+});
+
+Deno.test("derpPort() uses DERPPort, else 443, else 3340 with plain HTTP", () => {
+  assertEquals(derpPort(node()), 443);
+  assertEquals(derpPort(node({ DERPPort: 0 })), 443);
+  assertEquals(derpPort(node(), true), 3340);
+  assertEquals(derpPort(node({ DERPPort: 13443 })), 13443);
+  assertEquals(derpPort(node({ DERPPort: 13443 }), true), 13443);
+});
+
+Deno.test('dialTargets() honours IPv4/IPv6 addresses, "none" and DNS names', () => {
+  assertEquals(dialTargets(node()), [
+    { host: "derp.example.com", family: 6 },
+    { host: "derp.example.com", family: 4 },
+  ]);
+  assertEquals(dialTargets(node({ IPv4: "127.0.0.1", IPv6: "none" })), [
+    { host: "127.0.0.1", family: 4 },
+  ]);
+  assertEquals(dialTargets(node({ IPv4: "none", IPv6: "::1" })), [{ host: "::1", family: 6 }]);
+  assertEquals(dialTargets(node({ IPv4: "none", IPv6: "none" })), []);
+  // An address of the wrong family disables that family, as Go's shouldDialProto does.
+  assertEquals(dialTargets(node({ IPv4: "::1", IPv6: "10.0.0.1" })), []);
+  // An IP-literal HostName dials only in its own family.
+  assertEquals(dialTargets({ ...node(), HostName: "127.0.0.1" }), [{
+    host: "127.0.0.1",
+    family: 4,
+  }]);
+});
+
+Deno.test("upgradeRequest() sends the DERP upgrade headers tailscaled sends", () => {
+  const req = upgradeRequest(node());
+  assert(req.startsWith("GET /derp HTTP/1.1\r\nHost: derp.example.com\r\n"), req);
+  assert(req.includes("\r\nUpgrade: DERP\r\n") && req.includes("\r\nConnection: Upgrade\r\n"));
+  assert(
+    req.endsWith("\r\n\r\n") && !req.includes("Derp-Fast-Start") && !req.includes("Ideal-Node"),
+  );
+  assert(upgradeRequest(node({ DERPPort: 13443 })).includes("Host: derp.example.com:13443\r\n"));
+  assert(upgradeRequest(node({ DERPPort: 443 })).includes("Host: derp.example.com\r\n"));
+  assert(upgradeRequest(node(), { idealNode: "900a" }).includes("\r\nIdeal-Node: 900a\r\n"));
+  assert(
+    upgradeRequest({ ...node(), HostName: "::1", DERPPort: 8443 }).includes("Host: [::1]:8443"),
+  );
+});
+
+Deno.test("parseUpgradeResponse() reads derper's 101 and leaves the frames after it", () => {
+  const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n" +
+    "Derp-Version: 2\r\nDerp-Public-Key: 437a52bba91f97c56c48353f385c9ed4b88663f90d8626055a2a99645e218938\r\n\r\n";
+  const bytes = new Uint8Array([...new TextEncoder().encode(head), 1, 0, 0, 0, 40]);
+  const r = parseUpgradeResponse(bytes)!;
+  assertEquals(r.status, 101);
+  assertEquals(r.headers.get("derp-version"), "2");
+  assertEquals(r.headLen, bytes.length - 5);
+  assertEquals(parseUpgradeResponse(bytes.subarray(0, 40)), null);
+  const r426 = parseUpgradeResponse(
+    new TextEncoder().encode("HTTP/1.1 426 Upgrade Required\r\n\r\n"),
+  )!;
+  assertEquals([r426.status, r426.statusText], [426, "Upgrade Required"]);
+  assertThrows(
+    () => parseUpgradeResponse(new TextEncoder().encode("SSH-2.0-x\r\n\r\n")),
+    DerpError,
+    "not an HTTP",
+  );
+});
+
+Deno.test("checkPinnedChain() accepts derper's chain by its leaf hash, skipping the meta cert", () => {
+  assertEquals(
+    checkPinnedChain([DERPER_LEAF, DERPER_META], DERPER_LEAF_SHA256, "127.0.0.1", IN_VALIDITY),
+    null,
+  );
+  assertEquals(
+    checkPinnedChain([DERPER_LEAF], DERPER_LEAF_SHA256.toUpperCase(), "127.0.0.1", IN_VALIDITY),
+    null,
+  );
+});
+
+Deno.test("checkPinnedChain() refuses a wrong hash, another name, expiry, and a missing leaf", () => {
+  const wrong = "00" + DERPER_LEAF_SHA256.slice(2);
+  assert(
+    checkPinnedChain([DERPER_LEAF, DERPER_META], wrong, "127.0.0.1", IN_VALIDITY)!.includes(
+      "does not match pinned",
+    ),
+  );
+  assert(
+    checkPinnedChain([DERPER_LEAF], DERPER_LEAF_SHA256, "127.0.0.2", IN_VALIDITY)!.includes(
+      "does not match server name",
+    ),
+  );
+  assert(
+    checkPinnedChain([DERPER_LEAF], DERPER_LEAF_SHA256, "derp.example.com", IN_VALIDITY)!.includes(
+      "server name",
+    ),
+  );
+  assert(
+    checkPinnedChain([DERPER_LEAF], DERPER_LEAF_SHA256, "127.0.0.1", new Date("2028-01-01"))!
+      .includes("expired"),
+  );
+  assert(
+    checkPinnedChain([DERPER_LEAF], DERPER_LEAF_SHA256, "127.0.0.1", new Date("2026-01-01"))!
+      .includes("not yet valid"),
+  );
+  assertEquals(
+    checkPinnedChain([DERPER_META], DERPER_LEAF_SHA256, "127.0.0.1", IN_VALIDITY),
+    "expected cert not presented",
+  );
+  assertEquals(
+    checkPinnedChain([DERPER_LEAF, DERPER_LEAF], DERPER_LEAF_SHA256, "127.0.0.1", IN_VALIDITY),
+    "unexpected multiple certs presented",
+  );
+});

@@ -1,0 +1,366 @@
+// deno-lint-ignore-file no-console -- the interop test prints the numbers it measured
+/**
+ * Our DERP client against the real derper (tailscale v1.98.10) on loopback, with its
+ * self-signed certificate: InsecureForTests, sha256-raw pinning, a wrong pin, 1,000 packets each
+ * way, PeerGone, throughput, and reconnecting after derper is killed and restarted.
+ *
+ * Starts derper itself (`-certmode manual -hostname 127.0.0.1`); skipped, with the reason in the
+ * test name, when the binary is missing. DERPER_BIN overrides where it is looked for.
+ * @module
+ */
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import type { DerpMap, DerpNode, DerpRegion } from "../../src/engine/control/types.ts";
+import { DerpClient, type DerpMessage } from "../../src/engine/derp/client.ts";
+import { dialNode, dialRegion } from "../../src/engine/derp/dial.ts";
+import { DerpError } from "../../src/engine/derp/errors.ts";
+import { DerpRegions } from "../../src/engine/derp/regions.ts";
+import {
+  generatePrivate,
+  type NodePrivate,
+  type NodePublic,
+  toHex,
+} from "../../src/engine/key/keys.ts";
+
+const DERPER_BIN = Deno.env.get("DERPER_BIN") ??
+  `${Deno.env.get("HOME") ?? "/root"}/.cache/tailnet-lab/ts-v1.98.10/bin/derper`;
+const HAVE_DERPER = (() => {
+  try {
+    return Deno.statSync(DERPER_BIN).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** A derper process we started; stop() kills it by its own PID. */
+class Derper {
+  readonly port: number;
+  readonly dir: string;
+  certName = "";
+  #child: Deno.ChildProcess | null = null;
+  #logDone: Promise<void> | null = null;
+  log = "";
+
+  constructor(port: number, dir: string) {
+    this.port = port;
+    this.dir = dir;
+  }
+
+  static async create(): Promise<Derper> {
+    const dir = await Deno.makeTempDir({ prefix: "tailnet-derp-" });
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const d = new Derper(port, dir);
+    await d.start();
+    return d;
+  }
+
+  async start(): Promise<void> {
+    const child = new Deno.Command(DERPER_BIN, {
+      args: [
+        "-a",
+        `127.0.0.1:${this.port}`,
+        "-certmode",
+        "manual",
+        "-certdir",
+        this.dir,
+        "-hostname",
+        "127.0.0.1",
+        "-http-port",
+        "-1",
+        "-stun=false",
+        "-c",
+        `${this.dir}/derper.key`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    let ready!: () => void;
+    const readyP = new Promise<void>((r) => (ready = r));
+    this.#logDone = (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        this.log += dec.decode(chunk, { stream: true });
+        const m = /"CertName":"(sha256-raw:[0-9a-f]{64})"/.exec(this.log);
+        if (m) this.certName = m[1];
+        if (this.log.includes("serving on")) ready();
+      }
+      ready();
+    })();
+    await readyP;
+    // "serving on" is logged just before the listener binds: wait until TCP accepts.
+    for (let i = 0; i < 200; i++) {
+      try {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
+        c.close();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    throw new Error(`derper did not start listening: ${this.log}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (child === null) return;
+    this.#child = null;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    await this.#logDone;
+  }
+
+  node(extra: Partial<DerpNode>): DerpNode {
+    return {
+      Name: "900a",
+      RegionID: 900,
+      HostName: "127.0.0.1",
+      IPv4: "127.0.0.1",
+      IPv6: "none",
+      DERPPort: this.port,
+      ...extra,
+    };
+  }
+
+  region(extra: Partial<DerpNode>): DerpRegion {
+    return { RegionID: 900, RegionCode: "lab", RegionName: "Lab", Nodes: [this.node(extra)] };
+  }
+}
+
+async function connectClient(derper: Derper, extra: Partial<DerpNode>): Promise<DerpClient> {
+  const c = await dialRegion(derper.region(extra));
+  const client = await DerpClient.connect(c.stream, {
+    privateKey: generatePrivate("node"),
+    initialBytes: c.initialBytes,
+  });
+  return client;
+}
+
+/** Reads `client` until `n` packets from `src` have arrived; returns them. */
+async function receivePackets(client: DerpClient, src: NodePublic, n: number, onEach?: () => void) {
+  const out: Uint8Array[] = [];
+  while (out.length < n) {
+    const m = await client.recv();
+    if (m.type === "recv-packet" && toHex(m.src) === toHex(src)) {
+      out.push(m.packet.slice());
+      onEach?.();
+    }
+  }
+  return out;
+}
+
+/**
+ * Sends `packets` from `from` to `to` keeping at most `window` unreceived, since derper drops
+ * the oldest queued packet when a receiver's queue (32 deep) is full.
+ */
+async function sendPaced(
+  from: DerpClient,
+  to: NodePublic,
+  packets: Uint8Array[],
+  received: () => number,
+  window: number,
+) {
+  for (let i = 0; i < packets.length; i++) {
+    while (i - received() >= window) await new Promise((r) => setTimeout(r, 0));
+    await from.send(to, packets[i]);
+  }
+}
+
+function numbered(n: number, size: number, tag: number): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => {
+    const p = crypto.getRandomValues(new Uint8Array(size + (i % 7)));
+    p[0] = tag;
+    new DataView(p.buffer).setUint32(1, i);
+    return p;
+  });
+}
+
+Deno.test({
+  name: HAVE_DERPER
+    ? "DERP interop with the real derper v1.98.10 (TLS, self-signed cert)"
+    : `DERP interop with the real derper (skipped: no derper binary at ${DERPER_BIN})`,
+  ignore: !HAVE_DERPER,
+  fn: async (t) => {
+    const derper = await Derper.create();
+    try {
+      assert(
+        derper.certName.startsWith("sha256-raw:"),
+        `no CertName in derper's log: ${derper.log}`,
+      );
+
+      await t.step("a wrong sha256-raw pin is refused with a clear error", async () => {
+        const wrong = "sha256-raw:" + "0".repeat(64);
+        const err = await assertRejects(
+          () => dialNode(derper.node({ CertName: wrong })),
+          DerpError,
+          "does not match pinned",
+        );
+        assertEquals((err as DerpError).code, "derp-cert-pin");
+        assertEquals((err as DerpError).retryable, false);
+        console.log(`  wrong pin: ${err.message}`);
+      });
+
+      await t.step("normal verification refuses derper's self-signed certificate", async () => {
+        const err = await assertRejects(() => dialNode(derper.node({})), DerpError);
+        assertEquals((err as DerpError).code, "derp-tls");
+        console.log(`  no pin, no InsecureForTests: ${err.message}`);
+      });
+
+      await t.step(
+        "1,000 packets each way, one client via InsecureForTests, one pinned",
+        async () => {
+          const a = await connectClient(derper, { InsecureForTests: true });
+          const b = await connectClient(derper, { CertName: derper.certName });
+          try {
+            const toB = numbered(1000, 1200, 0xaa);
+            const toA = numbered(1000, 1200, 0xbb);
+            let gotB = 0;
+            let gotA = 0;
+            const t0 = performance.now();
+            const [atB, atA] = await Promise.all([
+              receivePackets(b, a.publicKey, 1000, () => gotB++),
+              receivePackets(a, b.publicKey, 1000, () => gotA++),
+              sendPaced(a, b.publicKey, toB, () => gotB, 16),
+              sendPaced(b, a.publicKey, toA, () => gotA, 16),
+            ]);
+            const ms = performance.now() - t0;
+            assertEquals(atB.length, 1000);
+            for (let i = 0; i < 1000; i++) {
+              assertEquals(toHex(atB[i]), toHex(toB[i]), `packet ${i} to B`);
+              assertEquals(toHex(atA[i]), toHex(toA[i]), `packet ${i} to A`);
+            }
+            assertEquals(a.serverInfo?.version, 2);
+            assertEquals(a.stats.drops, { malformed: 0, unknownType: 0, unexpectedType: 0 });
+            console.log(
+              `  2,000 packets (1,000 each way, ~1.2 KB) in ${ms.toFixed(0)} ms, no loss`,
+            );
+          } finally {
+            await a.close();
+            await b.close();
+          }
+        },
+      );
+
+      await t.step("throughput: packets per second A to B through derper", async () => {
+        const a = await connectClient(derper, { InsecureForTests: true });
+        const b = await connectClient(derper, { InsecureForTests: true });
+        try {
+          const n = 20_000;
+          for (const size of [100, 1200]) {
+            const packets = numbered(n, size, 0xcc);
+            let got = 0;
+            const t0 = performance.now();
+            await Promise.all([
+              receivePackets(b, a.publicKey, n, () => got++),
+              sendPaced(a, b.publicKey, packets, () => got, 24),
+            ]);
+            const s = (performance.now() - t0) / 1000;
+            console.log(
+              `  ${n} packets of ~${size} B: ${(n / s).toFixed(0)} packets/s, ` +
+                `${((n * size * 8) / s / 1e6).toFixed(1)} Mbit/s (window 24, no loss)`,
+            );
+          }
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      });
+
+      await t.step("a peer-gone frame arrives when the other client disconnects", async () => {
+        const a = await connectClient(derper, { InsecureForTests: true });
+        const b = await connectClient(derper, { CertName: derper.certName });
+        try {
+          await b.send(a.publicKey, new Uint8Array([1, 2, 3]));
+          await receivePackets(a, b.publicKey, 1);
+          await b.close();
+          let gone: DerpMessage | null = null;
+          while (gone === null) {
+            const m = await a.recv();
+            if (m.type === "peer-gone") gone = m;
+          }
+          assert(gone.type === "peer-gone");
+          assertEquals(toHex(gone.peer), toHex(b.publicKey));
+          assertEquals(gone.reason, 0);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      });
+
+      await t.step(
+        "derper killed for 3 s and restarted: reconnected, packets flow again",
+        async () => {
+          const mapOf = (extra: Partial<DerpNode>): DerpMap => ({
+            Regions: { "900": derper.region(extra) },
+          });
+          const keyA = generatePrivate("node");
+          const keyB = generatePrivate("node");
+          const atB: { at: number; packet: Uint8Array }[] = [];
+          const regionsOf = (
+            key: NodePrivate,
+            extra: Partial<DerpNode>,
+            onPacket?: (p: Uint8Array) => void,
+          ) =>
+            new DerpRegions({
+              privateKey: key,
+              derpMap: mapOf(extra),
+              homeRegion: 900,
+              onMessage: (_id, m) => {
+                if (m.type === "recv-packet") onPacket?.(m.packet);
+              },
+            });
+          const a = regionsOf(keyA, { InsecureForTests: true });
+          const b = regionsOf(
+            keyB,
+            { CertName: derper.certName },
+            (p) => atB.push({ at: performance.now(), packet: p }),
+          );
+          try {
+            await a.waitConnected(900);
+            await b.waitConnected(900);
+            const pubB = b.client(900)!.publicKey;
+            a.send(900, pubB, new Uint8Array([0]));
+            while (atB.length === 0) await new Promise((r) => setTimeout(r, 10));
+
+            await derper.stop();
+            const killedAt = performance.now();
+            await new Promise((r) => setTimeout(r, 3000));
+            await derper.start();
+            const backAt = performance.now();
+            // Send a numbered packet every 50 ms until one arrives after the restart.
+            let seq = 1;
+            const before = atB.length;
+            while (atB.length === before && performance.now() - backAt < 15_000) {
+              a.send(900, pubB, new Uint8Array([seq++ & 0xff, 1]));
+              await new Promise((r) => setTimeout(r, 50));
+            }
+            assert(atB.length > before, "no packet after derper came back");
+            const flowMs = atB[before].at - backAt;
+            const sa = a.status()[0];
+            const sb = b.status()[0];
+            console.log(
+              `  derper down ${(backAt - killedAt).toFixed(0)} ms; first packet ${
+                flowMs.toFixed(0)
+              } ms ` +
+                `after it was back (A: ${sa.connects} connects, B: ${sb.connects} connects)`,
+            );
+            assert(flowMs < 10_000, `packets flowed only ${flowMs} ms after derper returned`);
+            assertEquals(sa.connects, 2);
+            assertEquals(sb.connects, 2);
+          } finally {
+            await a.close();
+            await b.close();
+          }
+        },
+      );
+    } finally {
+      await derper.stop();
+      await Deno.remove(derper.dir, { recursive: true });
+    }
+  },
+});
