@@ -4,6 +4,13 @@
  * when Go is present (cached under ~/.cache), runs the whole suite with `deno test`, and ends
  * with the one line CI reads: `tests: N passed, N failed` (and `, N skipped` when any were).
  *
+ * Offline by construction: as root with `ip` available, `deno test` runs inside a fresh network
+ * namespace that has only `lo` (`ip netns exec tailnet-test-<pid> deno test ...`), so nothing a
+ * test starts can reach another machine. Deno's module cache is filled first, outside it
+ * (`deno test --no-run`). Afterwards any process still in the namespace is killed by its PID,
+ * the namespace is deleted, and `deno task lab down` removes whatever a crashed lab left.
+ * `TAILNET_TEST_NETNS=0` runs on the host network instead.
+ *
  * Arguments after `--` go to `deno test` (e.g. a file or `--filter`).
  * @module
  */
@@ -12,22 +19,30 @@ if (!import.meta.main) throw new Error("scripts/run_tests.ts is a program, not a
 
 const extra = Deno.args;
 const labBuild = await maybeBuildLab();
+const testArgs = ["test", "--allow-all", "--unstable-net", "--doc", ...extra];
+const netns = await maybeCreateNetns(testArgs);
 
-const cmd = new Deno.Command(Deno.execPath(), {
-  args: [
-    "test",
-    "--allow-all",
-    "--unstable-net",
-    "--doc",
-    ...extra,
-  ],
+const child = new Deno.Command(netns === null ? Deno.execPath() : "ip", {
+  args: netns === null ? testArgs : ["netns", "exec", netns, Deno.execPath(), ...testArgs],
   env: { NO_COLOR: "1", ...labBuild },
   stdout: "piped",
   stderr: "inherit",
-});
-const child = cmd.spawn();
+}).spawn();
+const onSignal = () => {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Exited already.
+  }
+};
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
 const summary = await teeAndFindSummary(child.stdout);
 const status = await child.status;
+Deno.removeSignalListener("SIGINT", onSignal);
+Deno.removeSignalListener("SIGTERM", onSignal);
+if (netns !== null) await removeNetns(netns);
+await sweepLabs();
 
 if (summary === null) {
   console.log(`tests: 0 passed, 1 failed`);
@@ -92,4 +107,80 @@ async function maybeBuildLab(): Promise<Record<string, string>> {
     return { TAILNET_LAB_BUILD_FAILED: "1" };
   }
   return {};
+}
+
+/**
+ * As root with `ip` on PATH (and unless TAILNET_TEST_NETNS=0), creates a network namespace with
+ * only `lo` up and fills Deno's caches outside it; returns its name, or null to run on the host.
+ */
+async function maybeCreateNetns(testArgs: string[]): Promise<string | null> {
+  if (Deno.env.get("TAILNET_TEST_NETNS") === "0" || Deno.build.os !== "linux") return null;
+  if (Deno.uid() !== 0) {
+    console.error("scripts/run_tests.ts: not root, so tests run on the host network (no netns)");
+    return null;
+  }
+  const name = `tailnet-test-${Deno.pid}`;
+  const add = await quiet("ip", ["netns", "add", name]);
+  if (add === null) {
+    console.error("scripts/run_tests.ts: no 'ip' command, so tests run on the host network");
+    return null;
+  }
+  if (add.code !== 0) {
+    console.error(`scripts/run_tests.ts: 'ip netns add' failed (${add.err}); host network`);
+    return null;
+  }
+  const lo = await quiet("ip", ["-n", name, "link", "set", "lo", "up"]);
+  if (lo?.code !== 0) {
+    await removeNetns(name);
+    console.error(`scripts/run_tests.ts: cannot bring up lo in ${name}; host network`);
+    return null;
+  }
+  // Inside the namespace nothing can be downloaded: resolve and type-check everything first.
+  await quiet(Deno.execPath(), [...testArgs.slice(0, 1), "--no-run", ...testArgs.slice(1)]);
+  console.error(`scripts/run_tests.ts: deno test runs in network namespace ${name} (only lo)`);
+  return name;
+}
+
+/** Kills (by PID) whatever still runs in the namespace, then deletes it. */
+async function removeNetns(name: string): Promise<void> {
+  const pids = await quiet("ip", ["netns", "pids", name]);
+  for (const pid of (pids?.out ?? "").split(/\s+/).filter(Boolean).map(Number)) {
+    console.error(`scripts/run_tests.ts: pid ${pid} outlived the tests in ${name}; killing it`);
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const del = await quiet("ip", ["netns", "del", name]);
+  if (del?.code !== 0) console.error(`scripts/run_tests.ts: 'ip netns del ${name}' failed`);
+}
+
+/** `deno task lab down`: removes labs whose test process died without closing them. */
+async function sweepLabs(): Promise<void> {
+  const labScript = new URL("./lab.ts", import.meta.url);
+  try {
+    await Deno.stat(labScript);
+  } catch {
+    return;
+  }
+  await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", labScript.pathname, "down"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+}
+
+async function quiet(
+  cmd: string,
+  args: string[],
+): Promise<{ code: number; out: string; err: string } | null> {
+  try {
+    const o = await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
+      .output();
+    const dec = new TextDecoder();
+    return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr).trim() };
+  } catch {
+    return null;
+  }
 }

@@ -354,12 +354,22 @@ export class Lab implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#opts.log) this.#say(`closing\n${this.logs()}`);
-    await Promise.all(this.nodes.map((n) => this.#untrack(n.process)));
-    await this.stopDerper();
-    await this.stopHeadscale();
-    await this.#ports.releaseAll();
-    await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
-    await this.#registry.remove();
+    // Every step runs even when an earlier one failed; the first failure is thrown at the end.
+    const errors: unknown[] = [];
+    const step = async (f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    await Promise.all(this.nodes.map((n) => step(() => this.#untrack(n.process))));
+    await step(() => this.stopDerper());
+    await step(() => this.stopHeadscale());
+    await step(() => this.#ports.releaseAll());
+    await step(() => Deno.remove(this.workDir, { recursive: true }));
+    await step(() => this.#registry.remove());
+    if (errors.length) throw errors[0];
   }
 
   /** Same as {@linkcode Lab.close}. */
@@ -380,7 +390,8 @@ export class Lab implements AsyncDisposable {
   async #untrack(proc: LabProcess | null): Promise<void> {
     if (!proc) return;
     await proc.stop();
-    await this.#registry.removeProcess(proc.pid);
+    // The registry is only a safety net for killed runs: failing to update it must not stop us.
+    await this.#registry.removeProcess(proc.pid).catch(() => {});
   }
 
   #say(line: string): void {

@@ -38,6 +38,8 @@ export interface RegistryEntry {
 export class RegistryRecord {
   readonly #path: string;
   readonly #entry: RegistryEntry;
+  #writes: Promise<void> = Promise.resolve();
+  #removed = false;
 
   private constructor(path: string, entry: RegistryEntry) {
     this.#path = path;
@@ -81,13 +83,21 @@ export class RegistryRecord {
 
   /** Deletes the entry. Safe to call twice. */
   async remove(): Promise<void> {
+    this.#removed = true;
+    await this.#writes.catch(() => {});
     await Deno.remove(this.#path).catch(() => {});
   }
 
-  async #write(): Promise<void> {
-    const tmp = `${this.#path}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(this.#entry, null, 1));
-    await Deno.rename(tmp, this.#path);
+  /** Writes the entry; writes are queued so concurrent updates never interleave. */
+  #write(): Promise<void> {
+    const next = this.#writes.catch(() => {}).then(async () => {
+      if (this.#removed) return;
+      const tmp = `${this.#path}.tmp`;
+      await Deno.writeTextFile(tmp, JSON.stringify(this.#entry, null, 1));
+      await Deno.rename(tmp, this.#path);
+    });
+    this.#writes = next;
+    return next;
   }
 }
 
