@@ -1,0 +1,123 @@
+/**
+ * The engine (DERP path layer, WireGuard device, disco) against a real tailscaled through the
+ * lab's real derper and headscale: our node registers with our control client, homes on the
+ * lab's DERP region, tells control, and then disco pings cross DERP both ways. Skipped with the
+ * reason when the lab is not built. Measured figures go to stderr as `[engine interop] …`.
+ * @module
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import {
+  Lab,
+  LAB_DERP_REGION_CODE,
+  LAB_DERP_REGION_ID,
+  labAvailable,
+  waitFor,
+} from "../lab/mod.ts";
+import { createControlClient, emptyPersist, type Hostinfo } from "../../src/engine/control/mod.ts";
+import type { ControlStatus } from "../../src/engine/control/client.ts";
+import { Engine } from "../../src/engine/engine.ts";
+import { generatePrivate, publicOf, publicToText } from "../../src/engine/key/keys.ts";
+import { Logger } from "../../src/engine/base/logger.ts";
+
+const available = labAvailable();
+
+function report(line: string): void {
+  // deno-lint-ignore no-console -- the measured numbers are the point of this test's output
+  console.error(`[engine interop] ${line}`);
+}
+
+Deno.test({
+  name: "engine: disco pings cross the real derper both ways with a real tailscaled",
+  ignore: !available.ok,
+  async fn() {
+    if (!available.ok) return;
+    await using lab = await Lab.start({ tailscaleds: 1 });
+    const ts1 = lab.nodes[0];
+    const log = new Logger({ sink: () => {}, verbosity: 0 });
+    const discoKey = generatePrivate("disco");
+    let hostinfo: Hostinfo = {
+      IPNVersion: "0.1.0-tailnet",
+      OS: "linux",
+      Hostname: "tailnet-engine",
+      Package: "tailnet",
+      GoArch: "amd64",
+    };
+    const statuses: ControlStatus[] = [];
+    let engine: Engine | null = null;
+    const control = createControlClient({
+      serverUrl: lab.controlUrl,
+      machineKey: generatePrivate("machine"),
+      persist: emptyPersist(),
+      discoKey: publicOf(discoKey),
+      hostinfo,
+      onStatus: (s) => {
+        statuses.push(s);
+        if (s.loggedIn && engine === null && s.persist.privateNodeKey !== null) {
+          engine = new Engine({
+            nodeKey: s.persist.privateNodeKey,
+            discoKey,
+            log,
+            onHomeDerp: (regionId) => {
+              hostinfo = { ...hostinfo, NetInfo: { PreferredDERP: regionId } };
+              control.setHostinfo(hostinfo);
+            },
+          });
+        }
+        if (s.netmap !== null) engine?.setNetmap(s.netmap);
+      },
+      log,
+    });
+    try {
+      control.login({ authKey: lab.authKey });
+      await waitFor("our netmap with the real peer", () => {
+        const nm = statuses.at(-1)?.netmap;
+        return nm !== null && nm !== undefined && nm.peers.length > 0 && engine !== null;
+      }, { timeoutMs: 20_000 });
+      const eng = engine as Engine | null;
+      assert(eng !== null);
+      assertEquals(eng.homeDerp, LAB_DERP_REGION_ID);
+      const ourKey = publicToText("node", eng.nodePublic);
+      const ourIp = statuses.at(-1)!.netmap!.self.addresses[0].split("/")[0];
+      const peerIp = (await ts1.ips()).find((ip) => ip.includes("."))!;
+
+      // The real node must learn our home DERP region from control before it can reach us.
+      const t0 = performance.now();
+      await waitFor("tailscaled sees our home DERP", async () => {
+        const st = await ts1.status();
+        const us = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey);
+        return us !== undefined && us.Relay === LAB_DERP_REGION_CODE;
+      }, { timeoutMs: 20_000 });
+      report(`home DERP learned by tailscaled in ${(performance.now() - t0).toFixed(0)} ms`);
+
+      const ours = await eng.pingDisco(peerIp, 5_000);
+      assertEquals(ours.Err, undefined, JSON.stringify(ours));
+      assertEquals(ours.DERPRegionCode, LAB_DERP_REGION_CODE);
+      report(
+        `our disco ping to tailscaled: ${(ours.LatencySeconds! * 1000).toFixed(1)} ms via DERP`,
+      );
+
+      const theirs = await ts1.cli([
+        "ping",
+        "-c",
+        "3",
+        "--until-direct=false",
+        "--timeout",
+        "5s",
+        ourIp,
+      ]);
+      assertEquals(theirs.code, 0, theirs.stdout + theirs.stderr);
+      assertMatch(
+        theirs.stdout,
+        new RegExp(
+          `pong from .* \\(${
+            ourIp.replaceAll(".", "\\.")
+          }\\) via DERP\\(${LAB_DERP_REGION_CODE}\\) in`,
+        ),
+      );
+      report(`tailscale ping from tailscaled: ${theirs.stdout.trim().split("\n").join(" | ")}`);
+    } finally {
+      await control.close();
+      await (engine as Engine | null)?.close();
+    }
+  },
+});
