@@ -154,6 +154,20 @@ async function receivePackets(client: DerpClient, src: NodePublic, n: number, on
   return out;
 }
 
+/** Counts received packets and wakes a paced sender when the count moves. */
+class Counter {
+  n = 0;
+  #wake: (() => void) | null = null;
+  bump = () => {
+    this.n++;
+    this.#wake?.();
+    this.#wake = null;
+  };
+  changed(): Promise<void> {
+    return new Promise((r) => (this.#wake = r));
+  }
+}
+
 /**
  * Sends `packets` from `from` to `to` keeping at most `window` unreceived, since derper drops
  * the oldest queued packet when a receiver's queue (32 deep) is full.
@@ -162,11 +176,11 @@ async function sendPaced(
   from: DerpClient,
   to: NodePublic,
   packets: Uint8Array[],
-  received: () => number,
+  received: Counter,
   window: number,
 ) {
   for (let i = 0; i < packets.length; i++) {
-    while (i - received() >= window) await new Promise((r) => setTimeout(r, 0));
+    while (i - received.n >= window) await received.changed();
     await from.send(to, packets[i]);
   }
 }
@@ -219,14 +233,14 @@ Deno.test({
           try {
             const toB = numbered(1000, 1200, 0xaa);
             const toA = numbered(1000, 1200, 0xbb);
-            let gotB = 0;
-            let gotA = 0;
+            const gotB = new Counter();
+            const gotA = new Counter();
             const t0 = performance.now();
             const [atB, atA] = await Promise.all([
-              receivePackets(b, a.publicKey, 1000, () => gotB++),
-              receivePackets(a, b.publicKey, 1000, () => gotA++),
-              sendPaced(a, b.publicKey, toB, () => gotB, 16),
-              sendPaced(b, a.publicKey, toA, () => gotA, 16),
+              receivePackets(b, a.publicKey, 1000, gotB.bump),
+              receivePackets(a, b.publicKey, 1000, gotA.bump),
+              sendPaced(a, b.publicKey, toB, gotB, 16),
+              sendPaced(b, a.publicKey, toA, gotA, 16),
             ]);
             const ms = performance.now() - t0;
             assertEquals(atB.length, 1000);
@@ -253,11 +267,11 @@ Deno.test({
           const n = 20_000;
           for (const size of [100, 1200]) {
             const packets = numbered(n, size, 0xcc);
-            let got = 0;
+            const got = new Counter();
             const t0 = performance.now();
             await Promise.all([
-              receivePackets(b, a.publicKey, n, () => got++),
-              sendPaced(a, b.publicKey, packets, () => got, 24),
+              receivePackets(b, a.publicKey, n, got.bump),
+              sendPaced(a, b.publicKey, packets, got, 24),
             ]);
             const s = (performance.now() - t0) / 1000;
             console.log(
