@@ -15,7 +15,12 @@ import {
   type NetworkMap,
   type Persist,
 } from "../../src/engine/control/mod.ts";
-import { generatePrivate, publicOf, publicToText } from "../../src/engine/key/keys.ts";
+import {
+  generatePrivate,
+  type MachinePrivate,
+  publicOf,
+  publicToText,
+} from "../../src/engine/key/keys.ts";
 import { Logger } from "../../src/engine/base/logger.ts";
 
 const available = labAvailable();
@@ -31,11 +36,16 @@ interface Harness {
   ): Promise<ControlStatus>;
 }
 
-function harness(serverUrl: string, hostname: string, persist: Persist = emptyPersist()): Harness {
+function harness(
+  serverUrl: string,
+  hostname: string,
+  persist: Persist = emptyPersist(),
+  machineKey: MachinePrivate = generatePrivate("machine"),
+): Harness {
   const statuses: ControlStatus[] = [];
   const client = createControlClient({
     serverUrl,
-    machineKey: generatePrivate("machine"),
+    machineKey,
     persist,
     discoKey: publicOf(generatePrivate("disco")),
     hostinfo: {
@@ -108,7 +118,8 @@ Deno.test({
     const ts1 = lab.nodes[0];
     const ts1Key = (await ts1.status()).Self.PublicKey;
 
-    const a = harness(lab.controlUrl, "tailnet-interop-a");
+    const machineKey = generatePrivate("machine");
+    let a = harness(lab.controlUrl, "tailnet-interop-a", emptyPersist(), machineKey);
     try {
       await t.step(
         "registers with a pre-auth key and gets a netmap with the real peer",
@@ -165,6 +176,27 @@ Deno.test({
         }, { timeoutMs: 20_000 });
       });
 
+      await t.step("a lite update carries our endpoints through headscale to peers", async () => {
+        // tailscaled's status shows a peer's Addrs only once magicsock talks to it, so a second
+        // client of ours watches the netmap headscale sends it.
+        const w = harness(lab.controlUrl, "tailnet-interop-watch");
+        try {
+          w.client.login({ authKey: lab.authKey });
+          await w.until("watcher up", (s) => s.netmap !== null);
+          a.client.setEndpoints([{ addr: "127.0.0.1:41999", type: 1 }]);
+          const key = nodeKeyOf(a.last());
+          await w.until(
+            "the watcher to see our endpoint",
+            (s) =>
+              s.netmap?.peers.some((p) =>
+                p.key === key && p.endpoints.includes("127.0.0.1:41999")
+              ) === true,
+          );
+        } finally {
+          await w.client.close();
+        }
+      });
+
       await t.step(
         "survives a headscale restart, keeps its netmap and sees a peer added later",
         async () => {
@@ -197,6 +229,55 @@ Deno.test({
           } finally {
             await b.client.close();
           }
+        },
+      );
+
+      await t.step(
+        "a restarted client with the persisted key logs in without an auth key",
+        async () => {
+          const persist = a.last().persist;
+          const nodeId = a.last().netmap!.self.id;
+          await a.client.close();
+          const again = harness(lab.controlUrl, "tailnet-interop-a", persist, machineKey);
+          try {
+            again.client.login({});
+            const s = await again.until(
+              "logged in again",
+              (s) => s.netmap !== null || s.error !== null,
+            );
+            assertEquals(s.error, null);
+            assertEquals(s.netmap!.self.id, nodeId);
+            assertEquals(nodeKeyOf(s), nodeKeyOf({ persist } as ControlStatus));
+          } finally {
+            await again.client.close();
+          }
+          a = harness(lab.controlUrl, "tailnet-interop-a", persist, machineKey);
+          a.client.login({});
+          await a.until("a back", (s) => s.netmap !== null);
+        },
+      );
+
+      await t.step(
+        "an expired key is reported, and a new login rotates it with OldNodeKey",
+        async () => {
+          const oldKey = nodeKeyOf(a.last());
+          const n = (await hsNodes(lab)).find((x) => x.node_key === oldKey)!;
+          await lab.headscale(["nodes", "expire", "-i", String(n.id)]);
+          await a.until(
+            "expiry noticed",
+            (s) => s.nodeKeyExpired || s.netmap?.self.expired === true,
+          );
+          a.client.login({ authKey: lab.authKey });
+          const s = await a.until("new key", (s) => s.loggedIn && nodeKeyOf(s) !== oldKey);
+          assertEquals(publicToText("node", publicOf(s.persist.oldPrivateNodeKey!)), oldKey);
+          await waitFor("headscale to carry the new key on the same node", async () => {
+            const same = (await hsNodes(lab)).find((x) => x.id === n.id);
+            return same?.node_key === nodeKeyOf(s);
+          }, { timeoutMs: 15_000 });
+          await a.until(
+            "netmap with the new key",
+            (s) => s.netmap?.self.key === nodeKeyOf(s) && !s.netmap.self.expired,
+          );
         },
       );
 
