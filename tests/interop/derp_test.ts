@@ -225,6 +225,24 @@ Deno.test({
         console.log(`  no pin, no InsecureForTests: ${err.message}`);
       });
 
+      await t.step("normal verification passes with derper's cert as an extra root", async () => {
+        const pem = await Deno.readTextFile(`${derper.dir}/127.0.0.1.crt`);
+        const c = await dialNode(derper.node({}), { caCerts: [pem] });
+        assertEquals("sha256-raw:" + c.certSha256, derper.certName);
+        const client = await DerpClient.connect(c.stream, {
+          privateKey: generatePrivate("node"),
+          initialBytes: c.initialBytes,
+        });
+        assertEquals((await client.recv()).type, "server-info");
+        await client.close();
+        // CertName (not sha256-raw) moves the name check; this cert is only for 127.0.0.1.
+        const err = await assertRejects(
+          () => dialNode(derper.node({ CertName: "derp.example.com" }), { caCerts: [pem] }),
+          DerpError,
+        );
+        assertEquals((err as DerpError).code, "derp-tls");
+      });
+
       await t.step(
         "1,000 packets each way, one client via InsecureForTests, one pinned",
         async () => {

@@ -38,6 +38,8 @@ export class TestDerpServer {
   readonly clientInfoJson: string[] = [];
   /** Split every server write into chunks of this many bytes (0: whole frames). */
   chunkSize = 0;
+  /** Token bucket announced in ServerInfo (bytes/s, burst); zeros for none. */
+  tokenBucket: [number, number] = [0, 0];
   /** Refuse new connections (closes them at once) while true. */
   refusing = false;
   #loops = new Set<Promise<void>>();
@@ -109,8 +111,8 @@ export class TestDerpServer {
       const sealed = boxSeal(
         encodeServerInfoJson({
           version: 2,
-          tokenBucketBytesPerSecond: 0,
-          tokenBucketBytesBurst: 0,
+          tokenBucketBytesPerSecond: this.tokenBucket[0],
+          tokenBucketBytesBurst: this.tokenBucket[1],
         }),
         nonce,
         me.key,

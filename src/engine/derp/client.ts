@@ -16,11 +16,13 @@ import type { Logger } from "../base/logger.ts";
 import { boxOpen, boxSeal } from "../crypto/nacl_box.ts";
 import { type NodePrivate, type NodePublic, publicOf, shortKey } from "../key/keys.ts";
 import {
+  DERP_KEY_LEN,
   DERP_NONCE_LEN,
   DERP_PROTOCOL_VERSION,
   type DerpFrame,
   emitFrame,
   encodeClientInfoJson,
+  FRAME_HEADER_LEN,
   FRAME_TYPE,
   frameLen,
   MAX_FRAME_LEN,
@@ -62,7 +64,7 @@ export type DerpMessage =
   | RestartingFrame
   | ServerInfoMessage;
 
-/** Counters of one client; drops are frames read and skipped. */
+/** Counters of one client; `drops` are frames read and skipped, `sendsRateLimited` sends dropped. */
 export interface DerpClientStats {
   framesIn: number;
   framesOut: number;
@@ -71,6 +73,8 @@ export interface DerpClientStats {
   bytesIn: number;
   bytesOut: number;
   pingsAnswered: number;
+  /** Sends dropped to honour the server's token bucket (ServerInfo), as Go's client does. */
+  sendsRateLimited: number;
   drops: {
     /** A known frame type whose body did not parse. */
     malformed: number;
@@ -146,6 +150,7 @@ export class DerpClient {
     bytesIn: 0,
     bytesOut: 0,
     pingsAnswered: 0,
+    sendsRateLimited: 0,
     drops: { malformed: 0, unknownType: 0, unexpectedType: 0 },
   };
 
@@ -157,6 +162,8 @@ export class DerpClient {
   readonly #random: (n: number) => Uint8Array;
   readonly #recvTimeoutMs: number;
   #serverInfo: ServerInfo | null = null;
+  #tokens = 0;
+  #tokensAt: number | null = null;
   #lastRecvAt: number;
   #watchdog: TimerId | null = null;
   #closed = false;
@@ -278,8 +285,32 @@ export class DerpClient {
         `Cannot send DERP packet: ${packet.length} bytes exceeds ${MAX_PACKET_SIZE}`,
       );
     }
+    if (!this.#allowSend(FRAME_HEADER_LEN + DERP_KEY_LEN + packet.length)) {
+      this.stats.sendsRateLimited++;
+      return;
+    }
     await this.#write({ type: "send-packet", dst, packet });
     this.stats.packetsOut++;
+  }
+
+  /** Token bucket from ServerInfo (bytes/s and burst); refilled from the clock. */
+  #allowSend(frameBytes: number): boolean {
+    const info = this.#serverInfo;
+    if (info === null || info.tokenBucketBytesPerSecond <= 0) return true;
+    const now = this.#clock.now();
+    const burst = Math.max(info.tokenBucketBytesBurst, 0);
+    if (this.#tokensAt === null) {
+      this.#tokens = burst;
+    } else {
+      this.#tokens = Math.min(
+        burst,
+        this.#tokens + ((now - this.#tokensAt) / 1000) * info.tokenBucketBytesPerSecond,
+      );
+    }
+    this.#tokensAt = now;
+    if (this.#tokens < frameBytes) return false;
+    this.#tokens -= frameBytes;
+    return true;
   }
 
   /**
@@ -402,6 +433,7 @@ export class DerpClient {
         }
         try {
           this.#serverInfo = parseServerInfoJson(json);
+          this.#tokensAt = null;
         } catch (err) {
           throw await this.#fail(
             new DerpError("derp-protocol", `DERP server info: ${(err as Error).message}`),

@@ -261,3 +261,24 @@ async function readAll(s: DerpStream): Promise<Uint8Array> {
   if (c === null) throw new Error("stream ended");
   return c;
 }
+
+Deno.test("DerpClient honours the ServerInfo token bucket by dropping excess sends", async () => {
+  const server = new TestDerpServer();
+  server.tokenBucket = [1000, 200]; // 1,000 B/s, 200 B burst; a 100-byte packet is a 137-byte frame
+  const clock = new ManualClock();
+  const a = await connected(server, clock);
+  const b = await connected(server, clock);
+  assertEquals(a.serverInfo?.tokenBucketBytesPerSecond, 1000);
+  const p = new Uint8Array(100);
+  await a.send(b.publicKey, p); // 200 → 63 tokens
+  await a.send(b.publicKey, p); // dropped
+  assertEquals([a.stats.packetsOut, a.stats.sendsRateLimited], [1, 1]);
+  clock.advance(100); // +100 tokens → 163
+  await a.send(b.publicKey, p);
+  assertEquals([a.stats.packetsOut, a.stats.sendsRateLimited], [2, 1]);
+  await recvType(b, "recv-packet");
+  await recvType(b, "recv-packet");
+  await a.close();
+  await b.close();
+  await server.close();
+});
