@@ -330,21 +330,31 @@ Deno.test({
     await t.step(
       "a bad auth key is a non-retryable invalid-auth-key with headscale's message",
       async () => {
-        const c = harness(lab.controlUrl, "tailnet-interop-bad");
-        try {
-          c.client.login({ authKey: "hskey-auth-" + "x".repeat(80) });
-          const s = await c.until("an error", (s) => s.error !== null);
-          assertEquals([s.error!.code, s.error!.retryable, s.loggedIn], [
-            "invalid-auth-key",
-            false,
-            false,
-          ]);
-          assert(!s.error!.message.includes("\n"));
-          report(`bad key: ${s.error!.message}`);
-          await new Promise((r) => setTimeout(r, 1500));
-          assertEquals(c.statuses.filter((x) => x.error !== null).length, 1, "no retries");
-        } finally {
-          await c.client.close();
+        const malformed = "hskey-auth-" + "x".repeat(80);
+        const unknown = "hskey-auth-abcdefghijkl-" + "a".repeat(64);
+        for (
+          const [key, text] of [[malformed, "failed to parse auth-key"], [
+            unknown,
+            "invalid pre auth key",
+          ]]
+        ) {
+          const c = harness(lab.controlUrl, "tailnet-interop-bad");
+          try {
+            c.client.login({ authKey: key });
+            const s = await c.until("an error", (s) => s.error !== null);
+            assertEquals([s.error!.code, s.error!.retryable, s.loggedIn], [
+              "invalid-auth-key",
+              false,
+              false,
+            ]);
+            assert(!s.error!.message.includes("\n"));
+            assert(s.error!.message.includes(text), s.error!.message);
+            report(`bad key: ${s.error!.message}`);
+            await new Promise((r) => setTimeout(r, 1500));
+            assertEquals(c.statuses.filter((x) => x.error !== null).length, 1, "no retries");
+          } finally {
+            await c.client.close();
+          }
         }
       },
     );
