@@ -135,9 +135,10 @@ export function statusTable(st: StatusJson, o: TableOptions): string[] {
   if (o.self && st.Self) rows.push(row(st.Self));
   if (o.peers && st.Peer) {
     const peers = Object.values(st.Peer).filter((p) => !o.active || p.Active);
+    // ipnstate.SortPeers: by DNS name, host name, first IP, then key, comparing bytes.
     peers.sort((a, b) =>
-      a.DNSName.localeCompare(b.DNSName) || a.HostName.localeCompare(b.HostName) ||
-      (a.TailscaleIPs?.[0] ?? "").localeCompare(b.TailscaleIPs?.[0] ?? "")
+      cmp(a.DNSName, b.DNSName) || cmp(a.HostName, b.HostName) ||
+      cmp(a.TailscaleIPs?.[0] ?? "", b.TailscaleIPs?.[0] ?? "") || cmp(a.PublicKey, b.PublicKey)
     );
     for (const p of peers) rows.push(row(p));
   }
@@ -197,4 +198,8 @@ function ownerLogin(st: StatusJson, ps: PeerStatusJson): string {
   if (!u) return String(ps.UserID);
   const at = u.LoginName.indexOf("@");
   return at >= 0 ? u.LoginName.slice(0, at + 1) : u.LoginName;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
