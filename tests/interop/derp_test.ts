@@ -40,38 +40,44 @@ class Derper {
   #logDone: Promise<void> | null = null;
   log = "";
 
-  constructor(port: number, dir: string) {
+  /** Plain HTTP instead of TLS (no -certmode manual, port not 443). */
+  readonly plain: boolean;
+
+  constructor(port: number, dir: string, plain: boolean) {
     this.port = port;
     this.dir = dir;
+    this.plain = plain;
   }
 
-  static async create(): Promise<Derper> {
+  static async create(plain = false): Promise<Derper> {
     const dir = await Deno.makeTempDir({ prefix: "tailnet-derp-" });
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (l.addr as Deno.NetAddr).port;
     l.close();
-    const d = new Derper(port, dir);
+    const d = new Derper(port, dir, plain);
     await d.start();
     return d;
   }
 
   async start(): Promise<void> {
     const child = new Deno.Command(DERPER_BIN, {
-      args: [
-        "-a",
-        `127.0.0.1:${this.port}`,
-        "-certmode",
-        "manual",
-        "-certdir",
-        this.dir,
-        "-hostname",
-        "127.0.0.1",
-        "-http-port",
-        "-1",
-        "-stun=false",
-        "-c",
-        `${this.dir}/derper.key`,
-      ],
+      args: this.plain
+        ? ["-a", `127.0.0.1:${this.port}`, "-stun=false", "-c", `${this.dir}/derper.key`]
+        : [
+          "-a",
+          `127.0.0.1:${this.port}`,
+          "-certmode",
+          "manual",
+          "-certdir",
+          this.dir,
+          "-hostname",
+          "127.0.0.1",
+          "-http-port",
+          "-1",
+          "-stun=false",
+          "-c",
+          `${this.dir}/derper.key`,
+        ],
       stdout: "null",
       stderr: "piped",
     }).spawn();
@@ -396,3 +402,47 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: HAVE_DERPER
+    ? "DERP interop with a plain-HTTP derper: only with the TS_DEBUG_USE_DERP_HTTP option"
+    : `DERP interop with a plain-HTTP derper (skipped: no derper binary at ${DERPER_BIN})`,
+  ignore: !HAVE_DERPER,
+  fn: async () => {
+    const derper = await Derper.create(true);
+    try {
+      // Without the knob we speak TLS, which a plain-HTTP derper cannot answer.
+      const err = await assertRejects(
+        () => dialNode(derper.node({ InsecureForTests: true })),
+        DerpError,
+      );
+      assertEquals((err as DerpError).code, "derp-tls");
+      const c = await dialNode(derper.node({}), { useHttp: true });
+      assertEquals(c.certSha256, null);
+      const a = await DerpClient.connect(c.stream, {
+        privateKey: generatePrivate("node"),
+        initialBytes: c.initialBytes,
+      });
+      const b = await connectPlain(derper);
+      try {
+        await a.send(b.publicKey, new Uint8Array([5, 6, 7]));
+        const [p] = await receivePackets(b, a.publicKey, 1);
+        assertEquals(p, new Uint8Array([5, 6, 7]));
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      await derper.stop();
+      await Deno.remove(derper.dir, { recursive: true });
+    }
+  },
+});
+
+async function connectPlain(derper: Derper): Promise<DerpClient> {
+  const c = await dialRegion(derper.region({}), { useHttp: true });
+  return await DerpClient.connect(c.stream, {
+    privateKey: generatePrivate("node"),
+    initialBytes: c.initialBytes,
+  });
+}

@@ -1,9 +1,10 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
 import { Buffer } from "node:buffer";
 import type { DerpNode } from "../control/types.ts";
 import {
   checkPinnedChain,
   derpPort,
+  dialNode,
   dialTargets,
   parseUpgradeResponse,
   upgradeRequest,
@@ -148,5 +149,69 @@ Deno.test("checkPinnedChain() refuses a wrong hash, another name, expiry, and a 
   assertEquals(
     checkPinnedChain([DERPER_LEAF, DERPER_LEAF], DERPER_LEAF_SHA256, "127.0.0.1", IN_VALIDITY),
     "unexpected multiple certs presented",
+  );
+});
+
+/** A one-shot plain-TCP server on loopback that answers the first request with `reply`. */
+async function oneShotServer(reply: Uint8Array) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let request = "";
+  const done = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(4096);
+    while (!request.includes("\r\n\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      request += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    await conn.write(reply);
+    // Hold the connection until the client closes it.
+    while ((await conn.read(buf)) !== null) { /* drain */ }
+    conn.close();
+    listener.close();
+  })();
+  return { port, done, request: () => request };
+}
+
+Deno.test("dialNode() over plain HTTP sends the upgrade and keeps bytes after the 101", async () => {
+  const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n\r\n";
+  const reply = new Uint8Array([...new TextEncoder().encode(head), 1, 0, 0, 0, 40, 0x44]);
+  const srv = await oneShotServer(reply);
+  const n = node({ HostName: "127.0.0.1", IPv6: "none", DERPPort: srv.port });
+  const c = await dialNode(n, { useHttp: true });
+  assertEquals(c.certSha256, null);
+  assertEquals(c.initialBytes, new Uint8Array([1, 0, 0, 0, 40, 0x44]));
+  await c.stream.close();
+  await srv.done;
+  const req = srv.request();
+  assert(req.startsWith(`GET /derp HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n`), req);
+  assert(req.includes("Upgrade: DERP\r\n") && req.includes("Connection: Upgrade\r\n"), req);
+});
+
+Deno.test("dialNode() reports a refused upgrade with the server's status and text", async () => {
+  const srv = await oneShotServer(
+    new TextEncoder().encode(
+      "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 32\r\n\r\nDERP requires connection upgrade",
+    ),
+  );
+  const n = node({ HostName: "127.0.0.1", IPv6: "none", DERPPort: srv.port });
+  const err = await assertRejects(() => dialNode(n, { useHttp: true }), DerpError, "426");
+  assertEquals((err as DerpError).code, "derp-upgrade");
+  assert(err.message.includes("DERP requires connection upgrade"), err.message);
+  await srv.done;
+});
+
+Deno.test("dialNode() fails with derp-dial when nothing listens", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const n = node({ HostName: "127.0.0.1", IPv6: "none", DERPPort: port });
+  const err = await assertRejects(() => dialNode(n, { useHttp: true }), DerpError, "ECONNREFUSED");
+  assertEquals((err as DerpError).code, "derp-dial");
+  await assertRejects(
+    () => dialNode(node({ IPv4: "none", IPv6: "none" })),
+    DerpError,
+    "both IPv4 and IPv6 are disabled",
   );
 });
