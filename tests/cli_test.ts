@@ -177,3 +177,106 @@ Deno.test("a second daemon on the same socket refuses with one line", async () =
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Starts `tailnet daemon` on a fresh socket and waits until it answers. */
+async function startDaemon(
+  args: string[],
+): Promise<{ socket: string; dir: string; stop(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const socket = `${dir}/run/tailnetd.sock`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-net", MAIN, "daemon", "--socket", socket, ...args],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const r = await tailnet(["--socket", socket, "status", "--json"]);
+    if (r.code === 0 && JSON.parse(r.stdout).BackendState !== "NoState") break;
+    if (r.code === 0 && args.includes("--statedir")) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return {
+    socket,
+    dir,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("tailnet status without a daemon fails in one line naming the socket", async () => {
+  const r = await tailnet(["--socket", "/nonexistent/tailnetd.sock", "status"]);
+  assertEquals(r.code, 1);
+  assertEquals(r.stderr.trim().split("\n").length, 1);
+  assertMatch(r.stderr, /\/nonexistent\/tailnetd\.sock.*is it running/);
+});
+
+Deno.test("CLI against a fresh daemon: status, ip, down, logout, bad up flags", async () => {
+  const d = await startDaemon(["--state", "mem:"]);
+  try {
+    const cli = (...a: string[]) => tailnet(["--socket", d.socket, ...a]);
+    const st = await cli("status");
+    assertEquals(st.code, 1);
+    assertEquals(st.stdout.trim(), "Logged out.");
+    const js = JSON.parse((await cli("status", "--json")).stdout);
+    assertEquals(js.BackendState, "NeedsLogin");
+    assertEquals(js.Peer, null);
+    const ip = await cli("ip");
+    assertEquals(ip.code, 1);
+    assertMatch(ip.stderr, /no current Tailscale IPs; state: NeedsLogin/);
+    assertEquals((await cli("logout")).code, 0);
+    assertEquals((await cli("down")).code, 0);
+    const badHost = await cli(
+      "up",
+      "--login-server",
+      "http://127.0.0.1:9",
+      "--hostname",
+      "bad_name",
+    );
+    assertEquals(badHost.code, 1);
+    assertEquals(badHost.stderr.trim().split("\n").length, 1);
+    assertMatch(badHost.stderr, /bad_name/);
+    const badTag = await cli("up", "--advertise-tags", "tag:1x");
+    assertEquals(badTag.code, 1);
+    assertMatch(badTag.stderr, /tag names must start with a letter/);
+    const badFlag = await cli("up", "--bogus");
+    assertEquals(badFlag.code, 2);
+    assertMatch(badFlag.stderr, /--bogus/);
+    const badTimeout = await cli("up", "--timeout", "soon");
+    assertEquals(badTimeout.code, 2);
+    assertMatch(badTimeout.stderr, /--timeout/);
+    // Nothing above changed the daemon's state.
+    assertEquals(JSON.parse((await cli("status", "--json")).stdout).BackendState, "NeedsLogin");
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("a corrupt state file: daemon serves NoState, up names the file, file untouched", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  try {
+    await Deno.mkdir(`${dir}/state`, { mode: 0o700 });
+    const file = `${dir}/state/tailnetd.state`;
+    await Deno.writeTextFile(file, '{"Version": 1, "MachineKey": "garbage"}');
+    const d = await startDaemon(["--statedir", `${dir}/state`]);
+    try {
+      const cli = (...a: string[]) => tailnet(["--socket", d.socket, ...a]);
+      const js = JSON.parse((await cli("status", "--json")).stdout);
+      assertEquals(js.BackendState, "NoState");
+      assert(js.Health.some((h: string) => h.includes(file)), JSON.stringify(js.Health));
+      const up = await cli("up", "--login-server", "http://127.0.0.1:9", "--authkey", "k");
+      assertEquals(up.code, 1);
+      assertEquals(up.stderr.trim().split("\n").length, 1);
+      assertMatch(up.stderr, /tailnetd\.state/);
+      assertEquals((await cli("logout")).code, 1);
+      assertEquals(await Deno.readTextFile(file), '{"Version": 1, "MachineKey": "garbage"}');
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
