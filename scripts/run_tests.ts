@@ -24,7 +24,8 @@ const netns = await maybeCreateNetns(testArgs);
 
 const child = new Deno.Command(netns === null ? Deno.execPath() : "ip", {
   args: netns === null ? testArgs : ["netns", "exec", netns, Deno.execPath(), ...testArgs],
-  env: { NO_COLOR: "1", ...labBuild },
+  // DENO_NO_UPDATE_CHECK: a `deno run` that a test spawns would otherwise look online for upgrades.
+  env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...labBuild },
   stdout: "piped",
   stderr: "inherit",
 }).spawn();

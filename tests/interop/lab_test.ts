@@ -197,6 +197,8 @@ Deno.test({
   const script = new URL("../../scripts/lab.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", script, "up", "--nodes", "1", "--json"],
+    // Deno's own update check would be the only lookup outside the machine.
+    env: { DENO_NO_UPDATE_CHECK: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -218,6 +220,7 @@ Deno.test({
     for (const pid of info.pids) assert(processAlive(pid), `pid ${pid} died with its owner`);
     const down = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-all", script, "down"],
+      env: { DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -45,10 +45,7 @@ export class PortClaims {
     for (let i = 0; i < CLAIM_ATTEMPTS; i++) {
       const port = kernelPort();
       if (!await udpFree(port)) continue;
-      if (await this.#tryClaimFile(port)) {
-        this.#held.add(port);
-        return port;
-      }
+      if (await this.tryClaim(port)) return port;
     }
     throw new Error(`Cannot find a free loopback port: ${CLAIM_ATTEMPTS} attempts failed`);
   }
@@ -59,6 +56,17 @@ export class PortClaims {
       await Deno.remove(join(this.#dir, String(port))).catch(() => {});
     }
     this.#held.clear();
+  }
+
+  /**
+   * Claims `port` if no live process holds a claim on it (does not check that it is bindable).
+   * @returns whether this lab now holds it
+   */
+  async tryClaim(port: number): Promise<boolean> {
+    await Deno.mkdir(this.#dir, { recursive: true });
+    if (!await this.#tryClaimFile(port)) return false;
+    this.#held.add(port);
+    return true;
   }
 
   async #tryClaimFile(port: number): Promise<boolean> {
