@@ -13,6 +13,7 @@ import type { LocalStatic } from "./handshake.ts";
 import type { IndexTable } from "./index_table.ts";
 import type { Keypair } from "./keypair.ts";
 import type { Peer } from "./peer.ts";
+import type { RateLimiter } from "./ratelimiter.ts";
 import type { DropCounters } from "./stats.ts";
 
 /** The device as its send and receive paths see it. */
@@ -35,6 +36,8 @@ export interface WgCore {
   readonly allowedIps: AllowedIps<Peer>;
   /** MAC1/MAC2 checks and cookie replies. */
   readonly cookieChecker: CookieChecker;
+  /** Per-source handshake limit applied under load. */
+  readonly rateLimiter: RateLimiter;
   /** Drop counters. */
   readonly drops: DropCounters;
   /** 12-byte nonce scratch (bytes 0..3 stay zero). */

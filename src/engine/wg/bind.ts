@@ -8,8 +8,10 @@
 /** Where a datagram came from or goes to. Opaque to wg except for its address bytes. */
 export interface BindEndpoint {
   /**
-   * Bytes naming the source address (IP then port, as wireguard-go's `DstToBytes`); the
-   * responder's cookie is a MAC over them, so they must be stable for one address.
+   * Bytes naming the source address: the IP (4 or 16 bytes) then the port (2 bytes,
+   * little-endian), as wireguard-go's `DstToBytes`. The responder's cookie is a MAC over
+   * them, and under load handshakes are rate-limited per IP part, so they must be stable for
+   * one address. Paths without an IP (DERP) may use any stable bytes of another length.
    */
   readonly addrBytes: Uint8Array;
   /** Text for logs, such as `192.0.2.1:51820`. */

@@ -33,6 +33,7 @@ import { IndexTable } from "./index_table.ts";
 import type { Keypair } from "./keypair.ts";
 import { TAG_LEN, TRANSPORT_HEADER_LEN } from "./messages.ts";
 import { Peer, zeroAndFlushAll } from "./peer.ts";
+import { RateLimiter } from "./ratelimiter.ts";
 import { receiveDatagram } from "./receive.ts";
 import {
   routeAndStage,
@@ -136,6 +137,7 @@ export class Device {
       indexTable: new IndexTable<Peer, Keypair>(random),
       allowedIps: new AllowedIps<Peer>(),
       cookieChecker: new CookieChecker(local.publicKey, random),
+      rateLimiter: new RateLimiter(),
       drops: newDropCounters(),
       nonce: new Uint8Array(12),
       roaming: opts.roaming ?? true,

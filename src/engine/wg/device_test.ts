@@ -401,3 +401,40 @@ Deno.test("Device detects load from a flood of handshake messages and demands co
     await p.close();
   }
 });
+
+Deno.test("Device under load rate-limits MAC2-valid handshakes per source IP", async () => {
+  const p = makePair({}, { underLoad: () => true });
+  try {
+    p.a.initiateHandshake(p.b.publicKey);
+    await settle(); // initiation → cookie reply → a holds a cookie
+    assertEquals(p.a.peer(p.b.publicKey)!.stats.cookiesReceived, 1);
+    p.net.tap = (d) => d.from !== "a"; // capture a's retry instead of delivering it
+    await advance(p.clock, REKEY_TIMEOUT_MS + REKEY_TIMEOUT_JITTER_MAX_MS);
+    const retry = p.net.log.filter((d) => d.from === "a" && typeOf(d.data) === MSG_INITIATION)
+      .at(-1)!.data;
+    for (let i = 0; i < 10; i++) p.b.receiveDatagram(retry.slice(), p.bindA.local);
+    // 4 pass the limiter at once (the first is consumed, 3 are replays); 6 are limited.
+    assertEquals(p.b.drops.rateLimited, 6);
+    assertEquals(p.b.drops.badHandshake, 3);
+    assertEquals(p.b.peer(p.a.publicKey)!.stats.rxBytes, INITIATION_LEN);
+  } finally {
+    await p.close();
+  }
+});
+
+Deno.test("Device pair converges when both sides initiate at the same moment", async () => {
+  const p = makePair();
+  try {
+    p.a.sendPacket(ipv4("10.0.0.1", "10.0.0.2", 1));
+    p.b.sendPacket(ipv4("10.0.0.2", "10.0.0.1", 2));
+    await advance(p.clock, 30_000);
+    assertEquals(p.gotA.length, 1, "a got b's packet");
+    assertEquals(p.gotB.length, 1, "b got a's packet");
+    p.a.sendPacket(ipv4("10.0.0.1", "10.0.0.2", 3));
+    p.b.sendPacket(ipv4("10.0.0.2", "10.0.0.1", 4));
+    await settle();
+    assertEquals([p.gotA.length, p.gotB.length], [2, 2]);
+  } finally {
+    await p.close();
+  }
+});

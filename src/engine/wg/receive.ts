@@ -37,6 +37,7 @@ import {
   sendKeepalive,
   sendStagedPackets,
 } from "./send.ts";
+import { sourceIp } from "./ratelimiter.ts";
 import type { WgCore } from "./_core.ts";
 
 /**
@@ -67,14 +68,22 @@ function admitHandshake(
   senderIndex: number,
   from: BindEndpoint,
 ): boolean {
+  // Every handshake-sized message counts toward load, as every one fills wireguard-go's
+  // handshake queue, whether or not its MAC1 is good.
+  const now = core.clock.now();
+  const underLoad = core.underLoad(now);
   if (!core.cookieChecker.checkMac1(msg)) {
     core.drops.badMac++;
     return false;
   }
-  const now = core.clock.now();
-  if (core.underLoad(now) && !core.cookieChecker.checkMac2(msg, from.addrBytes, now)) {
+  if (!underLoad) return true;
+  if (!core.cookieChecker.checkMac2(msg, from.addrBytes, now)) {
     sendCookieReply(core, msg, senderIndex, from);
     core.drops.cookieRequired++;
+    return false;
+  }
+  if (!core.rateLimiter.allow(sourceIp(from.addrBytes), now)) {
+    core.drops.rateLimited++;
     return false;
   }
   return true;

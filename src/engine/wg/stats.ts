@@ -22,6 +22,8 @@ export interface DropCounters {
   badHandshake: number;
   /** Handshake dropped under load for lack of a valid MAC2 (a cookie reply went back). */
   cookieRequired: number;
+  /** Handshake dropped under load because its source exceeded 20 per second. */
+  rateLimited: number;
   /** Cookie reply that did not open or named no handshake of ours. */
   badCookie: number;
   /** Outbound packet whose destination matches no peer's allowed IPs. */
@@ -43,6 +45,7 @@ export function newDropCounters(): DropCounters {
     badAllowedIp: 0,
     badHandshake: 0,
     cookieRequired: 0,
+    rateLimited: 0,
     badCookie: 0,
     noRoute: 0,
     noEndpoint: 0,
