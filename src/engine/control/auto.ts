@@ -4,9 +4,8 @@
  * across outages, and reports every change through `onStatus`. Every timer, request and
  * connection belongs to the instance and ends in {@linkcode AutoClient.close}.
  *
- * One loop runs per login: register (with AuthURL/Followup, NodeKeyExpired and key rotation),
- * then map sessions until paused, logged out or closed. Lite updates and ping answers run beside
- * it on the same connection.
+ * One loop runs per login: register (`login.ts`), then map sessions until paused, logged out or
+ * closed. Lite updates and ping answers run beside it on the same connection.
  * @module
  */
 import {
@@ -18,30 +17,20 @@ import {
   type LoginOptions,
   type Persist,
 } from "./client.ts";
-import type { Hostinfo, NetworkMap, UserProfile } from "./types.ts";
-import type { MapRequest, PingRequest, RegisterRequest, RegisterResponse } from "./tailcfg.ts";
+import type { Hostinfo, NetworkMap } from "./types.ts";
+import type { MapRequest, MapResponse, PingRequest } from "./tailcfg.ts";
 import { type ControlTransport, NoiseTransport } from "./transport.ts";
 import { applyMapResponse } from "./netmap.ts";
-import {
-  BACKOFF_MAX_MS,
-  BACKOFF_MIN_MS,
-  LOGOUT_EXPIRY,
-  MAP_WATCHDOG_MS,
-  REQUEST_TIMEOUT_MS,
-  ZERO_TIME,
-} from "./constants.ts";
+import { runLogin } from "./login.ts";
+import { logoutRequest, mapRequest } from "./requests.ts";
+import { backoffDelay } from "./backoff.ts";
+import { TimerSet } from "./_timers.ts";
+import { MAP_WATCHDOG_MS, MAX_DEBUG_SLEEP_MS, REQUEST_TIMEOUT_MS } from "./constants.ts";
 import { CAPABILITY_VERSION } from "../../version.ts";
-import {
-  generatePrivate,
-  type NodePrivate,
-  publicOf,
-  publicToText,
-  shortKey,
-} from "../key/keys.ts";
 import type { Logger } from "../base/logger.ts";
 
-/** `nodekey:` and 64 zeros: Go's zero OldNodeKey. */
-export const ZERO_NODE_KEY = "nodekey:" + "0".repeat(64);
+export { backoffDelay } from "./backoff.ts";
+export { ZERO_NODE_KEY } from "./requests.ts";
 
 /** The real clock. */
 export const realClock: ControlClock = {
@@ -50,21 +39,8 @@ export const realClock: ControlClock = {
   clearTimeout: (id) => clearTimeout(id),
 };
 
-/** How many times a login retries a NodeKeyExpired answer with a fresh key. */
-const MAX_KEY_REGENERATIONS = 2;
-
-/**
- * The backoff delay after `failures` consecutive failures: doubling from
- * {@linkcode BACKOFF_MIN_MS} up to {@linkcode BACKOFF_MAX_MS}, then a random point in its upper
- * half so that many clients do not retry in step.
- * @param failures consecutive failures so far, 1 or more
- * @param random a number in [0, 1)
- * @returns milliseconds to wait
- */
-export function backoffDelay(failures: number, random: number): number {
-  const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, failures - 1));
-  return Math.round(exp / 2 + (exp / 2) * random);
-}
+/** How many PingRequest URLs are remembered to answer each only once. */
+const PINGS_REMEMBERED = 64;
 
 /**
  * Creates the auto control client. Nothing happens until {@linkcode ControlClient.login}.
@@ -82,10 +58,10 @@ export class AutoClient implements ControlClient {
   readonly #clock: ControlClock;
   readonly #random: () => number;
   readonly #transport: ControlTransport;
+  readonly #timers: TimerSet;
 
+  // What onStatus reports.
   #persist: Persist;
-  #hostinfo: Hostinfo;
-  #endpoints: { addr: string; type: number }[] = [];
   #netmap: NetworkMap | null = null;
   #error: ControlError | null = null;
   #authUrl: string | null = null;
@@ -93,6 +69,11 @@ export class AutoClient implements ControlClient {
   #machineAuthorized = false;
   #nodeKeyExpired = false;
 
+  // What we tell control.
+  #hostinfo: Hostinfo;
+  #endpoints: { addr: string; type: number }[] = [];
+
+  // The loop and the side work.
   #closed = false;
   #paused = false;
   #resume: (() => void) | null = null;
@@ -100,7 +81,6 @@ export class AutoClient implements ControlClient {
   #loop: Promise<void> | null = null;
   #mapAbort: AbortController | null = null;
   #mapLive = false;
-  readonly #timers = new Set<number>();
   readonly #side = new Set<Promise<unknown>>();
   readonly #sideAbort = new AbortController();
   #liteDirty = false;
@@ -113,6 +93,7 @@ export class AutoClient implements ControlClient {
     this.#log = options.log;
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
+    this.#timers = new TimerSet(this.#clock);
     this.#persist = { ...options.persist };
     this.#hostinfo = { ...options.hostinfo };
     this.#transport = options.transport ?? new NoiseTransport({
@@ -148,24 +129,25 @@ export class AutoClient implements ControlClient {
     await this.#stopLoop();
     const key = this.#persist.privateNodeKey;
     if (key !== null) {
-      const req = this.#registerRequest(key, null, undefined);
-      req.Expiry = LOGOUT_EXPIRY;
       const ac = new AbortController();
-      const onAbort = () => ac.abort();
+      const onAbort = () => ac.abort(new ControlError("cancelled", "Logout cancelled", true));
       signal?.addEventListener("abort", onAbort, { once: true });
-      const timer = this.#setTimer(() => ac.abort(), REQUEST_TIMEOUT_MS);
+      const timer = this.#timers.set(
+        () => ac.abort(new ControlError("timeout", "Logout timed out", true)),
+        REQUEST_TIMEOUT_MS,
+      );
       try {
-        const resp = await this.#transport.register(req, ac.signal);
+        const resp = await this.#transport.register(logoutRequest(key, this.#hostinfo), ac.signal);
         if (resp.Error) {
           throw new ControlError("logout-failed", `Control refused logout: ${resp.Error}`, false);
         }
       } catch (err) {
-        const e = asControlError(err);
+        const e = ac.signal.aborted ? asControlError(ac.signal.reason) : asControlError(err);
         this.#error = e;
         this.#emit();
         throw e;
       } finally {
-        this.#clearTimer(timer);
+        this.#timers.clear(timer);
         signal?.removeEventListener("abort", onAbort);
       }
     }
@@ -219,14 +201,13 @@ export class AutoClient implements ControlClient {
       return;
     }
     this.#closed = true;
-    this.#sideAbort.abort();
+    this.#sideAbort.abort(new ControlError("closed", "Control client is closed", false));
     const loop = this.#stopLoop();
-    this.#resume?.();
-    for (const id of this.#timers) this.#clock.clearTimeout(id);
-    this.#timers.clear();
+    this.#timers.clearAll();
     await loop;
     await Promise.allSettled([...this.#side]);
     await this.#transport.close();
+    this.#timers.clearAll();
   }
 
   /** @inheritdoc */
@@ -242,8 +223,9 @@ export class AutoClient implements ControlClient {
   // --- the loop ---
 
   #stopLoop(): Promise<void> {
-    this.#loopAbort?.abort(new ControlError("cancelled", "Login superseded", true));
-    this.#mapAbort?.abort(new ControlError("cancelled", "Login superseded", true));
+    const why = new ControlError("cancelled", "Login superseded", true);
+    this.#loopAbort?.abort(why);
+    this.#mapAbort?.abort(why);
     this.#loopAbort = null;
     const r = this.#resume;
     this.#resume = null;
@@ -253,34 +235,46 @@ export class AutoClient implements ControlClient {
 
   async #run(login: LoginOptions, signal: AbortSignal): Promise<void> {
     let failures = 0;
-    let forceReauth = login.forceReauth === true;
-    const needRegister = () => !this.#loggedIn || forceReauth || login.authKey !== undefined;
-    let registered = false;
+    // Register unless this login only resumes a session we already have.
+    let mustRegister = !this.#loggedIn || login.forceReauth === true ||
+      login.authKey !== undefined || this.#nodeKeyExpired;
     while (!signal.aborted && !this.#closed) {
       try {
-        if (!registered && needRegister()) {
-          await this.#authenticate(login, forceReauth, signal);
-          forceReauth = false;
+        if (mustRegister) {
+          const result = await runLogin({
+            transport: this.#transport,
+            persist: this.#persist,
+            hostinfo: this.#hostinfo,
+            login,
+            regenerate: login.forceReauth === true || this.#nodeKeyExpired,
+            onAuthUrl: (url) => {
+              this.#authUrl = url;
+              this.#emit();
+            },
+            signal,
+            log: this.#log,
+          });
+          mustRegister = false;
           failures = 0;
-        } else if (!registered && !this.#loggedIn) {
-          await this.#authenticate(login, false, signal);
-          failures = 0;
+          this.#persist = result.persist;
+          this.#loggedIn = true;
+          this.#machineAuthorized = result.machineAuthorized;
+          this.#nodeKeyExpired = false;
+          this.#authUrl = null;
+          this.#error = null;
+          this.#emit();
         }
-        registered = true;
         if (this.#persist.privateNodeKey === null) return;
         if (this.#paused) {
-          await new Promise<void>((resolve) => {
-            this.#resume = resolve;
-          });
+          await new Promise<void>((resolve) => (this.#resume = resolve));
           continue;
         }
-        await this.#mapSession(signal, () => {
-          failures = 0;
-        });
+        await this.#mapSession(signal, () => (failures = 0));
       } catch (err) {
         const e = asControlError(err);
         if (signal.aborted || this.#closed) return;
         if (e.code === "paused") continue;
+        if (e.code === "invalid-auth-key" || e.code === "login-failed") this.#authUrl = null;
         this.#error = e;
         this.#emit();
         if (!e.retryable) {
@@ -290,130 +284,19 @@ export class AutoClient implements ControlClient {
         failures++;
         const delay = backoffDelay(failures, this.#random());
         this.#log.info(`${e.message}; retrying in ${delay} ms`);
-        await this.#sleep(delay, signal);
+        await this.#timers.sleep(delay, signal);
       }
     }
-  }
-
-  /** Registers until logged in; throws on failure. */
-  async #authenticate(
-    login: LoginOptions,
-    forceReauth: boolean,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const current = this.#persist.privateNodeKey;
-    let regenerate = forceReauth || this.#nodeKeyExpired || current === null;
-    let regenerations = 0;
-    let trying: NodePrivate = regenerate ? generatePrivate("node") : current!;
-    let old: NodePrivate | null = regenerate && current !== null ? current : null;
-    const req = this.#registerRequest(trying, old, login);
-    for (;;) {
-      if (signal.aborted) throw signal.reason;
-      const resp: RegisterResponse = await this.#transport.register(req, signal);
-      if (resp.Error) {
-        if (req.Followup && /timed out/i.test(resp.Error)) {
-          // headscale ends a Followup wait with this when its request context ends: wait again.
-          continue;
-        }
-        const authKeyUsed = req.Auth?.AuthKey !== undefined;
-        this.#authUrl = null;
-        throw authKeyUsed
-          ? new ControlError(
-            "invalid-auth-key",
-            `Control rejected the auth key: ${resp.Error}`,
-            false,
-          )
-          : new ControlError("login-failed", `Control refused login: ${resp.Error}`, false);
-      }
-      if (resp.NodeKeyExpired) {
-        if (regenerations >= MAX_KEY_REGENERATIONS) {
-          throw new ControlError(
-            "node-key-expired",
-            "Control says the node key expired, even a new one",
-            false,
-          );
-        }
-        regenerations++;
-        this.#nodeKeyExpired = true;
-        old = regenerate ? old : trying;
-        trying = generatePrivate("node");
-        regenerate = true;
-        req.NodeKey = publicToText("node", publicOf(trying));
-        req.OldNodeKey = old ? publicToText("node", publicOf(old)) : ZERO_NODE_KEY;
-        req.Followup = "";
-        this.#log.info(
-          `node key expired; registering new key ${shortKey(publicOf(trying))}`,
-        );
-        continue;
-      }
-      if (resp.AuthURL) {
-        if (this.#authUrl !== resp.AuthURL) {
-          this.#authUrl = resp.AuthURL;
-          this.#log.info(`visit ${resp.AuthURL} to authenticate`);
-          this.#emit();
-        }
-        req.Followup = resp.AuthURL;
-        continue;
-      }
-      // Logged in: commit the key we tried.
-      if (regenerate) {
-        this.#persist = { ...this.#persist, oldPrivateNodeKey: old, privateNodeKey: trying };
-      }
-      this.#persist = {
-        ...this.#persist,
-        userProfile: userProfileOf(resp) ?? this.#persist.userProfile,
-      };
-      this.#loggedIn = true;
-      this.#machineAuthorized = resp.MachineAuthorized === true;
-      this.#nodeKeyExpired = false;
-      this.#authUrl = null;
-      this.#error = null;
-      this.#log.info(
-        `logged in as ${this.#persist.userProfile?.loginName ?? "?"} with node key ${
-          shortKey(publicOf(trying))
-        }${this.#machineAuthorized ? "" : " (waiting for machine authorization)"}`,
-      );
-      this.#emit();
-      return;
-    }
-  }
-
-  #registerRequest(
-    key: NodePrivate,
-    old: NodePrivate | null,
-    login: LoginOptions | undefined,
-  ): RegisterRequest {
-    const hostinfo: Hostinfo = { ...this.#hostinfo };
-    if (login?.tags) hostinfo.RequestTags = [...login.tags];
-    const req: RegisterRequest = {
-      Version: CAPABILITY_VERSION,
-      NodeKey: publicToText("node", publicOf(key)),
-      OldNodeKey: old ? publicToText("node", publicOf(old)) : ZERO_NODE_KEY,
-      Expiry: ZERO_TIME,
-      Followup: "",
-      Hostinfo: hostinfo,
-    };
-    if (login?.authKey) req.Auth = { AuthKey: login.authKey };
-    if (login?.ephemeral) req.Ephemeral = true;
-    return req;
   }
 
   #mapRequest(stream: boolean): MapRequest {
-    const key = this.#persist.privateNodeKey!;
-    const req: MapRequest = {
-      Version: CAPABILITY_VERSION,
-      KeepAlive: stream,
-      NodeKey: publicToText("node", publicOf(key)),
-      DiscoKey: publicToText("disco", this.#opts.discoKey),
-      Stream: stream,
-      Hostinfo: { ...this.#hostinfo },
-    };
-    if (this.#endpoints.length > 0) {
-      req.Endpoints = this.#endpoints.map((e) => e.addr);
-      req.EndpointTypes = this.#endpoints.map((e) => e.type);
-    }
-    if (!stream) req.OmitPeers = true;
-    return req;
+    return mapRequest(
+      this.#persist.privateNodeKey!,
+      this.#opts.discoKey,
+      this.#hostinfo,
+      this.#endpoints,
+      stream,
+    );
   }
 
   /** One map session: returns or throws when the stream ends; the netmap survives it. */
@@ -424,8 +307,8 @@ export class AutoClient implements ControlClient {
     signal.addEventListener("abort", onOuter, { once: true });
     let watchdog = -1;
     const armWatchdog = () => {
-      this.#clearTimer(watchdog);
-      watchdog = this.#setTimer(() => {
+      this.#timers.clear(watchdog);
+      watchdog = this.#timers.set(() => {
         this.#log.warn(`no map message for ${MAP_WATCHDOG_MS / 1000} s; reconnecting`);
         this.#transport.reset();
         ac.abort(
@@ -441,21 +324,14 @@ export class AutoClient implements ControlClient {
         onMessage();
         if (msg.PingRequest) this.#handlePing(msg.PingRequest);
         if (msg.KeepAlive === true) continue;
-        const nm = applyMapResponse(this.#netmap, msg, { nowMs: this.#clock.now() });
-        const changed = nm !== this.#netmap;
-        this.#netmap = nm;
+        this.#applyMessage(msg);
         if (first) {
           first = false;
           this.#mapLive = true;
-          this.#log.info(`map session up; ${nm.peers.length} peers`);
+          this.#log.info(`map session up; ${this.#netmap!.peers.length} peers`);
           if (this.#liteDirty) this.#queueLite();
         }
-        const nodeId = nm.self.stableId;
-        if (nodeId && nodeId !== this.#persist.nodeId) this.#persist = { ...this.#persist, nodeId };
-        this.#machineAuthorized = nm.self.machineAuthorized;
-        if (nm.self.expired) this.#nodeKeyExpired = true;
-        this.#error = null;
-        if (changed) this.#emit();
+        await this.#debugSleep(msg, ac.signal);
       }
       if (ac.signal.aborted) throw ac.signal.reason;
       throw new ControlError("connection-lost", "Map stream ended", true);
@@ -464,10 +340,33 @@ export class AutoClient implements ControlClient {
       throw err;
     } finally {
       this.#mapLive = false;
-      this.#clearTimer(watchdog);
+      this.#timers.clear(watchdog);
       signal.removeEventListener("abort", onOuter);
       if (this.#mapAbort === ac) this.#mapAbort = null;
     }
+  }
+
+  #applyMessage(msg: MapResponse): void {
+    const nm = applyMapResponse(this.#netmap, msg, { nowMs: this.#clock.now() });
+    this.#netmap = nm;
+    const nodeId = nm.self.stableId;
+    if (nodeId && nodeId !== this.#persist.nodeId) this.#persist = { ...this.#persist, nodeId };
+    this.#machineAuthorized = nm.self.machineAuthorized;
+    if (nm.self.expired && !this.#nodeKeyExpired) {
+      this.#log.warn("control says our node key has expired; log in again");
+      this.#nodeKeyExpired = true;
+    }
+    this.#error = null;
+    this.#emit();
+  }
+
+  /** `Debug.SleepSeconds`: control asks us to pause the stream (capped at 5 min). */
+  async #debugSleep(msg: MapResponse, signal: AbortSignal): Promise<void> {
+    const s = msg.Debug?.SleepSeconds;
+    if (typeof s !== "number" || !(s > 0)) return;
+    const ms = Math.min(s * 1000, MAX_DEBUG_SLEEP_MS);
+    this.#log.info(`control asked us to sleep ${ms} ms`);
+    await this.#timers.sleep(ms, signal);
   }
 
   // --- side work: lite updates and pings ---
@@ -476,36 +375,40 @@ export class AutoClient implements ControlClient {
     this.#liteDirty = true;
     if (this.#liteRunning || !this.#mapLive || this.#closed) return;
     this.#liteRunning = true;
-    this.#track((async () => {
+    this.#track(this.#sendLites().finally(() => (this.#liteRunning = false)));
+  }
+
+  async #sendLites(): Promise<void> {
+    while (this.#liteDirty && this.#mapLive && !this.#closed) {
+      this.#liteDirty = false;
+      const ac = new AbortController();
+      const onAbort = () => ac.abort(this.#sideAbort.signal.reason);
+      this.#sideAbort.signal.addEventListener("abort", onAbort, { once: true });
+      const timer = this.#timers.set(
+        () => ac.abort(new ControlError("timeout", "Lite update timed out", true)),
+        REQUEST_TIMEOUT_MS,
+      );
       try {
-        while (this.#liteDirty && this.#mapLive && !this.#closed) {
-          this.#liteDirty = false;
-          const ac = new AbortController();
-          const onAbort = () => ac.abort();
-          this.#sideAbort.signal.addEventListener("abort", onAbort, { once: true });
-          const timer = this.#setTimer(() => ac.abort(), REQUEST_TIMEOUT_MS);
-          try {
-            await this.#transport.liteUpdate(this.#mapRequest(false), ac.signal);
-            this.#log.debug("lite update sent");
-          } catch (err) {
-            this.#log.warn(`lite update failed: ${asControlError(err).message}`);
-            this.#liteDirty = true;
-            return;
-          } finally {
-            this.#clearTimer(timer);
-            this.#sideAbort.signal.removeEventListener("abort", onAbort);
-          }
-        }
+        await this.#transport.liteUpdate(this.#mapRequest(false), ac.signal);
+        this.#log.debug("lite update sent");
+      } catch (err) {
+        // The next map session carries the same Hostinfo and endpoints, so no retry here.
+        this.#log.warn(`lite update failed: ${asControlError(err).message}`);
+        this.#liteDirty = true;
+        return;
       } finally {
-        this.#liteRunning = false;
+        this.#timers.clear(timer);
+        this.#sideAbort.signal.removeEventListener("abort", onAbort);
       }
-    })());
+    }
   }
 
   #handlePing(ping: PingRequest): void {
     if (!ping.URL || this.#pingsSeen.has(ping.URL)) return;
     this.#pingsSeen.add(ping.URL);
-    if (this.#pingsSeen.size > 64) this.#pingsSeen.delete(this.#pingsSeen.values().next().value!);
+    if (this.#pingsSeen.size > PINGS_REMEMBERED) {
+      this.#pingsSeen.delete(this.#pingsSeen.values().next().value!);
+    }
     if (ping.Types) {
       this.#log.debug(`ignoring PingRequest of types ${ping.Types}`);
       return;
@@ -523,35 +426,7 @@ export class AutoClient implements ControlClient {
     p.finally(() => this.#side.delete(p));
   }
 
-  // --- timers and status ---
-
-  #setTimer(fn: () => void, ms: number): number {
-    const id: number = this.#clock.setTimeout(() => {
-      this.#timers.delete(id);
-      fn();
-    }, ms);
-    this.#timers.add(id);
-    return id;
-  }
-
-  #clearTimer(id: number): void {
-    if (id < 0 || !this.#timers.has(id)) return;
-    this.#timers.delete(id);
-    this.#clock.clearTimeout(id);
-  }
-
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = () => {
-        this.#clearTimer(id);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const id = this.#setTimer(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
+  // --- status ---
 
   #snapshot(): ControlStatus {
     return {
@@ -572,17 +447,6 @@ export class AutoClient implements ControlClient {
       this.#log.error("onStatus threw:", err);
     }
   }
-}
-
-function userProfileOf(resp: RegisterResponse): UserProfile | null {
-  const id = resp.User?.ID ?? resp.Login?.ID;
-  if (typeof id !== "number" || id === 0) return null;
-  return {
-    id,
-    loginName: resp.Login?.LoginName ?? "",
-    displayName: resp.Login?.DisplayName || resp.User?.DisplayName || "",
-    profilePicUrl: resp.Login?.ProfilePicURL || resp.User?.ProfilePicURL || "",
-  };
 }
 
 /**
