@@ -21,6 +21,7 @@ import type { StatusJson } from "../ipn/status.ts";
 import { checkUpFlags, formatFlagArg } from "../ipn/up_check.ts";
 import type { CommandContext, GoFlag, GoFlags } from "./command.ts";
 import { parseDurationFlag } from "./command.ts";
+import { encodeQr, qrToSmallString } from "./_qr.ts";
 
 /** `ipn.State` numbers the flow waits for. */
 const STATE_NEEDS_MACHINE_AUTH = 3;
@@ -62,7 +63,7 @@ export const UP_FLAGS_USAGE =
   --accept-dns             accept DNS configuration (default true; stored)
   --shields-up             don't allow incoming connections
   --timeout DUR            how long to wait for Running (default 0: forever)
-  --qr                     show a QR code for the login URL (not built yet: says so)
+  --qr                     show a QR code for the login URL
   --json                   print JSON objects instead of text`;
 
 /**
@@ -278,7 +279,7 @@ async function waitRunning(watch: JsonLineStream, o: WaitOptions): Promise<numbe
           );
         } else {
           o.ctx.err(`\nTo authenticate, visit:\n\n\t${url}\n`);
-          if (o.qr) o.ctx.err("(--qr: QR codes are not built yet in this version of tailnet)");
+          if (o.qr) printQr(o.ctx, url);
         }
       }
     }
@@ -295,4 +296,12 @@ async function waitRunning(watch: JsonLineStream, o: WaitOptions): Promise<numbe
     );
   }
   throw new Error("the daemon closed the IPN bus before reaching Running");
+}
+
+function printQr(ctx: CommandContext, url: string): void {
+  try {
+    for (const line of qrToSmallString(encodeQr(url))) ctx.err(line);
+  } catch (err) {
+    ctx.err(`QR code error: ${err instanceof Error ? err.message : err}`);
+  }
 }
