@@ -287,6 +287,7 @@ Deno.test({
         "tn-interactive",
         "--timeout",
         "60s",
+        "--qr",
       ],
       stdin: "null",
       stdout: "piped",
@@ -303,6 +304,13 @@ Deno.test({
       url = stderr.match(/To authenticate, visit:\s+(\S+)/)?.[1] ?? "";
     }
     assertMatch(url, new RegExp(`^${l.controlUrl}/register/`));
+    // --qr: a QR code of the URL follows, drawn with half blocks inside a light border.
+    while (!/█{20,}\n[^\n]*▄▄▄▄▄/.test(stderr)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    assertMatch(stderr, /█{20,}\n[^\n]*▄▄▄▄▄/);
     const authId = url.slice(url.lastIndexOf("/") + 1);
     await l.headscale(["auth", "register", "--auth-id", authId, "--user", "lab"]);
     for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
@@ -313,6 +321,21 @@ Deno.test({
     const st = await d.status();
     assertEquals(st.BackendState, "Running");
     assertEquals(st.Self.HostName, "tn-interactive");
+
+    // login: a fresh login with a new node key, replacing the settings with its flags.
+    const login = await d.cli([
+      "login",
+      "--login-server",
+      l.controlUrl,
+      "--authkey",
+      l.authKey,
+      "--hostname",
+      "tn-login",
+    ]);
+    assertEquals(login.code, 0, login.stderr);
+    const st2 = await d.status();
+    assertEquals(st2.BackendState, "Running");
+    assertNotEquals(st2.Self.PublicKey, st.Self.PublicKey);
   },
 });
 
