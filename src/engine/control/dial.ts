@@ -238,7 +238,8 @@ export async function dialNoise(options: DialNoiseOptions): Promise<NoiseConn> {
     if (first === null) {
       throw new ControlError(
         "handshake-refused",
-        `Noise handshake with ${serverUrl} refused: connection closed after the upgrade`,
+        `Noise handshake with ${serverUrl} refused: connection closed after the upgrade ` +
+          `(headscale does this to clients below its minimum version; we sent ${options.version})`,
         true,
       );
     }

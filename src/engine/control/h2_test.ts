@@ -3,7 +3,7 @@ import { assert, assertEquals, assertRejects } from "../../../tests/assert.ts";
 import { memoryTransportPair } from "./_memory_transport.ts";
 import { NoiseConn } from "./noise_conn.ts";
 import { NoiseH2 } from "./h2.ts";
-import { mapPoll, register, sendLiteUpdate } from "./direct.ts";
+import { answerPing, mapPoll, register, sendLiteUpdate } from "./direct.ts";
 import { emitMapFrame, mapFrameLen } from "./map_frames.ts";
 import { ControlError } from "./client.ts";
 import { MAX_RECORD_LEN, parseRecordHeader } from "./noise_records.ts";
@@ -209,4 +209,39 @@ Deno.test("sendLiteUpdate() posts Stream false and OmitPeers true", async () => 
   assertEquals(body!.Stream, false);
   assertEquals(body!.OmitPeers, true);
   assertEquals(body!.Endpoints, ["127.0.0.1:1"]);
+});
+
+Deno.test("answerPing() sends HEAD over Noise when URLIsNoise, else over plain HTTP", async () => {
+  let noiseSeen = "";
+  await withControl((stream, headers) => {
+    noiseSeen = `${headers[":method"]} ${headers[":path"]}`;
+    stream.respond({ ":status": 200 });
+    stream.end();
+  }, async (h2) => {
+    const status = await answerPing(
+      { URL: "https://control.test/machine/ping-response?id=abc", URLIsNoise: true },
+      h2,
+    );
+    assertEquals(status, 200);
+  });
+  assertEquals(noiseSeen, "HEAD /machine/ping-response?id=abc");
+  let plainSeen = "";
+  const ac = new AbortController();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: ac.signal,
+    onListen: () => {},
+  }, (req) => {
+    plainSeen = `${req.method} ${new URL(req.url).pathname}${new URL(req.url).search}`;
+    return new Response(null, { status: 204 });
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/machine/ping-response?id=xyz`;
+    assertEquals(await answerPing({ URL: url }, null), 204);
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+  assertEquals(plainSeen, "HEAD /machine/ping-response?id=xyz");
 });
