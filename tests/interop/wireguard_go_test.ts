@@ -12,6 +12,8 @@ import { Logger } from "../../src/engine/base/logger.ts";
 import { generatePrivate, publicOf, toHex } from "../../src/engine/key/keys.ts";
 import { parseIp } from "../../src/engine/wg/allowed_ips.ts";
 import { Device, type DeviceOptions } from "../../src/engine/wg/device.ts";
+import { mac1Key } from "../../src/engine/wg/cookie.ts";
+import { blake2sMac } from "../../src/engine/crypto/blake2s.ts";
 import {
   answerEcho,
   ensureWireguardGo,
@@ -289,6 +291,116 @@ Deno.test({
 function assertMatchCount(text: string, re: RegExp): void {
   assert(re.test(text), `${JSON.stringify(text)} does not match ${re}`);
 }
+
+Deno.test({
+  name:
+    `${NAME}: flooded, it answers us with a cookie reply and our MAC2 retry gets through${skip}`,
+  ignore: reason !== null,
+  fn: () =>
+    withLab(async (lab) => {
+      const us = ourSide(lab);
+      // Record when our initiations leave, and whether they carry a MAC2.
+      const initiations: { at: number; mac2: boolean }[] = [];
+      const send = us.bind.send.bind(us.bind);
+      us.bind.send = (d, to) => {
+        if (d.length === 148 && d[0] === 1) {
+          initiations.push({ at: performance.now(), mac2: d.subarray(132).some((x) => x !== 0) });
+        }
+        send(d, to);
+      };
+      const flood = Deno.listenDatagram({ transport: "udp", hostname: lab.hostIp, port: 0 });
+      const cookieTimes: number[] = [];
+      let stop = false;
+      try {
+        await lab.configure(us.publicKey, us.bind.port);
+        // Initiations with a valid MAC1 for wireguard-go but garbage keys: each costs it a DH,
+        // so a fast enough stream fills its handshake queue and puts it under load.
+        const junk = crypto.getRandomValues(new Uint8Array(148));
+        junk.set([1, 0, 0, 0]);
+        junk.fill(0, 132);
+        junk.set(blake2sMac(mac1Key(lab.wgPublic), 16, junk.subarray(0, 116)), 116);
+        const to = { transport: "udp" as const, hostname: lab.nsIp, port: WG_PORT };
+        // Bursts, not a steady stream: each burst outruns its two handshake workers and fills
+        // the queue past 1/8 (under load for the next second), then the queue drains, so our
+        // own initiations between bursts are not dropped at a full queue.
+        const flooding = (async () => {
+          while (!stop) {
+            await Promise.all(Array.from({ length: 512 }, () => flood.send(junk, to)));
+            await new Promise((r) => setTimeout(r, 300));
+          }
+        })();
+        const listening = (async () => {
+          while (!stop) {
+            try {
+              const [d] = await flood.receive();
+              if (d.length === 64 && d[0] === 3) cookieTimes.push(performance.now());
+            } catch {
+              return;
+            }
+          }
+        })();
+        await new Promise((r) => setTimeout(r, 300));
+        const src = parseIp(lab.tunOurs);
+        const dst = parseIp(lab.tunTheirs);
+        us.dev.sendPacket(icmpEcho(src, dst, 8, 0xc00c, 1, new Uint8Array(32)));
+        const deadline = performance.now() + 30_000;
+        while (performance.now() < deadline && us.dev.peer(lab.wgPublic)!.stats.handshakes === 0) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const doneAt = performance.now();
+        stop = true;
+        await flooding;
+        flood.close();
+        await listening;
+        await new Promise((r) => setTimeout(r, 200));
+        const stats = us.dev.peer(lab.wgPublic)!.stats;
+        const retry = initiations.find((i) => i.mac2);
+        // Flood cookie replies in the half second before t: wireguard-go was under load then,
+        // and stays so for a second after its queue was last seen 1/8 full.
+        const near = (t: number) => cookieTimes.filter((c) => c <= t && t - c < 500).length;
+        const report = {
+          floodCookieReplies: cookieTimes.length,
+          ourInitiations: initiations.map((i) => ({
+            mac2: i.mac2,
+            floodCookiesInPrior500ms: near(i.at),
+          })),
+          cookiesReceived: stats.cookiesReceived,
+          handshakes: stats.handshakes,
+          handshakeAfterMs: Math.round(doneAt - (initiations[0]?.at ?? doneAt)),
+          echoReplies: us.others.filter((p) =>
+            p[20] === 0 && ((p[24] << 8) | p[25]) === 0xc00c
+          ).length,
+        };
+        Deno.stderr.writeSync(new TextEncoder().encode(JSON.stringify(report) + "\n"));
+        assert(cookieTimes.length > 0, "wireguard-go never went under load");
+        assert(stats.cookiesReceived >= 1, "no cookie reply from wireguard-go was accepted");
+        assert(!initiations[0].mac2, "first initiation already had a MAC2");
+        assert(retry !== undefined, "no retry with MAC2");
+        assertEquals(stats.handshakes, 1);
+        // Every initiation of ours went out while wireguard-go was answering the flood with
+        // cookies (under load). Only the first was answered with a cookie: a MAC2 retry that
+        // failed its check would have drawn another. Retries lost in its full queue are
+        // simply dropped, which is why this can take more than one retry.
+        for (const i of initiations) {
+          assert(near(i.at) > 0, "an initiation went out when not under load");
+        }
+        const ourCookieLines = lab.log().split("\n").filter((l) =>
+          l.includes("Sending cookie response") && l.includes(`${lab.hostIp}:${us.bind.port}`)
+        );
+        assertEquals(ourCookieLines.length, 1, "cookie replies wireguard-go sent to us");
+        assertEquals(stats.cookiesReceived, 1);
+        assertEquals(report.echoReplies, 1);
+      } finally {
+        stop = true;
+        try {
+          flood.close();
+        } catch {
+          // closed above
+        }
+        await us.dev.close();
+      }
+    }),
+});
 
 Deno.test("interop baseline: two of our devices over real loopback UDP sockets carry 2000 packets with 64 in flight", async () => {
   const bindA = new UdpBind("127.0.0.1", 0);
