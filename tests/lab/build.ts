@@ -147,7 +147,7 @@ export async function buildLabTools(opts: BuildOptions = {}): Promise<BuildOutco
     .sort(compareGoVersions).at(-1)!;
   if (compareGoVersions(go.version, needed) < 0 && go.toolchain === "local") {
     throw new LabBuildError(
-      `lab build needs Go >= ${needed} (found ${go.version}, GOTOOLCHAIN=local): ` +
+      `needs Go >= ${needed} (found ${go.version}, GOTOOLCHAIN=local): ` +
         `install a newer Go from https://go.dev/dl or set GOTOOLCHAIN=auto`,
     );
   }
@@ -275,7 +275,7 @@ async function findGo(): Promise<{ version: string; toolchain: string }> {
   } catch {
     const needed = TAILSCALE_RELEASES[0].minGo;
     throw new LabBuildError(
-      `lab build needs Go >= ${needed} on PATH (none found): install it from https://go.dev/dl`,
+      `needs Go >= ${needed} on PATH (none found): install it from https://go.dev/dl`,
     );
   }
   if (res.code !== 0) throw new LabBuildError(`'go env' failed: ${res.stderr.trim()}`);

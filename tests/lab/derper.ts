@@ -43,9 +43,16 @@ export function derperArgs(c: DerperConfig): string[] {
   ];
 }
 
-/** Starts a derper and waits until it serves TLS; returns the process and the cert's SHA-256. */
+/**
+ * Starts a derper and waits until it serves TLS and STUN.
+ * @param c ports and paths
+ * @param onSpawn called right after the process exists (before readiness), to record its PID
+ * @param timeoutMs readiness deadline
+ * @returns the process and the SHA-256 of its certificate
+ */
 export async function startDerper(
   c: DerperConfig,
+  onSpawn: (p: LabProcess) => Promise<void> = async () => {},
   timeoutMs = 20_000,
 ): Promise<{ proc: LabProcess; certSha256Hex: string }> {
   await Deno.mkdir(c.dir, { recursive: true });
@@ -59,6 +66,7 @@ export async function startDerper(
   });
   const certPath = join(c.dir, "127.0.0.1.crt");
   try {
+    await onSpawn(proc);
     await waitFor("derper to serve TLS and STUN", async () => {
       if (!proc.running) throw new Error("derper exited");
       const log = await Deno.readTextFile(proc.logPath);

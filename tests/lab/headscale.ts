@@ -94,8 +94,17 @@ export function headscaleEnv(c: HeadscaleConfig): Record<string, string> {
   return { HOME: c.dir, HEADSCALE_CONFIG: headscaleConfigPath(c) };
 }
 
-/** Writes the config (if missing), starts `headscale serve` and waits for `GET /health`. */
-export async function startHeadscale(c: HeadscaleConfig, timeoutMs = 30_000): Promise<LabProcess> {
+/**
+ * Writes the config, starts `headscale serve` and waits for `GET /health` and the CLI socket.
+ * @param c ports and paths
+ * @param onSpawn called right after the process exists (before readiness), to record its PID
+ * @param timeoutMs readiness deadline
+ */
+export async function startHeadscale(
+  c: HeadscaleConfig,
+  onSpawn: (p: LabProcess) => Promise<void> = async () => {},
+  timeoutMs = 30_000,
+): Promise<LabProcess> {
   await Deno.mkdir(c.dir, { recursive: true });
   await Deno.writeTextFile(headscaleConfigPath(c), headscaleConfigYaml(c));
   const proc = LabProcess.spawn({
@@ -107,6 +116,7 @@ export async function startHeadscale(c: HeadscaleConfig, timeoutMs = 30_000): Pr
     cwd: c.dir,
   });
   try {
+    await onSpawn(proc);
     await waitFor("headscale to answer /health", async () => {
       if (!proc.running) throw new Error("headscale exited");
       const res = await fetch(`${headscaleUrl(c)}/health`);

@@ -257,7 +257,7 @@ export class Lab implements AsyncDisposable {
       env: { ...this.#opts.nodeEnv, ...opts.env },
     });
     this.nodes.push(node);
-    const proc = await this.#track(() => node.start());
+    const proc = await node.start(this.#record);
     const key = opts.authKey ?? this.authKey;
     if (key === "") return node;
     this.#say(`${name} started (pid ${proc.pid}), joining`);
@@ -275,7 +275,7 @@ export class Lab implements AsyncDisposable {
   /** Starts headscale (again) on the same port with the same database. */
   async startHeadscale(): Promise<void> {
     if (this.#headscale?.running) return;
-    this.#headscale = await this.#track(() => startHeadscale(this.#hs));
+    this.#headscale = await startHeadscale(this.#hs, this.#record);
   }
 
   /** Stops derper (its ports and certificate stay for {@linkcode Lab.startDerper}). */
@@ -292,13 +292,8 @@ export class Lab implements AsyncDisposable {
       dir: this.#derperDir,
       derpPort: this.derpPort,
       stunPort: this.stunPort,
-    });
+    }, this.#record);
     this.#derper = started.proc;
-    await this.#registry.addProcess({
-      name: "derper",
-      pid: started.proc.pid,
-      cmd: Deno.realPathSync(started.proc.cmd),
-    });
     if (this.derpCertSha256Hex && this.derpCertSha256Hex !== started.certSha256Hex) {
       throw new Error("derper restarted with a different certificate");
     }
@@ -306,7 +301,8 @@ export class Lab implements AsyncDisposable {
   }
 
   /**
-   * Waits until every node sees every other node online in `tailscale status --json`.
+   * Waits until every node sees every other node online, with its home DERP region known, in
+   * `tailscale status --json`: from then on pings and traffic between them can flow.
    * @param timeoutMs deadline (default 60 s)
    */
   async waitForPeers(timeoutMs = 60_000): Promise<void> {
@@ -317,7 +313,9 @@ export class Lab implements AsyncDisposable {
         const peers = Object.values(st.Peer ?? {});
         for (const k of keys) {
           if (k === st.Self.PublicKey) continue;
-          if (!peers.some((p) => p.PublicKey === k && p.Online)) return false;
+          // Relay (the peer's home DERP region) arrives through control a moment after the
+          // peer itself; without it nothing can be sent to the peer via DERP yet.
+          if (!peers.some((p) => p.PublicKey === k && p.Online && p.Relay !== "")) return false;
         }
       }
       return true;
@@ -377,15 +375,14 @@ export class Lab implements AsyncDisposable {
     return this.close();
   }
 
-  async #track(start: () => Promise<LabProcess>): Promise<LabProcess> {
-    const proc = await start();
+  /** Writes a just-spawned process into the registry, so `lab down` finds it after a kill. */
+  readonly #record = async (proc: LabProcess): Promise<void> => {
     await this.#registry.addProcess({
       name: proc.name,
       pid: proc.pid,
       cmd: Deno.realPathSync(proc.cmd),
     });
-    return proc;
-  }
+  };
 
   async #untrack(proc: LabProcess | null): Promise<void> {
     if (!proc) return;

@@ -139,8 +139,15 @@ export class LabNode {
     ];
   }
 
-  /** Starts tailscaled and waits until its LocalAPI answers. */
-  async start(timeoutMs = 30_000): Promise<LabProcess> {
+  /**
+   * Starts tailscaled and waits until its LocalAPI answers.
+   * @param onSpawn called right after the process exists (before readiness), to record its PID
+   * @param timeoutMs readiness deadline
+   */
+  async start(
+    onSpawn: (p: LabProcess) => Promise<void> = async () => {},
+    timeoutMs = 30_000,
+  ): Promise<LabProcess> {
     if (this.#proc?.running) return this.#proc;
     for (const d of ["state", "logs", "cache", "config"]) {
       await Deno.mkdir(join(this.dir, d), { recursive: true });
@@ -154,6 +161,7 @@ export class LabNode {
       cwd: this.dir,
     });
     this.#proc = proc;
+    await onSpawn(proc);
     await waitFor(`${this.name}'s LocalAPI`, async () => {
       if (!proc.running) throw new Error(`${this.name} exited`);
       const s = await this.status();
