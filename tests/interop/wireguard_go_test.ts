@@ -402,6 +402,45 @@ Deno.test({
     }),
 });
 
+Deno.test({
+  name:
+    `${NAME}: under load we answer it with a cookie reply and its MAC2 retry passes our check${skip}`,
+  ignore: reason !== null,
+  fn: () =>
+    withLab(async (lab) => {
+      // Test knob on our side: always under load, so every handshake needs a valid MAC2.
+      const us = ourSide(lab, { underLoad: () => true });
+      try {
+        await lab.configure(us.publicKey, us.bind.port);
+        // Its first initiation draws our cookie reply; it retries after 5 s with MAC2.
+        const ping = await lab.inNs("ping", "-c", "1", "-w", "15", lab.tunOurs);
+        const report = {
+          ping: ping.stdout.split("\n").filter((l) => l.includes("received")),
+          cookieRequired: us.dev.drops.cookieRequired,
+          badMac: us.dev.drops.badMac,
+          rateLimited: us.dev.drops.rateLimited,
+          handshakes: us.dev.peer(lab.wgPublic)!.stats.handshakes,
+        };
+        Deno.stderr.writeSync(new TextEncoder().encode(JSON.stringify(report) + "\n"));
+        assert(ping.ok, `ping failed: ${ping.stdout}`);
+        assert(us.dev.drops.cookieRequired >= 1, "no cookie reply was needed");
+        assert(
+          lab.log().includes("Receiving cookie response"),
+          "wireguard-go did not log our cookie reply",
+        );
+        assert(
+          !lab.log().includes("Could not decrypt invalid cookie response"),
+          "wireguard-go could not open our cookie reply",
+        );
+        assertEquals(report.handshakes, 1);
+        // It staged the pings sent while waiting and delivers them all after the handshake.
+        assert(us.echoed() >= 1);
+      } finally {
+        await us.dev.close();
+      }
+    }),
+});
+
 Deno.test("interop baseline: two of our devices over real loopback UDP sockets carry 2000 packets with 64 in flight", async () => {
   const bindA = new UdpBind("127.0.0.1", 0);
   const bindB = new UdpBind("127.0.0.1", 0);
