@@ -107,14 +107,12 @@ export function applyMapResponse(
   // 1. Peers.
   const rawPeers = new Map<number, JsonObject>();
   if (Array.isArray(resp.Peers) && resp.Peers.length > 0) {
-    for (const p of resp.Peers) if (isObject(p) && typeof p.ID === "number") rawPeers.set(p.ID, p);
+    for (const p of resp.Peers) if (isNode(p)) rawPeers.set(p.ID, p);
   } else {
     for (const p of prev?.peers ?? []) rawPeers.set(p.id, p.raw as JsonObject);
-    for (const id of resp.PeersRemoved ?? []) rawPeers.delete(id);
-    for (const p of resp.PeersChanged ?? []) {
-      if (isObject(p) && typeof p.ID === "number") rawPeers.set(p.ID, p);
-    }
-    for (const [id, seen] of Object.entries(resp.PeerSeenChange ?? {})) {
+    for (const id of arrayOf(resp.PeersRemoved)) if (typeof id === "number") rawPeers.delete(id);
+    for (const p of arrayOf(resp.PeersChanged)) if (isNode(p)) rawPeers.set(p.ID, p);
+    for (const [id, seen] of entriesOf(resp.PeerSeenChange)) {
       const p = rawPeers.get(Number(id));
       if (!p) continue;
       const next = { ...p };
@@ -122,13 +120,14 @@ export function applyMapResponse(
       else delete next.LastSeen;
       rawPeers.set(Number(id), next);
     }
-    for (const [id, online] of Object.entries(resp.OnlineChange ?? {})) {
+    for (const [id, online] of entriesOf(resp.OnlineChange)) {
       const p = rawPeers.get(Number(id));
-      if (p) rawPeers.set(Number(id), { ...p, Online: online });
+      if (p && typeof online === "boolean") rawPeers.set(Number(id), { ...p, Online: online });
     }
-    for (const pc of resp.PeersChangedPatch ?? []) {
-      const p = isObject(pc) ? rawPeers.get(pc.NodeID) : undefined;
-      if (p) rawPeers.set(pc.NodeID, patchNode(p, pc));
+    for (const pc of arrayOf(resp.PeersChangedPatch)) {
+      if (!isObject(pc) || typeof pc.NodeID !== "number") continue;
+      const p = rawPeers.get(pc.NodeID);
+      if (p) rawPeers.set(pc.NodeID, patchNode(p, pc as PeerChange));
     }
   }
 
@@ -139,7 +138,9 @@ export function applyMapResponse(
   let userProfiles: ReadonlyMap<number, UserProfile> = prev?.userProfiles ?? new Map();
   if (Array.isArray(resp.UserProfiles) && resp.UserProfiles.length > 0) {
     const m = new Map(userProfiles);
-    for (const u of resp.UserProfiles) if (isObject(u)) m.set(u.ID, userProfileFromJson(u));
+    for (const u of resp.UserProfiles) {
+      if (isObject(u) && typeof u.ID === "number") m.set(u.ID, userProfileFromJson(u));
+    }
     userProfiles = m;
   }
 
@@ -153,14 +154,14 @@ export function applyMapResponse(
   if (prev && prev.packetFilters === undefined && prev.packetFilter.length > 0) {
     filters[BASE_FILTER] = prev.packetFilter;
   }
-  if (Array.isArray(resp.PacketFilter)) filters[BASE_FILTER] = resp.PacketFilter;
+  if (Array.isArray(resp.PacketFilter)) filters[BASE_FILTER] = resp.PacketFilter.filter(isObject);
   if (isObject(resp.PacketFilters)) {
     const pfs = resp.PacketFilters as Record<string, JsonObject[] | null>;
     if ("*" in pfs && pfs["*"] === null) filters = {};
     for (const [name, rules] of Object.entries(pfs)) {
       if (name === "*" && rules === null) continue;
       if (rules === null) delete filters[name];
-      else if (Array.isArray(rules)) filters[name] = rules;
+      else if (Array.isArray(rules)) filters[name] = rules.filter(isObject);
     }
   }
   const packetFilter = Object.keys(filters).sort().flatMap((n) => filters[n]);
@@ -177,7 +178,7 @@ export function applyMapResponse(
     extra[k] = v;
   }
   if (typeof resp.ControlTime === "string") extra.ControlTime = resp.ControlTime;
-  if (Array.isArray(resp.Health)) {
+  if (Array.isArray(resp.Health) && resp.Health.every((h) => typeof h === "string")) {
     if (resp.Health.length === 0) delete extra.Health;
     else extra.Health = resp.Health;
   }
@@ -328,11 +329,12 @@ export function mergeDerpMap(prev: DerpMap | null, update: JsonObject): DerpMap 
  * @returns the profile
  */
 export function userProfileFromJson(u: UserProfileJson): UserProfile {
+  const str = (v: unknown) => (typeof v === "string" ? v : "");
   return {
     id: u.ID,
-    loginName: u.LoginName ?? "",
-    displayName: u.DisplayName ?? "",
-    profilePicUrl: u.ProfilePicURL ?? "",
+    loginName: str(u.LoginName),
+    displayName: str(u.DisplayName),
+    profilePicUrl: str(u.ProfilePicURL),
   };
 }
 
@@ -346,6 +348,18 @@ export function magicDnsSuffix(name: string): string {
   const trimmed = name.replace(/^\.+|\.+$/g, "");
   const i = trimmed.indexOf(".");
   return i < 0 ? "" : trimmed.slice(i + 1);
+}
+
+function isNode(v: unknown): v is JsonObject & { ID: number } {
+  return isObject(v) && typeof v.ID === "number";
+}
+
+function arrayOf(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function entriesOf(v: unknown): [string, unknown][] {
+  return isObject(v) ? Object.entries(v) : [];
 }
 
 function isObject(v: unknown): v is JsonObject {

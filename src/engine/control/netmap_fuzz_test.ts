@@ -1,0 +1,78 @@
+/**
+ * Seeded fuzz of applyMapResponse(): headscale's captured MapResponses with fields swapped for
+ * values of the wrong JSON type. A control server's bad JSON must never throw anything but the
+ * documented ControlError, and the netmap must stay well-formed. Rounds: FUZZ_ROUNDS (default
+ * 2000); seed: FUZZ_SEED.
+ */
+import { assert } from "../../../tests/assert.ts";
+import { applyMapResponse } from "./netmap.ts";
+import { ControlError } from "./client.ts";
+import type { MapResponse } from "./tailcfg.ts";
+import type { NetworkMap } from "./types.ts";
+
+const capture = JSON.parse(
+  await Deno.readTextFile(
+    new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
+  ),
+) as { frames: { msg: MapResponse }[] };
+const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);
+const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ODD_VALUES: unknown[] = [null, 0, -1, 1.5, "", "x", true, [], [null], {}, { "1": null }, [
+  1,
+  "a",
+  {},
+]];
+
+function mutate(v: unknown, rnd: () => number, depth = 0): unknown {
+  if (depth > 1 && (rnd() < 0.15 || depth > 5)) {
+    return ODD_VALUES[Math.floor(rnd() * ODD_VALUES.length)];
+  }
+  if (Array.isArray(v)) return v.map((x) => (rnd() < 0.3 ? mutate(x, rnd, depth + 1) : x));
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (rnd() < 0.1) continue;
+      out[k] = rnd() < 0.3 ? mutate(x, rnd, depth + 1) : x;
+    }
+    return out;
+  }
+  return v;
+}
+
+function wellFormed(nm: NetworkMap): void {
+  assert(typeof nm.self.id === "number" && Array.isArray(nm.self.addresses));
+  for (const p of nm.peers) assert(typeof p.id === "number" && Array.isArray(p.endpoints));
+  assert(Array.isArray(nm.packetFilter));
+  assert(nm.userProfiles instanceof Map);
+  for (let i = 1; i < nm.peers.length; i++) assert(nm.peers[i - 1].id <= nm.peers[i].id);
+}
+
+Deno.test(`applyMapResponse() survives ${ROUNDS} mutated headscale responses (seed ${SEED})`, () => {
+  const rnd = prng(SEED);
+  for (let round = 0; round < ROUNDS; round++) {
+    let nm: NetworkMap | null = null;
+    try {
+      for (const f of capture.frames) {
+        // A frame is always a JSON object (parseMapResponse checks); its fields may be anything.
+        const msg = (rnd() < 0.5 ? mutate(f.msg, rnd, 1) : f.msg) as MapResponse;
+        nm = applyMapResponse(nm, msg, { nowMs: 0 });
+        wellFormed(nm);
+      }
+    } catch (err) {
+      if (err instanceof ControlError && err.code === "bad-map-response") continue;
+      throw new Error(`round ${round} (seed ${SEED}): ${err instanceof Error ? err.stack : err}`);
+    }
+  }
+});
