@@ -24,7 +24,10 @@ import {
   toHex,
 } from "./key/keys.ts";
 import { type DerpDisco, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
+import { IpPinger } from "./ping/pinger.ts";
+import { Responder } from "./ping/responder.ts";
 import { Device, type PeerStatus } from "./wg/mod.ts";
+import { formatIpAddrAt, parseIpAddr } from "./wire/ip_addr.ts";
 
 /** The IP of DERP paths in disco pongs and ping results: Go's `tailcfg.DerpMagicIP`. */
 export const DERP_MAGIC_IP = "127.3.3.40";
@@ -48,13 +51,27 @@ export interface PingResult {
   IsLocalIP?: boolean;
 }
 
-/** Handles decrypted inbound IP packets; returns packets to send back (e.g. echo replies). */
+/** Takes the decrypted inbound IP packets the engine does not answer itself (the stack). */
 export interface PacketHandler {
   /**
    * @param packet a decrypted IP packet from a peer
    * @param peer the peer's node key
    */
   inbound(packet: Uint8Array, peer: NodePublic): void;
+}
+
+/** Inbound packets by what became of them. */
+export interface InboundStats {
+  /** Echo requests and TSMP pings answered. */
+  answered: number;
+  /** Replies to our own pings. */
+  pingReplies: number;
+  /** TSMP messages consumed. */
+  tsmpConsumed: number;
+  /** Handed to the packet handler. */
+  passed: number;
+  /** No handler for them (no stack yet). */
+  dropped: number;
 }
 
 /** Options for {@linkcode Engine}. */
@@ -92,7 +109,18 @@ export class Engine implements AsyncDisposable {
   readonly #disco: DiscoSealer;
   readonly #nodePublic: NodePublic;
   readonly #discoPings = new PingTracker<{ regionId: number }>();
+  readonly #responder = new Responder();
+  readonly #pinger = new IpPinger();
+  /** Counters of inbound packets. */
+  readonly inbound: InboundStats = {
+    answered: 0,
+    pingReplies: 0,
+    tsmpConsumed: 0,
+    passed: 0,
+    dropped: 0,
+  };
   #handler: PacketHandler | null = null;
+  #selfAddrs = new Set<string>();
   #netmap: NetworkMap | null = null;
   #peersByDisco = new Map<string, NetmapNode>();
   #peersByIp = new Map<string, NetmapNode>();
@@ -121,7 +149,7 @@ export class Engine implements AsyncDisposable {
       privateKey: opts.nodeKey,
       bind: this.#magic,
       log: opts.log.child("wg"),
-      onPacket: (packet, peerKey) => this.#handler?.inbound(packet, peerKey as NodePublic),
+      onPacket: (packet, peerKey) => this.#onInbound(packet, peerKey as NodePublic),
     });
     this.#device.start();
   }
@@ -174,6 +202,7 @@ export class Engine implements AsyncDisposable {
   setNetmap(nm: NetworkMap): void {
     if (this.#closed) return;
     this.#netmap = nm;
+    this.#selfAddrs = new Set(nm.self.addresses.map((a) => a.split("/")[0]));
     const byDisco = new Map<string, NetmapNode>();
     const byIp = new Map<string, NetmapNode>();
     const wanted = new Set<string>();
@@ -276,11 +305,55 @@ export class Engine implements AsyncDisposable {
     }
   }
 
+  /**
+   * Pings the peer that owns `ip`: disco over DERP, or TSMP / ICMP through WireGuard.
+   * @param ip the peer's Tailscale IP
+   * @param kind how
+   * @param timeoutMs how long to wait
+   * @returns the result, with `Err` set on failure
+   */
+  async ping(ip: string, kind: PingKind, timeoutMs = PING_TIMEOUT_MS): Promise<PingResult> {
+    if (kind === "disco") return await this.pingDisco(ip, timeoutMs);
+    const peer = this.peerByIp(ip);
+    const base = { IP: ip, NodeIP: ip, NodeName: peer ? shortName(peer) : "" };
+    if (this.#selfAddrs.has(ip)) {
+      return { ...base, IsLocalIP: true, Err: `${ip} is local Tailscale IP` };
+    }
+    if (peer === null) return { ...base, Err: `no peer with IP ${ip} in the netmap` };
+    let dst: Uint8Array;
+    try {
+      dst = parseIpAddr(ip);
+    } catch {
+      return { ...base, Err: `bad IP ${ip}` };
+    }
+    const selfText = [...this.#selfAddrs].find((a) => a.includes(":") === ip.includes(":"));
+    if (selfText === undefined) return { ...base, Err: "no Tailscale address of that family" };
+    const src = parseIpAddr(selfText);
+    const { packet, answer } = kind === "TSMP"
+      ? this.#pinger.tsmp(src, dst, timeoutMs)
+      : this.#pinger.icmp(src, dst, timeoutMs);
+    this.#device.sendPacket(packet);
+    try {
+      const { value, rttMs } = await answer;
+      const ep = this.#magic.endpointFor(peer.key);
+      const path = ep ? this.#magic.pathTo(ep) : null;
+      return {
+        ...base,
+        LatencySeconds: rttMs / 1000,
+        ...(path ? { DERPRegionID: path.regionId, DERPRegionCode: path.regionCode } : {}),
+        ...(value.peerApiPort ? { PeerAPIPort: value.peerApiPort } : {}),
+      };
+    } catch (err) {
+      return { ...base, Err: err instanceof PingTimeoutError ? "timeout" : String(err) };
+    }
+  }
+
   /** Stops DERP, WireGuard and every pending ping. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#discoPings.close();
+    this.#pinger.close();
     await this.#device.close();
     await this.#magic.closeAsync();
   }
@@ -302,6 +375,32 @@ export class Engine implements AsyncDisposable {
     } catch {
       // closed before connecting
     }
+  }
+
+  #onInbound(packet: Uint8Array, peer: NodePublic): void {
+    if (this.#pinger.observe(packet)) {
+      this.inbound.pingReplies++;
+      return;
+    }
+    const r = this.#responder.handle(
+      packet,
+      (b, off, len) => this.#selfAddrs.has(formatIpAddrAt(b, off, len)),
+    );
+    if (r.kind === "reply") {
+      this.inbound.answered++;
+      this.#device.sendPacket(r.packet);
+      return;
+    }
+    if (r.kind === "consumed") {
+      this.inbound.tsmpConsumed++;
+      return;
+    }
+    if (this.#handler === null) {
+      this.inbound.dropped++;
+      return;
+    }
+    this.inbound.passed++;
+    this.#handler.inbound(packet, peer);
   }
 
   #onDisco(d: DerpDisco): void {

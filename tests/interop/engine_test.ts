@@ -115,6 +115,42 @@ Deno.test({
         ),
       );
       report(`tailscale ping from tailscaled: ${theirs.stdout.trim().split("\n").join(" | ")}`);
+
+      // Through WireGuard: the real node handshakes with us over DERP, we answer its pings.
+      const ourIp6 = statuses.at(-1)!.netmap!.self.addresses.map((a) => a.split("/")[0])
+        .find((a) => a.includes(":"))!;
+      for (
+        const [flag, ip] of [["--tsmp", ourIp], ["--icmp", ourIp], ["--icmp", ourIp6], [
+          "--tsmp",
+          ourIp6,
+        ]]
+      ) {
+        const r = await ts1.cli(["ping", flag, "-c", "1", "--timeout", "5s", ip]);
+        assertEquals(r.code, 0, `${flag} ${ip}: ${r.stdout}${r.stderr}`);
+        assertMatch(
+          r.stdout,
+          new RegExp(`pong from tailnet-engine \\(${ip.replaceAll(".", "\\.")}`),
+        );
+        report(`tailscale ping ${flag} ${ip}: ${r.stdout.trim()}`);
+      }
+      const peerIp6 = (await ts1.ips()).find((ip) => ip.includes(":"))!;
+      for (const [kind, ip] of [["ICMP", peerIp], ["TSMP", peerIp], ["ICMP", peerIp6]] as const) {
+        const r = await eng.ping(ip, kind, 5_000);
+        assertEquals(r.Err, undefined, `${kind} ${ip}: ${JSON.stringify(r)}`);
+        assertEquals(r.DERPRegionCode, LAB_DERP_REGION_CODE);
+        report(`our ${kind} ping to ${ip}: ${(r.LatencySeconds! * 1000).toFixed(1)} ms via DERP`);
+      }
+      const st = await ts1.status();
+      const usSeen = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey) as
+        | Record<string, unknown>
+        | undefined;
+      assert(usSeen !== undefined);
+      const lastHandshake = Date.parse(String(usSeen.LastHandshake));
+      assert(Date.now() - lastHandshake < 60_000, `LastHandshake ${usSeen.LastHandshake}`);
+      report(
+        `tailscaled sees our handshake at ${usSeen.LastHandshake}, rx ${usSeen.RxBytes} tx ${usSeen.TxBytes}`,
+      );
+      assertEquals(eng.inbound.dropped, 0);
     } finally {
       await control.close();
       await (engine as Engine | null)?.close();
