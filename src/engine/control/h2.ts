@@ -68,7 +68,7 @@ export class NoiseH2 {
       this.#closeReason ??= new Error("server sent GOAWAY");
     });
     conn.once("close", () => {
-      this.#closeReason ??= new Error("Noise connection closed");
+      this.#closeReason ??= conn.error ?? new Error("Noise connection closed");
       if (!this.#session.destroyed) this.#session.destroy();
     });
   }
@@ -132,6 +132,9 @@ export class NoiseH2 {
       });
       stream.once("response", (h: http2.IncomingHttpHeaders) => {
         stream.off("error", onError);
+        // The body iterator sees stream errors itself; this keeps an error on a body nobody
+        // reads from being thrown as uncaught.
+        stream.on("error", () => {});
         const out: Record<string, string> = {};
         for (const [k, v] of Object.entries(h)) {
           if (v !== undefined) out[k] = Array.isArray(v) ? v.join(", ") : String(v);

@@ -245,3 +245,40 @@ Deno.test("answerPing() sends HEAD over Noise when URLIsNoise, else over plain H
   }
   assertEquals(plainSeen, "HEAD /machine/ping-response?id=xyz");
 });
+
+Deno.test("a corrupt record from the server ends the map poll with connection-lost, not a crash", async () => {
+  const [ct, st] = memoryTransportPair();
+  const client = new NoiseConn(
+    ct,
+    { sendKey: K1, receiveKey: K2, handshakeHash: HASH },
+    new Uint8Array(0),
+  );
+  const server = new NoiseConn(
+    st,
+    { sendKey: K2, receiveKey: K1, handshakeHash: HASH },
+    new Uint8Array(0),
+  );
+  const h2server = http2.createServer();
+  h2server.on("stream", (stream) => {
+    stream.respond({ ":status": 200 });
+    stream.write(frames({ Node: { ID: 1 } }));
+    // Then bytes that are not a valid record, straight onto the transport.
+    setTimeout(() => st.write(new Uint8Array([4, 0, 20, ...new Uint8Array(20)])), 10);
+  });
+  h2server.emit("connection", server);
+  const h2 = new NoiseH2(client, "https://control.test");
+  try {
+    const got: MapResponse[] = [];
+    const err = await assertRejects(async () => {
+      for await (const m of mapPoll(h2, MAPREQ)) got.push(m);
+    }, ControlError) as ControlError;
+    assertEquals(got.length, 1);
+    assertEquals([err.code, err.retryable], ["connection-lost", true]);
+    assert(client.error !== null && client.error.message.includes("authentication failed"));
+  } finally {
+    await h2.close();
+    server.destroy();
+    await server.finished;
+    await new Promise<void>((r) => h2server.close(() => r()));
+  }
+});

@@ -46,6 +46,7 @@ export class NoiseConn extends Duplex {
   #transportClosed = false;
   #wantMore: (() => void) | null = null;
   #earlyWaiters: ((e: EarlyNoise | null) => void)[] = [];
+  #error: Error | null = null;
   /** The handshake hash of this session. */
   readonly handshakeHash: Uint8Array;
 
@@ -61,12 +62,20 @@ export class NoiseConn extends Duplex {
     this.#rx = new RecordCipher(session.receiveKey);
     this.handshakeHash = session.handshakeHash;
     if (initial.length > 0) this.#splitter.push(initial);
+    // Keep the first error for whoever owns this conn; an 'error' event with no listener would
+    // otherwise be thrown as uncaught (a corrupt record from the server must not kill the process).
+    this.on("error", (err: Error) => (this.#error ??= err));
     this.#loop = this.#readLoop();
   }
 
   /** The early payload, when the server sent one and it has been read. */
   get earlyNoise(): EarlyNoise | null {
     return this.#early.earlyNoise;
+  }
+
+  /** The first error that ended this connection, if any. */
+  get error(): Error | null {
+    return this.#error;
   }
 
   /** Resolves when the read loop has ended and the transport is closed. */
