@@ -14,7 +14,7 @@ import {
   emptyPersist,
   type Persist,
 } from "../engine/control/client.ts";
-import type { Hostinfo, NetworkMap } from "../engine/control/types.ts";
+import type { Hostinfo, NetmapNode, NetworkMap } from "../engine/control/types.ts";
 import {
   type DiscoPublic,
   generatePrivate,
@@ -36,7 +36,7 @@ import {
 } from "./prefs.ts";
 import { StateFileError, type StateStore } from "./state_store.ts";
 import { type IpnState, nextState, stateNumber } from "./state.ts";
-import { buildStatus, type StatusJson } from "./status.ts";
+import { buildStatus, type PeerStatusJson, type StatusJson } from "./status.ts";
 
 /** Makes a control client; the daemon passes the real one, tests a fake. */
 export type ControlClientFactory = (options: ControlClientOptions) => ControlClient;
@@ -86,6 +86,8 @@ export interface BackendOptions {
    * {@linkcode Backend.engineStatusChanged}.
    */
   engineLive?: (netmap: NetworkMap) => boolean;
+  /** Fills a peer's data-plane status fields (see `EngineLink.decoratePeer`). */
+  decoratePeer?: (node: NetmapNode, ps: PeerStatusJson) => void;
   /** Standing health warnings to report (e.g. features not built). */
   health?: readonly string[];
   /** The daemon version for Status and Notify. */
@@ -127,6 +129,7 @@ export class Backend implements AsyncDisposable {
   #closing: Promise<void>[] = [];
   #closed = false;
   #sessionSeq = 0;
+  #netInfo: Record<string, unknown> | null = null;
 
   private constructor(
     o: BackendOptions,
@@ -249,6 +252,7 @@ export class Backend implements AsyncDisposable {
       os: this.#o.hostinfo.OS,
       health: this.health(),
       peers,
+      decoratePeer: this.#o.decoratePeer,
     });
   }
 
@@ -437,6 +441,21 @@ export class Backend implements AsyncDisposable {
     return this.#bus.subscribe(fn, onClose);
   }
 
+  /** How many watchers are subscribed (watch-ipn-bus streams still open). */
+  get watcherCount(): number {
+    return this.#bus.size;
+  }
+
+  /**
+   * Sets what the data plane knows of the network (`Hostinfo.NetInfo`, e.g. our home DERP
+   * region as `PreferredDERP`) and sends it to control, which is how peers learn to reach us.
+   * @param netInfo the NetInfo JSON
+   */
+  setNetInfo(netInfo: Record<string, unknown>): void {
+    this.#netInfo = { ...netInfo };
+    this.#cc?.setHostinfo(this.#hostinfo());
+  }
+
   /** Call when the data plane's liveness may have changed; re-evaluates the state. */
   engineStatusChanged(): void {
     if (!this.#closed) this.#stateMachine();
@@ -610,6 +629,7 @@ export class Backend implements AsyncDisposable {
     else delete hi.RequestTags;
     if (p.ShieldsUp) hi.ShieldsUp = true;
     else delete hi.ShieldsUp;
+    if (this.#netInfo !== null) hi.NetInfo = { ...this.#netInfo };
     return hi;
   }
 

@@ -94,6 +94,8 @@ export interface StatusSnapshot {
   health: string[];
   /** Whether to include peers. */
   peers: boolean;
+  /** Fills a peer's data-plane fields (counters, handshake, relay) in place, when there is one. */
+  decoratePeer?: (node: NetmapNode, ps: PeerStatusJson) => void;
 }
 
 /**
@@ -108,7 +110,13 @@ export function buildStatus(s: StatusSnapshot): StatusJson {
   const peers: Record<string, PeerStatusJson> = {};
   const users: Record<string, UserProfileJson> = {};
   if (nm) {
-    if (s.peers) { for (const p of nm.peers) peers[p.key] = peerStatus(p, nm, false); }
+    if (s.peers) {
+      for (const p of nm.peers) {
+        const ps = peerStatus(p, nm, false);
+        s.decoratePeer?.(p, ps);
+        peers[p.key] = ps;
+      }
+    }
     for (const [id, u] of nm.userProfiles) {
       users[String(id)] = {
         ID: u.id,

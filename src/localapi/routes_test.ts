@@ -180,3 +180,19 @@ Deno.test("LocalAPI: PATCH prefs WantRunning=false after login stops the node (d
   assertEquals(r.backend.state, "NeedsLogin");
   assertEquals(r.backend.nodeKey(), null);
 });
+
+Deno.test("LocalAPI: a watch-ipn-bus client that goes away is unsubscribed", async () => {
+  await using r = await rig();
+  const a = await r.client.openJsonLines("watch-ipn-bus?mask=0");
+  const b = await r.client.openJsonLines("watch-ipn-bus?mask=0");
+  assertEquals(r.backend.watcherCount, 2);
+  a.close();
+  b.close();
+  const deadline = Date.now() + 5_000;
+  while (r.backend.watcherCount > 0 && Date.now() < deadline) {
+    // A state change makes the server write, which is when a dead peer is noticed.
+    await r.backend.editPrefs({ HostnameSet: true, Hostname: `h${Date.now() % 1000}` });
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assertEquals(r.backend.watcherCount, 0);
+});

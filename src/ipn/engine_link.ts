@@ -1,0 +1,150 @@
+/**
+ * Joins the IPN backend to the data plane: one {@linkcode Engine} for the node key the
+ * backend is logged in with, fed every new netmap, closed on logout or key change. The
+ * engine's home DERP region goes back to control as `Hostinfo.NetInfo.PreferredDERP`, which
+ * is how peers learn where to reach us; its liveness (home DERP connected) is what turns
+ * Starting into Running.
+ * @module
+ */
+import type { Logger } from "../engine/base/logger.ts";
+import type { NetmapNode } from "../engine/control/types.ts";
+import type { DialOptions } from "../engine/derp/dial.ts";
+import { Engine, type PingKind, type PingResult } from "../engine/engine.ts";
+import { type DiscoPrivate, keysEqual, type NodePrivate } from "../engine/key/keys.ts";
+import type { Backend } from "./backend.ts";
+import { NotifyWatchOpt } from "./notify_bus.ts";
+import { type PeerStatusJson, ZERO_TIME } from "./status.ts";
+
+/** Options for {@linkcode EngineLink}. */
+export interface EngineLinkOptions {
+  /** This process's disco private key (its public half went to the backend). */
+  discoKey: DiscoPrivate;
+  /** Logger (prefix "engine"). */
+  log: Logger;
+  /** DERP dial options (`useHttp` is the TS_DEBUG_USE_DERP_HTTP knob). */
+  derpDial?: Omit<DialOptions, "signal">;
+}
+
+/** The backend's data plane. */
+export class EngineLink implements AsyncDisposable {
+  readonly #opts: EngineLinkOptions;
+  #backend: Backend | null = null;
+  #engine: Engine | null = null;
+  #engineKey: NodePrivate | null = null;
+  #unwatch: (() => void) | null = null;
+  #closing: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  /** @param opts disco key, logger, DERP options */
+  constructor(opts: EngineLinkOptions) {
+    this.#opts = opts;
+  }
+
+  /**
+   * Starts following `backend`: builds, updates and drops the engine as it logs in, gets
+   * netmaps and logs out.
+   * @param backend the backend
+   */
+  attach(backend: Backend): void {
+    this.#backend = backend;
+    this.#unwatch = backend.watch(NotifyWatchOpt.InitialState, () => this.#sync(), () => {});
+    this.#sync();
+  }
+
+  /** Whether the data plane can reach peers (home DERP connected). */
+  get live(): boolean {
+    return this.#engine?.live ?? false;
+  }
+
+  /** The engine, or null while logged out. */
+  get engine(): Engine | null {
+    return this.#engine;
+  }
+
+  /**
+   * Pings a peer.
+   * @param ip the peer's Tailscale IP
+   * @param kind disco, TSMP or ICMP
+   * @param timeoutMs how long to wait
+   * @returns the result; `Err` says why it failed
+   */
+  async ping(ip: string, kind: PingKind, timeoutMs: number): Promise<PingResult> {
+    const engine = this.#engine;
+    if (engine === null) {
+      return { IP: ip, NodeIP: ip, NodeName: "", Err: "not running: no data plane yet" };
+    }
+    return await engine.ping(ip, kind, timeoutMs);
+  }
+
+  /**
+   * Fills the data-plane fields of one peer's status from the engine: WireGuard counters and
+   * last handshake, the DERP relay in use, whether the peer is configured in the engine.
+   * @param node the netmap peer
+   * @param ps its status, changed in place
+   */
+  decoratePeer(node: NetmapNode, ps: PeerStatusJson): void {
+    const engine = this.#engine;
+    if (engine === null) return;
+    const st = engine.peerStatus(node);
+    ps.InMagicSock = st.wg !== null;
+    ps.InEngine = st.wg !== null;
+    if (st.relay) ps.Relay = st.relay;
+    if (st.wg === null) return;
+    ps.RxBytes = st.wg.stats.rxBytes;
+    ps.TxBytes = st.wg.stats.txBytes;
+    const hs = st.wg.stats.lastHandshakeWallMs;
+    ps.LastHandshake = hs > 0 ? new Date(hs).toISOString() : ZERO_TIME;
+    ps.Active = st.wg.hasSession;
+  }
+
+  /** Closes the engine and stops following the backend. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch?.();
+    await this.#dropEngine();
+  }
+
+  /** Same as {@linkcode EngineLink.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #sync(): void {
+    const b = this.#backend;
+    if (b === null || this.#closed) return;
+    const key = b.persist().privateNodeKey;
+    const nm = b.netmap;
+    const wanted = key !== null && nm !== null && b.prefs().WantRunning;
+    if (!wanted) {
+      if (this.#engine !== null) void this.#dropEngine();
+      return;
+    }
+    if (this.#engine !== null && this.#engineKey !== null && !keysEqual(this.#engineKey, key)) {
+      void this.#dropEngine();
+    }
+    if (this.#engine === null) {
+      this.#engineKey = key;
+      this.#engine = new Engine({
+        nodeKey: key,
+        discoKey: this.#opts.discoKey,
+        log: this.#opts.log,
+        derpDial: this.#opts.derpDial,
+        onHomeDerp: (regionId) => b.setNetInfo({ PreferredDERP: regionId }),
+        onStatusChange: () => b.engineStatusChanged(),
+      });
+    }
+    if (this.#engine.netmap !== nm) this.#engine.setNetmap(nm);
+  }
+
+  #dropEngine(): Promise<void> {
+    const engine = this.#engine;
+    this.#engine = null;
+    this.#engineKey = null;
+    if (engine !== null) {
+      this.#closing = this.#closing.then(() => engine.close());
+      this.#backend?.engineStatusChanged();
+    }
+    return this.#closing;
+  }
+}
