@@ -12,10 +12,10 @@ import { BACKOFF_MAX_MS, BACKOFF_MIN_MS } from "./constants.ts";
  * @param failures consecutive failures so far, 1 or more
  * @param random a number in [0, 1)
  * @returns milliseconds to wait
- * @example
+ * @example Delays for the first and third failure
  * ```ts
  * import { backoffDelay } from "./backoff.ts";
- * if (backoffDelay(1, 0) !== 250 || backoffDelay(3, 0.999) !== 2000) throw new Error();
+ * if (backoffDelay(1, 0) !== 250 || backoffDelay(3, 0) !== 1000) throw new Error();
  * ```
  */
 export function backoffDelay(failures: number, random: number): number {
