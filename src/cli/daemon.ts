@@ -9,6 +9,8 @@ import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
 import { localApiRoutes } from "../localapi/routes.ts";
 import { Backend } from "../ipn/backend.ts";
+import { EngineLink } from "../ipn/engine_link.ts";
+import { pingHandler } from "../localapi/handlers/ping.ts";
 import { FileStateStore, MemoryStateStore } from "../ipn/state_store.ts";
 import { createControlClient } from "../engine/control/mod.ts";
 import type { Hostinfo } from "../engine/control/mod.ts";
@@ -95,22 +97,30 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       log: log.child("localapi"),
     });
     const store = stateDir === null ? new MemoryStateStore() : new FileStateStore(stateDir);
+    // Disco keys are per process, as in Go: a new one each time the daemon starts.
+    const discoKey = generatePrivate("disco");
+    await using engineLink = new EngineLink({
+      discoKey,
+      log: log.child("engine"),
+      derpDial: { useHttp: Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1" },
+    });
     await using backend = await Backend.open({
       store,
       controlClientFactory: createControlClient,
-      // Disco keys are per process, as in Go: a new one each time the daemon starts.
-      discoKey: publicOf(generatePrivate("disco")),
+      discoKey: publicOf(discoKey),
       hostinfo: osHostinfo(),
       log: log.child("ipn"),
-      // No data plane yet: Starting becomes Running once control has sent a netmap, and
-      // status says, as a health warning, that peers cannot be reached.
-      engineLive: () => true,
-      health: [DATA_PLANE_WARNING],
+      // Starting becomes Running once the home DERP region is connected.
+      engineLive: () => engineLink.live,
+      decoratePeer: (node, ps) => engineLink.decoratePeer(node, ps),
+      health: [STACK_WARNING],
       version: TAILNET_VERSION,
     });
+    engineLink.attach(backend);
     for (const [name, handler] of localApiRoutes(backend, TAILNET_VERSION)) {
       routes.set(name, handler);
     }
+    routes.set("ping", pingHandler(engineLink));
     log.info(`tailnet ${TAILNET_VERSION} daemon running`);
     log.info(
       `state: ${store.location === "memory" ? "in memory only (--state mem:)" : store.location}`,
@@ -133,9 +143,9 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
   },
 };
 
-/** The health warning shown while tailnet has no data plane. */
-const DATA_PLANE_WARNING =
-  "data plane not built yet: this node is registered and receives the netmap, but cannot exchange packets with peers";
+/** The health warning shown while tailnet has no TCP/UDP stack. */
+const STACK_WARNING =
+  "TCP/UDP stack not built yet: peers reach this node over DERP and WireGuard and it answers pings, but it accepts no connections";
 
 /** Go's names for the OS and architecture, as Hostinfo carries them. */
 function osHostinfo(): Hostinfo {

@@ -15,6 +15,7 @@ import { loginCommand } from "./login.ts";
 import { logoutCommand } from "./logout.ts";
 import { statusCommand } from "./status.ts";
 import { ipCommand } from "./ip.ts";
+import { pingCommand } from "./ping.ts";
 
 /** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
 const PLANNED = new Map<string, string>([
@@ -51,6 +52,7 @@ export function commands(): Command[] {
     logoutCommand,
     statusCommand,
     ipCommand,
+    pingCommand,
     versionCommand,
   ];
   const builtNames = new Set(built.map((c) => c.name));
