@@ -301,7 +301,10 @@ export function mergeDerpMap(prev: DerpMap | null, update: JsonObject): DerpMap 
   if (isObject(update.Regions)) {
     regions = {};
     for (const [id, r] of Object.entries(update.Regions)) {
-      if (isObject(r)) regions[id] = r as unknown as DerpRegion;
+      if (!isObject(r)) continue;
+      // Nodes is what every consumer iterates: make it an array of objects whatever was sent.
+      const nodes = Array.isArray(r.Nodes) ? r.Nodes.filter(isObject) : [];
+      regions[id] = { ...r, Nodes: nodes } as unknown as DerpRegion;
     }
     omit = update.omitDefaultRegions === true ? true : undefined;
   } else {

@@ -222,3 +222,11 @@ Deno.test("applyMapResponse() keeps unknown top-level fields in extra; Health an
   nm = applyMapResponse(nm, { PeersChanged: [node(2, { NewNodeField: [1, 2] })] });
   assertEquals(nm.peers[0].raw.NewNodeField, [1, 2]);
 });
+
+Deno.test("mergeDerpMap() gives every region a Nodes array", () => {
+  const m = mergeDerpMap(null, {
+    Regions: { "7": { RegionID: 7 }, "8": { RegionID: 8, Nodes: [1, { Name: "8a" }] } },
+  });
+  assertEquals(m.Regions["7"].Nodes, []);
+  assertEquals(m.Regions["8"].Nodes.map((n) => n.Name), ["8a"]);
+});
