@@ -143,7 +143,7 @@ export const IPV6_MLD_HOP_BY_HOP = [
   "00000001ff000002",
 ].join("");
 
-/** #15: ping -c1 -s 16 -p 74616e6c fd99::2: ICMPv6 echo request id 13571 seq 1, flow label 0x7e010. */
+/** #15: ping -c1 -s 16 -p 74616e6c fd99::2: ICMPv6 echo request id 13571 seq 1, flow label 0x7e010 (the 16 data bytes are all ping's timeval, so the -p pattern does not show). */
 export const ICMPV6_ECHO_REQUEST = [
   "6007e01000183a40fd990000000000000000000000000001fd99000000000000000000000000000280005686",
   "350300013bdd066b00000000b6a3000000000000",
