@@ -324,7 +324,9 @@ export class AutoClient implements ControlClient {
         onMessage();
         if (msg.PingRequest) this.#handlePing(msg.PingRequest);
         if (msg.KeepAlive === true) continue;
-        this.#applyMessage(msg);
+        // Like Go's per-session mapSession, a new session's first response is the whole state:
+        // it must carry Node, and peers gone during an outage must not linger.
+        this.#applyMessage(first ? null : this.#netmap, msg);
         if (first) {
           first = false;
           this.#mapLive = true;
@@ -346,8 +348,8 @@ export class AutoClient implements ControlClient {
     }
   }
 
-  #applyMessage(msg: MapResponse): void {
-    const nm = applyMapResponse(this.#netmap, msg, { nowMs: this.#clock.now() });
+  #applyMessage(base: NetworkMap | null, msg: MapResponse): void {
+    const nm = applyMapResponse(base, msg, { nowMs: this.#clock.now() });
     this.#netmap = nm;
     const nodeId = nm.self.stableId;
     if (nodeId && nodeId !== this.#persist.nodeId) this.#persist = { ...this.#persist, nodeId };

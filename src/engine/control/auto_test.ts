@@ -194,6 +194,7 @@ Deno.test("AutoClient keeps the netmap across a stream failure and reconnects wi
   await settle();
   assertEquals(f.clock.pending[0], backoffDelay(2, 0.5));
   await f.clock.advance(backoffDelay(2, 0.5));
+  f.transport.streams[2].push(firstMap());
   f.transport.streams[2].push({ OnlineChange: { "2": true } });
   await settle();
   assertEquals(f.last().error, null);
@@ -318,4 +319,27 @@ Deno.test("backoffDelay() doubles from 500 ms to 30 s with jitter in the upper h
   assertEquals(backoffDelay(3, 0), 1000);
   assertEquals(backoffDelay(20, 0), BACKOFF_MAX_MS / 2);
   assertEquals(backoffDelay(20, 0.999), BACKOFF_MAX_MS - 15);
+});
+
+Deno.test("AutoClient builds each new session's netmap from its first response", async () => {
+  const f = await loggedIn();
+  f.transport.streams[0].push({ PeersChanged: [{ ID: 3, Addresses: ["100.64.0.3/32"] }] });
+  await settle();
+  assertEquals(f.last().netmap?.peers.map((p) => p.id), [2, 3]);
+  f.transport.streams[0].fail(new ControlError("connection-lost", "lost", true));
+  await settle();
+  await f.clock.advance(BACKOFF_MAX_MS);
+  // Both peers left during the outage: the new session's first response has no Peers at all.
+  f.transport.streams[1].push({ Node: firstMap().Node });
+  await settle();
+  assertEquals(f.last().netmap?.peers, []);
+  // And a session whose first response lacks Node is dropped and retried.
+  f.transport.streams[1].fail(new ControlError("connection-lost", "lost", true));
+  await settle();
+  await f.clock.advance(BACKOFF_MAX_MS);
+  f.transport.streams[2].push({ OnlineChange: { "2": true } });
+  await settle();
+  assertEquals(f.last().error?.code, "bad-map-response");
+  assertEquals(f.last().netmap?.self.id, 1, "netmap kept");
+  await f.client.close();
 });
