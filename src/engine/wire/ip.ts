@@ -102,7 +102,8 @@ export function ipVersion(b: Uint8Array, off: number): number {
 }
 
 /**
- * Inspects the IP packet at `b[off..end)`, filling `out`. No allocation.
+ * Inspects the IP packet at `b[off..end)`, filling `out`. No allocation. Lengths are checked;
+ * the IPv4 header checksum is not (call `ipv4ChecksumOk` where it matters).
  * @param b bytes @param off packet start @param end one past the last valid byte
  * @param out filled on success
  * @param allowTruncated accept a packet shorter than its length field (an ICMP error quotes
