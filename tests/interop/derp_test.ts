@@ -138,24 +138,41 @@ class Derper {
   }
 }
 
+/**
+ * Dials and handshakes, then waits for derper's ServerInfo: derper registers a client just
+ * before sending it, so packets sent to this client earlier could be dropped as "unknown dest".
+ */
 async function connectClient(derper: Derper, extra: Partial<DerpNode>): Promise<DerpClient> {
-  const c = await dialRegion(derper.region(extra));
+  const c = await dialRegion(derper.region(extra), { useHttp: derper.plain });
   const client = await DerpClient.connect(c.stream, {
     privateKey: generatePrivate("node"),
     initialBytes: c.initialBytes,
   });
+  while ((await client.recv()).type !== "server-info") { /* keep reading */ }
   return client;
 }
 
-/** Reads `client` until `n` packets from `src` have arrived; returns them. */
+/** Reads `client` until `n` packets from `src` have arrived (20 s at most); returns them. */
 async function receivePackets(client: DerpClient, src: NodePublic, n: number, onEach?: () => void) {
   const out: Uint8Array[] = [];
-  while (out.length < n) {
-    const m = await client.recv();
-    if (m.type === "recv-packet" && toHex(m.src) === toHex(src)) {
-      out.push(m.packet.slice());
-      onEach?.();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void client.close();
+  }, 20_000);
+  try {
+    while (out.length < n) {
+      const m = await client.recv();
+      if (m.type === "recv-packet" && toHex(m.src) === toHex(src)) {
+        out.push(m.packet.slice());
+        onEach?.();
+      }
     }
+  } catch (err) {
+    if (timedOut) throw new Error(`only ${out.length} of ${n} packets arrived within 20 s`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
   return out;
 }
@@ -419,11 +436,9 @@ Deno.test({
       assertEquals((err as DerpError).code, "derp-tls");
       const c = await dialNode(derper.node({}), { useHttp: true });
       assertEquals(c.certSha256, null);
-      const a = await DerpClient.connect(c.stream, {
-        privateKey: generatePrivate("node"),
-        initialBytes: c.initialBytes,
-      });
-      const b = await connectPlain(derper);
+      await c.stream.close();
+      const a = await connectClient(derper, {});
+      const b = await connectClient(derper, {});
       try {
         await a.send(b.publicKey, new Uint8Array([5, 6, 7]));
         const [p] = await receivePackets(b, a.publicKey, 1);
@@ -438,11 +453,3 @@ Deno.test({
     }
   },
 });
-
-async function connectPlain(derper: Derper): Promise<DerpClient> {
-  const c = await dialRegion(derper.region({}), { useHttp: true });
-  return await DerpClient.connect(c.stream, {
-    privateKey: generatePrivate("node"),
-    initialBytes: c.initialBytes,
-  });
-}
