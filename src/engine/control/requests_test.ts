@@ -1,6 +1,13 @@
-import { assertEquals } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { ParseError } from "../base/errors.ts";
 import { logoutRequest, mapRequest, registerRequest, ZERO_NODE_KEY } from "./requests.ts";
-import { type DiscoPublic, fromHex, type NodePrivate } from "../key/keys.ts";
+import {
+  type DiscoPublic,
+  fromHex,
+  type NodePrivate,
+  publicFromText,
+  publicToText,
+} from "../key/keys.ts";
 import { CAPABILITY_VERSION } from "../../version.ts";
 
 const KEY = fromHex("18".repeat(32)) as NodePrivate;
@@ -61,4 +68,21 @@ Deno.test("mapRequest() streams with KeepAlive and no Compress; lite updates omi
     true,
     false,
   ]);
+});
+
+Deno.test("key text forms round-trip the keys headscale sent in a netmap", async () => {
+  const capture = JSON.parse(
+    await Deno.readTextFile(
+      new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
+    ),
+  ) as { frames: { msg: { Node?: Record<string, string> } }[] };
+  const self = capture.frames[0].msg.Node!;
+  for (
+    const [kind, field] of [["node", "Key"], ["machine", "Machine"], ["disco", "DiscoKey"]] as const
+  ) {
+    const text = self[field];
+    assertEquals(publicToText(kind, publicFromText(kind, text)), text);
+  }
+  assertThrows(() => publicFromText("node", self.Machine), ParseError, "nodekey:");
+  assertThrows(() => publicFromText("machine", "mkey:" + "0".repeat(63)), ParseError, "64 hex");
 });
