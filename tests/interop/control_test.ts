@@ -306,28 +306,51 @@ Deno.test({
       await a.client.close();
     }
 
-    await t.step("interactive login: AuthURL approved with `headscale auth register`", async () => {
-      const c = harness(lab.controlUrl, "tailnet-interop-i");
-      try {
-        c.client.login({});
-        const s = await c.until("an AuthURL", (s) => s.authUrl !== null || s.error !== null);
-        assertEquals(s.error, null);
-        const m = /\/register\/([^/?#]+)$/.exec(s.authUrl!);
-        assert(m, `AuthURL ${s.authUrl}`);
-        assert(s.authUrl!.startsWith(lab.controlUrl), s.authUrl!);
-        assertEquals(s.loggedIn, false);
-        await lab.headscale(["auth", "register", "--user", "lab", "--auth-id", m[1]]);
-        const done = await c.until(
-          "logged in after approval",
-          (s) => s.loggedIn && s.netmap !== null,
-        );
-        assertEquals(done.authUrl, null);
-        assertEquals(done.netmap!.self.hostname, "tailnet-interop-i");
-        assert(done.netmap!.peers.some((p) => p.key === ts1Key));
-      } finally {
-        await c.client.close();
-      }
-    });
+    await t.step(
+      "interactive login and --force-reauth: AuthURLs approved with `headscale auth register`",
+      async () => {
+        const c = harness(lab.controlUrl, "tailnet-interop-i");
+        try {
+          c.client.login({});
+          const s = await c.until("an AuthURL", (s) => s.authUrl !== null || s.error !== null);
+          assertEquals(s.error, null);
+          const m = /\/register\/([^/?#]+)$/.exec(s.authUrl!);
+          assert(m, `AuthURL ${s.authUrl}`);
+          assert(s.authUrl!.startsWith(lab.controlUrl), s.authUrl!);
+          assertEquals(s.loggedIn, false);
+          await lab.headscale(["auth", "register", "--user", "lab", "--auth-id", m[1]]);
+          const done = await c.until(
+            "logged in after approval",
+            (s) => s.loggedIn && s.netmap !== null,
+          );
+          assertEquals(done.authUrl, null);
+          assertEquals(done.netmap!.self.hostname, "tailnet-interop-i");
+          assert(done.netmap!.peers.some((p) => p.key === ts1Key));
+
+          // --force-reauth: a new node key with OldNodeKey, approved again, same node.
+          const oldKey = nodeKeyOf(done);
+          const nodeId = done.netmap!.self.id;
+          const seen = c.statuses.length;
+          c.client.login({ forceReauth: true });
+          const re = await c.until(
+            "a second AuthURL",
+            (s) => s.authUrl !== null && s.authUrl !== done.authUrl && c.statuses.length > seen,
+          );
+          const m2 = /\/register\/([^/?#]+)$/.exec(re.authUrl!)!;
+          await lab.headscale(["auth", "register", "--user", "lab", "--auth-id", m2[1]]);
+          const after = await c.until(
+            "logged in with a new key",
+            (s) =>
+              s.authUrl === null && s.loggedIn && nodeKeyOf(s) !== oldKey && s.netmap !== null &&
+              s.netmap.self.key === nodeKeyOf(s),
+          );
+          assertEquals(after.netmap!.self.id, nodeId, "same node, new key");
+          assertEquals(publicToText("node", publicOf(after.persist.oldPrivateNodeKey!)), oldKey);
+        } finally {
+          await c.client.close();
+        }
+      },
+    );
 
     await t.step(
       "a bad auth key is a non-retryable invalid-auth-key with headscale's message",
