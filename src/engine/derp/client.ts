@@ -350,10 +350,25 @@ export class DerpClient {
   /**
    * Reads until the next message for the caller. Answers pings, opens ServerInfo, counts and
    * skips bad frames. Rejects with {@linkcode DerpError} once the connection is over (code
-   * `"derp-closed"` after our own {@linkcode close}).
+   * `"derp-closed"` after our own {@linkcode close}). One reader at a time: a second call while
+   * one is waiting throws `TypeError`.
    * @returns the next message
    */
   async recv(): Promise<DerpMessage> {
+    if (this.#receiving) {
+      throw new TypeError("Cannot call DerpClient.recv(): another recv() is still waiting");
+    }
+    this.#receiving = true;
+    try {
+      return await this.#recv();
+    } finally {
+      this.#receiving = false;
+    }
+  }
+
+  #receiving = false;
+
+  async #recv(): Promise<DerpMessage> {
     for (;;) {
       if (this.#failure) throw this.#failure;
       let rf;

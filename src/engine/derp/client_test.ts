@@ -282,3 +282,13 @@ Deno.test("DerpClient honours the ServerInfo token bucket by dropping excess sen
   await b.close();
   await server.close();
 });
+
+Deno.test("DerpClient.recv() allows one reader at a time", async () => {
+  const server = new TestDerpServer();
+  const a = await connected(server);
+  const first = a.recv();
+  await assertRejects(() => a.recv(), TypeError, "another recv()");
+  await a.close();
+  await assertRejects(() => first, DerpError);
+  await server.close();
+});
