@@ -4,6 +4,13 @@
  * {@linkcode IpInfo} (no object per packet). IPv6 extension headers are walked; fragments are
  * flagged so the caller does not read ports from a later fragment.
  *
+ * Differences from tailscaled (net/packet/packet.go `decode6`), which the filter layer may
+ * want to mirror: Go reads past only a fragment header that directly follows the fixed IPv6
+ * header; a packet with hop-by-hop, routing or destination options is "unknown" there and
+ * dropped by its filter. We walk all four so the stack can decide. Go's ICMP echo for
+ * `tailscale ping --icmp` is 8 bytes with no data: the identifier and sequence fields hold 4
+ * random bytes that it matches, read as a little-endian u32, on the reply.
+ *
  * @example Inspect a packet
  * ```ts
  * import { inspectIp, newIpInfo } from "./ip.ts";

@@ -24,6 +24,13 @@
  * - In a reject, the IP source is the rejecting node; `srcPort` is the rejected flow's source
  *   port (on the receiver of the reject, i.e. the IP destination), `dstPort` its destination.
  *
+ * Where PROTOCOL.md §8 (as of 2026-11-25) is silent or loose, and Go decides:
+ * - "no fragmentation" there means flags 0: Go does not set DF on TSMP packets.
+ * - The pong's IPv4 ID / IPv6 flow label is the ping's inverted (not stated there).
+ * - A 9-byte pong (no port) is accepted with port 0; the sheet gives only the 11-byte form.
+ * - A reject is sent for any inbound IPv4 TCP packet with SYN set that the filter drops
+ *   (SYN-ACK included), reason 'S' under shields-up, else 'A'; IPv4 total length 27.
+ *
  * @example A ping body, emitted then parsed
  * ```ts
  * import { emitTsmp, parseTsmp, tsmpLen } from "./tsmp.ts";
