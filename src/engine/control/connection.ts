@@ -77,7 +77,11 @@ export class ControlConnection {
       signal,
       connect: this.#opts.connect,
     });
-    const early = await conn.waitEarlyNoise();
+    // The conn strips the early payload whenever it comes; HTTP/2 need not wait for it (a
+    // server that sends none would otherwise stall us until its first HTTP/2 frame).
+    conn.waitEarlyNoise().then((early) => {
+      if (early) log.debug(`early payload: challenge ${early.nodeKeyChallenge.slice(0, 16)}…`);
+    });
     const { url } = parseServerUrl(serverUrl);
     const h2 = new NoiseH2(conn, `https://${url.host}`);
     if (this.#closed) {
@@ -85,8 +89,7 @@ export class ControlConnection {
       throw new ControlError("closed", "Control client is closed", false);
     }
     log.debug(
-      `ts2021 connected to ${serverUrl} in ${Math.round(performance.now() - t0)} ms` +
-        (early ? " (early payload received)" : ""),
+      `ts2021 connected to ${serverUrl} in ${Math.round(performance.now() - t0)} ms`,
     );
     this.#h2 = h2;
     this.#all.add(h2);

@@ -118,7 +118,8 @@ export class NoiseH2 {
     const cancel = () => {
       if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
     };
-    req.signal?.addEventListener("abort", cancel, { once: true });
+    if (req.signal?.aborted) cancel();
+    else req.signal?.addEventListener("abort", cancel, { once: true });
     stream.once("close", () => req.signal?.removeEventListener("abort", cancel));
     return new Promise<H2Response>((resolve, reject) => {
       const onError = (err: Error) => reject(lost(err));

@@ -56,11 +56,14 @@ type Handler = (
 async function withControl(
   handler: Handler,
   fn: (h2: NoiseH2, server: NoiseConn) => Promise<void>,
+  early = true,
 ) {
   const { client, server } = noisePair();
-  server.write(EARLY.subarray(0, 5));
-  server.write(EARLY.subarray(5, 9));
-  server.write(EARLY.subarray(9));
+  if (early) {
+    server.write(EARLY.subarray(0, 5));
+    server.write(EARLY.subarray(5, 9));
+    server.write(EARLY.subarray(9));
+  }
   const h2server = http2.createServer();
   h2server.on("stream", (stream, headers) => {
     let body = "";
@@ -68,8 +71,8 @@ async function withControl(
     stream.on("end", () => handler(stream, headers, body));
   });
   h2server.emit("connection", server);
-  assertEquals((await client.waitEarlyNoise())?.nodeKeyChallenge, "");
   const h2 = new NoiseH2(client, "https://control.test");
+  if (early) assertEquals((await client.waitEarlyNoise())?.nodeKeyChallenge, "");
   try {
     await fn(h2, server);
   } finally {
@@ -281,4 +284,25 @@ Deno.test("a corrupt record from the server ends the map poll with connection-lo
     await server.finished;
     await new Promise<void>((r) => h2server.close(() => r()));
   }
+});
+
+Deno.test("NoiseH2.request() with an already aborted signal is cancelled, not left hanging", async () => {
+  await withControl(() => {/* never answers */}, async (h2) => {
+    const ac = new AbortController();
+    ac.abort();
+    const err = await assertRejects(
+      () => h2.request({ method: "POST", path: "/machine/map", body: "{}", signal: ac.signal }),
+      ControlError,
+    ) as ControlError;
+    assertEquals(err.code, "cancelled");
+  });
+});
+
+Deno.test("HTTP/2 over Noise works when the server sends no early payload", async () => {
+  await withControl((stream) => {
+    stream.respond({ ":status": 200 });
+    stream.end(JSON.stringify({ MachineAuthorized: true }));
+  }, async (h2) => {
+    assertEquals((await register(h2, REG)).MachineAuthorized, true);
+  }, false);
 });
