@@ -5,6 +5,7 @@ import {
   checkPinnedChain,
   derpPort,
   dialNode,
+  dialRegion,
   dialTargets,
   parseUpgradeResponse,
   upgradeRequest,
@@ -213,5 +214,36 @@ Deno.test("dialNode() fails with derp-dial when nothing listens", async () => {
     () => dialNode(node({ IPv4: "none", IPv6: "none" })),
     DerpError,
     "both IPv4 and IPv6 are disabled",
+  );
+});
+
+Deno.test("dialRegion() skips STUN-only and failing nodes, naming the ideal node", async () => {
+  const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n\r\n";
+  const srv = await oneShotServer(new TextEncoder().encode(head));
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const at = (name: string, port: number, extra: Partial<DerpNode> = {}) =>
+    node({ Name: name, HostName: "127.0.0.1", IPv6: "none", DERPPort: port, ...extra });
+  const c = await dialRegion({
+    RegionID: 900,
+    RegionCode: "lab",
+    RegionName: "Lab",
+    Nodes: [at("900a", deadPort), at("900s", srv.port, { STUNOnly: true }), at("900b", srv.port)],
+  }, { useHttp: true });
+  assertEquals(c.node.Name, "900b");
+  await c.stream.close();
+  await srv.done;
+  assert(srv.request().includes("\r\nIdeal-Node: 900a\r\n"), srv.request());
+  await assertRejects(
+    () =>
+      dialRegion(
+        { RegionID: 901, RegionCode: "x", RegionName: "X", Nodes: [at("901a", deadPort)] },
+        {
+          useHttp: true,
+        },
+      ),
+    DerpError,
+    "ECONNREFUSED",
   );
 });
