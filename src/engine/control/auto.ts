@@ -318,8 +318,12 @@ export class AutoClient implements ControlClient {
     };
     armWatchdog();
     let first = true;
+    // This request carries the current Hostinfo and endpoints: only later changes need a lite
+    // update.
+    this.#liteDirty = false;
+    const req = this.#mapRequest(true);
     try {
-      for await (const msg of this.#transport.map(this.#mapRequest(true), ac.signal)) {
+      for await (const msg of this.#transport.map(req, ac.signal)) {
         armWatchdog();
         onMessage();
         if (msg.PingRequest) this.#handlePing(msg.PingRequest);

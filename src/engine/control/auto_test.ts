@@ -343,3 +343,16 @@ Deno.test("AutoClient builds each new session's netmap from its first response",
   assertEquals(f.last().netmap?.self.id, 1, "netmap kept");
   await f.client.close();
 });
+
+Deno.test("AutoClient sends no lite update for changes the new map request already carries", async () => {
+  const f = fixture();
+  f.transport.answer(OK);
+  f.client.login({ authKey: "k" });
+  f.client.setEndpoints([{ addr: "127.0.0.1:41641", type: 1 }]);
+  await settle();
+  f.transport.streams[0].push(firstMap());
+  await settle();
+  assertEquals(f.transport.streams[0].req.Endpoints, ["127.0.0.1:41641"]);
+  assertEquals(f.transport.calls.filter((c) => c.kind === "lite").length, 0);
+  await f.client.close();
+});
