@@ -292,3 +292,42 @@ Deno.test("DerpClient.recv() allows one reader at a time", async () => {
   await assertRejects(() => first, DerpError);
   await server.close();
 });
+
+Deno.test("DerpClient survives random bytes from the server: messages or a DerpError, nothing else", async () => {
+  let seed = 12345;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const kinds = [0x03, 0x05, 0x06, 0x08, 0x09, 0x12, 0x13, 0x14, 0x15, 0x7f, 0x04];
+  for (let round = 0; round < 200; round++) {
+    const [ours, theirs] = memoryStreamPair();
+    await theirs.write(
+      encodeFrame({ type: "server-key", serverKey: publicOf(generatePrivate("node")) }),
+    );
+    const c = await DerpClient.connect(ours, { privateKey: generatePrivate("node") });
+    await theirs.read(); // ClientInfo
+    // A few frames of random types and lengths (sometimes lying), then the end of the stream.
+    for (let f = 0; f < 5; f++) {
+      const len = Math.floor(rnd() * 60);
+      const b = new Uint8Array(5 + len);
+      for (let i = 5; i < b.length; i++) b[i] = Math.floor(rnd() * 256);
+      b[0] = kinds[Math.floor(rnd() * kinds.length)];
+      new DataView(b.buffer).setUint32(1, rnd() < 0.9 ? len : Math.floor(rnd() * 2 ** 32));
+      await theirs.write(b);
+    }
+    await theirs.close();
+    let n = 0;
+    for (;;) {
+      try {
+        await c.recv();
+        n++;
+      } catch (err) {
+        assert(err instanceof DerpError, `round ${round}: ${err}`);
+        break;
+      }
+    }
+    assert(n <= 5 && c.closed, `round ${round}`);
+    await c.close();
+  }
+});
