@@ -103,6 +103,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       discoKey,
       log: log.child("engine"),
       derpDial: { useHttp: Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1" },
+      wgTimings: debugWgTimings(),
     });
     await using backend = await Backend.open({
       store,
@@ -171,6 +172,20 @@ function osHostinfo(): Hostinfo {
     Package: "tailnet",
     GoArch: arch,
   };
+}
+
+/**
+ * `TAILNET_DEBUG_REKEY_AFTER_SECONDS`: a test knob that shortens WireGuard's rekey-after-time
+ * (normally 120 s) so that a short run crosses several rekeys. Unset in production.
+ */
+function debugWgTimings(): { rekeyAfterTimeMs: number } | undefined {
+  const v = Deno.env.get("TAILNET_DEBUG_REKEY_AFTER_SECONDS");
+  if (v === undefined || v === "") return undefined;
+  const s = Number(v);
+  if (!Number.isFinite(s) || s < 1 || s > 120) {
+    throw new UsageError(`invalid TAILNET_DEBUG_REKEY_AFTER_SECONDS "${v}": want 1 to 120`);
+  }
+  return { rekeyAfterTimeMs: s * 1000 };
 }
 
 function removeSignals(handlers: [Deno.Signal, () => void][]): void {

@@ -26,7 +26,7 @@ import {
 import { type DerpDisco, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
-import { Device, type PeerStatus } from "./wg/mod.ts";
+import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
 import { formatIpAddrAt, parseIpAddr } from "./wire/ip_addr.ts";
 
 /** The IP of DERP paths in disco pongs and ping results: Go's `tailcfg.DerpMagicIP`. */
@@ -90,6 +90,11 @@ export interface EngineOptions {
   derpDial?: Omit<DialOptions, "signal">;
   /** Opens DERP streams; tests replace it. */
   derpConnect?: RegionConnector;
+  /**
+   * Test knob: replace WireGuard timings (e.g. a short `rekeyAfterTimeMs` to cross rekeys in
+   * a short run). Production leaves this unset.
+   */
+  wgTimings?: Partial<WgTimings>;
 }
 
 /** Per-peer data-plane state for status. */
@@ -150,6 +155,7 @@ export class Engine implements AsyncDisposable {
       bind: this.#magic,
       log: opts.log.child("wg"),
       onPacket: (packet, peerKey) => this.#onInbound(packet, peerKey as NodePublic),
+      timings: opts.wgTimings,
     });
     this.#device.start();
   }

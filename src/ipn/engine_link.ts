@@ -9,7 +9,7 @@
 import type { Logger } from "../engine/base/logger.ts";
 import type { NetmapNode } from "../engine/control/types.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
-import { Engine, type PingKind, type PingResult } from "../engine/engine.ts";
+import { Engine, type EngineOptions, type PingKind, type PingResult } from "../engine/engine.ts";
 import { type DiscoPrivate, keysEqual, type NodePrivate } from "../engine/key/keys.ts";
 import type { Backend } from "./backend.ts";
 import { NotifyWatchOpt } from "./notify_bus.ts";
@@ -23,6 +23,8 @@ export interface EngineLinkOptions {
   log: Logger;
   /** DERP dial options (`useHttp` is the TS_DEBUG_USE_DERP_HTTP knob). */
   derpDial?: Omit<DialOptions, "signal">;
+  /** Test knob passed to the engine: WireGuard timings. */
+  wgTimings?: EngineOptions["wgTimings"];
 }
 
 /** The backend's data plane. */
@@ -130,6 +132,7 @@ export class EngineLink implements AsyncDisposable {
         discoKey: this.#opts.discoKey,
         log: this.#opts.log,
         derpDial: this.#opts.derpDial,
+        wgTimings: this.#opts.wgTimings,
         onHomeDerp: (regionId) => b.setNetInfo({ PreferredDERP: regionId }),
         onStatusChange: () => b.engineStatusChanged(),
       });

@@ -1,0 +1,137 @@
+/**
+ * Our own `tailnet daemon` (main.ts) as a lab process: spawned as a user runs it, with its own
+ * state directory and socket, and the CLI run against it. Tests use it beside the real
+ * tailscaled nodes of a {@linkcode Lab}.
+ * @module
+ */
+import { waitFor } from "./wait.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** One CLI run. */
+export interface TailnetRun {
+  /** Exit code. */
+  code: number;
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+}
+
+/** Options for {@linkcode TailnetDaemon.create}. */
+export interface TailnetDaemonOptions {
+  /** Extra environment for the daemon (test knobs). */
+  env?: Record<string, string>;
+  /** Extra daemon flags. */
+  args?: string[];
+}
+
+/** A `tailnet daemon` child process. */
+export class TailnetDaemon implements AsyncDisposable {
+  /** The temp dir holding state and socket. */
+  readonly dir: string;
+  /** The LocalAPI socket. */
+  readonly socket: string;
+  /** The state directory. */
+  readonly stateDir: string;
+  readonly #opts: TailnetDaemonOptions;
+  #child: Deno.ChildProcess | null = null;
+  #log: Promise<string> = Promise.resolve("");
+
+  private constructor(dir: string, opts: TailnetDaemonOptions) {
+    this.dir = dir;
+    this.socket = `${dir}/run/tailnetd.sock`;
+    this.stateDir = `${dir}/state`;
+    this.#opts = opts;
+  }
+
+  /**
+   * Makes a temp dir and starts the daemon in it; resolves once the socket answers.
+   * @param opts extra env and flags
+   * @returns the running daemon
+   */
+  static async create(opts: TailnetDaemonOptions = {}): Promise<TailnetDaemon> {
+    const d = new TailnetDaemon(await Deno.makeTempDir({ prefix: "tailnet-daemon-test-" }), opts);
+    try {
+      await d.start();
+    } catch (err) {
+      await d[Symbol.asyncDispose]();
+      throw err;
+    }
+    return d;
+  }
+
+  /** Starts (or restarts) the daemon on the same state and socket. */
+  async start(): Promise<void> {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--unstable-net",
+        MAIN,
+        "daemon",
+        "--statedir",
+        this.stateDir,
+        "--socket",
+        this.socket,
+        ...(this.#opts.args ?? []),
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...this.#opts.env },
+    }).spawn();
+    this.#log = new Response(this.#child.stderr).text();
+    await waitFor(
+      "tailnet daemon to serve its socket",
+      async () => (await this.cli(["status", "--json"])).stdout.includes("BackendState"),
+      { timeoutMs: 20_000 },
+    );
+  }
+
+  /** Stops the daemon with SIGTERM; returns its log. */
+  async stop(): Promise<string> {
+    const c = this.#child;
+    if (c === null) return "";
+    this.#child = null;
+    try {
+      c.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await c.status;
+    return await this.#log;
+  }
+
+  /**
+   * Runs `tailnet --socket <ours> ...args`, killed after `timeoutMs`.
+   * @param args the command line after the global flags
+   * @param timeoutMs limit
+   * @returns exit code and output
+   */
+  async cli(args: string[], timeoutMs = 30_000): Promise<TailnetRun> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--unstable-net", MAIN, "--socket", this.socket, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, timeoutMs);
+    try {
+      const out = await child.output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops the daemon and removes its directory. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
