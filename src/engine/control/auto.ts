@@ -25,7 +25,12 @@ import { runLogin } from "./login.ts";
 import { logoutRequest, mapRequest } from "./requests.ts";
 import { backoffDelay } from "./backoff.ts";
 import { TimerSet } from "./_timers.ts";
-import { MAP_WATCHDOG_MS, MAX_DEBUG_SLEEP_MS, REQUEST_TIMEOUT_MS } from "./constants.ts";
+import {
+  MAP_WATCHDOG_MS,
+  MAX_DEBUG_SLEEP_MS,
+  MAX_RETRY_AFTER_MS,
+  REQUEST_TIMEOUT_MS,
+} from "./constants.ts";
 import { CAPABILITY_VERSION } from "../../version.ts";
 import type { Logger } from "../base/logger.ts";
 
@@ -282,7 +287,10 @@ export class AutoClient implements ControlClient {
           return;
         }
         failures++;
-        const delay = backoffDelay(failures, this.#random());
+        const delay = Math.max(
+          backoffDelay(failures, this.#random()),
+          Math.min(e.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS),
+        );
         this.#log.info(`${e.message}; retrying in ${delay} ms`);
         await this.#timers.sleep(delay, signal);
       }

@@ -356,3 +356,20 @@ Deno.test("AutoClient sends no lite update for changes the new map request alrea
   assertEquals(f.transport.calls.filter((c) => c.kind === "lite").length, 0);
   await f.client.close();
 });
+
+Deno.test("AutoClient waits at least a 429's Retry-After before registering again", async () => {
+  const f = fixture();
+  const limited = new ControlError("rate-limited", "Control register failed: HTTP 429", true, 429);
+  limited.retryAfterMs = 20_000;
+  f.transport.answer(limited);
+  f.client.login({ authKey: "k" });
+  await settle();
+  assertEquals(f.last().error?.code, "rate-limited");
+  await f.clock.advance(19_999);
+  assertEquals(f.transport.registers.length, 1);
+  f.transport.answer(OK);
+  await f.clock.advance(1);
+  assertEquals(f.transport.registers.length, 2);
+  assertEquals(f.last().loggedIn, true);
+  await f.client.close();
+});

@@ -119,6 +119,8 @@ export class ControlError extends Error {
   readonly retryable: boolean;
   /** The HTTP status, when one was received. */
   readonly httpStatus: number | undefined;
+  /** How long the server asked us to wait (HTTP 429 `Retry-After`), in ms, when it said. */
+  retryAfterMs: number | undefined;
   /**
    * @param code stable reason
    * @param message one line

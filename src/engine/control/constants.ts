@@ -37,6 +37,8 @@ export const MAX_UPGRADE_HEAD_BYTES = 16 * 1024;
 export const BACKOFF_MIN_MS = 500;
 /** Backoff: longest delay (Go's auto client uses 30 s for map, 60 s for auth). */
 export const BACKOFF_MAX_MS = 30_000;
+/** The longest `Retry-After` we honour; a server asking for more gets this. */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 /** A lite update or one-shot request gives up after this long. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** An interactive-login Followup long-poll gives up (and is re-sent) after this long. */

@@ -26,20 +26,32 @@ export const MAP_PATH = "/machine/map";
 
 /**
  * The ControlError for a non-200 HTTP status: 429 and 5xx are retryable, other codes are not.
+ * A `Retry-After` in seconds (429) is kept in `retryAfterMs`.
  * @param what the call, e.g. "register"
  * @param status HTTP status
  * @param body the response text (first line is used)
+ * @param retryAfter the Retry-After header, if any
  * @returns the error
  */
-export function httpError(what: string, status: number, body: string): ControlError {
+export function httpError(
+  what: string,
+  status: number,
+  body: string,
+  retryAfter?: string,
+): ControlError {
   const retryable = status >= 500 || status === 429 || status === 408;
   const text = body.trim().split("\n")[0].slice(0, 200);
-  return new ControlError(
+  const err = new ControlError(
     status === 429 ? "rate-limited" : retryable ? "server-error" : `${what}-rejected`,
     `Control ${what} failed: HTTP ${status}${text ? `: ${text}` : ""}`,
     retryable,
     status,
   );
+  const secs = retryAfter !== undefined && /^\d+$/.test(retryAfter.trim())
+    ? Number(retryAfter.trim())
+    : NaN;
+  if (Number.isFinite(secs)) err.retryAfterMs = secs * 1000;
+  return err;
 }
 
 /**
@@ -62,7 +74,9 @@ export async function register(
     signal,
   });
   const text = await res.text();
-  if (res.status !== 200) throw httpError("register", res.status, text);
+  if (res.status !== 200) {
+    throw httpError("register", res.status, text, res.headers["retry-after"]);
+  }
   try {
     const v: unknown = JSON.parse(text);
     if (typeof v !== "object" || v === null || Array.isArray(v)) throw new SyntaxError();
@@ -96,7 +110,9 @@ export async function* mapPoll(
     body: JSON.stringify(req),
     signal,
   });
-  if (res.status !== 200) throw httpError("map", res.status, await res.text());
+  if (res.status !== 200) {
+    throw httpError("map", res.status, await res.text(), res.headers["retry-after"]);
+  }
   const frames = new MapFrameSplitter(MAX_MAP_FRAME_BYTES);
   const decoder = new TextDecoder();
   try {

@@ -306,3 +306,13 @@ Deno.test("HTTP/2 over Noise works when the server sends no early payload", asyn
     assertEquals((await register(h2, REG)).MachineAuthorized, true);
   }, false);
 });
+
+Deno.test("register() keeps a 429's Retry-After", async () => {
+  await withControl((stream) => {
+    stream.respond({ ":status": 429, "retry-after": "7" });
+    stream.end("slow down");
+  }, async (h2) => {
+    const e = await assertRejects(() => register(h2, REG), ControlError) as ControlError;
+    assertEquals([e.code, e.retryable, e.retryAfterMs], ["rate-limited", true, 7000]);
+  });
+});
