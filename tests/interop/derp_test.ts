@@ -245,6 +245,7 @@ Deno.test({
       await t.step("normal verification refuses derper's self-signed certificate", async () => {
         const err = await assertRejects(() => dialNode(derper.node({})), DerpError);
         assertEquals((err as DerpError).code, "derp-tls");
+        assertEquals((err as DerpError).retryable, false);
         console.log(`  no pin, no InsecureForTests: ${err.message}`);
       });
 

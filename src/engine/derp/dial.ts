@@ -223,6 +223,17 @@ export function checkPinnedChain(
   return good ? null : "expected cert not presented";
 }
 
+/**
+ * Whether a TLS error is the certificate being refused (node's error codes: `CERT_*`,
+ * `*_SELF_SIGNED_*`, `UNABLE_TO_*`, `ERR_TLS_CERT_ALTNAME_INVALID`), which retrying soon will
+ * not fix, as opposed to the connection failing.
+ */
+function isCertificateRejection(err: Error): boolean {
+  const code = (err as Error & { code?: unknown }).code;
+  return typeof code === "string" &&
+    /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY|DECRYPT|DECODE)|ALTNAME/.test(code);
+}
+
 /** Adapts a node socket to {@linkcode DerpStream}, with read backpressure. */
 function socketStream(sock: net.Socket): DerpStream {
   const HIGH_WATER = 1 << 20;
@@ -387,7 +398,7 @@ function tlsHandshake(
       fail(
         new DerpError("derp-tls", `DERP TLS to ${node.HostName}: ${err.message}`, {
           cause: err,
-          retryable: !/certificate|verify|self.signed|issuer|name/i.test(err.message),
+          retryable: !isCertificateRejection(err),
         }),
       );
     const onAbort = () => fail(new DerpError("derp-tls", `DERP TLS to ${node.HostName}: aborted`));
