@@ -113,7 +113,9 @@ export function emitIpHeader(
 
 /**
  * Fills the checksum of the TCP, UDP, ICMP or ICMPv6 message in a complete packet that
- * {@linkcode inspectIp} has just described in `info`. No allocation.
+ * {@linkcode inspectIp} has just described in `info`. No allocation. The pseudo-header uses
+ * the IP destination, so a packet carrying an IPv6 routing header (whose checksum must use the
+ * final destination, RFC 8200 §8.1) is not for this function; we never send one.
  * @param b the packet's bytes (as given to inspectIp)
  * @param info what inspectIp found
  * @returns false for another protocol, a fragment, or a transport header that is cut short

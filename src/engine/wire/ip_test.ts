@@ -29,6 +29,7 @@ Deno.test("inspectIp() finds addresses, protocol and payload in every capture", 
     ["IPV6_DSTOPTS_UDP", 6, "fd99::1", "fd99::2", 17, 48, 64, false, false],
     ["IPV6_FRAG_FIRST", 6, "fd99::1", "fd99::2", 17, 48, 1280, true, false],
     ["IPV6_FRAG_LAST", 6, "fd99::1", "fd99::2", 17, 48, 872, true, true],
+    ["IPV6_SRH_UDP", 6, "fd99::1", "fd99::2", 17, 80, 92, false, false],
   ];
   for (const [name, v, src, dst, proto, po, pe, frag, later] of table) {
     const p = CAPTURE[name];

@@ -152,3 +152,20 @@ Deno.test("parseIpv6()/walkIpv6() reject a misplaced hop-by-hop header and trunc
   assert(!isIpv6(CAPTURE.TCPV6_SYN, 0, 79));
   assertThrows(() => parseIpv6(CAPTURE.TCPV4_SYN, 0), ParseError, "version 4");
 });
+
+Deno.test("parseIpv6() reads a Linux segment routing header (routing type 4)", () => {
+  const p = CAPTURE.IPV6_SRH_ECHO_REQUEST;
+  const h = parseIpv6(p, 0);
+  assertEquals(h.extensions.length, 1);
+  const e = h.extensions[0];
+  assert(e.type === "routing");
+  assertEquals([e.routingType, e.segmentsLeft, e.data.length], [4, 1, 36]);
+  assertEquals(toHex(e.data.subarray(0, 4)), "01000000"); // last entry 1, flags 0, tag 0
+  assertEquals(formatIpAddr(e.data.subarray(4, 20)), "fd98::1"); // segment 0: final destination
+  assertEquals(formatIpAddr(e.data.subarray(20, 36)), "fd99::2");
+  assertEquals([h.protocol, h.payloadLen], [58, 64]);
+  const up = newIpv6Upper();
+  assert(walkIpv6(p, 0, p.length, up));
+  assertEquals([up.protocol, up.payloadOff], [58, 80]);
+  assertEmits((out, off) => emitIpv6(h, out, off), p.subarray(0, 80));
+});

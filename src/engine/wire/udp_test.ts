@@ -84,3 +84,17 @@ Deno.test("parseUdp() rejects bad lengths and checksums", () => {
   assertThrows(() => parseUdp(bad, 0, bad.length, ph4), ParseError, "bad checksum");
   assertEquals(parseUdp(bad, 0, bad.length).payload[2], b[10] ^ 1); // unchecked without ph
 });
+
+Deno.test("parseUdp() behind a routing header checks against the final destination", () => {
+  // RFC 8200 §8.1: with a routing header the pseudo-header carries the last segment
+  // (fd98::1), not the IPv6 destination (fd99::2). Linux computed it that way.
+  const p = CAPTURE.IPV6_SRH_UDP;
+  const udpAt = 40 + 40;
+  const finalDst = { src: p.slice(8, 24), dst: p.slice(48, 64) }; // segment 0
+  assertEquals(parseUdp(p, udpAt, p.length, finalDst).dstPort, 7777);
+  assertThrows(() => parseUdp(p, udpAt, p.length, ph6FromIp(p)), ParseError, "bad checksum");
+});
+
+function ph6FromIp(p: Uint8Array) {
+  return { src: p.slice(8, 24), dst: p.slice(24, 40) };
+}

@@ -261,3 +261,20 @@ export const IPV6_DSTOPTS_UDP = [
   "6007caa800183c40fd990000000000000000000000000001fd99000000000000000000000000000211000104",
   "000000008ee114ea0010a46a6473746f7074730a",
 ].join("");
+
+// From linux_netns_srh.pcap, taken the same way in the same namespaces, with a seg6 route added in `wa`.
+
+/** srh #0: ping fd98::1 through `ip -6 route add fd98::/64 encap seg6 mode inline segs fd99::2`: a segment routing header (routing type 4, segments left 1, [fd98::1, fd99::2]) before an ICMPv6 echo request. */
+export const IPV6_SRH_ECHO_REQUEST = [
+  "600619cc00682b40fd990000000000000000000000000001fd9900000000000000000000000000023a040401",
+  "01000000fd980000000000000000000000000001fd9900000000000000000000000000028000782b48570001",
+  "58e1066b000000009cad090000000000101112131415161718191a1b1c1d1e1f202122232425262728292a2b",
+  "2c2d2e2f3031323334353637",
+].join("");
+
+/** srh #1: UDP to [fd98::1]:7777 through the same seg6 route: routing header, then UDP 'srh\n'; its checksum uses the final destination fd98::1 (RFC 8200 §8.1), not the IP destination. */
+export const IPV6_SRH_UDP = [
+  "600ee98b00342b40fd990000000000000000000000000001fd99000000000000000000000000000211040401",
+  "01000000fd980000000000000000000000000001fd9900000000000000000000000000029e311e61000c6c92",
+  "7372680a",
+].join("");
