@@ -51,8 +51,13 @@ Deno.test("applyMapResponse() builds headscale's first netmap", () => {
   assertEquals(nm.self.allowedIps, nm.self.addresses);
   assertEquals(nm.self.machineAuthorized, true);
   assert(nm.self.capabilities.includes("https://tailscale.com/cap/is-admin"));
-  assertEquals(nm.peers.map((p) => p.id), [1, 2]);
-  assertEquals(nm.peers.every((p) => p.online === false && p.lastSeen !== null), true);
+  // The one peer is the lab's real tailscaled.
+  assertEquals(nm.peers.map((p) => [p.id, p.hostname, p.os, p.online, p.homeDerp]), [
+    [1, "ts1", "linux", true, 900],
+  ]);
+  assertEquals(nm.peers[0].endpoints.length, 2);
+  assert(nm.peers[0].discoKey.startsWith("discokey:"));
+  assert(nm.peers[0].key.startsWith("nodekey:") && nm.peers[0].key !== nm.self.key);
   assertEquals(Object.keys(nm.derpMap!.Regions), ["900"]);
   assertEquals(nm.derpMap!.Regions["900"].Nodes[0].HostName, "127.0.0.1");
   assertEquals(nm.packetFilters?.base?.length, 1);
@@ -67,16 +72,19 @@ Deno.test("applyMapResponse() builds headscale's first netmap", () => {
 
 Deno.test("applyMapResponse() follows headscale's deltas: join, online patch, lite update, rename, delete", () => {
   const joined = replay(4);
-  assertEquals(joined.peers.map((p) => p.hostname), ["proto", "auto-scratch", "capture-b"]);
+  assertEquals(joined.peers.map((p) => [p.hostname, p.online]), [["ts1", true], [
+    "capture-b",
+    false,
+  ]]);
   const online = replay(6);
-  assertEquals(online.peers.find((p) => p.id === 4)?.online, true);
+  assertEquals(online.peers.find((p) => p.id === 3)?.online, true);
   const lite = replay(7);
-  const b = lite.peers.find((p) => p.id === 4)!;
+  const b = lite.peers.find((p) => p.id === 3)!;
   assertEquals(b.endpoints, ["127.0.0.1:41641"]);
   assertEquals((b.raw.Hostinfo as JsonObject).OSVersion, "6.1-capture");
-  assertEquals(replay(8).peers.find((p) => p.id === 4)?.name, "capture-b2.tailnet.test.");
+  assertEquals(replay(8).peers.find((p) => p.id === 3)?.name, "capture-b2.tailnet.test.");
   const gone = replay();
-  assertEquals(gone.peers.map((p) => p.id), [1, 2]);
+  assertEquals(gone.peers.map((p) => p.id), [1]);
   assertEquals(gone.self.name, "capture-a.tailnet.test.");
   assertEquals(gone.derpMap, replay(1).derpMap, "DERP map unchanged when absent");
 });
