@@ -73,6 +73,12 @@ export interface DeviceOptions {
   underLoad?: (now: number) => boolean;
   /** Whether authenticated packets move a peer's endpoint to their source. Default true. */
   roaming?: boolean;
+  /**
+   * Called when an initiation authenticates a static key that is not configured (Tailscale
+   * configures peers lazily and finds them by this "crypto routing"). Return the peer's
+   * configuration to add it and answer the initiation, or null to drop it.
+   */
+  onUnknownPeer?: (publicKey: Uint8Array) => PeerConfig | null;
 }
 
 /** A peer's configuration; fields left out keep their current value on update. */
@@ -113,6 +119,7 @@ export class Device {
   readonly #peers = new Map<string, Peer>();
   readonly #onPacket: (packet: Uint8Array, peerPublicKey: Uint8Array) => void;
   readonly #underLoadFn: ((now: number) => boolean) | undefined;
+  readonly #onUnknownPeer: ((publicKey: Uint8Array) => PeerConfig | null) | undefined;
   #loadWindowStart = -Infinity;
   #loadCount = 0;
   #underLoadUntil = -Infinity;
@@ -126,6 +133,7 @@ export class Device {
     const random = opts.random ?? defaultRandom;
     this.#onPacket = opts.onPacket ?? (() => {});
     this.#underLoadFn = opts.underLoad;
+    this.#onUnknownPeer = opts.onUnknownPeer;
     const peers = this.#peers;
     this.#core = {
       local,
@@ -142,7 +150,7 @@ export class Device {
       nonce: new Uint8Array(12),
       roaming: opts.roaming ?? true,
       log: opts.log ?? new Logger().child("wg"),
-      peerByKey: (k) => peers.get(toHex(k)) ?? null,
+      peerByKey: (k) => peers.get(toHex(k)) ?? this.#lazyPeer(k),
       underLoad: (now) => this.#underLoad(now),
       deliver: (packet, peer) => this.#onPacket(packet, peer.publicKey),
     };
@@ -161,6 +169,17 @@ export class Device {
   /** The timings in force. */
   get timings(): WgTimings {
     return this.#core.timings;
+  }
+
+  #lazyPeer(publicKey: Uint8Array): Peer | null {
+    const cfg = this.#onUnknownPeer?.(publicKey.slice()) ?? null;
+    if (cfg === null || toHex(cfg.publicKey) !== toHex(publicKey)) return null;
+    try {
+      this.setPeer(cfg);
+    } catch {
+      return null; // bad configuration from the hook: drop the initiation
+    }
+    return this.#peers.get(toHex(publicKey)) ?? null;
   }
 
   #underLoad(now: number): boolean {

@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
+import { toHex } from "../key/keys.ts";
 import { settle } from "../../../tests/fakes/memory_bind.ts";
 import { advance, ipv4, ipv6, makePair, typeOf } from "./_test_util.ts";
 import { INITIATION_LEN, MSG_COOKIE_REPLY, MSG_INITIATION, MSG_TRANSPORT } from "./messages.ts";
@@ -434,6 +435,34 @@ Deno.test("Device pair converges when both sides initiate at the same moment", a
     p.b.sendPacket(ipv4("10.0.0.2", "10.0.0.1", 4));
     await settle();
     assertEquals([p.gotA.length, p.gotB.length], [2, 2]);
+  } finally {
+    await p.close();
+  }
+});
+
+Deno.test("Device.onUnknownPeer configures a peer from its first initiation (crypto routing)", async () => {
+  const asked: string[] = [];
+  let answer = true;
+  const p = makePair({}, {
+    onUnknownPeer: (key) => {
+      asked.push(toHex(key));
+      return answer ? { publicKey: key, allowedIps: ["10.0.0.1/32"] } : null;
+    },
+  });
+  try {
+    p.b.removePeer(p.a.publicKey);
+    answer = false;
+    p.a.sendPacket(ipv4("10.0.0.1", "10.0.0.2"));
+    await settle();
+    assertEquals(p.gotB.length, 0);
+    assertEquals(p.b.drops.badHandshake, 1);
+    answer = true;
+    await advance(p.clock, REKEY_TIMEOUT_MS + REKEY_TIMEOUT_JITTER_MAX_MS);
+    assertEquals(p.gotB.length, 1, "packet delivered after lazy configuration");
+    assertEquals(asked, [toHex(p.a.publicKey), toHex(p.a.publicKey)]);
+    const status = p.b.peer(p.a.publicKey)!;
+    assertEquals(String(status.endpoint), "mem:a", "endpoint learned from the initiation");
+    assertEquals(status.allowedIps, ["10.0.0.1/32"]);
   } finally {
     await p.close();
   }
