@@ -208,3 +208,20 @@ export function runFuzz(
   );
   return { rounds: FUZZ_ROUNDS, parsed, rejected, ms };
 }
+
+/**
+ * Runs the checks after a successful parse (emit, re-parse, compare) so that a ParseError
+ * there fails the fuzz instead of passing as a rejection of the input.
+ * @param what names the step in the failure message
+ * @param fn the checks
+ */
+export function mustNotReject(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ParseError) {
+      throw new AssertionError(`${what}: re-parse of emitted bytes failed: ${err.message}`);
+    }
+    throw err;
+  }
+}
