@@ -11,22 +11,12 @@
  */
 import { LocalApiClient } from "../localapi/client.ts";
 import type { StatusJson } from "../ipn/status.ts";
+import type { PingResult } from "../engine/engine.ts";
 import { type Command, parseDurationFlag, parseGoFlags, parseIntFlag } from "./command.ts";
 import { findPeer } from "./ip.ts";
 
 /** A ping result as the LocalAPI returns it (Go's `ipnstate.PingResult`). */
-export interface PingResultJson {
-  IP: string;
-  NodeIP: string;
-  NodeName: string;
-  Err?: string;
-  LatencySeconds?: number;
-  Endpoint?: string;
-  DERPRegionID?: number;
-  DERPRegionCode?: string;
-  PeerAPIPort?: number;
-  IsLocalIP?: boolean;
-}
+export type PingResultJson = PingResult;
 
 /**
  * The `via` part of a pong line: the endpoint, `DERP(code)`, or the ping type.

@@ -5,6 +5,7 @@
  * @module
  */
 import { request } from "node:http";
+import { concat } from "../engine/base/bytes.ts";
 import { TailnetError } from "../engine/base/errors.ts";
 import { LOCALAPI_PREFIX } from "../version.ts";
 
@@ -168,18 +169,6 @@ export class LocalApiClient {
       req.end();
     });
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 /** One line of an error reply: its JSON `Error`/`error` field, or the text. */

@@ -5,6 +5,8 @@
  */
 import { assert, assertEquals, assertMatch, assertNotEquals } from "../assert.ts";
 import { Lab, labAvailable, sleep, waitFor } from "../lab/mod.ts";
+import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
+import type { CommandResult } from "../lab/run_command.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const lab = labAvailable();
@@ -12,119 +14,6 @@ const ignore = !lab.ok;
 if (ignore) {
   // deno-lint-ignore no-console -- the reason a test is skipped belongs in the test output
   console.error(`tests/interop/up_test.ts skipped: ${lab.reason}`);
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A `tailnet daemon` child process with its own state directory and socket. */
-class TnDaemon implements AsyncDisposable {
-  readonly dir: string;
-  readonly socket: string;
-  readonly stateDir: string;
-  #child: Deno.ChildProcess | null = null;
-  #log: Promise<string> = Promise.resolve("");
-
-  constructor(dir: string) {
-    this.dir = dir;
-    this.socket = `${dir}/run/tailnetd.sock`;
-    this.stateDir = `${dir}/state`;
-  }
-
-  static async create(): Promise<TnDaemon> {
-    const d = new TnDaemon(await Deno.makeTempDir({ prefix: "tailnet-up-test-" }));
-    await d.start();
-    return d;
-  }
-
-  get stateFile(): string {
-    return `${this.stateDir}/tailnetd.state`;
-  }
-
-  async start(): Promise<void> {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--unstable-net",
-        MAIN,
-        "daemon",
-        "--statedir",
-        this.stateDir,
-        "--socket",
-        this.socket,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    this.#log = new Response(this.#child.stderr).text();
-    await waitFor(
-      "tailnet daemon to serve its socket",
-      async () => (await this.cli(["status", "--json"])).stdout.includes("State"),
-      { timeoutMs: 20_000 },
-    );
-  }
-
-  async stop(): Promise<string> {
-    const c = this.#child;
-    if (c === null) return "";
-    this.#child = null;
-    try {
-      c.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await c.status;
-    return await this.#log;
-  }
-
-  get running(): boolean {
-    return this.#child !== null;
-  }
-
-  async cli(args: string[], timeoutMs = 30_000): Promise<Run> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "--unstable-net", MAIN, "--socket", this.socket, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, timeoutMs);
-    try {
-      const out = await child.output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async status(): Promise<StatusJson> {
-    const r = await this.cli(["status", "--json"]);
-    return JSON.parse(r.stdout) as StatusJson;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-    await Deno.remove(this.dir, { recursive: true });
-  }
-}
-
-interface StatusJson {
-  BackendState: string;
-  HaveNodeKey?: boolean;
-  AuthURL: string;
-  TailscaleIPs: string[] | null;
-  Self: { PublicKey: string; HostName: string };
-  Peer: Record<string, { HostName: string; TailscaleIPs: string[] }> | null;
 }
 
 interface HsNode {
@@ -139,7 +28,7 @@ async function hsNodes(l: Lab): Promise<HsNode[]> {
   return (await l.headscale(["nodes", "list"])) as HsNode[];
 }
 
-function oneLine(r: Run): string {
+function oneLine(r: CommandResult): string {
   const lines = r.stderr.trim().split("\n");
   assertEquals(lines.length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
   return lines[0];
@@ -152,7 +41,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using l = await Lab.start({ tailscaleds: 1 });
-    await using d = await TnDaemon.create();
+    await using d = await TailnetDaemon.create();
 
     // up with an auth key: Running within 10 s.
     const t0 = performance.now();
@@ -187,7 +76,7 @@ Deno.test({
 
     // headscale: our node online, with our hostname.
     const nodes = await hsNodes(l);
-    const ours = nodes.find((n) => n.node_key === st.Self.PublicKey);
+    const ours = nodes.find((n) => n.node_key === st.Self!.PublicKey);
     assert(ours, `our node key in headscale's list`);
     assertEquals(ours.given_name, "tn-a");
     assertEquals(ours.online, true);
@@ -209,7 +98,7 @@ Deno.test({
       },
     );
     const st2 = await d.status();
-    assertEquals(st2.Self.PublicKey, st.Self.PublicKey);
+    assertEquals(st2.Self!.PublicKey, st.Self!.PublicKey);
     assertEquals(st2.TailscaleIPs, st.TailscaleIPs);
     assertEquals((await hsNodes(l)).length, nodes.length);
 
@@ -256,9 +145,9 @@ Deno.test({
     assertEquals(again.code, 0, again.stderr);
     const st4 = await d.status();
     assertEquals(st4.BackendState, "Running");
-    assertNotEquals(st4.Self.PublicKey, st.Self.PublicKey);
+    assertNotEquals(st4.Self!.PublicKey, st.Self!.PublicKey);
     assert(
-      (await hsNodes(l)).some((n) => n.node_key === st4.Self.PublicKey),
+      (await hsNodes(l)).some((n) => n.node_key === st4.Self!.PublicKey),
       "headscale has the new node key",
     );
   },
@@ -271,7 +160,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using l = await Lab.start({ tailscaleds: 0 });
-    await using d = await TnDaemon.create();
+    await using d = await TailnetDaemon.create();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -320,7 +209,7 @@ Deno.test({
     assertMatch(stderr, /Success\./);
     const st = await d.status();
     assertEquals(st.BackendState, "Running");
-    assertEquals(st.Self.HostName, "tn-interactive");
+    assertEquals(st.Self!.HostName, "tn-interactive");
 
     // login: a fresh login with a new node key, replacing the settings with its flags.
     const login = await d.cli([
@@ -335,7 +224,7 @@ Deno.test({
     assertEquals(login.code, 0, login.stderr);
     const st2 = await d.status();
     assertEquals(st2.BackendState, "Running");
-    assertNotEquals(st2.Self.PublicKey, st.Self.PublicKey);
+    assertNotEquals(st2.Self!.PublicKey, st.Self!.PublicKey);
   },
 });
 
@@ -346,7 +235,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using l = await Lab.start({ tailscaleds: 0 });
-    await using d = await TnDaemon.create();
+    await using d = await TailnetDaemon.create();
     const before = await Deno.readTextFile(d.stateFile);
 
     // A wrong auth key.

@@ -4,19 +4,14 @@
  * tailscaled nodes of a {@linkcode Lab}.
  * @module
  */
+import type { StatusJson } from "../../src/ipn/status.ts";
+import { type CommandResult, runCommand } from "./run_command.ts";
 import { waitFor } from "./wait.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** One CLI run. */
-export interface TailnetRun {
-  /** Exit code. */
-  code: number;
-  /** Standard output. */
-  stdout: string;
-  /** Standard error. */
-  stderr: string;
-}
+export type TailnetRun = CommandResult;
 
 /** Options for {@linkcode TailnetDaemon.create}. */
 export interface TailnetDaemonOptions {
@@ -59,6 +54,25 @@ export class TailnetDaemon implements AsyncDisposable {
       throw err;
     }
     return d;
+  }
+
+  /** The state file inside the state directory. */
+  get stateFile(): string {
+    return `${this.stateDir}/tailnetd.state`;
+  }
+
+  /** Whether the daemon process is running (started and not stopped). */
+  get running(): boolean {
+    return this.#child !== null;
+  }
+
+  /**
+   * `tailnet status --json`, parsed.
+   * @returns the status JSON
+   */
+  async status(): Promise<StatusJson> {
+    const r = await this.cli(["status", "--json"]);
+    return JSON.parse(r.stdout) as StatusJson;
   }
 
   /** Starts (or restarts) the daemon on the same state and socket. */
@@ -108,25 +122,10 @@ export class TailnetDaemon implements AsyncDisposable {
    * @returns exit code and output
    */
   async cli(args: string[], timeoutMs = 30_000): Promise<TailnetRun> {
-    const child = new Deno.Command(Deno.execPath(), {
+    return await runCommand(Deno.execPath(), {
       args: ["run", "--allow-all", "--unstable-net", MAIN, "--socket", this.socket, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
       env: { NO_COLOR: "1" },
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
     }, timeoutMs);
-    try {
-      const out = await child.output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Stops the daemon and removes its directory. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type CommandResult, runCommand } from "./run_command.ts";
 import { join } from "node:path";
 import { LabProcess } from "./process.ts";
 import { waitFor } from "./wait.ts";
@@ -30,14 +31,7 @@ export function tailscaleEnv(dir: string): Record<string, string> {
 }
 
 /** Result of one CLI run. */
-export interface CliResult {
-  /** Exit code. */
-  code: number;
-  /** Standard output. */
-  stdout: string;
-  /** Standard error. */
-  stderr: string;
-}
+export type CliResult = CommandResult;
 
 /** One peer or self in `tailscale status --json` (the fields the lab reads; the rest kept). */
 export interface PeerStatus {
@@ -181,29 +175,12 @@ export class LabNode {
    * @param opts optional timeout: the CLI is killed after it
    */
   async cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
-    const child = new Deno.Command(this.#config.tailscale, {
+    return await runCommand(this.#config.tailscale, {
       args: [`--socket=${this.socket}`, ...args],
       env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...tailscaleEnv(this.dir) },
       clearEnv: true,
       cwd: this.dir,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
     }, opts.timeoutMs ?? 60_000);
-    try {
-      const out = await child.output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Like {@linkcode LabNode.cli} but throws on a non-zero exit. */
