@@ -152,7 +152,16 @@ export class Device {
       log: opts.log ?? new Logger().child("wg"),
       peerByKey: (k) => peers.get(toHex(k)) ?? this.#lazyPeer(k),
       underLoad: (now) => this.#underLoad(now),
-      deliver: (packet, peer) => this.#onPacket(packet, peer.publicKey),
+      deliver: (packet, peer) => {
+        try {
+          this.#onPacket(packet, peer.publicKey);
+        } catch (err) {
+          // A throwing handler must not end the receive loop; say so once, then count.
+          if (this.#core.drops.handlerError++ === 0) {
+            this.#core.log.warn("onPacket handler threw; further errors only counted:", err);
+          }
+        }
+      },
     };
   }
 

@@ -467,3 +467,23 @@ Deno.test("Device.onUnknownPeer configures a peer from its first initiation (cry
     await p.close();
   }
 });
+
+Deno.test("Device keeps receiving when the onPacket handler throws, and counts it", async () => {
+  let calls = 0;
+  const p = makePair({}, {
+    onPacket: () => {
+      calls++;
+      throw new Error("handler bug");
+    },
+  });
+  try {
+    p.a.sendPacket(ipv4("10.0.0.1", "10.0.0.2"));
+    await settle();
+    p.a.sendPacket(ipv4("10.0.0.1", "10.0.0.2"));
+    await settle();
+    assertEquals(calls, 2);
+    assertEquals(p.b.drops.handlerError, 2);
+  } finally {
+    await p.close();
+  }
+});

@@ -32,6 +32,8 @@ export interface DropCounters {
   noEndpoint: number;
   /** Outbound packet pushed out of a full staging queue. */
   stagedOverflow: number;
+  /** Inbound packet whose `onPacket` handler threw. */
+  handlerError: number;
 }
 
 /** A fresh set of zero drop counters. */
@@ -50,6 +52,7 @@ export function newDropCounters(): DropCounters {
     noRoute: 0,
     noEndpoint: 0,
     stagedOverflow: 0,
+    handlerError: 0,
   };
 }
 
