@@ -147,6 +147,7 @@ async function connectClient(derper: Derper, extra: Partial<DerpNode>): Promise<
   const client = await DerpClient.connect(c.stream, {
     privateKey: generatePrivate("node"),
     initialBytes: c.initialBytes,
+    serverKey: c.serverKey ?? undefined,
   });
   while ((await client.recv()).type !== "server-info") { /* keep reading */ }
   return client;
@@ -248,6 +249,35 @@ Deno.test({
         assertEquals((err as DerpError).retryable, false);
         console.log(`  no pin, no InsecureForTests: ${err.message}`);
       });
+
+      await t.step(
+        "fast start: derper's TLS meta cert key equals its ServerKey frame",
+        async () => {
+          // Without fast start: the 101 response, then the ServerKey frame.
+          const slow = await dialNode(derper.node({ InsecureForTests: true }), {
+            fastStart: false,
+          });
+          assertEquals(slow.serverKey, null);
+          const viaFrame = await DerpClient.connect(slow.stream, {
+            privateKey: generatePrivate("node"),
+            initialBytes: slow.initialBytes,
+          });
+          // With fast start (the default): no 101; the key comes from the meta certificate.
+          const fast = await dialNode(derper.node({ CertName: derper.certName }));
+          assert(fast.serverKey !== null, "derper's TLS 1.3 meta certificate was not found");
+          assertEquals(fast.initialBytes.length, 0);
+          assertEquals(toHex(fast.serverKey), toHex(viaFrame.serverKey));
+          const client = await DerpClient.connect(fast.stream, {
+            privateKey: generatePrivate("node"),
+            serverKey: fast.serverKey,
+          });
+          while ((await client.recv()).type !== "server-info") { /* keep reading */ }
+          // The ServerKey frame derper still sends first was recognised, not counted as a drop.
+          assertEquals(client.stats.drops, { malformed: 0, unknownType: 0, unexpectedType: 0 });
+          await client.close();
+          await viaFrame.close();
+        },
+      );
 
       await t.step("normal verification passes with derper's cert as an extra root", async () => {
         const pem = await Deno.readTextFile(`${derper.dir}/127.0.0.1.crt`);

@@ -14,7 +14,7 @@
  */
 import type { Logger } from "../base/logger.ts";
 import { boxOpen, boxSeal } from "../crypto/nacl_box.ts";
-import { type NodePrivate, type NodePublic, publicOf, shortKey } from "../key/keys.ts";
+import { keysEqual, type NodePrivate, type NodePublic, publicOf, shortKey } from "../key/keys.ts";
 import {
   DERP_KEY_LEN,
   DERP_NONCE_LEN,
@@ -162,6 +162,8 @@ export class DerpClient {
   readonly #random: (n: number) => Uint8Array;
   readonly #recvTimeoutMs: number;
   #serverInfo: ServerInfo | null = null;
+  /** Whether the ServerKey frame was read (at once, or later under fast start). */
+  #sawServerKey = false;
   #tokens = 0;
   #tokensAt: number | null = null;
   #lastRecvAt: number;
@@ -220,6 +222,7 @@ export class DerpClient {
         serverKey = first.frame.serverKey;
       }
       const client = new DerpClient(stream, reader, serverKey, opts);
+      client.#sawServerKey = opts.serverKey === undefined;
       try {
         await client.#sendClientInfo(opts);
       } catch (err) {
@@ -462,6 +465,14 @@ export class DerpClient {
       case "health":
       case "restarting":
         return f;
+      case "server-key":
+        // Under fast start we knew the key from TLS; derper still sends its greeting first.
+        if (!this.#sawServerKey && keysEqual(f.serverKey, this.serverKey)) {
+          this.#sawServerKey = true;
+          return null;
+        }
+        this.stats.drops.unexpectedType++;
+        return null;
       case "unknown":
         this.stats.drops.unknownType++;
         return null;

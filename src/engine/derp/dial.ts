@@ -14,6 +14,10 @@
  *
  * SNI is `HostName` unless it is an IP literal (TLS sends no SNI for IPs). Plain HTTP only when
  * the caller passes `useHttp` (the `TS_DEBUG_USE_DERP_HTTP` knob, read by `src/cli`).
+ *
+ * Fast start, as tailscaled: when TLS 1.3 shows derper's meta certificate (CN `derpkey<hex>`,
+ * serial = protocol version), the request carries `Derp-Fast-Start: 1`, the server writes no 101
+ * response, and the key from the certificate is handed to the client.
  * @module
  */
 import net from "node:net";
@@ -30,6 +34,8 @@ import {
 } from "./constants.ts";
 import { DerpError } from "./errors.ts";
 import { ChunkQueue, type DerpStream } from "./stream.ts";
+import { fromHex, type NodePublic } from "../key/keys.ts";
+import { DERP_PROTOCOL_VERSION } from "../wire/derp_frames.ts";
 
 /** Options for {@linkcode dialRegion} and {@linkcode dialNode}. */
 export interface DialOptions {
@@ -43,6 +49,11 @@ export interface DialOptions {
   timeoutMs?: number;
   /** Per-node TCP connect budget. Default {@linkcode DIAL_NODE_TIMEOUT_MS}. */
   dialNodeTimeoutMs?: number;
+  /**
+   * Skip the HTTP 101 round trip when TLS 1.3 showed derper's meta certificate (its key and
+   * protocol version), as tailscaled does. Default true.
+   */
+  fastStart?: boolean;
   /** Wall-clock time for certificate validity checks. Default `new Date()`. */
   now?: () => Date;
   /** Logger. */
@@ -59,6 +70,11 @@ export interface DerpConnection {
   node: DerpNode;
   /** Lowercase hex SHA-256 of the server's leaf certificate; null over plain HTTP. */
   certSha256: string | null;
+  /**
+   * The server's DERP key from its TLS meta certificate when fast start was used (pass it to
+   * `DerpClient.connect` as `serverKey`); null when the 101 response was read instead.
+   */
+  serverKey: NodePublic | null;
 }
 
 /** One TCP dial target. */
@@ -105,12 +121,13 @@ export function dialTargets(node: DerpNode): DialTarget[] {
  * The HTTP/1.1 upgrade request tailscaled sends. The Host header carries the port only when it
  * is not the scheme's default (tailscale HEAD; v1.98 never sends one).
  * @param node the DERP node
- * @param opts `useHttp`, and `idealNode`: the region's first node's name when we reached another
+ * @param opts `useHttp`; `idealNode`: the region's first node's name when we reached another;
+ * `fastStart`: ask the server to skip its 101 response
  * @returns the request text
  */
 export function upgradeRequest(
   node: DerpNode,
-  opts: { useHttp?: boolean; idealNode?: string } = {},
+  opts: { useHttp?: boolean; idealNode?: string; fastStart?: boolean } = {},
 ): string {
   const defaultPort = opts.useHttp ? 80 : 443;
   let host = node.HostName;
@@ -120,6 +137,7 @@ export function upgradeRequest(
   let req = `GET /derp HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tailnet\r\n` +
     `Upgrade: DERP\r\nConnection: Upgrade\r\n`;
   if (opts.idealNode !== undefined) req += `Ideal-Node: ${opts.idealNode}\r\n`;
+  if (opts.fastStart) req += "Derp-Fast-Start: 1\r\n";
   return req + "\r\n";
 }
 
@@ -162,6 +180,30 @@ export function parseUpgradeResponse(b: Uint8Array): UpgradeResponse | null {
     if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
   }
   return { status: Number(m[1]), statusText: m[2], headers, headLen: end };
+}
+
+/**
+ * Reads derper's meta certificate as tailscale's `parseMetaCert` does: the first certificate whose
+ * subject CN is `derpkey<64 hex>` gives the server key, its serial number the protocol version.
+ * @param chain DER certificates as presented
+ * @returns key and version, or null when there is no usable meta certificate
+ */
+export function parseMetaCert(
+  chain: Uint8Array[],
+): { serverKey: NodePublic; protocolVersion: number } | null {
+  for (const der of chain) {
+    let x: X509Certificate;
+    try {
+      x = new X509Certificate(der);
+    } catch {
+      continue;
+    }
+    const m = /(?:^|\n)CN=derpkey([0-9a-f]{64})(?:\n|$)/.exec(x.subject);
+    if (!m) continue;
+    const version = parseInt(x.serialNumber, 16);
+    return { serverKey: fromHex(m[1]) as NodePublic, protocolVersion: version };
+  }
+  return null;
 }
 
 /** A certificate as node:tls shows it. */
@@ -371,7 +413,7 @@ function tlsHandshake(
   node: DerpNode,
   opts: DialOptions,
   signal: AbortSignal,
-): Promise<{ sock: tls.TLSSocket; certSha256: string }> {
+): Promise<{ sock: tls.TLSSocket; certSha256: string; meta: ReturnType<typeof parseMetaCert> }> {
   const pin = node.CertName?.startsWith("sha256-raw:")
     ? node.CertName.slice("sha256-raw:".length)
     : null;
@@ -448,7 +490,11 @@ function tlsHandshake(
         }
       }
       cleanup();
-      resolve({ sock, certSha256 });
+      // Like Go, trust the meta certificate only under TLS 1.3, where certificates are encrypted.
+      const meta = sock.getProtocol() === "TLSv1.3"
+        ? parseMetaCert(chain.map((c) => new Uint8Array(c.raw)))
+        : null;
+      resolve({ sock, certSha256, meta });
     };
     signal.addEventListener("abort", onAbort, { once: true });
     sock.once("error", onError);
@@ -524,11 +570,18 @@ async function dialNodeWithin(
   const tcp = await dialTcp(node, port, opts.dialNodeTimeoutMs ?? DIAL_NODE_TIMEOUT_MS, budget);
   let sock: net.Socket = tcp;
   let certSha256: string | null = null;
+  let serverKey: NodePublic | null = null;
   try {
     if (!opts.useHttp) {
       const t = await tlsHandshake(tcp, node, opts, budget);
       sock = t.sock;
       certSha256 = t.certSha256;
+      if (
+        (opts.fastStart ?? true) && t.meta !== null &&
+        t.meta.protocolVersion === DERP_PROTOCOL_VERSION
+      ) {
+        serverKey = t.meta.serverKey;
+      }
     }
   } catch (err) {
     await destroyed(tcp);
@@ -538,14 +591,20 @@ async function dialNodeWithin(
   const onAbort = () => void stream.close();
   budget.addEventListener("abort", onAbort, { once: true });
   try {
+    const fastStart = serverKey !== null;
     await stream.write(
-      new TextEncoder().encode(upgradeRequest(node, { useHttp: opts.useHttp, idealNode })),
+      new TextEncoder().encode(
+        upgradeRequest(node, { useHttp: opts.useHttp, idealNode, fastStart }),
+      ),
     );
-    const initialBytes = await readUpgrade(stream, node);
+    // With fast start the server writes no HTTP response: DERP frames follow at once.
+    const initialBytes = fastStart ? new Uint8Array(0) : await readUpgrade(stream, node);
     opts.log?.debug(
-      `upgraded to DERP at ${node.HostName}:${port}${certSha256 ? " (TLS)" : " (plain HTTP)"}`,
+      `upgraded to DERP at ${node.HostName}:${port}${certSha256 ? " (TLS)" : " (plain HTTP)"}${
+        fastStart ? " (fast start)" : ""
+      }`,
     );
-    return { stream, initialBytes, node, certSha256 };
+    return { stream, initialBytes, node, certSha256, serverKey };
   } catch (err) {
     await stream.close();
     if (budget.aborted && !(err instanceof DerpError && err.code === "derp-upgrade")) {

@@ -7,10 +7,12 @@ import {
   dialNode,
   dialRegion,
   dialTargets,
+  parseMetaCert,
   parseUpgradeResponse,
   upgradeRequest,
 } from "./dial.ts";
 import { DerpError } from "./errors.ts";
+import { toHex } from "../key/keys.ts";
 
 /**
  * The certificate chain derper v1.98.10 presented on 127.0.0.1 (`-certmode manual -hostname
@@ -246,4 +248,18 @@ Deno.test("dialRegion() skips STUN-only and failing nodes, naming the ideal node
     DerpError,
     "ECONNREFUSED",
   );
+});
+
+Deno.test("parseMetaCert() reads derper's key and protocol version from its meta certificate", () => {
+  const meta = parseMetaCert([DERPER_LEAF, DERPER_META]);
+  assert(meta !== null);
+  // The same derper's ServerKey frame carried this key (see wire/derp_frames_testdata.ts).
+  assertEquals(
+    toHex(meta.serverKey),
+    "437a52bba91f97c56c48353f385c9ed4b88663f90d8626055a2a99645e218938",
+  );
+  assertEquals(meta.protocolVersion, 2);
+  assertEquals(parseMetaCert([DERPER_LEAF]), null);
+  assertEquals(parseMetaCert([new Uint8Array([1, 2, 3])]), null);
+  assert(upgradeRequest(node(), { fastStart: true }).includes("\r\nDerp-Fast-Start: 1\r\n"));
 });

@@ -36,6 +36,7 @@ export {
   dialNode,
   dialRegion,
   dialTargets,
+  parseMetaCert,
   upgradeRequest,
 } from "./dial.ts";
 export type { DerpConnection, DialOptions, DialTarget } from "./dial.ts";

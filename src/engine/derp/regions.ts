@@ -29,6 +29,8 @@ export interface RegionStream {
   stream: DerpStream;
   /** Bytes read past the HTTP upgrade response. */
   initialBytes?: Uint8Array;
+  /** The server key, when known before the handshake (fast start). */
+  serverKey?: NodePublic;
 }
 
 /** Opens a stream to a region; the default is {@linkcode dialRegion}. */
@@ -187,7 +189,11 @@ export class DerpRegions {
     this.#home = opts.homeRegion ?? 0;
     this.#connect = opts.connect ?? (async (region, signal) => {
       const c = await dialRegion(region, { ...opts.dial, log: opts.log, signal });
-      return { stream: c.stream, initialBytes: c.initialBytes };
+      return {
+        stream: c.stream,
+        initialBytes: c.initialBytes,
+        serverKey: c.serverKey ?? undefined,
+      };
     });
     if (this.#home !== 0) this.#ensure(this.#home);
     this.#armIdleCheck();
@@ -359,6 +365,7 @@ export class DerpRegions {
           ...this.#opts.client,
           privateKey: this.#opts.privateKey,
           initialBytes: s.initialBytes,
+          serverKey: s.serverKey,
           clock: this.#clock,
           log,
           signal: rc.abort.signal,
