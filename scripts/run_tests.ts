@@ -17,7 +17,9 @@
 
 if (!import.meta.main) throw new Error("scripts/run_tests.ts is a program, not a module");
 
-const extra = Deno.args;
+// `deno task test -- file.ts` passes the "--" through; dropped here, or deno test would take the
+// files after it as script arguments and run the whole suite.
+const extra = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
 const labBuild = await maybeBuildLab();
 const testArgs = ["test", "--allow-all", "--unstable-net", "--doc", ...extra];
 const netns = await maybeCreateNetns(testArgs);
