@@ -156,7 +156,7 @@ Deno.test("checkPinnedChain() refuses a wrong hash, another name, expiry, and a 
 });
 
 /** A one-shot plain-TCP server on loopback that answers the first request with `reply`. */
-async function oneShotServer(reply: Uint8Array) {
+function oneShotServer(reply: Uint8Array) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   let request = "";
@@ -180,7 +180,7 @@ async function oneShotServer(reply: Uint8Array) {
 Deno.test("dialNode() over plain HTTP sends the upgrade and keeps bytes after the 101", async () => {
   const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n\r\n";
   const reply = new Uint8Array([...new TextEncoder().encode(head), 1, 0, 0, 0, 40, 0x44]);
-  const srv = await oneShotServer(reply);
+  const srv = oneShotServer(reply);
   const n = node({ HostName: "127.0.0.1", IPv6: "none", DERPPort: srv.port });
   const c = await dialNode(n, { useHttp: true });
   assertEquals(c.certSha256, null);
@@ -193,7 +193,7 @@ Deno.test("dialNode() over plain HTTP sends the upgrade and keeps bytes after th
 });
 
 Deno.test("dialNode() reports a refused upgrade with the server's status and text", async () => {
-  const srv = await oneShotServer(
+  const srv = oneShotServer(
     new TextEncoder().encode(
       "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 32\r\n\r\nDERP requires connection upgrade",
     ),
@@ -221,7 +221,7 @@ Deno.test("dialNode() fails with derp-dial when nothing listens", async () => {
 
 Deno.test("dialRegion() skips STUN-only and failing nodes, naming the ideal node", async () => {
   const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n\r\n";
-  const srv = await oneShotServer(new TextEncoder().encode(head));
+  const srv = oneShotServer(new TextEncoder().encode(head));
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const deadPort = (l.addr as Deno.NetAddr).port;
   l.close();
