@@ -1,0 +1,65 @@
+/**
+ * Adapts a Deno `Conn` to {@linkcode ProxyConn} with streams of our own, so that closing the
+ * writable is a half-close (`closeWrite`) and `close()` may be called any number of times.
+ * @module
+ */
+import type { ProxyConn } from "./dialer.ts";
+import { RELAY_CHUNK_BYTES } from "./constants.ts";
+
+/**
+ * Wraps `conn`. The wrapper owns it: `close()` closes it.
+ * @param conn a connected TCP (or Unix) connection
+ * @returns the ProxyConn view
+ */
+export function proxyConnFromDeno(conn: Deno.Conn): ProxyConn {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch { /* already closed by the runtime */ }
+  };
+  const readable = new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      const buf = new Uint8Array(RELAY_CHUNK_BYTES);
+      let n: number | null;
+      try {
+        n = closed ? null : await conn.read(buf);
+      } catch (err) {
+        if (closed) n = null;
+        else {
+          ctrl.error(err);
+          return;
+        }
+      }
+      if (n === null) ctrl.close();
+      else ctrl.enqueue(buf.subarray(0, n));
+    },
+    cancel() {
+      close();
+    },
+  }, { highWaterMark: 0 });
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      let off = 0;
+      while (off < chunk.length) off += await conn.write(chunk.subarray(off));
+    },
+    async close() {
+      if (closed) return;
+      try {
+        await conn.closeWrite();
+      } catch { /* the peer is gone: nothing to half-close */ }
+    },
+    abort() {
+      close();
+    },
+  });
+  const la = conn.localAddr;
+  return {
+    readable,
+    writable,
+    localAddr: la.transport === "tcp" ? { hostname: la.hostname, port: la.port } : undefined,
+    close,
+  };
+}
