@@ -31,6 +31,19 @@ export class ByteReader {
     this.#buf = this.#buf.subarray(n);
   }
 
+  /** Puts bytes back in front of the buffer (read past the end of a message). */
+  unread(b: Uint8Array): void {
+    if (b.length === 0) return;
+    if (this.#buf.length === 0) {
+      this.#buf = b;
+      return;
+    }
+    const n = new Uint8Array(b.length + this.#buf.length);
+    n.set(b);
+    n.set(this.#buf, b.length);
+    this.#buf = n;
+  }
+
   /**
    * Reads one more chunk onto the buffer.
    * @returns false at end of stream (or when the stream errored: the connection is gone)
