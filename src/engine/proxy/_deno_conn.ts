@@ -7,11 +7,27 @@ import type { ProxyConn } from "./dialer.ts";
 import { RELAY_CHUNK_BYTES } from "./constants.ts";
 
 /**
+ * The part of Deno's `Conn` the adapter uses; the userspace stack's connections have it too.
+ */
+export interface ReadWriteConn {
+  /** Reads into `p`; null at EOF. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`; returns how much. */
+  write(p: Uint8Array): Promise<number>;
+  /** Sends FIN. */
+  closeWrite(): Promise<void>;
+  /** Closes both directions. */
+  close(): void;
+  /** Our end, when known. */
+  readonly localAddr?: Deno.Addr;
+}
+
+/**
  * Wraps `conn`. The wrapper owns it: `close()` closes it.
- * @param conn a connected TCP (or Unix) connection
+ * @param conn a connected TCP connection (Deno's, or anything with the same calls)
  * @returns the ProxyConn view
  */
-export function proxyConnFromDeno(conn: Deno.Conn): ProxyConn {
+export function proxyConnFromDeno(conn: ReadWriteConn): ProxyConn {
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -59,7 +75,7 @@ export function proxyConnFromDeno(conn: Deno.Conn): ProxyConn {
   return {
     readable,
     writable,
-    localAddr: la.transport === "tcp" ? { hostname: la.hostname, port: la.port } : undefined,
+    localAddr: la?.transport === "tcp" ? { hostname: la.hostname, port: la.port } : undefined,
     close,
   };
 }

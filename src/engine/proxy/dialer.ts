@@ -27,6 +27,8 @@ export interface ProxyConn {
  * was dialled for, and only datagrams from that address come back.
  */
 export interface ProxyUdpFlow {
+  /** Our local port, when known (for logs and tests). */
+  readonly localPort?: number;
   /** Sends one datagram to the destination. */
   send(data: Uint8Array): Promise<void>;
   /** The next datagram from the destination, or `null` once the flow is closed. */

@@ -107,6 +107,10 @@ class HostUdpFlow implements ProxyUdpFlow {
     this.#port = port;
   }
 
+  get localPort(): number {
+    return (this.#sock.addr as Deno.NetAddr).port;
+  }
+
   async send(data: Uint8Array): Promise<void> {
     await this.#sock.send(data, { transport: "udp", hostname: this.#ip, port: this.#port });
   }

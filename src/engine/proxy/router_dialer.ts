@@ -12,6 +12,7 @@ import {
   type ProxyUdpFlow,
 } from "./dialer.ts";
 import { isTailnetIp, type Resolver } from "./netmap_resolver.ts";
+import { formatIpAddrAt, parseIpAddr } from "../wire/mod.ts";
 
 /** Options of {@linkcode RouterDialer}. */
 export interface RouterDialerOptions {
@@ -45,7 +46,10 @@ export class RouterDialer implements Dialer {
    * @param host a literal or name @returns the route
    */
   route(host: string): Route {
-    if (isTailnetIp(host)) return { via: "tailnet", host };
+    if (isTailnetIp(host)) {
+      const a = parseIpAddr(host);
+      return { via: "tailnet", host: formatIpAddrAt(a, 0, a.length) };
+    }
     const ip = this.#opts.resolver.resolve(host);
     if (ip !== null) return { via: "tailnet", host: ip };
     return { via: "host", host };
