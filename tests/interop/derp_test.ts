@@ -178,6 +178,21 @@ async function receivePackets(client: DerpClient, src: NodePublic, n: number, on
   return out;
 }
 
+/** `p`, or an error naming `what` after `ms`. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Counts received packets and wakes a paced sender when the count moves. */
 class Counter {
   n = 0;
@@ -364,11 +379,16 @@ Deno.test({
           await b.send(a.publicKey, new Uint8Array([1, 2, 3]));
           await receivePackets(a, b.publicKey, 1);
           await b.close();
-          let gone: DerpMessage | null = null;
-          while (gone === null) {
-            const m = await a.recv();
-            if (m.type === "peer-gone") gone = m;
-          }
+          const gone = await within(
+            (async () => {
+              for (;;) {
+                const m: DerpMessage = await a.recv();
+                if (m.type === "peer-gone") return m;
+              }
+            })(),
+            10_000,
+            "peer-gone after B left",
+          );
           assert(gone.type === "peer-gone");
           assertEquals(toHex(gone.peer), toHex(b.publicKey));
           assertEquals(gone.reason, 0);
@@ -407,11 +427,16 @@ Deno.test({
             (p) => atB.push({ at: performance.now(), packet: p }),
           );
           try {
-            await a.waitConnected(900);
-            await b.waitConnected(900);
+            await within(a.waitConnected(900), 15_000, "A's first connect");
+            await within(b.waitConnected(900), 15_000, "B's first connect");
             const pubB = b.client(900)!.publicKey;
-            a.send(900, pubB, new Uint8Array([0]));
-            while (atB.length === 0) await new Promise((r) => setTimeout(r, 10));
+            // derper registers B a moment after B's handshake is sent: resend until one arrives.
+            const firstBy = performance.now() + 10_000;
+            while (atB.length === 0) {
+              assert(performance.now() < firstBy, "no packet reached B before the restart");
+              a.send(900, pubB, new Uint8Array([0]));
+              await new Promise((r) => setTimeout(r, 50));
+            }
 
             await derper.stop();
             const killedAt = performance.now();
