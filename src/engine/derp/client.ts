@@ -41,7 +41,7 @@ import type {
   RecvPacketFrame,
   RestartingFrame,
 } from "../wire/derp_frames.ts";
-import { type Clock, SYSTEM_CLOCK, type TimerId } from "./clock.ts";
+import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 import { RECV_TIMEOUT_MS, RECV_WATCHDOG_INTERVAL_MS } from "./constants.ts";
 import { DerpError } from "./errors.ts";
 import { type DerpStream, FrameReader } from "./stream.ts";

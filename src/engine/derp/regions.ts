@@ -12,7 +12,7 @@ import type { Logger } from "../base/logger.ts";
 import type { DerpMap, DerpRegion } from "../control/types.ts";
 import type { NodePrivate, NodePublic } from "../key/keys.ts";
 import { DerpClient, type DerpClientOptions, type DerpMessage } from "./client.ts";
-import { type Clock, SYSTEM_CLOCK, type TimerId } from "./clock.ts";
+import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 import {
   IDLE_CHECK_INTERVAL_MS,
   NON_HOME_IDLE_MS,

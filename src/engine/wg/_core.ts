@@ -6,7 +6,7 @@
 import type { Logger } from "../base/logger.ts";
 import type { AllowedIps } from "./allowed_ips.ts";
 import type { Bind } from "./bind.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../base/clock.ts";
 import type { WgTimings } from "./constants.ts";
 import type { CookieChecker } from "./cookie.ts";
 import type { LocalStatic } from "./handshake.ts";

@@ -7,7 +7,7 @@ import { Logger } from "../base/logger.ts";
 import { generatePrivate } from "../key/keys.ts";
 import { MemoryNetwork, settle } from "../../../tests/fakes/memory_bind.ts";
 import type { MemoryBind } from "../../../tests/fakes/memory_bind.ts";
-import { ManualClock } from "./clock.ts";
+import { ManualClock } from "../base/clock.ts";
 import { Device, type DeviceOptions } from "./device.ts";
 import { parseIp } from "./allowed_ips.ts";
 

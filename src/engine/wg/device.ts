@@ -18,7 +18,7 @@ import { toHex } from "../key/keys.ts";
 import { x25519Public } from "../crypto/x25519.ts";
 import { AllowedIps, parsePrefix } from "./allowed_ips.ts";
 import type { Bind, BindEndpoint } from "./bind.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 import {
   DEFAULT_MTU,
   MAX_PEERS,
@@ -137,7 +137,7 @@ export class Device {
     const peers = this.#peers;
     this.#core = {
       local,
-      clock: opts.clock ?? systemClock,
+      clock: opts.clock ?? SYSTEM_CLOCK,
       bind: opts.bind,
       timings: Object.freeze({ ...WG_TIMINGS, ...opts.timings }),
       mtu: opts.mtu ?? DEFAULT_MTU,

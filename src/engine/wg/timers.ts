@@ -5,7 +5,7 @@
  * {@linkcode TimerActions}, so this file sends nothing itself.
  * @module
  */
-import type { Clock, TimerId } from "./clock.ts";
+import type { Clock, TimerId } from "../base/clock.ts";
 import { REKEY_TIMEOUT_JITTER_MAX_MS, type WgTimings } from "./constants.ts";
 
 /** What the timers make happen; the device wires these to its send functions. */
@@ -45,8 +45,8 @@ export class PeerTimer {
    * @param ms delay
    */
   mod(ms: number): void {
-    if (this.#id !== null) this.#clock.clearTimer(this.#id);
-    this.#id = this.#clock.setTimer(() => {
+    if (this.#id !== null) this.#clock.clearTimeout(this.#id);
+    this.#id = this.#clock.setTimeout(() => {
       this.#id = null;
       this.#fire();
     }, ms);
@@ -55,7 +55,7 @@ export class PeerTimer {
   /** Disarms the timer. */
   del(): void {
     if (this.#id === null) return;
-    this.#clock.clearTimer(this.#id);
+    this.#clock.clearTimeout(this.#id);
     this.#id = null;
   }
 }

@@ -1,31 +1,31 @@
 /**
- * The time source wg runs on: a monotonic clock for timers and ages, a wall clock for TAI64N
- * handshake timestamps. {@linkcode ManualClock} lets tests run minutes of protocol in
+ * The time source the engine's layers run on (WireGuard, DERP): a monotonic clock for timers and
+ * ages, a wall clock for timestamps such as WireGuard's TAI64N. {@linkcode ManualClock} lets tests run minutes of protocol in
  * microseconds.
  * @module
  */
 
-/** A timer handle from {@linkcode Clock.setTimer}. */
+/** A timer handle from {@linkcode Clock.setTimeout}. */
 export type TimerId = number | ReturnType<typeof setTimeout>;
 
-/** Time and timers, injected into the device. */
+/** Time and timers, injected into each layer. */
 export interface Clock {
   /** Monotonic milliseconds. */
   now(): number;
   /** Wall-clock milliseconds since the Unix epoch (for TAI64N). */
   wallNow(): number;
   /** Calls `fn` once after `ms`. */
-  setTimer(fn: () => void, ms: number): TimerId;
+  setTimeout(fn: () => void, ms: number): TimerId;
   /** Cancels a timer; unknown ids are ignored. */
-  clearTimer(id: TimerId): void;
+  clearTimeout(id: TimerId): void;
 }
 
 /** The real clock: `performance.now()`, `Date.now()` and `setTimeout`. */
-export const systemClock: Clock = Object.freeze({
+export const SYSTEM_CLOCK: Clock = Object.freeze({
   now: () => performance.now(),
   wallNow: () => Date.now(),
-  setTimer: (fn: () => void, ms: number): TimerId => setTimeout(fn, ms),
-  clearTimer: (id: TimerId): void => clearTimeout(id as ReturnType<typeof setTimeout>),
+  setTimeout: (fn: () => void, ms: number): TimerId => setTimeout(fn, ms),
+  clearTimeout: (id: TimerId): void => clearTimeout(id as ReturnType<typeof setTimeout>),
 });
 
 /**
@@ -37,7 +37,7 @@ export const systemClock: Clock = Object.freeze({
  * import { ManualClock } from "./clock.ts";
  * const clock = new ManualClock();
  * let fired = 0;
- * clock.setTimer(() => fired++, 10_000);
+ * clock.setTimeout(() => fired++, 10_000);
  * clock.advance(9_999);
  * clock.advance(1);
  * if (fired !== 1 || clock.now() !== 10_000) throw new Error("timer did not fire");
@@ -74,14 +74,14 @@ export class ManualClock implements Clock {
    * @param ms delay
    * @returns the timer id
    */
-  setTimer(fn: () => void, ms: number): TimerId {
+  setTimeout(fn: () => void, ms: number): TimerId {
     const id = this.#nextId++;
     this.#timers.set(id, { at: this.#now + Math.max(0, ms), seq: id, fn });
     return id;
   }
 
   /** @param id a timer to cancel */
-  clearTimer(id: TimerId): void {
+  clearTimeout(id: TimerId): void {
     this.#timers.delete(id);
   }
 
