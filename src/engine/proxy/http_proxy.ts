@@ -378,7 +378,15 @@ export class HttpProxy {
     const headers = stripHopByHop(head.headers);
     if (headerValues(headers, "host").length === 0) headers.unshift(["Host", target.authority]);
     const xff = headerValues(headers, "x-forwarded-for");
-    const rest = headers.filter(([n]) => n.toLowerCase() !== "x-forwarded-for");
+    // Expect: 100-continue is answered here, so the client sends its body at once instead of
+    // waiting (curl waits a second) while we wait for the body before reading the response.
+    const expectContinue = headerValues(headers, "expect").some((v) =>
+      v.toLowerCase() === "100-continue"
+    );
+    const rest = headers.filter(([n]) => {
+      const l = n.toLowerCase();
+      return l !== "x-forwarded-for" && !(l === "expect" && expectContinue);
+    });
     rest.push(["X-Forwarded-For", [...xff, clientIp].join(", ")]);
     const out = formatRequestHead({
       method: head.method,
@@ -392,6 +400,9 @@ export class HttpProxy {
     };
     try {
       await up.writer.write(out);
+      if (expectContinue && framing.kind !== "none" && head.version === "HTTP/1.1") {
+        await client.writer.write(new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n"));
+      }
       if (await copyBody(client.reader, up.writer, framing) === "eof-early") {
         this.stats.truncated++;
         return false;

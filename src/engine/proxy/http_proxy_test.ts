@@ -100,6 +100,55 @@ Deno.test("HttpProxy keeps the client and origin connections alive across reques
   });
 });
 
+Deno.test("HttpProxy answers Expect: 100-continue itself, so curl sends a 2 MiB body at once", async () => {
+  await withOrigin(async (port) => {
+    await using p = HttpProxy.listen({ port: 0, dialer: new CountingDialer() });
+    const file = await Deno.makeTempFile();
+    try {
+      await Deno.writeFile(file, new Uint8Array(2 << 20).fill(0x61));
+      const t0 = performance.now();
+      const r = await curl([
+        "-x",
+        `http://127.0.0.1:${p.addr.port}`,
+        "--data-binary",
+        `@${file}`,
+        "-v",
+        `http://ts1:${port}/big`,
+      ]);
+      const ms = performance.now() - t0;
+      assertEquals(r.code, 0, r.err);
+      assertMatch(r.err, /Expect: 100-continue/);
+      assertMatch(r.err, /HTTP\/1\.1 100 Continue/);
+      assert(r.out.endsWith("a".repeat(100)));
+      assertEquals(r.out.length - r.out.indexOf("body=") - 5, 2 << 20);
+      assert(ms < 900, `took ${ms.toFixed(0)} ms: curl waited for 100 Continue`);
+    } finally {
+      await Deno.remove(file);
+    }
+  });
+});
+
+Deno.test("HttpProxy serves pipelined requests in order (Content-Length bodies, leftovers kept)", async () => {
+  await withOrigin(async (port) => {
+    await using p = HttpProxy.listen({ port: 0, dialer: new CountingDialer() });
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: p.addr.port });
+    await writeAll(
+      c,
+      te.encode(
+        `POST http://ts1:${port}/one HTTP/1.1\r\nHost: ts1\r\nContent-Length: 5\r\n\r\nfirst` +
+          `GET http://ts1:${port}/two HTTP/1.1\r\nHost: ts1\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const raw = td.decode(await readAll(c));
+    c.close();
+    const bodies = [...raw.matchAll(/body=[^\n]*|(?:POST|GET) \/(?:one|two)/g)].map((m) => m[0])
+      .filter((m) => !m.startsWith("body="));
+    assertEquals(bodies, ["POST /one", "GET /two"], raw);
+    assertMatch(raw, /body=first/);
+    assertEquals(p.stats.forwarded, 2);
+  });
+});
+
 Deno.test("HttpProxy passes chunked bodies through both ways", async () => {
   await withOrigin(async (port) => {
     await using p = HttpProxy.listen({ port: 0, dialer: new CountingDialer() });
