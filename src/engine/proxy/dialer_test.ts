@@ -54,6 +54,14 @@ Deno.test("NetmapResolver maps full and short MagicDNS names, IPv4 first, any ca
   assertEquals(r.resolve("ts1.tailnet"), null);
   r.update(null);
   assertEquals(r.resolve("ts1"), null);
+  // From a getter: follows the current netmap.
+  let current: NetworkMap | null = null;
+  const g = new NetmapResolver(() => current);
+  assertEquals(g.resolve("ts1"), null);
+  current = nm();
+  assertEquals(g.resolve("ts1"), "100.64.0.2");
+  current = null;
+  assertEquals(g.resolve("ts1"), null);
 });
 
 class Recorder implements Dialer {
@@ -178,12 +186,12 @@ class FakeStack implements TailnetStack {
   connected: string[] = [];
   sent: string[] = [];
   inbox: TailnetDatagram[] = [];
-  async connectTcp(ip: string, port: number, opts: { signal?: AbortSignal }) {
+  async dialTcp(ip: string, port: number, signal?: AbortSignal) {
     this.connected.push(`${ip}:${port}`);
     if (ip === "100.64.0.99") throw new Deno.errors.ConnectionRefused("rst");
-    return await Deno.connect({ hostname: "127.0.0.1", port, signal: opts.signal });
+    return await Deno.connect({ hostname: "127.0.0.1", port, signal });
   }
-  bindUdp() {
+  listenUdp() {
     const inbox = this.inbox, sent = this.sent;
     let closed = false;
     return {

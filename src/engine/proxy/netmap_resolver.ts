@@ -39,13 +39,20 @@ export function isTailnetIp(host: string): boolean {
   return prefixContains(addr.length === 4 ? CGNAT : TAILSCALE_ULA, addr);
 }
 
-/** A {@linkcode Resolver} fed with netmaps; call `update()` on every new netmap. */
+/**
+ * A {@linkcode Resolver} over the netmap: give it a netmap and call `update()` on each new
+ * one, or give it a function that returns the current netmap (the names are rebuilt when
+ * it returns a different object).
+ */
 export class NetmapResolver implements Resolver {
   #names = new Map<string, string>();
+  #source: (() => NetworkMap | null) | null;
+  #built: NetworkMap | null = null;
 
-  /** @param nm an initial netmap, if there is one */
-  constructor(nm: NetworkMap | null = null) {
-    this.update(nm);
+  /** @param nm a netmap, a function returning the current one, or nothing */
+  constructor(nm: NetworkMap | null | (() => NetworkMap | null) = null) {
+    this.#source = typeof nm === "function" ? nm : null;
+    if (typeof nm !== "function") this.update(nm);
   }
 
   /**
@@ -53,26 +60,34 @@ export class NetmapResolver implements Resolver {
    * @param nm the new netmap, or null to forget every name
    */
   update(nm: NetworkMap | null): void {
-    const names = new Map<string, string>();
-    if (nm !== null) {
-      // Peers first, then self: our own name wins a clash, as it does in tailscaled.
-      for (const node of [...nm.peers, nm.self]) {
-        const ip = preferredAddress(node.addresses);
-        if (ip === null) continue;
-        const fqdn = node.name.replace(/\.$/, "").toLowerCase();
-        if (fqdn === "") continue;
-        names.set(fqdn, ip);
-        const short = fqdn.split(".")[0];
-        if (!names.has(short) || node === nm.self) names.set(short, ip);
-      }
-    }
-    this.#names = names;
+    this.#built = nm;
+    this.#names = namesOf(nm);
   }
 
   /** The tailnet address for `host`, or `null` when it is not a netmap name. */
   resolve(host: string): string | null {
+    if (this.#source !== null) {
+      const nm = this.#source();
+      if (nm !== this.#built) this.update(nm);
+    }
     return this.#names.get(host.replace(/\.$/, "").toLowerCase()) ?? null;
   }
+}
+
+function namesOf(nm: NetworkMap | null): Map<string, string> {
+  const names = new Map<string, string>();
+  if (nm === null) return names;
+  // Peers first, then self: our own name wins a clash of short names.
+  for (const node of [...nm.peers, nm.self]) {
+    const ip = preferredAddress(node.addresses);
+    if (ip === null) continue;
+    const fqdn = node.name.replace(/\.$/, "").toLowerCase();
+    if (fqdn === "") continue;
+    names.set(fqdn, ip);
+    const short = fqdn.split(".")[0];
+    if (!names.has(short) || node === nm.self) names.set(short, ip);
+  }
+  return names;
 }
 
 function preferredAddress(addresses: readonly string[]): string | null {

@@ -32,16 +32,19 @@ export interface TailnetUdpSocket {
   close(): void;
 }
 
-/** What the proxies need from the userspace stack. */
+/**
+ * What the proxies need from the userspace stack: the stack folder's `TailnetDialer`
+ * (EngineLink implements it) fits this by shape.
+ */
 export interface TailnetStack {
   /**
    * Opens a TCP connection to a tailnet address, resolving once established.
    * Rejects with Deno.errors.ConnectionRefused on RST, Deno.errors.TimedOut when SYNs go
    * unanswered, the signal's reason when aborted.
    */
-  connectTcp(ip: string, port: number, opts: { signal?: AbortSignal }): Promise<ReadWriteConn>;
-  /** Binds a UDP socket; 0 picks an ephemeral port. */
-  bindUdp(port?: number): TailnetUdpSocket;
+  dialTcp(ip: string, port: number, signal?: AbortSignal): Promise<ReadWriteConn>;
+  /** Binds a UDP socket on our tailnet addresses; 0 picks an ephemeral port. */
+  listenUdp(port?: number): TailnetUdpSocket;
 }
 
 /** A {@linkcode Dialer} over the userspace stack. Hosts must be IP literals (the router resolves). */
@@ -56,7 +59,7 @@ export class StackDialer implements Dialer {
   /** Connects through the stack. */
   async dialTcp(host: string, port: number, signal?: AbortSignal): Promise<ProxyConn> {
     try {
-      return proxyConnFromDeno(await this.#stack.connectTcp(host, port, { signal }));
+      return proxyConnFromDeno(await this.#stack.dialTcp(host, port, signal));
     } catch (err) {
       throw toDialError(signal?.aborted ? signal.reason ?? err : err, joinHostPort(host, port));
     }
@@ -69,7 +72,7 @@ export class StackDialer implements Dialer {
     }
     let sock: TailnetUdpSocket;
     try {
-      sock = this.#stack.bindUdp(0);
+      sock = this.#stack.listenUdp(0);
     } catch (err) {
       return Promise.reject(toDialError(err, joinHostPort(host, port)));
     }
