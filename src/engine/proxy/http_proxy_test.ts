@@ -198,8 +198,8 @@ Deno.test("HttpProxy tunnels CONNECT (curl -p) and answers tailscaled's 200 OK",
   // 1 MiB through a CONNECT tunnel to an echo server, with early bytes and half-close.
   const echo = new TcpEcho();
   try {
-    await using p = HttpProxy.listen({ port: 0, dialer: new HostDialer() });
-    const c = await Deno.connect({ hostname: "127.0.0.1", port: p.addr.port });
+    await using p = HttpProxy.listen({ hostname: "::1", port: 0, dialer: new HostDialer() });
+    const c = await Deno.connect({ hostname: "::1", port: p.addr.port });
     const data = new Uint8Array(1 << 20).map((_, i) => i * 13);
     await writeAll(c, te.encode(`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nHost: x\r\n\r\nearly`));
     const reading = readAll(c);

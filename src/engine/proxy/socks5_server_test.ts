@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertMatch } from "../../../tests/assert.ts";
 import type { NetworkMap } from "../control/mod.ts";
 import { Socks5Server } from "./socks5_server.ts";
 import { HostDialer } from "./host_dialer.ts";
@@ -124,6 +124,22 @@ Deno.test("Socks5Server relays curl --socks5-hostname to a local HTTP server", a
     ]);
     assertEquals(r2.out, "hello POST /p abc");
     assertEquals(s.stats.connects, 2);
+  });
+});
+
+Deno.test("Socks5Server over IPv6 loopback, and host unreachable (4) for a name that does not resolve", async () => {
+  await withHttp(async (httpPort) => {
+    await using s = Socks5Server.listen({ hostname: "::1", port: 0, dialer: router() });
+    const r = await curl(["--socks5", `[::1]:${s.addr.port}`, `http://127.0.0.1:${httpPort}/v6`]);
+    assertEquals(r.code, 0, r.err);
+    assertEquals(r.out, "hello GET /v6 ");
+    const bad = await curl([
+      "--socks5-hostname",
+      `[::1]:${s.addr.port}`,
+      "http://no-such-host.invalid/",
+    ]);
+    assertEquals(bad.code, 97, bad.err);
+    assertMatch(bad.err, /\(4\)/); // curl names the reply code
   });
 });
 
