@@ -38,3 +38,9 @@ export {
 export type { ReadWriteConn } from "./_deno_conn.ts";
 export { Socks5Server, type Socks5ServerOptions, type Socks5Stats } from "./socks5_server.ts";
 export { HttpProxy, type HttpProxyOptions, type HttpProxyStats } from "./http_proxy.ts";
+export {
+  type ListenAddr,
+  parseListenAddr,
+  ProxyServers,
+  type ProxyServersOptions,
+} from "./proxy_servers.ts";
