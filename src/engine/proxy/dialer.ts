@@ -80,8 +80,8 @@ export class DialError extends TailnetError {
 
 /**
  * Turns whatever a dial threw into a {@linkcode DialError}: Deno's `ConnectionRefused` is
- * refused, unreachable networks and names that do not resolve are unreachable, an abort is a
- * timeout.
+ * refused; unreachable networks, names that do not resolve, and `NotConnected` (no data plane
+ * yet) are unreachable; an abort or `TimedOut` is a timeout.
  * @param err what was thrown @param dest `host:port` for the message
  * @returns a DialError (the same one if `err` already is)
  */
@@ -99,6 +99,7 @@ export function toDialError(err: unknown, dest: string): DialError {
   }
   if (
     err instanceof Deno.errors.NotFound || err instanceof Deno.errors.AddrNotAvailable ||
+    err instanceof Deno.errors.NotConnected ||
     /unreachable|name resolution|lookup|no such host|failed to lookup/i.test(msg)
   ) {
     return new DialError("dial-unreachable", `Cannot connect to ${dest}: ${firstLine(msg)}`, {

@@ -174,6 +174,10 @@ Deno.test("toDialError() classifies Deno's errors", () => {
   assertEquals(toDialError(new Deno.errors.TimedOut("x"), "a:1").code, "dial-timeout");
   assertEquals(toDialError(new Deno.errors.AddrNotAvailable("x"), "a:1").code, "dial-unreachable");
   assertEquals(
+    toDialError(new Deno.errors.NotConnected("no data plane"), "a:1").code,
+    "dial-unreachable",
+  );
+  assertEquals(
     toDialError(new Error("Network is unreachable (os error 101)"), "a:1").code,
     "dial-unreachable",
   );
