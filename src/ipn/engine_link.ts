@@ -11,6 +11,12 @@ import type { NetmapNode } from "../engine/control/types.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
 import { Engine, type EngineOptions, type PingKind, type PingResult } from "../engine/engine.ts";
 import { type DiscoPrivate, keysEqual, type NodePrivate } from "../engine/key/keys.ts";
+import {
+  NodeStack,
+  type StackConn,
+  type TailnetDialer,
+  type UdpSocket,
+} from "../engine/stack/mod.ts";
 import type { Backend } from "./backend.ts";
 import { NotifyWatchOpt } from "./notify_bus.ts";
 import { type PeerStatusJson, ZERO_TIME } from "./status.ts";
@@ -28,10 +34,11 @@ export interface EngineLinkOptions {
 }
 
 /** The backend's data plane. */
-export class EngineLink implements AsyncDisposable {
+export class EngineLink implements AsyncDisposable, TailnetDialer {
   readonly #opts: EngineLinkOptions;
   #backend: Backend | null = null;
   #engine: Engine | null = null;
+  #stack: NodeStack | null = null;
   #engineKey: NodePrivate | null = null;
   #unwatch: (() => void) | null = null;
   #closing: Promise<void> = Promise.resolve();
@@ -61,6 +68,24 @@ export class EngineLink implements AsyncDisposable {
   /** The engine, or null while logged out. */
   get engine(): Engine | null {
     return this.#engine;
+  }
+
+  /**
+   * Opens a TCP connection to a tailnet address through the node's stack (for the proxies).
+   * @param ip the peer's Tailscale IP @param port its port @param signal gives up
+   * @returns the connection once established
+   */
+  dialTcp(ip: string, port: number, signal?: AbortSignal): Promise<StackConn> {
+    if (this.#stack === null) {
+      return Promise.reject(new Deno.errors.NotConnected("not running: no data plane yet"));
+    }
+    return this.#stack.dialTcp(ip, port, signal);
+  }
+
+  /** @param port 0 for ephemeral @returns a UDP socket on our tailnet addresses */
+  listenUdp(port = 0): UdpSocket {
+    if (this.#stack === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
+    return this.#stack.listenUdp(port);
   }
 
   /**
@@ -136,16 +161,25 @@ export class EngineLink implements AsyncDisposable {
         onHomeDerp: (regionId) => b.setNetInfo({ PreferredDERP: regionId }),
         onStatusChange: () => b.engineStatusChanged(),
       });
+      this.#stack = new NodeStack(this.#engine, { addresses: nm.self.addresses });
     }
-    if (this.#engine.netmap !== nm) this.#engine.setNetmap(nm);
+    if (this.#engine.netmap !== nm) {
+      this.#engine.setNetmap(nm);
+      this.#stack?.stack.setAddresses(nm.self.addresses);
+    }
   }
 
   #dropEngine(): Promise<void> {
     const engine = this.#engine;
+    const stack = this.#stack;
     this.#engine = null;
+    this.#stack = null;
     this.#engineKey = null;
     if (engine !== null) {
-      this.#closing = this.#closing.then(() => engine.close());
+      this.#closing = this.#closing.then(async () => {
+        await stack?.close();
+        await engine.close();
+      });
       this.#backend?.engineStatusChanged();
     }
     return this.#closing;

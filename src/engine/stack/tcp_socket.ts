@@ -54,6 +54,9 @@ import {
   TIMESTAMP_OPTION_LEN,
 } from "./constants.ts";
 import { RangeSet } from "./range_set.ts";
+
+/** Segments a paced sender may send back to back. */
+const PACING_BURST = 10;
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
 import { clearTcpOptions, newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
 
@@ -106,6 +109,10 @@ export interface TcpSocketStats {
   outOfWindow: number;
   /** Challenge ACKs sent (RFC 5961). */
   challengeAcks: number;
+  /** Tail loss probes sent. */
+  tailProbes: number;
+  /** Retransmissions found lost and sent again during recovery. */
+  lostRetransmits: number;
 }
 
 const SYNCHRONIZED = new Set<TcpState>([
@@ -137,6 +144,8 @@ export class TcpSocket {
     recoveries: 0,
     outOfWindow: 0,
     challengeAcks: 0,
+    tailProbes: 0,
+    lostRetransmits: 0,
   };
 
   // Send side.
@@ -199,6 +208,13 @@ export class TcpSocket {
   #rxtNext = 0;
   #lossLimit = 0;
   #fastRexmit = false;
+  /** When the segment at SND.UNA was last resent in recovery (lost-retransmit check). */
+  #rxtUnaAt = Infinity;
+  /** Tail loss probe deadline (after RFC 8985 §7): resend the last segment once. */
+  #tlpDeadline = Infinity;
+  /** Pacing: when the next new segment may leave (bursts overflow shallow relay queues). */
+  #paceAt = 0;
+  #paceBlocked = false;
   readonly #scoreboard = new RangeSet(MAX_SACK_RANGES);
 
   /** @param opts ports, MSS, ISS, buffer bounds, congestion controller */
@@ -399,6 +415,8 @@ export class TcpSocket {
     if (this.#ackNow || this.#rstPending) return 0;
     if (s === "time-wait") return this.#timeWaitDeadline;
     let t = this.#rtoDeadline;
+    if (this.#tlpDeadline < t) t = this.#tlpDeadline;
+    if (this.#paceBlocked && this.#paceAt < t) t = this.#paceAt;
     if (this.#ackPending && this.#ackDeadline < t) t = this.#ackDeadline;
     if (this.#persistDeadline < t) t = this.#persistDeadline;
     if (this.#keepAliveDeadline < t) t = this.#keepAliveDeadline;
@@ -595,6 +613,16 @@ export class TcpSocket {
     ) {
       this.#persistDeadline = now + this.#rto;
     }
+    // A resent SND.UNA still unacknowledged well over an RTT later, while SACKs keep coming:
+    // the retransmission was lost too; resend the holes again (RACK's idea, RFC 8985).
+    if (
+      this.#inRecovery && acked === 0 && seg.sackCount > 0 &&
+      now - this.#rxtUnaAt > Math.max(this.#srtt * 1.25, 2) + 2 * this.#rttvar
+    ) {
+      this.#rxtNext = this.#sndUna;
+      this.#rxtUnaAt = Infinity;
+      this.stats.lostRetransmits++;
+    }
     // Loss detection: three duplicate ACKs, or more than two segments' worth SACKed above
     // SND.UNA (RFC 6675 IsLost for the first hole).
     const inFlight = seqDiff(this.#sndMax, this.#sndUna);
@@ -652,6 +680,7 @@ export class TcpSocket {
       : seqAdd(this.#sndUna, Math.min(this.#sndMss, flight));
     this.#fastRexmit = true;
     this.#timedSeq = -1;
+    this.#tlpDeadline = Infinity;
   }
 
   /** SND.UNA moves to `ack`: buffers, RTT, timers, recovery, state. */
@@ -680,6 +709,7 @@ export class TcpSocket {
     this.#retries = 0;
     this.#dupAcks = 0;
     this.#rtoDeadline = seqDiff(this.#sndMax, ack) > 0 ? now + this.#rto : Infinity;
+    this.#armTlp(now);
     if (this.#inRecovery) {
       if (seqGe(ack, this.#recoveryPoint)) {
         this.#inRecovery = false;
@@ -689,6 +719,7 @@ export class TcpSocket {
           // NewReno partial ACK: the next segment is lost too.
           this.#rxtNext = ack;
           this.#lossLimit = seqAdd(ack, this.#sndMss);
+          this.#fastRexmit = true; // RFC 6582: resend the first unacknowledged segment now
         } else {
           this.#lossLimit = seqAdd(ack, Math.max(this.#lossEdge(), 1));
         }
@@ -801,6 +832,20 @@ export class TcpSocket {
     if (now >= this.#rtoDeadline) {
       this.#onRetransmitTimeout(now);
       if (this.#state === "closed") return false;
+    }
+    if (now >= this.#tlpDeadline) {
+      this.#tlpDeadline = Infinity;
+      if (!this.#inRecovery && this.#isSyncData()) {
+        const flight = seqDiff(this.#sndMax, this.#sndUna);
+        const dataEnd = seqAdd(this.#bufSeq, this.#sendBuf.length);
+        const end = seqLt(dataEnd, this.#sndMax) ? dataEnd : this.#sndMax;
+        const len = Math.min(this.#sndMss, seqDiff(end, this.#sndUna));
+        if (flight > 0 && len > 0 && seqGe(this.#sndNxt, this.#sndMax)) {
+          this.stats.retransmits++;
+          this.stats.tailProbes++;
+          return this.#emitSegment(now, emit, seqAdd(end, -len), len, dataEnd, true);
+        }
+      }
     }
     if (s === "syn-sent" || s === "syn-received") {
       if (this.#sndNxt === this.#iss) return this.#emitSyn(now, emit);
@@ -959,6 +1004,7 @@ export class TcpSocket {
           }
         }
         const seq = seqAdd(base, gap);
+        if (seq === this.#sndUna) this.#rxtUnaAt = now;
         this.#fastRexmit = false;
         this.#rxtNext = seqAdd(seq, len);
         this.stats.retransmits++;
@@ -968,6 +1014,8 @@ export class TcpSocket {
     }
 
     // 2. Data at SND.NXT (new, or resent after a timeout), and the FIN after it.
+    this.#paceBlocked = now < this.#paceAt;
+    if (this.#paceBlocked) return false;
     let seq = this.#sndNxt;
     const resend = seqLt(seq, this.#sndMax);
     if (resend && this.#scoreboard.count > 0) {
@@ -1046,6 +1094,8 @@ export class TcpSocket {
       this.#sndMax = next;
     }
     if (this.#rtoDeadline === Infinity) this.#rtoDeadline = now + this.#rto;
+    if (!resend) this.#armTlp(now);
+    if (len > 0) this.#pace(now, len);
     emit(o);
     return true;
   }
@@ -1083,6 +1133,30 @@ export class TcpSocket {
     }
     this.#rto = Math.min(MAX_RTO_MS, this.#rto * 2);
     this.#rtoDeadline = now + this.#rto;
+  }
+
+  /**
+   * Spreads segments over the RTT at twice (slow start) or 1.25 times (congestion avoidance)
+   * cwnd per SRTT, as Linux paces, allowing bursts of up to PACING_BURST segments.
+   */
+  #pace(now: number, len: number): void {
+    if (this.#srtt <= 0) return;
+    const cwnd = this.#cc.cwndBytes;
+    const gain = cwnd < this.#cc.ssthreshBytes ? 2 : 1.25;
+    const bytesPerMs = (gain * cwnd) / Math.max(this.#srtt, 0.5);
+    const burstMs = (PACING_BURST * this.#sndMss) / bytesPerMs;
+    const base = Math.max(this.#paceAt, now - burstMs);
+    this.#paceAt = base + len / bytesPerMs;
+  }
+
+  #armTlp(now: number): void {
+    const flight = seqDiff(this.#sndMax, this.#sndUna);
+    if (flight <= 0 || this.#inRecovery || this.#srtt < 0) {
+      this.#tlpDeadline = Infinity;
+      return;
+    }
+    const pto = Math.max(2 * this.#srtt, 10);
+    this.#tlpDeadline = now + pto < this.#rtoDeadline ? now + pto : Infinity;
   }
 
   #lastHeard(now: number): void {

@@ -1,0 +1,256 @@
+/**
+ * Inbound forwarding as tailscaled does in userspace mode: a peer's TCP SYN to our Tailscale
+ * IP:port is forwarded to 127.0.0.1:port (or ::1 for IPv6 is not used: tailscaled dials the
+ * IPv4 loopback for both families). The handshake completes only once the local dial
+ * succeeded; if nothing listens, the peer gets a RST. UDP to our IP:port goes to
+ * 127.0.0.1:port from a host socket per flow, and replies come back through the stack; a flow
+ * closes after a minute idle.
+ * @module
+ */
+import { UDP_FLOW_IDLE_MS } from "./constants.ts";
+import type { StackConn } from "./conn.ts";
+import type { Stack, SynRequest, UdpUnbound } from "./stack.ts";
+
+/** Counters of the forwarder. */
+export interface ForwarderStats {
+  /** TCP connections forwarded. */
+  tcpForwarded: number;
+  /** SYNs refused because the local dial failed. */
+  tcpRefused: number;
+  /** TCP connections open now. */
+  tcpActive: number;
+  /** UDP flows opened. */
+  udpFlows: number;
+  /** Datagrams forwarded to the host. */
+  udpOut: number;
+  /** Datagrams sent back to peers. */
+  udpIn: number;
+  /** Datagrams dropped (host socket error, reply too big). */
+  udpDropped: number;
+}
+
+/** Options for {@linkcode LoopbackForwarder}. */
+export interface ForwarderOptions {
+  /** Host to forward to (default "127.0.0.1"). */
+  host?: string;
+  /** Opens the local TCP connection (tests replace it). */
+  dial?: (host: string, port: number) => Promise<Deno.Conn>;
+}
+
+interface UdpFlow {
+  sock: Deno.DatagramConn;
+  lastActive: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  loop: Promise<void>;
+}
+
+const COPY_CHUNK = 64 << 10;
+
+/** Forwards inbound TCP and UDP from a stack to this machine's loopback. */
+export class LoopbackForwarder {
+  readonly #stack: Stack;
+  readonly #host: string;
+  readonly #dial: (host: string, port: number) => Promise<Deno.Conn>;
+  readonly #tcp = new Set<{ host: Deno.Conn | null; conn: StackConn | null }>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #flows = new Map<string, UdpFlow>();
+  #closed = false;
+  /** Counters. */
+  readonly stats: ForwarderStats = {
+    tcpForwarded: 0,
+    tcpRefused: 0,
+    tcpActive: 0,
+    udpFlows: 0,
+    udpOut: 0,
+    udpIn: 0,
+    udpDropped: 0,
+  };
+
+  /**
+   * Installs itself as the stack's SYN and UDP handler.
+   * @param stack the stack
+   * @param opts host and dialer
+   */
+  constructor(stack: Stack, opts: ForwarderOptions = {}) {
+    this.#stack = stack;
+    this.#host = opts.host ?? "127.0.0.1";
+    this.#dial = opts.dial ??
+      ((hostname, port) => Deno.connect({ hostname, port, transport: "tcp" }));
+    stack.setSynHandler((req) => this.#onSyn(req));
+    stack.setUdpHandler((d) => this.#onUdp(d));
+  }
+
+  #track(p: Promise<void>): void {
+    this.#tasks.add(p);
+    p.finally(() => this.#tasks.delete(p));
+  }
+
+  #onSyn(req: SynRequest): void {
+    if (this.#closed) {
+      req.reject();
+      return;
+    }
+    this.#track(this.#forwardTcp(req));
+  }
+
+  async #forwardTcp(req: SynRequest): Promise<void> {
+    const pair: { host: Deno.Conn | null; conn: StackConn | null } = { host: null, conn: null };
+    this.#tcp.add(pair);
+    try {
+      try {
+        pair.host = await this.#dial(this.#host, req.localAddr.port);
+      } catch {
+        this.stats.tcpRefused++;
+        req.reject();
+        return;
+      }
+      if (this.#closed) return;
+      pair.conn = req.accept();
+      if (pair.conn === null) return;
+      this.stats.tcpForwarded++;
+      this.stats.tcpActive++;
+      try {
+        await pipeBoth(pair.host, pair.conn);
+      } finally {
+        this.stats.tcpActive--;
+      }
+    } finally {
+      try {
+        pair.host?.close();
+      } catch {
+        // closed already
+      }
+      pair.conn?.close();
+      this.#tcp.delete(pair);
+    }
+  }
+
+  #onUdp(d: UdpUnbound): void {
+    if (this.#closed) return;
+    const key =
+      `${d.remoteAddr.hostname}|${d.remoteAddr.port}|${d.localAddr.hostname}|${d.localAddr.port}`;
+    let flow = this.#flows.get(key);
+    if (flow === undefined) {
+      let sock: Deno.DatagramConn;
+      try {
+        sock = Deno.listenDatagram({ hostname: this.#host, port: 0, transport: "udp" });
+      } catch {
+        this.stats.udpDropped++;
+        return;
+      }
+      this.stats.udpFlows++;
+      const f: UdpFlow = {
+        sock,
+        lastActive: performance.now(),
+        timer: null,
+        loop: Promise.resolve(),
+      };
+      f.loop = this.#udpReplies(key, f, d);
+      this.#armIdle(key, f);
+      this.#flows.set(key, f);
+      flow = f;
+    }
+    flow.lastActive = performance.now();
+    const target: Deno.NetAddr = { transport: "udp", hostname: this.#host, port: d.localAddr.port };
+    flow.sock.send(d.data, target).then(
+      () => this.stats.udpOut++,
+      () => this.stats.udpDropped++,
+    );
+  }
+
+  async #udpReplies(key: string, f: UdpFlow, first: UdpUnbound): Promise<void> {
+    try {
+      for (;;) {
+        const [data] = await f.sock.receive();
+        f.lastActive = performance.now();
+        const ok = this.#stack.sendUdp(
+          first.localAddr.hostname,
+          first.localAddr.port,
+          first.remoteAddr.hostname,
+          first.remoteAddr.port,
+          data,
+        );
+        if (ok) this.stats.udpIn++;
+        else this.stats.udpDropped++;
+      }
+    } catch {
+      // socket closed
+    } finally {
+      this.#flows.delete(key);
+    }
+  }
+
+  #armIdle(key: string, f: UdpFlow): void {
+    f.timer = setTimeout(() => {
+      f.timer = null;
+      const idle = performance.now() - f.lastActive;
+      if (idle >= UDP_FLOW_IDLE_MS) this.#closeFlow(key, f);
+      else this.#armIdle(key, f);
+    }, UDP_FLOW_IDLE_MS);
+  }
+
+  #closeFlow(key: string, f: UdpFlow): void {
+    if (f.timer !== null) clearTimeout(f.timer);
+    f.timer = null;
+    try {
+      f.sock.close();
+    } catch {
+      // closed already
+    }
+    this.#flows.delete(key);
+  }
+
+  /** Stops forwarding: closes every forwarded connection and flow, waits for them. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stack.setSynHandler(null);
+    this.#stack.setUdpHandler(null);
+    for (const p of this.#tcp) {
+      try {
+        p.host?.close();
+      } catch {
+        // closed already
+      }
+      p.conn?.close();
+    }
+    const loops = [...this.#flows.values()].map((f) => f.loop);
+    for (const [k, f] of [...this.#flows]) this.#closeFlow(k, f);
+    await Promise.allSettled([...this.#tasks, ...loops]);
+  }
+}
+
+/**
+ * Copies both ways until both directions ended, half-closing each side as its source ends.
+ * @param host the local connection @param conn the stack connection
+ */
+async function pipeBoth(host: Deno.Conn, conn: StackConn): Promise<void> {
+  const up = (async () => {
+    const buf = new Uint8Array(COPY_CHUNK);
+    for (;;) {
+      const n = await host.read(buf);
+      if (n === null) break;
+      for (let off = 0; off < n;) off += await conn.write(buf.subarray(off, n));
+    }
+    await conn.closeWrite();
+  })();
+  const down = (async () => {
+    const buf = new Uint8Array(COPY_CHUNK);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      for (let off = 0; off < n;) off += await host.write(buf.subarray(off, n));
+    }
+    await host.closeWrite();
+  })();
+  // When one direction fails the other could wait forever: close both ends then.
+  const fail = () => {
+    try {
+      host.close();
+    } catch {
+      // closed already
+    }
+    conn.close();
+  };
+  await Promise.all([up.catch(fail), down.catch(fail)]);
+}

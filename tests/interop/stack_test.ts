@@ -1,0 +1,359 @@
+/**
+ * The TCP/UDP stack against real tailscaled through the lab's real derper and headscale:
+ * an in-process engine (our control client, DERP, WireGuard) with our {@linkcode NodeStack}.
+ *
+ * - real -> us: a connection through the real node's SOCKS5 proxy to <our IP>:<port> is
+ *   forwarded by our stack to a server on this machine's 127.0.0.1:<port>; bytes are hashed
+ *   both ways. The same transfer between two real tailscaled on the same path (DERP only,
+ *   TS_DEBUG_NEVER_DIRECT_UDP) gives the ratio.
+ * - us -> real: our stack dials <peer IP>:<port>, which the real node (userspace mode)
+ *   forwards to a server on 127.0.0.1:<port>; data moves both ways, SHA-256 checked.
+ * - IPv6 tailnet addresses, and 200 concurrent connections moving 1 MiB each way.
+ *
+ * Sizes: STACK_INTEROP_MIB (default 100). Figures go to stderr as `[stack interop] …`.
+ * Skipped with the reason when the lab is not built.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { assert, assertEquals } from "../assert.ts";
+import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
+import { socks5Transfer } from "../lab/transfer.ts";
+import { socks5Connect } from "../lab/socks5.ts";
+import { createControlClient, emptyPersist, type Hostinfo } from "../../src/engine/control/mod.ts";
+import type { ControlStatus } from "../../src/engine/control/client.ts";
+import { Engine } from "../../src/engine/engine.ts";
+import { generatePrivate, publicOf, publicToText } from "../../src/engine/key/keys.ts";
+import { Logger } from "../../src/engine/base/logger.ts";
+import { NodeStack, type StackConn } from "../../src/engine/stack/mod.ts";
+
+const available = labAvailable();
+const MIB = 1 << 20;
+const SIZE_MIB = Number(Deno.env.get("STACK_INTEROP_MIB") ?? "100");
+const CONCURRENT = Number(Deno.env.get("STACK_INTEROP_CONNS") ?? "200");
+
+function report(line: string): void {
+  // deno-lint-ignore no-console -- the measured numbers are the point of this test's output
+  console.error(`[stack interop] ${line}`);
+}
+
+function mbps(bytes: number, ms: number): string {
+  return `${((bytes * 8) / (ms / 1000) / 1e6).toFixed(1)} Mbit/s`;
+}
+
+/** Deterministic bytes for `n` (fast to make, not compressible by anyone in the path). */
+function payload(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  const w = new Uint32Array(out.buffer, 0, n >>> 2);
+  for (let i = 0; i < w.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    w[i] = x >>> 0;
+  }
+  return out;
+}
+
+async function writeAllConn(c: { write(p: Uint8Array): Promise<number> }, b: Uint8Array) {
+  for (let off = 0; off < b.length;) {
+    off += await c.write(b.subarray(off, Math.min(b.length, off + 256 * 1024)));
+  }
+}
+
+/** Reads `n` bytes (or to EOF), hashing them. */
+async function readHash(
+  c: { read(p: Uint8Array): Promise<number | null> },
+  n: number,
+): Promise<{ bytes: number; sha: string }> {
+  const h = createHash("sha256");
+  const buf = new Uint8Array(256 * 1024);
+  let got = 0;
+  while (got < n) {
+    const k = await c.read(buf.subarray(0, Math.min(buf.length, n - got)));
+    if (k === null) break;
+    h.update(buf.subarray(0, k));
+    got += k;
+  }
+  return { bytes: got, sha: h.digest("hex") };
+}
+
+function sha(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+/**
+ * A loopback server: each connection reads `up` bytes (hashing), writes `down` bytes of
+ * `data` concurrently, then closes. Results per connection are collected.
+ */
+function loopbackServer(up: number, data: Uint8Array) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const results: { bytes: number; sha: string }[] = [];
+  const tasks: Promise<void>[] = [];
+  const loop = (async () => {
+    for await (const c of listener) {
+      tasks.push((async () => {
+        try {
+          const [r] = await Promise.all([
+            readHash(c, up),
+            (async () => {
+              await writeAllConn(c, data);
+              await c.closeWrite();
+            })(),
+          ]);
+          results.push(r);
+        } catch (err) {
+          results.push({ bytes: -1, sha: String(err) });
+        } finally {
+          c.close();
+        }
+      })());
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    results,
+    async close() {
+      listener.close();
+      await loop.catch(() => {});
+      await Promise.allSettled(tasks);
+    },
+  };
+}
+
+Deno.test({
+  name: "stack: TCP both ways with real tailscaled (SOCKS5 in, dial out, IPv6, 200 conns)",
+  ignore: !available.ok,
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    if (!available.ok) return;
+    await using lab = await Lab.start({
+      tailscaleds: 2,
+      nodeEnv: { TS_DEBUG_NEVER_DIRECT_UDP: "1" },
+    });
+    const [ts1, ts2] = lab.nodes;
+    const log = new Logger({ sink: () => {}, verbosity: 0 });
+    const discoKey = generatePrivate("disco");
+    let hostinfo: Hostinfo = {
+      IPNVersion: "0.1.0-tailnet",
+      OS: "linux",
+      Hostname: "tailnet-stack",
+      Package: "tailnet",
+      GoArch: "amd64",
+    };
+    const statuses: ControlStatus[] = [];
+    let engine: Engine | null = null;
+    let node: NodeStack | null = null;
+    const control = createControlClient({
+      serverUrl: lab.controlUrl,
+      machineKey: generatePrivate("machine"),
+      persist: emptyPersist(),
+      discoKey: publicOf(discoKey),
+      hostinfo,
+      onStatus: (s) => {
+        statuses.push(s);
+        if (s.loggedIn && engine === null && s.persist.privateNodeKey !== null) {
+          engine = new Engine({
+            nodeKey: s.persist.privateNodeKey,
+            discoKey,
+            log,
+            onHomeDerp: (regionId) => {
+              hostinfo = { ...hostinfo, NetInfo: { PreferredDERP: regionId } };
+              control.setHostinfo(hostinfo);
+            },
+          });
+        }
+        if (s.netmap !== null && engine !== null) {
+          engine.setNetmap(s.netmap);
+          if (node === null) node = new NodeStack(engine, { addresses: s.netmap.self.addresses });
+          else node.stack.setAddresses(s.netmap.self.addresses);
+        }
+      },
+      log,
+    });
+    try {
+      control.login({ authKey: lab.authKey });
+      await waitFor("our netmap with the real peers", () => {
+        const nm = statuses.at(-1)?.netmap;
+        return nm !== null && nm !== undefined && nm.peers.length >= 2 && node !== null;
+      }, { timeoutMs: 30_000 });
+      const eng = engine as Engine | null;
+      const ns = node as NodeStack | null;
+      assert(eng !== null && ns !== null);
+      const ourKey = publicToText("node", eng.nodePublic);
+      const ourAddrs = statuses.at(-1)!.netmap!.self.addresses.map((a) => a.split("/")[0]);
+      const ourIp4 = ourAddrs.find((a) => !a.includes(":"))!;
+      const ourIp6 = ourAddrs.find((a) => a.includes(":"))!;
+      const peer4 = (await ts1.ips()).find((ip) => !ip.includes(":"))!;
+      const peer6 = (await ts1.ips()).find((ip) => ip.includes(":"))!;
+      const ts2Ip4 = (await ts2.ips()).find((ip) => !ip.includes(":"))!;
+      await waitFor("tailscaled sees our home DERP", async () => {
+        const st = await ts1.status();
+        const us = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey);
+        return us !== undefined && us.Relay !== "";
+      }, { timeoutMs: 30_000 });
+      await lab.waitForPeers();
+      const bytes = SIZE_MIB * MIB;
+
+      // ---- real -> us: SOCKS5 on ts1 to our IP; our forwarder to 127.0.0.1 here.
+      const theirs = await socks5Transfer(ts1.socks5Addr, ts2Ip4, bytes);
+      assertEquals(theirs.receivedSha256, theirs.sentSha256);
+      const ours = await socks5Transfer(ts1.socks5Addr, ourIp4, bytes);
+      assertEquals(ours.received, bytes);
+      assertEquals(ours.receivedSha256, ours.sentSha256, "bytes through our stack");
+      assertEquals(ours.echoedSha256, ours.sentSha256, "digest back through our stack");
+      report(
+        `real->us ${SIZE_MIB} MiB via ts1 SOCKS5 -> our stack -> 127.0.0.1: ${
+          mbps(bytes, ours.ms)
+        }; real->real same path: ${mbps(bytes, theirs.ms)}; ratio ${
+          (theirs.ms / ours.ms).toFixed(2)
+        }`,
+      );
+
+      // Download direction through the SOCKS5 proxy: our loopback server sends.
+      {
+        const data = payload(bytes, 11);
+        const srv = loopbackServer(0, data);
+        try {
+          const t0 = performance.now();
+          const c = await socks5Connect(ts1.socks5Addr, ourIp4, srv.port);
+          const r = await readHash(c, bytes);
+          const ms = performance.now() - t0;
+          c.close();
+          assertEquals(r.bytes, bytes);
+          assertEquals(r.sha, sha(data), "download through our stack");
+          const srv2 = loopbackServer(0, data);
+          const t1 = performance.now();
+          const c2 = await socks5Connect(ts1.socks5Addr, ts2Ip4, srv2.port);
+          const r2 = await readHash(c2, bytes);
+          const ms2 = performance.now() - t1;
+          c2.close();
+          await srv2.close();
+          assertEquals(r2.sha, sha(data));
+          report(
+            `real->us download ${SIZE_MIB} MiB (our stack sends): ${mbps(bytes, ms)}; ` +
+              `real->real same path: ${mbps(bytes, ms2)}; ratio ${(ms2 / ms).toFixed(2)}`,
+          );
+        } finally {
+          await srv.close();
+        }
+      }
+
+      // ---- us -> real: our stack dials ts1's IP; ts1 forwards to 127.0.0.1 here.
+      {
+        const up = payload(bytes, 21), down = payload(bytes, 22);
+        const srv = loopbackServer(bytes, down);
+        try {
+          const t0 = performance.now();
+          const conn = await ns.dialTcp(peer4, srv.port);
+          const [r] = await Promise.all([
+            readHash(conn, bytes),
+            (async () => {
+              await writeAllConn(conn, up);
+              await conn.closeWrite();
+            })(),
+          ]);
+          const ms = performance.now() - t0;
+          conn.close();
+          await waitFor("server finished", () => srv.results.length === 1, { timeoutMs: 60_000 });
+          assertEquals(r.sha, sha(down), "download by our stack");
+          assertEquals(srv.results[0].sha, sha(up), "upload by our stack");
+          report(
+            `us->real ${SIZE_MIB} MiB each way at once (dial ${peer4}): ${
+              mbps(2 * bytes, ms)
+            } total; retransmits ${conn.socket.stats.retransmits}, srtt ${
+              conn.socket.srttMs.toFixed(1)
+            } ms`,
+          );
+        } finally {
+          await srv.close();
+        }
+      }
+
+      // ---- IPv6: us -> real over the v6 tailnet addresses, and real -> us with `tailscale nc`.
+      {
+        const up = payload(MIB, 31), down = payload(MIB, 32);
+        const srv = loopbackServer(MIB, down);
+        try {
+          const conn = await ns.dialTcp(peer6, srv.port);
+          assertEquals(conn.localAddr.hostname, ourIp6);
+          const [r] = await Promise.all([
+            readHash(conn, MIB),
+            (async () => {
+              await writeAllConn(conn, up);
+              await conn.closeWrite();
+            })(),
+          ]);
+          conn.close();
+          await waitFor("v6 server finished", () => srv.results.length === 1);
+          assertEquals(r.sha, sha(down));
+          assertEquals(srv.results[0].sha, sha(up));
+          report(`IPv6 us->real ${peer6}: 1 MiB each way, SHA-256 ok`);
+        } finally {
+          await srv.close();
+        }
+        const greet = payload(64 * 1024, 33);
+        const srv6 = loopbackServer(0, greet);
+        try {
+          const c = await socks5Connect(ts1.socks5Addr, ourIp6, srv6.port);
+          const r = await readHash(c, greet.length);
+          c.close();
+          assertEquals(r.sha, sha(greet));
+          report(`IPv6 real->us: ts1 SOCKS5 to [${ourIp6}]:${srv6.port}, 64 KiB, SHA-256 ok`);
+        } finally {
+          await srv6.close();
+        }
+      }
+
+      // ---- 200 concurrent connections, 1 MiB each way.
+      {
+        const up = payload(MIB, 41), down = payload(MIB, 42);
+        const srv = loopbackServer(MIB, down);
+        try {
+          const t0 = performance.now();
+          let peakBuffers = 0;
+          const sampler = setInterval(() => {
+            peakBuffers = Math.max(peakBuffers, ns.stack.bufferBytes);
+          }, 50);
+          const results = await Promise.all(
+            Array.from({ length: CONCURRENT }, async () => {
+              const conn: StackConn = await ns.dialTcp(peer4, srv.port);
+              const [r] = await Promise.all([
+                readHash(conn, MIB),
+                (async () => {
+                  await writeAllConn(conn, up);
+                  await conn.closeWrite();
+                })(),
+              ]);
+              conn.close();
+              return r;
+            }),
+          ).finally(() => clearInterval(sampler));
+          const ms = performance.now() - t0;
+          await waitFor("servers finished", () => srv.results.length === CONCURRENT, {
+            timeoutMs: 120_000,
+          });
+          const want = sha(down), wantUp = sha(up);
+          assertEquals(results.filter((r) => r.sha === want).length, CONCURRENT);
+          assertEquals(srv.results.filter((r) => r.sha === wantUp).length, CONCURRENT);
+          report(
+            `${CONCURRENT} concurrent connections, 1 MiB each way: ${
+              mbps(2 * CONCURRENT * MIB, ms)
+            } total in ${(ms / 1000).toFixed(1)} s; peak stack buffers ${
+              (peakBuffers / MIB).toFixed(1)
+            } MiB`,
+          );
+        } finally {
+          await srv.close();
+        }
+      }
+      report(`stack drops ${JSON.stringify(ns.stack.stats.drops)}`);
+      report(`forwarder ${JSON.stringify(ns.forwarder?.stats)}`);
+      report(`engine inbound ${JSON.stringify(eng.inbound)}`);
+    } finally {
+      await control.close();
+      await (node as NodeStack | null)?.close();
+      await (engine as Engine | null)?.close();
+    }
+  },
+});
