@@ -13,6 +13,7 @@ import { EngineLink } from "../ipn/engine_link.ts";
 import { pingHandler } from "../localapi/handlers/ping.ts";
 import { FileStateStore, MemoryStateStore } from "../ipn/state_store.ts";
 import { createControlClient } from "../engine/control/mod.ts";
+import { parseListenAddr, ProxyServers } from "../engine/proxy/mod.ts";
 import type { Hostinfo } from "../engine/control/mod.ts";
 import { generatePrivate, publicOf } from "../engine/key/keys.ts";
 import { TAILNET_VERSION } from "../version.ts";
@@ -32,7 +33,8 @@ const DAEMON_FLAGS = {
 
 // Flags accepted for tailscaled compatibility whose feature is not built yet: refusing them
 // is honest, silently ignoring them is not.
-const NOT_BUILT_FLAGS = ["socks5-server", "outbound-http-proxy-listen", "config"] as const;
+const NOT_BUILT_FLAGS = ["config"] as const;
+const PROXY_FLAGS = ["socks5-server", "outbound-http-proxy-listen"] as const;
 
 /** The `daemon` command. */
 export const daemonCommand: Command = {
@@ -46,8 +48,9 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
   --state mem:       keep state in memory only
   --socket PATH      the LocalAPI socket (default: the global --socket)
   --port N           UDP port for WireGuard and disco (default 41641; 0 picks one)
-  --socks5-server ADDR, --outbound-http-proxy-listen ADDR, --config FILE
-                     accepted, not built yet: refused with an error
+  --socks5-server ADDR            SOCKS5 proxy (CONNECT, UDP ASSOCIATE) into the tailnet
+  --outbound-http-proxy-listen ADDR  HTTP proxy (CONNECT, absolute URIs) into the tailnet
+  --config FILE      accepted, not built yet: refused with an error
   --verbose N        log verbosity: 0, 1 or 2`,
   async run(args, ctx) {
     const { values } = parseFlags(args, DAEMON_FLAGS);
@@ -60,6 +63,10 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       if (port > 65535) {
         throw new UsageError(`invalid value "${values.port}" for flag --port: out of range`);
       }
+    }
+    for (const flag of PROXY_FLAGS) {
+      const v = values[flag];
+      if (v !== undefined) usageOnTypeError(() => parseListenAddr(flag, v));
     }
     for (const flag of NOT_BUILT_FLAGS) {
       if (values[flag] !== undefined) {
@@ -122,6 +129,20 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       routes.set(name, handler);
     }
     routes.set("ping", pingHandler(engineLink));
+    // Closed before the backend and the engine (await using runs in reverse).
+    await using proxies = ProxyServers.start({
+      socks5: values["socks5-server"],
+      http: values["outbound-http-proxy-listen"],
+      tailnet: engineLink,
+      netmap: () => backend.netmap,
+      log,
+    });
+    if (proxies.socks5) {
+      log.info(`SOCKS5 server on ${proxies.socks5.addr.hostname}:${proxies.socks5.addr.port}`);
+    }
+    if (proxies.http) {
+      log.info(`HTTP proxy on ${proxies.http.addr.hostname}:${proxies.http.addr.port}`);
+    }
     log.info(`tailnet ${TAILNET_VERSION} daemon running`);
     log.info(
       `state: ${store.location === "memory" ? "in memory only (--state mem:)" : store.location}`,
@@ -186,6 +207,15 @@ function debugWgTimings(): { rekeyAfterTimeMs: number } | undefined {
     throw new UsageError(`invalid TAILNET_DEBUG_REKEY_AFTER_SECONDS "${v}": want 1 to 120`);
   }
   return { rekeyAfterTimeMs: s * 1000 };
+}
+
+function usageOnTypeError(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 function removeSignals(handlers: [Deno.Signal, () => void][]): void {

@@ -1,0 +1,242 @@
+/**
+ * The daemon's proxies against a real tailscaled in the lab: `tailnet daemon
+ * --socks5-server … --outbound-http-proxy-listen …` joined to headscale beside one tailscaled
+ * (userspace mode, which forwards inbound connections to this machine's 127.0.0.1). curl
+ * reaches an HTTP server on 127.0.0.1 at the peer's tailnet IP and MagicDNS names through
+ * both of our proxies; a Deno client relays UDP through SOCKS5 UDP ASSOCIATE into the
+ * tailnet; the reply codes for a refused port are compared with tailscaled's own proxy; and
+ * 16 MiB move each way (ours → tailscaled, tailscaled's SOCKS5 → us) with SHA-256 checks.
+ * Figures go to stderr as `[proxy interop] …`. Skipped with the reason when the lab is not built.
+ * @module
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
+import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
+import { socks5Transfer } from "../lab/transfer.ts";
+
+const available = labAvailable();
+const MIB = 1 << 20;
+
+function report(line: string): void {
+  // deno-lint-ignore no-console -- the measured numbers are the point of this test's output
+  console.error(`[proxy interop] ${line}`);
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = l.addr.port;
+  l.close();
+  return p;
+}
+
+async function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command("/usr/bin/curl", {
+    args: ["-sS", "--max-time", "15", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const td = new TextDecoder();
+  return { code: r.code, out: td.decode(r.stdout), err: td.decode(r.stderr) };
+}
+
+async function readN(c: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  for (let off = 0; off < n;) {
+    const k = await c.read(out.subarray(off));
+    if (k === null) throw new Error(`EOF after ${off} of ${n} bytes`);
+    off += k;
+  }
+  return out;
+}
+
+/** UDP ASSOCIATE through `socksPort`, one datagram to ip:port, the reply's payload. */
+async function udpThroughSocks(socksPort: number, ip: string, port: number, text: string) {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: socksPort });
+  const u = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await c.write(new Uint8Array([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+    const r = await readN(c, 12);
+    assertEquals(r[3], 0, "UDP ASSOCIATE succeeded");
+    const relayPort = (r[10] << 8) | r[11];
+    const payload = new TextEncoder().encode(text);
+    const d = new Uint8Array(10 + payload.length);
+    d.set([0, 0, 0, 1, ...ip.split(".").map(Number), port >> 8, port & 0xff]);
+    d.set(payload, 10);
+    const to = { transport: "udp" as const, hostname: "127.0.0.1", port: relayPort };
+    // UDP may be lost on the way in; send a few times until an answer comes.
+    for (let i = 0; i < 10; i++) {
+      await u.send(d, to);
+      const got = await Promise.race([
+        u.receive(),
+        new Promise<null>((r) => setTimeout(() => r(null), 1000)),
+      ]);
+      if (got !== null) return new TextDecoder().decode(got[0].subarray(10));
+    }
+    throw new Error("no UDP answer through the association");
+  } finally {
+    c.close();
+    u.close();
+  }
+}
+
+Deno.test({
+  name: "tailnet daemon's SOCKS5 and HTTP proxies reach a real tailscaled (curl, UDP, 16 MiB)",
+  ignore: !available.ok,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    if (!available.ok) return;
+    await using lab = await Lab.start({ tailscaleds: 1 });
+    const ts1 = lab.nodes[0];
+    const socksPort = freePort(), httpPort = freePort();
+    await using tn = await TailnetDaemon.create({
+      args: [
+        `--socks5-server=127.0.0.1:${socksPort}`,
+        `--outbound-http-proxy-listen=127.0.0.1:${httpPort}`,
+      ],
+    });
+    const up = await tn.cli([
+      "up",
+      "--login-server",
+      lab.controlUrl,
+      "--authkey",
+      lab.authKey,
+      "--hostname",
+      "tn1",
+      "--timeout",
+      "20s",
+    ]);
+    assertEquals(up.code, 0, up.stderr);
+    const ours4 = (await tn.cli(["ip"])).stdout.trim().split("\n").find((i) => i.includes("."))!;
+    const peer4 = (await ts1.ips()).find((i) => i.includes("."))!;
+    const st = await ts1.status();
+    const fqdn = String((st as unknown as { Self: { DNSName: string } }).Self.DNSName)
+      .replace(/\.$/, "");
+    const short = fqdn.split(".")[0];
+
+    // An HTTP origin and a UDP echo on this machine's loopback: the peer forwards to them.
+    const ac = new AbortController();
+    const origin = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+      async (req) => new Response(`origin ${new URL(req.url).pathname} ${await req.text()}`),
+    );
+    const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const udpLoop = (async () => {
+      for (;;) {
+        try {
+          const [d, from] = await udp.receive();
+          await udp.send(new Uint8Array([...new TextEncoder().encode("echo:"), ...d]), from);
+        } catch {
+          return;
+        }
+      }
+    })();
+    const port = origin.addr.port;
+    const socks = ["--socks5-hostname", `127.0.0.1:${socksPort}`];
+    const http = ["-x", `http://127.0.0.1:${httpPort}`];
+    try {
+      const t0 = performance.now();
+      await waitFor(
+        "a first connection through our SOCKS5 to the peer",
+        async () => (await curl([...socks, `http://${peer4}:${port}/first`])).code === 0,
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      report(`first CONNECT to ${peer4} answered after ${(performance.now() - t0).toFixed(0)} ms`);
+      const cases: [string, string[], string][] = [
+        ["SOCKS5, short name", [...socks, `http://${short}:${port}/a`], "origin /a "],
+        ["SOCKS5, FQDN", [...socks, `http://${fqdn}:${port}/b`], "origin /b "],
+        [
+          "SOCKS5, IP",
+          ["--socks5", `127.0.0.1:${socksPort}`, `http://${peer4}:${port}/c`],
+          "origin /c ",
+        ],
+        ["HTTP absolute URI, FQDN", [...http, `http://${fqdn}:${port}/d`], "origin /d "],
+        [
+          "HTTP POST, short name",
+          [...http, "--data", "x=1", `http://${short}:${port}/e`],
+          "origin /e x=1",
+        ],
+        ["HTTP CONNECT, IP", ["-p", ...http, `http://${peer4}:${port}/f`], "origin /f "],
+        ["SOCKS5 to the host side", [...socks, `http://127.0.0.1:${port}/g`], "origin /g "],
+      ];
+      for (const [what, args, want] of cases) {
+        const r = await curl(args);
+        assertEquals(r.code, 0, `${what}: ${r.err}`);
+        assertEquals(r.out, want, what);
+      }
+      report(`curl through both proxies: ${cases.length} cases ok`);
+
+      // A port nothing listens on at the peer: we answer 5 (refused), tailscaled answers 1.
+      const dead = freePort();
+      const ours = await curl(["--socks5", `127.0.0.1:${socksPort}`, `http://${peer4}:${dead}/`]);
+      assertEquals(ours.code, 97, ours.err);
+      assertMatch(ours.err, /\(5\)/);
+      const theirs = await curl(["--socks5", ts1.socks5Addr, `http://${ours4}:${dead}/`]);
+      report(`refused port: ours "${ours.err.trim()}"; tailscaled's "${theirs.err.trim()}"`);
+      const http502 = await curl([
+        ...http,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        `http://${peer4}:${dead}/`,
+      ]);
+      assertEquals(http502.out, "502");
+
+      // UDP ASSOCIATE into the tailnet: the datagram goes to the peer, which forwards it.
+      const answer = await udpThroughSocks(
+        socksPort,
+        peer4,
+        (udp.addr as Deno.NetAddr).port,
+        "ping",
+      );
+      assertEquals(answer, "echo:ping");
+      report("UDP ASSOCIATE: datagram to the peer's tailnet IP answered through the tailnet");
+
+      // 16 MiB each way, SHA-256 checked at both ends.
+      const out = await socks5Transfer(`127.0.0.1:${socksPort}`, peer4, 16 * MIB);
+      assertEquals(out.receivedSha256, out.sentSha256);
+      assertEquals(out.echoedSha256, out.sentSha256);
+      const back = await socks5Transfer(ts1.socks5Addr, ours4, 16 * MIB);
+      assertEquals(back.receivedSha256, back.sentSha256);
+      const mbps = (r: { bytes: number; ms: number }) =>
+        `${((r.bytes * 8) / (r.ms / 1000) / 1e6).toFixed(1)} Mbit/s`;
+      report(
+        `16 MiB our SOCKS5 -> tailscaled: ${mbps(out)}; tailscaled SOCKS5 -> us: ${mbps(back)}`,
+      );
+      assert(out.ms > 0);
+    } finally {
+      ac.abort();
+      await origin.finished;
+      udp.close();
+      await udpLoop;
+    }
+  },
+});
+
+Deno.test("tailnet daemon --socks5-server with a bad address exits 2 naming the flag", async () => {
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  for (
+    const [flag, value] of [["socks5-server", "1080"], ["outbound-http-proxy-listen", "x:99999"]]
+  ) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--unstable-net",
+        main,
+        "daemon",
+        "--state",
+        "mem:",
+        `--${flag}`,
+        value,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 2, err);
+    assertEquals(err.trim().split("\n").length, 1, err);
+    assertMatch(err, new RegExp(`--${flag}`));
+  }
+});
