@@ -146,7 +146,11 @@ export class HttpProxy {
       try {
         this.#listener.close();
       } catch { /* already closed */ }
-      for (const c of this.#closers) c.close();
+      for (const c of this.#closers) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
     }
     await this.#acceptLoop;
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);

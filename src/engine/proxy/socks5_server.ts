@@ -172,7 +172,7 @@ export class Socks5Server {
       try {
         this.#listener.close();
       } catch { /* already closed */ }
-      for (const c of this.#closers) c.close();
+      for (const c of this.#closers) closeQuietly(c);
     }
     await this.#acceptLoop;
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
@@ -202,7 +202,7 @@ export class Socks5Server {
   }
 
   #track<T extends { close(): void }>(c: T): T {
-    if (this.#closed) c.close();
+    if (this.#closed) closeQuietly(c);
     else this.#closers.add(c);
     return c;
   }
@@ -375,8 +375,7 @@ export class Socks5Server {
       assoc.close();
       await loop;
     } finally {
-      assoc.close();
-      sock.close();
+      assoc.close(); // closes sock too
       this.#closers.delete(sock);
     }
   }
@@ -535,6 +534,13 @@ export function replyForDialError(err: DialError): number {
     default:
       return REP_GENERAL_FAILURE;
   }
+}
+
+/** Closes `c`, ignoring "already closed" from Deno resources. */
+function closeQuietly(c: { close(): void }): void {
+  try {
+    c.close();
+  } catch { /* already closed */ }
 }
 
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): number {
