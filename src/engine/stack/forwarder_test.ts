@@ -1,0 +1,143 @@
+import { assert, assertEquals } from "../../../tests/assert.ts";
+import { linkedStacks } from "./_memory_link.ts";
+import { LoopbackForwarder } from "./forwarder.ts";
+
+async function readAll(r: { read(p: Uint8Array): Promise<number | null> }): Promise<string> {
+  const buf = new Uint8Array(4096);
+  let s = "";
+  for (;;) {
+    const n = await r.read(buf);
+    if (n === null) return s;
+    s += new TextDecoder().decode(buf.subarray(0, n));
+  }
+}
+
+Deno.test("LoopbackForwarder forwards a SYN to 127.0.0.1:port and pipes both ways", async () => {
+  const { a, b, close } = linkedStacks();
+  const fwd = new LoopbackForwarder(b);
+  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (server.addr as Deno.NetAddr).port;
+  const served = (async () => {
+    const c = await server.accept();
+    const got = await readAll(c);
+    await c.write(new TextEncoder().encode(`echo:${got}`));
+    c.close();
+  })();
+  try {
+    const conn = await a.connectTcp("100.64.0.2", port);
+    await conn.write(new TextEncoder().encode("ping"));
+    await conn.closeWrite();
+    assertEquals(await readAll(conn), "echo:ping");
+    conn.close();
+    await served;
+    assertEquals(fwd.stats.tcpForwarded, 1);
+  } finally {
+    server.close();
+    await fwd.close();
+    close();
+  }
+});
+
+Deno.test("LoopbackForwarder answers RST when nothing listens (IPv6)", async () => {
+  const { a, b, close } = linkedStacks();
+  const fwd = new LoopbackForwarder(b);
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  try {
+    let err: unknown = null;
+    try {
+      await a.connectTcp("fd7a:115c:a1e0::2", port);
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof Deno.errors.ConnectionRefused, `refused: ${err}`);
+    assertEquals(fwd.stats.tcpRefused, 1);
+    assertEquals(b.stats.drops.refused, 1);
+  } finally {
+    await fwd.close();
+    close();
+  }
+});
+
+Deno.test("LoopbackForwarder forwards UDP to 127.0.0.1:port and sends replies back", async () => {
+  const { a, b, close } = linkedStacks();
+  const fwd = new LoopbackForwarder(b);
+  const echo = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (echo.addr as Deno.NetAddr).port;
+  const echoing = (async () => {
+    const [d, from] = await echo.receive();
+    await echo.send(new Uint8Array([...d, 33]), from);
+  })();
+  const sock = a.bindUdp(0);
+  try {
+    assert(sock.send(new Uint8Array([1, 2, 3]), "100.64.0.2", port));
+    const r = await sock.receive();
+    assert(r !== null);
+    assertEquals([...r.data], [1, 2, 3, 33]);
+    assertEquals(r.remoteAddr.hostname, "100.64.0.2");
+    assertEquals(r.remoteAddr.port, port);
+    await echoing;
+    assertEquals(fwd.stats.udpFlows, 1);
+    assertEquals(fwd.stats.udpIn, 1);
+  } finally {
+    sock.close();
+    echo.close();
+    await fwd.close();
+    close();
+  }
+});
+
+Deno.test("Stack UDP sockets exchange datagrams over IPv6 and count unbound drops", async () => {
+  const { a, b, close } = linkedStacks();
+  try {
+    const sb = b.bindUdp(5000);
+    const sa = a.bindUdp(0);
+    sa.send(new TextEncoder().encode("hi"), "fd7a:115c:a1e0::2", 5000);
+    const got = await sb.receive();
+    assertEquals(new TextDecoder().decode(got!.data), "hi");
+    assertEquals(got!.remoteAddr.hostname, "fd7a:115c:a1e0::1");
+    assert(!sa.send(new Uint8Array(1300), "fd7a:115c:a1e0::2", 5000), "over the MTU");
+    sa.send(new Uint8Array(1), "100.64.0.2", 5001);
+    await new Promise((r) => setTimeout(r, 5));
+    assertEquals(b.stats.drops.noUdpSocket, 1);
+    sa.close();
+    sb.close();
+  } finally {
+    close();
+  }
+});
+
+Deno.test("Stack answers a SYN to a closed port with RST (no forwarder)", async () => {
+  const { a, close } = linkedStacks();
+  try {
+    let err: unknown = null;
+    try {
+      await a.connectTcp("100.64.0.2", 9);
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof Deno.errors.ConnectionRefused, `refused: ${err}`);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("Stack listener drops SYNs beyond its backlog", async () => {
+  const { a, b, close } = linkedStacks();
+  const lis = b.listenTcp({ port: 7, backlog: 2 });
+  try {
+    const conns = await Promise.all([a.connectTcp("100.64.0.2", 7), a.connectTcp("100.64.0.2", 7)]);
+    const third = a.openTcp("100.64.0.2", 7);
+    await new Promise((r) => setTimeout(r, 10));
+    assertEquals(third.socket.state, "syn-sent");
+    assertEquals(b.stats.drops.backlogFull, 1);
+    const first = await lis.accept();
+    first.close();
+    for (const c of conns) c.close();
+    third.close();
+  } finally {
+    lis.close();
+    close();
+  }
+});
