@@ -170,3 +170,12 @@ export async function writeAll(c: Deno.Conn, b: Uint8Array): Promise<void> {
   let off = 0;
   while (off < b.length) off += await c.write(b.subarray(off));
 }
+
+/** Polls `cond` every 10 ms for up to `ms`; returns whether it became true. */
+export async function eventually(cond: () => boolean, ms = 2000): Promise<boolean> {
+  for (let waited = 0; !cond(); waited += 10) {
+    if (waited >= ms) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}

@@ -20,6 +20,7 @@ import {
 import {
   closedPort,
   curl,
+  eventually,
   hex,
   readAll,
   readN,
@@ -380,4 +381,30 @@ Deno.test("Socks5Server refuses no-auth clients from a non-loopback address", as
   await writeAll(c2, hex("050100"));
   assertEquals(toHex(await readN(c2, 2)), "0500");
   c2.close();
+});
+
+Deno.test("Socks5Server carries 100 concurrent tunnels of 256 KiB each, intact", async () => {
+  const echo = new TcpEcho();
+  try {
+    await using s = Socks5Server.listen({ port: 0, dialer: router() });
+    const port = echo.port.toString(16).padStart(4, "0");
+    const one = async (i: number) => {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: s.addr.port });
+      const data = new Uint8Array(256 * 1024).fill(i);
+      await writeAll(c, hex(`050100050100017f000001${port}`));
+      const reading = readAll(c);
+      await writeAll(c, data);
+      await c.closeWrite();
+      const got = await reading;
+      c.close();
+      assertEquals(got.length, 12 + data.length);
+      assert(got.subarray(12).every((b) => b === (i & 0xff)), `tunnel ${i} mixed bytes`);
+    };
+    await Promise.all(Array.from({ length: 100 }, (_, i) => one(i)));
+    assertEquals(s.stats.connects, 100);
+    // Handlers finish just after the clients see EOF.
+    assert(await eventually(() => s.stats.active === 0), "handlers still active");
+  } finally {
+    await echo.close();
+  }
 });
