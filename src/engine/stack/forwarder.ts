@@ -1,7 +1,7 @@
 /**
  * Inbound forwarding as tailscaled does in userspace mode: a peer's TCP SYN to our Tailscale
- * IP:port is forwarded to 127.0.0.1:port (or ::1 for IPv6 is not used: tailscaled dials the
- * IPv4 loopback for both families). The handshake completes only once the local dial
+ * IP:port, IPv4 or IPv6, is forwarded to 127.0.0.1:port (the real tailscaled in the interop
+ * lab does the same for its IPv6 address). The handshake completes only once the local dial
  * succeeded; if nothing listens, the peer gets a RST. UDP to our IP:port goes to
  * 127.0.0.1:port from a host socket per flow, and replies come back through the stack; a flow
  * closes after a minute idle.

@@ -116,6 +116,8 @@ Deno.test(`TcpSocket survives ${ROUNDS} rounds of random and mutated segments`, 
         }
         const t = s.pollAt();
         assert(!Number.isNaN(t), "pollAt is a number");
+        // Once dispatch has nothing to send, no timer may be due: else the owner would spin.
+        assert(t > now, `pollAt ${t} after dispatch at ${now} in ${s.state}`);
         assert(STATES.has(s.state), `state ${s.state}`);
         assert(
           s.bufferBytes <= RECV_BUFFER_MAX + SEND_BUFFER_MAX,
