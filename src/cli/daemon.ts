@@ -10,7 +10,7 @@ import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/
 import { localApiRoutes } from "../localapi/routes.ts";
 import { Backend } from "../ipn/backend.ts";
 import { EngineLink } from "../ipn/engine_link.ts";
-import { pingHandler } from "../localapi/handlers/ping.ts";
+import { engineStatsHandler, pingHandler } from "../localapi/handlers/ping.ts";
 import { FileStateStore, MemoryStateStore } from "../ipn/state_store.ts";
 import { createControlClient } from "../engine/control/mod.ts";
 import { parseListenAddr, ProxyServers } from "../engine/proxy/mod.ts";
@@ -121,6 +121,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       // Starting becomes Running once the home DERP region is connected.
       engineLive: () => engineLink.live,
       decoratePeer: (node, ps) => engineLink.decoratePeer(node, ps),
+      engineStats: () => engineLink.stats(),
       health: [STACK_WARNING],
       version: TAILNET_VERSION,
     });
@@ -129,6 +130,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       routes.set(name, handler);
     }
     routes.set("ping", pingHandler(engineLink));
+    routes.set("engine-stats", engineStatsHandler(engineLink));
     // Closed before the backend and the engine (await using runs in reverse).
     await using proxies = ProxyServers.start({
       socks5: values["socks5-server"],

@@ -21,6 +21,7 @@ import {
   type NodePublic,
   publicFromText,
   publicOf,
+  publicToText,
   toHex,
 } from "./key/keys.ts";
 import { type DerpDisco, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
@@ -95,6 +96,18 @@ export interface EngineOptions {
    * a short run). Production leaves this unset.
    */
   wgTimings?: Partial<WgTimings>;
+}
+
+/** A snapshot of the engine's counters (see {@linkcode Engine.stats}). */
+export interface EngineStats {
+  /** WireGuard: drops by reason, and per peer (by `nodekey:`) packets, bytes, handshakes. */
+  wireguard: { drops: Record<string, number>; peers: Record<string, unknown> };
+  /** The path layer's counters. */
+  path: MagicConnStats;
+  /** DERP counters across regions and per connected region. */
+  derp: Record<string, unknown>;
+  /** What became of decrypted inbound packets. */
+  inbound: InboundStats;
 }
 
 /** Per-peer data-plane state for status. */
@@ -263,6 +276,31 @@ export class Engine implements AsyncDisposable {
   /** DERP region connection states. */
   derpStatus(): RegionStatus[] {
     return this.#magic.derpStatus();
+  }
+
+  /**
+   * Every data-plane counter, for status and the LocalAPI: WireGuard drops by reason and
+   * per-peer packets, bytes and handshakes (by node key), the path layer, DERP (per region,
+   * drops by reason), and what became of inbound packets.
+   * @returns a JSON-ready snapshot
+   */
+  stats(): EngineStats {
+    const peers: Record<string, unknown> = {};
+    for (const p of this.#device.peers()) {
+      peers[publicToText("node", p.publicKey as NodePublic)] = {
+        ...p.stats,
+        lastHandshake: p.stats.lastHandshakeWallMs > 0
+          ? new Date(p.stats.lastHandshakeWallMs).toISOString()
+          : null,
+        hasSession: p.hasSession,
+      };
+    }
+    return {
+      wireguard: { drops: { ...this.#device.drops }, peers },
+      path: structuredClone(this.#magic.stats),
+      derp: this.#magic.derpStats(),
+      inbound: { ...this.inbound },
+    };
   }
 
   /**

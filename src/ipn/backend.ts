@@ -86,6 +86,8 @@ export interface BackendOptions {
    * {@linkcode Backend.engineStatusChanged}.
    */
   engineLive?: (netmap: NetworkMap) => boolean;
+  /** The data plane's counters for status (see `EngineLink.stats`). */
+  engineStats?: () => unknown;
   /** Fills a peer's data-plane status fields (see `EngineLink.decoratePeer`). */
   decoratePeer?: (node: NetmapNode, ps: PeerStatusJson) => void;
   /** Standing health warnings to report (e.g. features not built). */
@@ -253,6 +255,7 @@ export class Backend implements AsyncDisposable {
       health: this.health(),
       peers,
       decoratePeer: this.#o.decoratePeer,
+      engineStats: this.#o.engineStats?.(),
     });
   }
 

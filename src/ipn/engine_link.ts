@@ -9,7 +9,13 @@
 import type { Logger } from "../engine/base/logger.ts";
 import type { NetmapNode } from "../engine/control/types.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
-import { Engine, type EngineOptions, type PingKind, type PingResult } from "../engine/engine.ts";
+import {
+  Engine,
+  type EngineOptions,
+  type EngineStats,
+  type PingKind,
+  type PingResult,
+} from "../engine/engine.ts";
 import { type DiscoPrivate, keysEqual, type NodePrivate } from "../engine/key/keys.ts";
 import {
   NodeStack,
@@ -122,6 +128,15 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
     const hs = st.wg.stats.lastHandshakeWallMs;
     ps.LastHandshake = hs > 0 ? new Date(hs).toISOString() : ZERO_TIME;
     ps.Active = st.wg.hasSession;
+  }
+
+  /**
+   * The engine's counters (WireGuard drops by reason, per-peer packets, DERP, path), or null
+   * while there is no engine.
+   * @returns a JSON-ready snapshot
+   */
+  stats(): EngineStats | null {
+    return this.#engine?.stats() ?? null;
   }
 
   /** Closes the engine and stops following the backend. Safe to call twice. */

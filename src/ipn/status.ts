@@ -70,6 +70,12 @@ export interface StatusJson {
   Peer: Record<string, PeerStatusJson> | null;
   User: Record<string, UserProfileJson> | null;
   ClientVersion: null;
+  /**
+   * tailnet's own field (Go's decoder ignores unknown fields): the data plane's counters,
+   * WireGuard drops by reason and per-peer packets, DERP and path counters. Absent while
+   * there is no engine.
+   */
+  TailnetEngine?: unknown;
 }
 
 /** What the status is built from. */
@@ -94,6 +100,8 @@ export interface StatusSnapshot {
   health: string[];
   /** Whether to include peers. */
   peers: boolean;
+  /** The data plane's counters, when there is an engine. */
+  engineStats?: unknown;
   /** Fills a peer's data-plane fields (counters, handshake, relay) in place, when there is one. */
   decoratePeer?: (node: NetmapNode, ps: PeerStatusJson) => void;
 }
@@ -149,6 +157,7 @@ export function buildStatus(s: StatusSnapshot): StatusJson {
     ClientVersion: null,
   };
   if (s.haveNodeKey) status.HaveNodeKey = true;
+  if (s.engineStats !== undefined && s.engineStats !== null) status.TailnetEngine = s.engineStats;
   return status;
 }
 

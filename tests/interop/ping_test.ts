@@ -10,6 +10,7 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { Lab, LAB_DERP_REGION_CODE, labAvailable, sleep, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
+import { LocalApiClient } from "../../src/localapi/client.ts";
 
 const available = labAvailable();
 const SOAK_S = Number(Deno.env.get("TAILNET_SOAK_SECONDS") ?? 40);
@@ -79,13 +80,17 @@ Deno.test({
         let sent = 0;
         const end = Date.now() + SOAK_S * 1000;
         while (Date.now() < end) {
-          // Ours first: the first session is then ours, and with our rekey timer shortened we
-          // initiate every rekey; tailscaled (responder) must accept each without a lost ping.
-          const a = await ourPing(["--tsmp"], peer4);
-          const b = await theirPing("--tsmp", our4);
-          sent += 2;
-          if (a.code !== 0) lost++;
-          if (b.code !== 0) lost++;
+          // With our rekey timer shortened, ours go first: the session is then ours and we
+          // initiate every rekey, which tailscaled must accept. With WireGuard's real timers
+          // (TAILNET_SOAK_REKEY_SECONDS=0) theirs go first, so tailscaled initiates the session
+          // and its rekeys, every 120 s, are the ones crossed.
+          const order = REKEY_S > 0
+            ? [() => ourPing(["--tsmp"], peer4), () => theirPing("--tsmp", our4)]
+            : [() => theirPing("--tsmp", our4), () => ourPing(["--tsmp"], peer4)];
+          for (const ping of order) {
+            sent++;
+            if ((await ping()).code !== 0) lost++;
+          }
           const st = await ts1.status();
           const us = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey) as Record<
             string,
@@ -158,6 +163,23 @@ Deno.test({
         const peer = Object.values(ours.Peer as Record<string, Record<string, unknown>>)[0];
         assert((peer.RxBytes as number) > 0 && (peer.TxBytes as number) > 0, JSON.stringify(peer));
         assertEquals(peer.Relay, LAB_DERP_REGION_CODE);
+        // Counters: per-peer packets and drops by reason in status --json and the LocalAPI.
+        const engine = ours.TailnetEngine as {
+          wireguard: {
+            drops: Record<string, number>;
+            peers: Record<string, { rxPackets: number; txPackets: number }>;
+          };
+        };
+        const wgPeer = engine.wireguard.peers[peer.PublicKey as string];
+        assert(wgPeer.rxPackets > 0 && wgPeer.txPackets > 0, JSON.stringify(wgPeer));
+        assertEquals(engine.wireguard.drops.badMac, 0);
+        const api = await new LocalApiClient(tn.socket).json<
+          { derp: { regions: { connects: number } } }
+        >(
+          "GET",
+          "engine-stats",
+        );
+        assert(api.derp.regions.connects >= 1, JSON.stringify(api.derp));
       },
     );
 

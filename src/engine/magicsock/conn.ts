@@ -211,6 +211,22 @@ export class MagicConn {
   }
 
   /**
+   * DERP counters: across regions, and per connected region's client (frames, packets,
+   * bytes, drops by reason).
+   * @returns a JSON-ready snapshot
+   */
+  derpStats(): Record<string, unknown> {
+    const regions = this.#regions;
+    if (regions === null) return {};
+    const clients: Record<string, unknown> = {};
+    for (const r of regions.status()) {
+      const c = regions.client(r.regionId);
+      if (c !== null) clients[String(r.regionId)] = structuredClone(c.stats);
+    }
+    return { regions: structuredClone(regions.stats), clients };
+  }
+
+  /**
    * Waits until the home region is connected.
    * @param signal aborts the wait
    */

@@ -1,6 +1,7 @@
 /**
- * `POST ping?ip=IP&type=disco|TSMP|ICMP`: pings a peer and answers `ipnstate.PingResult` JSON,
- * as tailscaled does. A failed ping is a 200 with `Err` set; a bad request is a 400.
+ * The data plane's endpoints. `POST ping?ip=IP&type=disco|TSMP|ICMP` pings a peer and answers
+ * `ipnstate.PingResult` JSON, as tailscaled does. `GET engine-stats` (tailnet's own) answers
+ * the engine's counters, or null while there is no engine. A failed ping is a 200 with `Err` set; a bad request is a 400.
  * tailnet also reads `timeout` (milliseconds, default 5000, at most 60000), since its CLI
  * cannot cancel a request the way Go's context does.
  * @module
@@ -46,5 +47,18 @@ export function pingHandler(link: EngineLink): LocalApiHandler {
       );
     }
     return jsonResponse(await link.ping(ip, kind, timeoutMs));
+  };
+}
+
+/**
+ * The `engine-stats` handler: WireGuard drops by reason, per-peer packets and bytes, DERP and
+ * path counters.
+ * @param link the data plane
+ * @returns the handler
+ */
+export function engineStatsHandler(link: EngineLink): LocalApiHandler {
+  return (req) => {
+    requireMethod(req, ["GET"]);
+    return jsonResponse(link.stats());
   };
 }
