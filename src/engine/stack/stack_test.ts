@@ -88,8 +88,11 @@ Deno.test("Stack closes both directions with FIN and reaches TIME-WAIT then CLOS
   net.close();
 });
 
-Deno.test("Stack moves 20 MiB with 1% loss, 50 ms delay and reordering (SHA-256 checked)", async () => {
-  const net = new SimNet({ loss: 0.01, delayMs: 25, reorder: 0.01, reorderMs: 8 }, 42);
+Deno.test("Stack moves 20 MiB with 1% loss, 50 ms delay, reordering, corruption (SHA-256 checked)", async () => {
+  const net = new SimNet(
+    { loss: 0.01, delayMs: 25, reorder: 0.01, reorderMs: 8, corrupt: 0.002 },
+    42,
+  );
   const a = net.addStack([A4]), b = net.addStack([B4]);
   const { client, server } = await simConnect(net, a, b, B4, 5001);
   const rng = new Prng(9);
@@ -110,5 +113,70 @@ Deno.test("Stack moves 20 MiB with 1% loss, 50 ms delay and reordering (SHA-256 
       `packets ${JSON.stringify(net.counts)}`,
   );
   assert(s.recoveries > 0, "losses were recovered by fast recovery");
+  assert(a.stats.drops.badChecksum + b.stats.drops.badChecksum > 0, "corruption was caught");
+  net.close();
+});
+
+Deno.test("Stack resumes after the receiver's window closed (zero-window probes)", async () => {
+  const net = new SimNet({ delayMs: 10 });
+  const a = net.addStack([A4]);
+  const b = net.addStack([B4], { recvBufferMax: 64 << 10 });
+  const { client, server } = await simConnect(net, a, b, B4, 80);
+  const data = new Uint8Array(300_000);
+  new Prng(5).fill(data);
+  let sent = 0;
+  // Nobody reads: the window fills and closes.
+  net.run(() => false, () => {
+    if (sent < data.length) sent += client.socket.send(data.subarray(sent));
+  }, 5_000);
+  // Full up to the window-scale granularity (128 bytes with shift 7).
+  assert(server.socket.recvQueued > (64 << 10) - 128, `${server.socket.recvQueued} queued`);
+  assertEquals(client.socket.seqState.sndWnd, 0);
+  const got = new Uint8Array(data.length);
+  let recvd = 0;
+  const ok = net.run(() => recvd === data.length, () => {
+    if (sent < data.length) sent += client.socket.send(data.subarray(sent));
+    recvd += server.socket.recv(got.subarray(recvd));
+  }, 120_000);
+  assert(ok, `resumed: ${recvd} of ${data.length}`);
+  assertEquals(sha(got), sha(data));
+  net.close();
+});
+
+Deno.test("Stack counts drops by reason and answers strays with RST", () => {
+  const net = new SimNet({});
+  const b = net.addStack([B4]);
+  const sent: Uint8Array[] = [];
+  const probe = new SimNet({}).addStack([A4], {
+    output: (buf, off, len) => sent.push(buf.slice(off, off + len)),
+  });
+  // A real SYN from `probe` to B, then variants of it.
+  probe.openTcp(B4, 80);
+  probe.pollAll();
+  const syn = sent[0];
+  assert(syn !== undefined && syn[0] === 0x45);
+  b.input(syn.subarray(0, 10));
+  assertEquals(b.stats.drops.malformed, 1);
+  const other = syn.slice();
+  other[19] = 99; // destination 100.64.0.99: not ours (header checksum unchecked here)
+  b.input(other);
+  assertEquals(b.stats.drops.notOurs, 1);
+  const frag = syn.slice();
+  frag[6] = 0x20; // more fragments
+  b.input(frag);
+  assertEquals(b.stats.drops.fragment, 1);
+  const bad = syn.slice();
+  bad[bad.length - 1] ^= 0xff;
+  b.input(bad);
+  assertEquals(b.stats.drops.badChecksum, 1);
+  const proto = syn.slice();
+  proto[9] = 47; // GRE
+  b.input(proto);
+  assertEquals(b.stats.drops.protocol, 1);
+  const before = b.stats.packetsOut;
+  b.input(syn);
+  assertEquals(b.stats.drops.noConnection, 1);
+  assertEquals(b.stats.packetsOut, before + 1, "RST sent");
+  probe.close();
   net.close();
 });
