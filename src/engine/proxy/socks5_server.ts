@@ -19,7 +19,6 @@ import {
   CMD_UDP_ASSOCIATE,
   emitMethodSelection,
   emitReply,
-  emitUdpHeader,
   emitUserPassReply,
   METHOD_NO_ACCEPTABLE,
   METHOD_NO_AUTH,
@@ -27,7 +26,6 @@ import {
   type Parsed,
   parseGreeting,
   parseRequest,
-  parseUdpHeader,
   parseUserPass,
   REP_COMMAND_NOT_SUPPORTED,
   REP_CONNECTION_REFUSED,
@@ -40,7 +38,6 @@ import {
   type Socks5Request,
   type SocksAddr,
   socksAddrOf,
-  udpHeaderLen,
   USERPASS_FAILURE,
   USERPASS_SUCCESS,
   ZERO_ADDR,
@@ -48,14 +45,9 @@ import {
 import { type Dialer, DialError, joinHostPort, type ProxyUdpFlow, toDialError } from "./dialer.ts";
 import { proxyConnFromDeno } from "./_deno_conn.ts";
 import { relay, type RelayEnd, relayEnd, writeQuietly } from "./_relay.ts";
-import {
-  DIAL_TIMEOUT_MS,
-  HANDSHAKE_TIMEOUT_MS,
-  SOCKS5_MAX_HANDSHAKE_BYTES,
-  UDP_MAX_DATAGRAM_BYTES,
-  UDP_MAX_FLOWS_PER_ASSOCIATION,
-} from "./constants.ts";
+import { DIAL_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, SOCKS5_MAX_HANDSHAKE_BYTES } from "./constants.ts";
 import { isLoopback, timeoutSignal } from "./_net.ts";
+import { UdpAssociation } from "./_udp_association.ts";
 
 /** Options of {@linkcode Socks5Server.listen}. */
 export interface Socks5ServerOptions {
@@ -380,7 +372,7 @@ export class Socks5Server {
     }
   }
 
-  /** @internal Opens a UDP flow for an association. */
+  /** Opens a UDP flow for one of this server's associations; null (counted) on failure. */
   async dialUdpFlow(addr: SocksAddr): Promise<ProxyUdpFlow | null> {
     const { signal, done } = this.#dialSignal();
     try {
@@ -394,128 +386,9 @@ export class Socks5Server {
     }
   }
 
-  /** @internal Forgets a closed flow. */
+  /** Forgets a flow an association closed. */
   untrack(c: { close(): void }): void {
     this.#closers.delete(c);
-  }
-}
-
-/** One UDP association: the client-facing socket and a flow per destination. */
-class UdpAssociation {
-  #server: Socks5Server;
-  #sock: Deno.DatagramConn;
-  #clientIp: string;
-  #clientPort: number;
-  #flows = new Map<string, ProxyUdpFlow>();
-  #pumps: Promise<void>[] = [];
-  #closed = false;
-
-  constructor(server: Socks5Server, sock: Deno.DatagramConn, clientIp: string, port: number) {
-    this.#server = server;
-    this.#sock = sock;
-    this.#clientIp = clientIp;
-    this.#clientPort = port; // 0: learnt from the first datagram
-  }
-
-  async run(): Promise<void> {
-    const stats = this.#server.stats;
-    const buf = new Uint8Array(UDP_MAX_DATAGRAM_BYTES);
-    while (!this.#closed) {
-      let data: Uint8Array, from: Deno.Addr;
-      try {
-        [data, from] = await this.#sock.receive(buf);
-      } catch {
-        break;
-      }
-      if (from.transport !== "udp" || !sameHost(from.hostname, this.#clientIp)) {
-        stats.udpDrops++;
-        continue;
-      }
-      if (this.#clientPort === 0) this.#clientPort = from.port;
-      if (from.port !== this.#clientPort) {
-        stats.udpDrops++;
-        continue;
-      }
-      let hdr;
-      try {
-        hdr = parseUdpHeader(data, 0);
-      } catch {
-        stats.udpDrops++;
-        continue;
-      }
-      if (hdr.value.frag !== 0) {
-        stats.udpDrops++; // fragmentation is optional (RFC 1928, section 7); we drop
-        continue;
-      }
-      const flow = await this.#flow(hdr.value.addr);
-      if (flow === null) {
-        stats.udpDrops++;
-        continue;
-      }
-      try {
-        await flow.send(data.slice(hdr.end));
-        stats.udpOut++;
-      } catch {
-        stats.udpDrops++;
-      }
-    }
-    this.close();
-    await Promise.all(this.#pumps);
-  }
-
-  async #flow(addr: SocksAddr): Promise<ProxyUdpFlow | null> {
-    const key = `${addr.type} ${addr.host} ${addr.port}`;
-    const have = this.#flows.get(key);
-    if (have !== undefined) return have;
-    if (this.#flows.size >= UDP_MAX_FLOWS_PER_ASSOCIATION) return null;
-    const flow = await this.#server.dialUdpFlow(addr);
-    if (flow === null) return null;
-    if (this.#closed) {
-      flow.close();
-      this.#server.untrack(flow);
-      return null;
-    }
-    this.#flows.set(key, flow);
-    this.#pumps.push(this.#pumpBack(flow, addr));
-    return flow;
-  }
-
-  /** Destination → client: each datagram gets the header naming the address the client used. */
-  async #pumpBack(flow: ProxyUdpFlow, addr: SocksAddr): Promise<void> {
-    const hdr = { frag: 0, addr };
-    const hlen = udpHeaderLen(hdr);
-    for (;;) {
-      const data = await flow.receive();
-      if (data === null) break;
-      if (hlen + data.length > UDP_MAX_DATAGRAM_BYTES) {
-        this.#server.stats.udpDrops++;
-        continue;
-      }
-      const out = new Uint8Array(hlen + data.length);
-      emitUdpHeader(hdr, out, 0);
-      out.set(data, hlen);
-      try {
-        await this.#sock.send(out, {
-          transport: "udp",
-          hostname: this.#clientIp,
-          port: this.#clientPort,
-        });
-        this.#server.stats.udpIn++;
-      } catch {
-        break;
-      }
-    }
-    flow.close();
-    this.#server.untrack(flow);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const f of this.#flows.values()) f.close();
-    try {
-      this.#sock.close();
-    } catch { /* already */ }
   }
 }
 
@@ -547,9 +420,4 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): number {
   let diff = a.length ^ b.length;
   for (let i = 0; i < b.length; i++) diff |= (a[i % (a.length || 1)] ?? 0) ^ b[i];
   return diff === 0 ? 1 : 0;
-}
-
-function sameHost(a: string, b: string): boolean {
-  const strip = (s: string) => s.startsWith("::ffff:") ? s.slice(7) : s;
-  return strip(a) === strip(b);
 }
