@@ -32,22 +32,18 @@ import { ByteRing } from "./byte_ring.ts";
 import { type CongestionController, NewReno } from "./congestion/mod.ts";
 import {
   BUFFER_INITIAL,
-  CLOCK_GRANULARITY_MS,
   DEFAULT_MSS,
   DELAYED_ACK_MS,
   DUP_THRESH,
-  INITIAL_RTO_MS,
   KEEPALIVE_IDLE_MS,
   KEEPALIVE_INTERVAL_MS,
   KEEPALIVE_PROBES,
   MAX_DATA_RETRIES,
   MAX_OOO_RANGES,
-  MAX_RTO_MS,
   MAX_SACK_BLOCKS_SENT,
   MAX_SACK_RANGES,
   MAX_SYN_RETRIES,
   MAX_WINDOW_SHIFT,
-  MIN_RTO_MS,
   OUR_WINDOW_SHIFT,
   RECV_BUFFER_MAX,
   SEND_BUFFER_MAX,
@@ -55,6 +51,7 @@ import {
   TIMESTAMP_OPTION_LEN,
 } from "./constants.ts";
 import { RangeSet } from "./range_set.ts";
+import { RttEstimator } from "./rtt_estimator.ts";
 
 /** Segments a paced sender may send back to back. */
 const PACING_BURST = 10;
@@ -190,9 +187,7 @@ export class TcpSocket {
   #rstPending = false;
 
   // Timers and RTT.
-  #srtt = -1;
-  #rttvar = 0;
-  #rto = INITIAL_RTO_MS;
+  readonly #rtt = new RttEstimator();
   #rtoDeadline = Infinity;
   #retries = 0;
   #timedSeq = -1;
@@ -297,12 +292,12 @@ export class TcpSocket {
 
   /** The current RTO. */
   get rtoMs(): number {
-    return this.#rto;
+    return this.#rtt.rtoMs;
   }
 
   /** The smoothed RTT, or -1 before a sample. */
   get srttMs(): number {
-    return this.#srtt;
+    return this.#rtt.srttMs;
   }
 
   /** The sender MSS (payload bytes per segment, options excluded). */
@@ -612,13 +607,13 @@ export class TcpSocket {
       this.#sendBuf.length > 0 && seqDiff(this.#sndMax, this.#sndUna) === 0 &&
       this.#persistDeadline === Infinity
     ) {
-      this.#persistDeadline = now + this.#rto;
+      this.#persistDeadline = now + this.#rtt.rtoMs;
     }
     // A resent SND.UNA still unacknowledged well over an RTT later, while SACKs keep coming:
     // the retransmission was lost too; resend the holes again (RACK's idea, RFC 8985).
     if (
       this.#inRecovery && acked === 0 && seg.sackCount > 0 &&
-      now - this.#rxtUnaAt > Math.max(this.#srtt * 1.25, 2) + 2 * this.#rttvar
+      now - this.#rxtUnaAt > Math.max(this.#rtt.srttMs * 1.25, 2) + 2 * this.#rtt.rttvarMs
     ) {
       this.#rxtNext = this.#sndUna;
       this.#rxtUnaAt = Infinity;
@@ -690,9 +685,9 @@ export class TcpSocket {
     // RTT sample: the echoed timestamp, else the one timed segment (Karn: never a resent one).
     if (this.#tsOk && seg.hasTs && seg.tsEcr !== 0) {
       const rtt = seqDiff(this.#tsNow(now), seg.tsEcr);
-      if (rtt >= 0) this.#rttSample(rtt);
+      if (rtt >= 0) this.#rtt.sample(rtt);
     } else if (this.#timedSeq !== -1 && seqGt(ack, this.#timedSeq)) {
-      this.#rttSample(now - this.#timedAt);
+      this.#rtt.sample(now - this.#timedAt);
       this.#timedSeq = -1;
     }
     const data = Math.min(Math.max(seqDiff(ack, this.#bufSeq), 0), this.#sendBuf.length);
@@ -709,7 +704,7 @@ export class TcpSocket {
     if (seqLt(this.#rxtNext, ack)) this.#rxtNext = ack;
     this.#retries = 0;
     this.#dupAcks = 0;
-    this.#rtoDeadline = seqDiff(this.#sndMax, ack) > 0 ? now + this.#rto : Infinity;
+    this.#rtoDeadline = seqDiff(this.#sndMax, ack) > 0 ? now + this.#rtt.rtoMs : Infinity;
     this.#armTlp(now);
     if (this.#inRecovery) {
       if (seqGe(ack, this.#recoveryPoint)) {
@@ -734,18 +729,6 @@ export class TcpSocket {
       else if (this.#state === "closing") this.#toTimeWait(now);
       else if (this.#state === "last-ack") this.#toClosed(null);
     }
-  }
-
-  #rttSample(r: number): void {
-    if (this.#srtt < 0) {
-      this.#srtt = r;
-      this.#rttvar = r / 2;
-    } else {
-      this.#rttvar = 0.75 * this.#rttvar + 0.25 * Math.abs(this.#srtt - r);
-      this.#srtt = 0.875 * this.#srtt + 0.125 * r;
-    }
-    const rto = this.#srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.#rttvar);
-    this.#rto = Math.min(MAX_RTO_MS, Math.max(MIN_RTO_MS, rto));
   }
 
   #processData(now: number, seg: TcpRepr): void {
@@ -880,7 +863,7 @@ export class TcpSocket {
     if (this.#persistDeadline <= now) {
       const waiting = this.#sndWnd === 0 && this.#sendBuf.length > 0 &&
         seqDiff(this.#sndMax, this.#sndUna) === 0;
-      this.#persistDeadline = waiting ? now + this.#rto : Infinity;
+      this.#persistDeadline = waiting ? now + this.#rtt.rtoMs : Infinity;
     }
     if (this.#paceAt <= now) this.#paceBlocked = false;
     if (this.#ackPending && this.#ackDeadline <= now) this.#ackPending = false;
@@ -959,7 +942,7 @@ export class TcpSocket {
     }
     this.#sndNxt = seqAdd(this.#iss, 1);
     if (seqGt(this.#sndNxt, this.#sndMax)) this.#sndMax = this.#sndNxt;
-    if (this.#rtoDeadline === Infinity) this.#rtoDeadline = now + this.#rto;
+    if (this.#rtoDeadline === Infinity) this.#rtoDeadline = now + this.#rtt.rtoMs;
     if (this.#retries > 0) this.stats.retransmits++;
     emit(o);
     return true;
@@ -1079,7 +1062,7 @@ export class TcpSocket {
       this.#sndWnd === 0 && avail > 0 && this.#persistDeadline === Infinity &&
       seqDiff(this.#sndMax, this.#sndUna) === 0
     ) {
-      this.#persistDeadline = now + this.#rto;
+      this.#persistDeadline = now + this.#rtt.rtoMs;
     }
     return false;
   }
@@ -1110,7 +1093,7 @@ export class TcpSocket {
       }
       this.#sndMax = next;
     }
-    if (this.#rtoDeadline === Infinity) this.#rtoDeadline = now + this.#rto;
+    if (this.#rtoDeadline === Infinity) this.#rtoDeadline = now + this.#rtt.rtoMs;
     if (!resend) this.#armTlp(now);
     if (len > 0) this.#pace(now, len);
     emit(o);
@@ -1148,8 +1131,8 @@ export class TcpSocket {
       this.#rxtNext = this.#sndUna;
       this.#timedSeq = -1;
     }
-    this.#rto = Math.min(MAX_RTO_MS, this.#rto * 2);
-    this.#rtoDeadline = now + this.#rto;
+    this.#rtt.backoff();
+    this.#rtoDeadline = now + this.#rtt.rtoMs;
   }
 
   /**
@@ -1157,10 +1140,10 @@ export class TcpSocket {
    * cwnd per SRTT, as Linux paces, allowing bursts of up to PACING_BURST segments.
    */
   #pace(now: number, len: number): void {
-    if (this.#srtt <= 0) return;
+    if (this.#rtt.srttMs <= 0) return;
     const cwnd = this.#cc.cwndBytes;
     const gain = cwnd < this.#cc.ssthreshBytes ? 2 : 1.25;
-    const bytesPerMs = (gain * cwnd) / Math.max(this.#srtt, 0.5);
+    const bytesPerMs = (gain * cwnd) / Math.max(this.#rtt.srttMs, 0.5);
     const burstMs = (PACING_BURST * this.#sndMss) / bytesPerMs;
     const base = Math.max(this.#paceAt, now - burstMs);
     this.#paceAt = base + len / bytesPerMs;
@@ -1168,11 +1151,11 @@ export class TcpSocket {
 
   #armTlp(now: number): void {
     const flight = seqDiff(this.#sndMax, this.#sndUna);
-    if (flight <= 0 || this.#inRecovery || this.#srtt < 0) {
+    if (flight <= 0 || this.#inRecovery || this.#rtt.srttMs < 0) {
       this.#tlpDeadline = Infinity;
       return;
     }
-    const pto = Math.max(2 * this.#srtt, 10);
+    const pto = Math.max(2 * this.#rtt.srttMs, 10);
     this.#tlpDeadline = now + pto < this.#rtoDeadline ? now + pto : Infinity;
   }
 
