@@ -3,7 +3,8 @@
  * @module
  */
 import type { ByteReader } from "./_relay.ts";
-import { type BodyFraming, ChunkedScanner } from "./http_proxy_messages.ts";
+import type { BodyFraming } from "./http_proxy_messages.ts";
+import { ChunkedScanner } from "./chunked_scanner.ts";
 
 /** How a body copy ended. */
 export type BodyCopyResult = "complete" | "eof-early";

@@ -1,8 +1,8 @@
 /**
  * HTTP/1.x as a forward proxy needs it (RFC 9110, RFC 9112): request and response heads,
  * request targets (authority form for CONNECT, absolute form for the rest), hop-by-hop
- * headers, how a body is framed, and a scanner that finds the end of a chunked body while
- * its bytes pass through unchanged. No I/O.
+ * headers, and how a body is framed (`chunked_scanner.ts` finds where a chunked body ends).
+ * No I/O.
  *
  * ```
  * request head   METHOD SP target SP HTTP/1.x CRLF *(name ":" OWS value OWS CRLF) CRLF
@@ -16,7 +16,6 @@
  * @module
  */
 import { ParseError } from "../base/errors.ts";
-import { HTTP_MAX_CHUNK_LINE_BYTES } from "./constants.ts";
 import type { Parsed } from "./socks5_messages.ts";
 
 const FORMAT = "http";
@@ -430,90 +429,4 @@ function latin1(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
-}
-
-const enum Chunk {
-  Size,
-  Data,
-  DataEnd,
-  Trailer,
-  Done,
-}
-
-/**
- * Finds where a chunked body ends, fed the bytes as they arrive; the bytes themselves pass
- * through untouched (the proxy forwards them as they are).
- */
-export class ChunkedScanner {
-  #state = Chunk.Size;
-  #line = "";
-  #remaining = 0;
-  /** Total offset fed so far, for error offsets. */
-  #at = 0;
-
-  /** Whether the final empty line of the trailer section has been seen. */
-  get done(): boolean {
-    return this.#state === Chunk.Done;
-  }
-
-  /**
-   * Scans `b[off..end)`.
-   * @param b bytes @param off first byte @param end past the last byte
-   * @returns how many of these bytes belong to the body (fewer than offered once done)
-   * @throws {HttpParseError} for a bad chunk-size line, a missing CRLF after data, or a
-   * line over HTTP_MAX_CHUNK_LINE_BYTES
-   */
-  feed(b: Uint8Array, off: number, end: number): number {
-    let i = off;
-    while (i < end && this.#state !== Chunk.Done) {
-      if (this.#state === Chunk.Data) {
-        const n = Math.min(this.#remaining, end - i);
-        i += n;
-        this.#remaining -= n;
-        if (this.#remaining === 0) this.#state = Chunk.DataEnd;
-        continue;
-      }
-      const c = b[i++];
-      if (c !== 0x0a) {
-        if (this.#line.length >= HTTP_MAX_CHUNK_LINE_BYTES) {
-          throw new HttpParseError("Cannot parse chunked body: line too long", this.#at + i);
-        }
-        this.#line += String.fromCharCode(c);
-        continue;
-      }
-      const line = this.#line.endsWith("\r") ? this.#line.slice(0, -1) : this.#line;
-      this.#line = "";
-      this.#endLine(line, this.#at + i);
-    }
-    this.#at += i - off;
-    return i - off;
-  }
-
-  #endLine(line: string, at: number): void {
-    switch (this.#state) {
-      case Chunk.Size: {
-        const m = /^([0-9A-Fa-f]{1,13})[ \t]*(;.*)?$/.exec(line);
-        if (m === null) {
-          throw new HttpParseError(
-            `Cannot parse chunk size: ${JSON.stringify(line.slice(0, 40))}`,
-            at,
-          );
-        }
-        this.#remaining = parseInt(m[1], 16);
-        this.#state = this.#remaining === 0 ? Chunk.Trailer : Chunk.Data;
-        return;
-      }
-      case Chunk.DataEnd:
-        if (line !== "") {
-          throw new HttpParseError("Cannot parse chunked body: no CRLF after data", at);
-        }
-        this.#state = Chunk.Size;
-        return;
-      case Chunk.Trailer:
-        if (line === "") this.#state = Chunk.Done;
-        return;
-      default:
-        return;
-    }
-  }
 }

@@ -7,7 +7,6 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import {
-  ChunkedScanner,
   formatRequestHead,
   formatResponseHead,
   parseAbsoluteTarget,
@@ -19,6 +18,7 @@ import {
   stripHopByHop,
   wantsKeepAlive,
 } from "./http_proxy_messages.ts";
+import { ChunkedScanner } from "./chunked_scanner.ts";
 import { runFuzz } from "./_fuzz.ts";
 
 const te = new TextEncoder();

@@ -1,6 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import {
-  ChunkedScanner,
   findHeadEnd,
   formatRequestHead,
   formatResponseHead,
@@ -14,6 +13,7 @@ import {
   stripHopByHop,
   wantsKeepAlive,
 } from "./http_proxy_messages.ts";
+import { ChunkedScanner } from "./chunked_scanner.ts";
 import { hex } from "./_test_util.ts";
 
 const td = new TextDecoder();
