@@ -653,3 +653,50 @@ Deno.test("TcpSocket TIME-WAIT ends after 2 MSL, or on RST", () => {
   assertEquals(r.state, "closed");
   assertEquals(r.error, null);
 });
+
+// ================================================================ every state
+
+Deno.test("TcpSocket: a RST at RCV.NXT closes every synchronized state", () => {
+  const fixtures: [string, () => TcpSocket, number][] = [
+    ["syn-received", socketSynReceived, REMOTE_ISS + 1],
+    ["established", socketEstablished, REMOTE_ISS + 1],
+    ["fin-wait-1", socketFinWait1, REMOTE_ISS + 1],
+    ["fin-wait-2", socketFinWait2, REMOTE_ISS + 1],
+    ["close-wait", socketCloseWait, REMOTE_ISS + 2],
+    ["closing", socketClosing, REMOTE_ISS + 2],
+    ["last-ack", socketLastAck, REMOTE_ISS + 2],
+    ["time-wait", socketTimeWait, REMOTE_ISS + 2],
+  ];
+  for (const [state, make, rcvNxt] of fixtures) {
+    const s = make();
+    assertEquals(s.state, state);
+    assertEquals(send(s, 100, seg({ flags: TCP_RST, seq: rcvNxt })), null, state);
+    assertEquals(s.state, "closed", state);
+    recvNothing(s, 100);
+  }
+});
+
+Deno.test("TcpSocket: a RST outside the window is ignored in every synchronized state", () => {
+  for (const make of [socketEstablished, socketFinWait2, socketCloseWait, socketLastAck]) {
+    const s = make();
+    const before = s.state;
+    assertEquals(send(s, 100, seg({ flags: TCP_RST, seq: REMOTE_ISS + (16 << 20) })), null);
+    assertEquals(s.state, before);
+  }
+});
+
+Deno.test("TcpSocket: a FIN without SYN is ignored in LISTEN and SYN-SENT", () => {
+  const l = socketListen();
+  assertEquals(send(l, 0, seg({ flags: TCP_FIN })), null);
+  assertEquals(l.state, "listen");
+  const c = socketSynSent();
+  assertEquals(send(c, 0, seg({ flags: TCP_FIN })), null);
+  assertEquals(c.state, "syn-sent");
+});
+
+Deno.test("TcpSocket: a FIN in SYN-RECEIVED (with the ACK) goes to CLOSE-WAIT", () => {
+  const s = socketSynReceived();
+  send(s, 5, seg({ flags: TCP_FIN | TCP_ACK, ack: LOCAL_ISS + 1 }));
+  assertEquals(s.state, "close-wait");
+  assert(s.recvFinished);
+});
