@@ -16,7 +16,8 @@
  */
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../assert.ts";
-import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
+import { Lab, LAB_DERP_REGION_CODE, labAvailable, waitFor } from "../lab/mod.ts";
+import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../lab/transfer.ts";
 import { socks5Connect } from "../lab/socks5.ts";
 import { createControlClient, emptyPersist, type Hostinfo } from "../../src/engine/control/mod.ts";
@@ -355,5 +356,58 @@ Deno.test({
       await (node as NodeStack | null)?.close();
       await (engine as Engine | null)?.close();
     }
+  },
+});
+
+Deno.test({
+  name: "stack: the tailnet daemon forwards a real tailscaled's connections to its loopback",
+  ignore: !available.ok,
+  sanitizeResources: false,
+  async fn() {
+    if (!available.ok) return;
+    await using lab = await Lab.start({ tailscaleds: 1 });
+    const ts1 = lab.nodes[0];
+    await using tn = await TailnetDaemon.create();
+    const up = await tn.cli([
+      "up",
+      "--login-server",
+      lab.controlUrl,
+      "--authkey",
+      lab.authKey,
+      "--hostname",
+      "tn-stack",
+      "--timeout",
+      "20s",
+    ]);
+    assertEquals(up.code, 0, up.stderr);
+    const ips = (await tn.cli(["ip"])).stdout.trim().split("\n");
+    const our4 = ips.find((i) => i.includes("."))!, our6 = ips.find((i) => i.includes(":"))!;
+    const ourKey = JSON.parse((await tn.cli(["status", "--json"])).stdout).Self.PublicKey as string;
+    await waitFor("tailscaled to learn our home DERP", async () => {
+      const st = await ts1.status();
+      return Object.values(st.Peer ?? {}).some((p) =>
+        p.PublicKey === ourKey && p.Relay === LAB_DERP_REGION_CODE
+      );
+    }, { timeoutMs: 20_000 });
+    const bytes = 10 * MIB;
+    const r = await socks5Transfer(ts1.socks5Addr, our4, bytes);
+    assertEquals(r.received, bytes);
+    assertEquals(r.receivedSha256, r.sentSha256);
+    assertEquals(r.echoedSha256, r.sentSha256);
+    const greet = payload(64 * 1024, 51);
+    const srv = loopbackServer(0, greet);
+    try {
+      const c = await socks5Connect(ts1.socks5Addr, our6, srv.port);
+      const got = await readHash(c, greet.length);
+      c.close();
+      assertEquals(got.sha, sha(greet));
+    } finally {
+      await srv.close();
+    }
+    report(
+      `daemon: ts1 SOCKS5 -> tailnet daemon ${our4} -> 127.0.0.1: 10 MiB in ${
+        mbps(bytes, r.ms)
+      }, SHA-256 ok; IPv6 ${our6} ok`,
+    );
   },
 });
