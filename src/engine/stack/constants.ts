@@ -65,6 +65,10 @@ export const OUR_WINDOW_SHIFT = 7;
 export const DEFAULT_BACKLOG = 128;
 /** Datagrams queued on a UDP socket before new ones are dropped. */
 export const UDP_QUEUE_MAX = 512;
+/** SYNs waiting for the SYN handler (forwarder dials) at once; tailscaled allows 1024. */
+export const MAX_PENDING_SYNS = 1024;
+/** Forwarded UDP flows (host sockets) at once. */
+export const MAX_UDP_FLOWS = 1024;
 /** Idle time before a forwarded UDP flow's host socket is closed. */
 export const UDP_FLOW_IDLE_MS = 60_000;
 /** Segments a single poll may emit for one connection before yielding to others. */

@@ -7,7 +7,7 @@
  * closes after a minute idle.
  * @module
  */
-import { UDP_FLOW_IDLE_MS } from "./constants.ts";
+import { MAX_UDP_FLOWS, UDP_FLOW_IDLE_MS } from "./constants.ts";
 import type { StackConn } from "./conn.ts";
 import type { Stack, SynRequest, UdpUnbound } from "./stack.ts";
 
@@ -131,6 +131,10 @@ export class LoopbackForwarder {
       `${d.remoteAddr.hostname}|${d.remoteAddr.port}|${d.localAddr.hostname}|${d.localAddr.port}`;
     let flow = this.#flows.get(key);
     if (flow === undefined) {
+      if (this.#flows.size >= MAX_UDP_FLOWS) {
+        this.stats.udpDropped++;
+        return;
+      }
       let sock: Deno.DatagramConn;
       try {
         sock = Deno.listenDatagram({ hostname: this.#host, port: 0, transport: "udp" });

@@ -1,6 +1,8 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { linkedStacks } from "./_memory_link.ts";
 import { LoopbackForwarder } from "./forwarder.ts";
+import { MAX_PENDING_SYNS } from "./constants.ts";
+import { Stack } from "./stack.ts";
 
 async function readAll(r: { read(p: Uint8Array): Promise<number | null> }): Promise<string> {
   const buf = new Uint8Array(4096);
@@ -138,6 +140,30 @@ Deno.test("Stack listener drops SYNs beyond its backlog", async () => {
     third.close();
   } finally {
     lis.close();
+    close();
+  }
+});
+
+Deno.test("Stack holds at most MAX_PENDING_SYNS SYNs for the SYN handler", () => {
+  const { b, close } = linkedStacks();
+  const held: { reject(): void }[] = [];
+  b.setSynHandler((req) => held.push(req));
+  const sent: Uint8Array[] = [];
+  try {
+    // SYNs from many ports: build them with a stack whose output we keep.
+    const src = new Stack({
+      addresses: ["100.64.0.1"],
+      timers: false,
+      output: (buf, off, len) => sent.push(buf.slice(off, off + len)),
+    });
+    for (let i = 0; i < MAX_PENDING_SYNS + 5; i++) src.openTcp("100.64.0.2", 80);
+    src.close();
+    for (const p of sent) if ((p[33] & 0x02) !== 0) b.input(p);
+    assertEquals(held.length, MAX_PENDING_SYNS);
+    assertEquals(b.stats.drops.synQueueFull, 5);
+    for (const r of held) r.reject();
+    assertEquals(b.stats.drops.refused, MAX_PENDING_SYNS);
+  } finally {
     close();
   }
 });

@@ -43,6 +43,7 @@ import { writeU16be } from "../base/bytes.ts";
 import {
   DEFAULT_BACKLOG,
   DISPATCH_BUDGET,
+  MAX_PENDING_SYNS,
   MSS_V4,
   MSS_V6,
   TUNNEL_MTU,
@@ -82,6 +83,8 @@ export interface StackDrops {
   backlogFull: number;
   /** SYN refused by the SYN handler (a RST went back). */
   refused: number;
+  /** SYN dropped because too many were already waiting for the SYN handler. */
+  synQueueFull: number;
   /** UDP datagram to a port nobody serves. */
   noUdpSocket: number;
   /** UDP datagram dropped because the socket's queue was full. */
@@ -246,6 +249,7 @@ export class Stack implements ConnHost, UdpHost {
       noConnection: 0,
       backlogFull: 0,
       refused: 0,
+      synQueueFull: 0,
       noUdpSocket: 0,
       udpQueueFull: 0,
     },
@@ -385,6 +389,10 @@ export class Stack implements ConnHost, UdpHost {
       }
       if (this.#synHandler !== null) {
         if (!this.#pending.has(key)) {
+          if (this.#pending.size >= MAX_PENDING_SYNS) {
+            d.synQueueFull++;
+            return;
+          }
           const syn = { ...seg, sack: seg.sack.slice(), payload: new Uint8Array(0) };
           this.#pending.set(key, { syn, localIp, remoteIp });
           this.#synHandler(this.#synRequest(key, localText, remoteText, seg.dstPort, seg.srcPort));
