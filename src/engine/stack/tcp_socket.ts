@@ -109,6 +109,8 @@ export interface TcpSocketStats {
   challengeAcks: number;
   /** Tail loss probes sent. */
   tailProbes: number;
+  /** Old duplicates dropped by PAWS (RFC 7323). */
+  pawsDrops: number;
   /** Retransmissions found lost and sent again during recovery. */
   lostRetransmits: number;
 }
@@ -143,6 +145,7 @@ export class TcpSocket {
     outOfWindow: 0,
     challengeAcks: 0,
     tailProbes: 0,
+    pawsDrops: 0,
     lostRetransmits: 0,
   };
 
@@ -530,6 +533,15 @@ export class TcpSocket {
       return null;
     }
     const segLen = seg.payload.length + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
+    // PAWS (RFC 7323 §5.3): a segment stamped before the latest in-order one is an old
+    // duplicate; ACK it and drop it. RSTs are exempt.
+    if (
+      this.#tsOk && seg.hasTs && !(f & TCP_RST) && this.#isSyncData() &&
+      seqLt(seg.tsVal, this.#tsRecent)
+    ) {
+      this.stats.pawsDrops++;
+      return this.#ackReply(now);
+    }
     if (!this.#acceptable(seg, segLen)) {
       if (f & TCP_RST) return null;
       this.stats.outOfWindow++;

@@ -700,3 +700,19 @@ Deno.test("TcpSocket: a FIN in SYN-RECEIVED (with the ACK) goes to CLOSE-WAIT", 
   assertEquals(s.state, "close-wait");
   assert(s.recvFinished);
 });
+
+Deno.test("TcpSocket ESTABLISHED drops an old duplicate by PAWS and ACKs it", () => {
+  const s = socketEstablishedSack();
+  send(s, 20, seg({ ack: LOCAL_ISS + 1, payload: "new", ts: [500, 0] }));
+  const r = send(
+    s,
+    21,
+    seg({ seq: REMOTE_ISS + 4, ack: LOCAL_ISS + 1, payload: "old", ts: [400, 0] }),
+  );
+  assertEquals(r?.flags, TCP_ACK);
+  assertEquals(r?.ack, REMOTE_ISS + 4);
+  assertEquals(s.recvQueued, 3);
+  assertEquals(s.stats.pawsDrops, 1);
+  send(s, 22, seg({ seq: REMOTE_ISS + 4, ack: LOCAL_ISS + 1, flags: TCP_RST, ts: [1, 0] }));
+  assertEquals(s.state, "closed", "a RST is exempt from PAWS");
+});
