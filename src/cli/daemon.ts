@@ -8,14 +8,9 @@ import { Logger } from "../engine/base/logger.ts";
 import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
 import { localApiRoutes } from "../localapi/routes.ts";
-import { Backend } from "../ipn/backend.ts";
-import { EngineLink } from "../ipn/engine_link.ts";
 import { engineStatsHandler, pingHandler } from "../localapi/handlers/ping.ts";
-import { FileStateStore, MemoryStateStore } from "../ipn/state_store.ts";
-import { createControlClient } from "../engine/control/mod.ts";
 import { parseListenAddr, ProxyServers } from "../engine/proxy/mod.ts";
-import type { Hostinfo } from "../engine/control/mod.ts";
-import { generatePrivate, publicOf } from "../engine/key/keys.ts";
+import { TailnetNode } from "../node.ts";
 import { TAILNET_VERSION } from "../version.ts";
 import { type Command, parseFlags, parseIntFlag } from "./command.ts";
 import { defaultStateDir } from "./paths.ts";
@@ -103,29 +98,16 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       routes,
       log: log.child("localapi"),
     });
-    const store = stateDir === null ? new MemoryStateStore() : new FileStateStore(stateDir);
-    // Disco keys are per process, as in Go: a new one each time the daemon starts.
-    const discoKey = generatePrivate("disco");
-    await using engineLink = new EngineLink({
-      discoKey,
-      log: log.child("engine"),
-      derpDial: { useHttp: Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1" },
+    await using node = await TailnetNode.open({
+      stateDir,
+      log,
+      // As tailscaled in userspace mode: inbound connections go to 127.0.0.1:<port>.
+      forwardToLoopback: true,
+      derpUseHttp: Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
       wgTimings: debugWgTimings(),
+      health: [DATA_PLANE_WARNING],
     });
-    await using backend = await Backend.open({
-      store,
-      controlClientFactory: createControlClient,
-      discoKey: publicOf(discoKey),
-      hostinfo: osHostinfo(),
-      log: log.child("ipn"),
-      // Starting becomes Running once the home DERP region is connected.
-      engineLive: () => engineLink.live,
-      decoratePeer: (node, ps) => engineLink.decoratePeer(node, ps),
-      engineStats: () => engineLink.stats(),
-      health: [STACK_WARNING],
-      version: TAILNET_VERSION,
-    });
-    engineLink.attach(backend);
+    const { backend, link: engineLink } = node;
     for (const [name, handler] of localApiRoutes(backend, TAILNET_VERSION)) {
       routes.set(name, handler);
     }
@@ -147,7 +129,9 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     }
     log.info(`tailnet ${TAILNET_VERSION} daemon running`);
     log.info(
-      `state: ${store.location === "memory" ? "in memory only (--state mem:)" : store.location}`,
+      `state: ${
+        node.stateLocation === "memory" ? "in memory only (--state mem:)" : node.stateLocation
+      }`,
     );
     log.info(`LocalAPI socket: ${server.socketPath}`);
     log.info(`try: tailnet --socket ${server.socketPath} status`);
@@ -167,35 +151,9 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
   },
 };
 
-/** The health warning shown while tailnet has no TCP/UDP stack. */
-const STACK_WARNING =
-  "TCP/UDP stack not built yet: peers reach this node over DERP and WireGuard and it answers pings, but it accepts no connections";
-
-/** Go's names for the OS and architecture, as Hostinfo carries them. */
-function osHostinfo(): Hostinfo {
-  const os = Deno.build.os === "darwin" ? "macOS" : Deno.build.os;
-  const arch = Deno.build.arch === "x86_64"
-    ? "amd64"
-    : Deno.build.arch === "aarch64"
-    ? "arm64"
-    : Deno.build.arch;
-  let hostname = "tailnet";
-  let osVersion: string | undefined;
-  try {
-    hostname = Deno.hostname();
-  } catch { /* no permission: a fixed name */ }
-  try {
-    osVersion = Deno.osRelease();
-  } catch { /* optional */ }
-  return {
-    IPNVersion: TAILNET_VERSION,
-    OS: os,
-    ...(osVersion ? { OSVersion: osVersion } : {}),
-    Hostname: hostname,
-    Package: "tailnet",
-    GoArch: arch,
-  };
-}
+/** The standing health warning: what the data plane does not do yet, and what that means. */
+const DATA_PLANE_WARNING =
+  "packet filter not built yet: every peer can reach the ports forwarded to 127.0.0.1, whatever the tailnet's ACLs say; and no direct UDP paths yet: all traffic goes through DERP";
 
 /**
  * `TAILNET_DEBUG_REKEY_AFTER_SECONDS`: a test knob that shortens WireGuard's rekey-after-time

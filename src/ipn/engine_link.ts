@@ -21,6 +21,7 @@ import {
   NodeStack,
   type StackConn,
   type TailnetDialer,
+  type TcpListener,
   type UdpSocket,
 } from "../engine/stack/mod.ts";
 import type { Backend } from "./backend.ts";
@@ -37,6 +38,12 @@ export interface EngineLinkOptions {
   derpDial?: Omit<DialOptions, "signal">;
   /** Test knob passed to the engine: WireGuard timings. */
   wgTimings?: EngineOptions["wgTimings"];
+  /**
+   * Forward inbound TCP/UDP to 127.0.0.1 on the same port, as tailscaled in userspace mode
+   * does (the daemon). Default true; a program using tailnet as a library turns it off and
+   * listens itself.
+   */
+  forwardToLoopback?: boolean;
 }
 
 /** The backend's data plane. */
@@ -86,6 +93,17 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
       return Promise.reject(new Deno.errors.NotConnected("not running: no data plane yet"));
     }
     return this.#stack.dialTcp(ip, port, signal);
+  }
+
+  /**
+   * Listens for TCP connections to our tailnet addresses on `port`. A new login (a new node
+   * key) rebuilds the data plane and ends the listener.
+   * @param port the port
+   * @returns the listener
+   */
+  listenTcp(port: number): TcpListener {
+    if (this.#stack === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
+    return this.#stack.stack.listenTcp({ port });
   }
 
   /** @param port 0 for ephemeral @returns a UDP socket on our tailnet addresses */
@@ -176,7 +194,10 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
         onHomeDerp: (regionId) => b.setNetInfo({ PreferredDERP: regionId }),
         onStatusChange: () => b.engineStatusChanged(),
       });
-      this.#stack = new NodeStack(this.#engine, { addresses: nm.self.addresses });
+      this.#stack = new NodeStack(this.#engine, {
+        addresses: nm.self.addresses,
+        forward: this.#opts.forwardToLoopback ?? true,
+      });
     }
     if (this.#engine.netmap !== nm) {
       this.#engine.setNetmap(nm);
