@@ -3,12 +3,14 @@
  * `deno task demo`: tailnet on a real tailnet, end to end, on this machine and offline. It
  * builds the interop lab's programs if needed (Go), starts real headscale, derper and one real
  * tailscaled, starts our `tailnet daemon`, joins it with `tailnet up`, and shows
- * `tailnet status`, `tailnet ping` to the real node and the real node's `tailscale ping` to us.
+ * `tailnet status`, `tailnet ping` to the real node, the real node's `tailscale ping` to us, and
+ * an HTTP fetch through our SOCKS5 proxy (curl) from a server on the real node's machine.
  * Everything it started is stopped and removed at the end, also on Ctrl-C.
  * @module
  */
 import { buildLabTools, LabBuildError } from "../tests/lab/build.ts";
 import { Lab, labAvailable, waitFor } from "../tests/lab/mod.ts";
+import { PortClaims } from "../tests/lab/ports.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
 
 if (!import.meta.main) throw new Error("scripts/demo.ts is a program, not a module");
@@ -50,9 +52,12 @@ try {
   const ts1 = lab.nodes[0];
   console.log(`control ${lab.controlUrl}, DERP region ${lab.derpRegionId}, real node ${ts1.name}`);
 
-  step("starting our daemon");
-  await using tn = await TailnetDaemon.create();
-  console.log(`tailnet daemon socket: ${tn.socket}`);
+  step("starting our daemon, with a SOCKS5 proxy into the tailnet");
+  const ports = new PortClaims(`demo-${Deno.pid}`);
+  await using _ports = { [Symbol.asyncDispose]: () => ports.releaseAll() };
+  const socks5 = `127.0.0.1:${await ports.claim()}`;
+  await using tn = await TailnetDaemon.create({ args: ["--socks5-server", socks5] });
+  console.log(`tailnet daemon socket: ${tn.socket}, SOCKS5 on ${socks5}`);
 
   step("joining the tailnet");
   const upArgs = [
@@ -95,6 +100,28 @@ try {
     `tailscale ping -c 2 --until-direct=false ${ourIp}`,
     await ts1.cli(["ping", "-c", "2", "--until-direct=false", ourIp]),
   );
+  step("an HTTP fetch from the real node's machine through our SOCKS5 proxy");
+  // tailscaled in userspace mode forwards tailnet connections to its host's 127.0.0.1:<port>.
+  const body = "hello from a web server behind the real tailscaled\n";
+  await using web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(body),
+  );
+  const url = `http://${ts1.name}:${web.addr.port}/`;
+  const curl = await new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "20", "--socks5-hostname", socks5, url],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  show(`curl --socks5-hostname ${socks5} ${url}`, {
+    code: curl.code,
+    stdout: dec.decode(curl.stdout),
+    stderr: dec.decode(curl.stderr),
+  });
+  if (dec.decode(curl.stdout) !== body) {
+    throw new Error("the fetch through SOCKS5 did not return the page");
+  }
   step("done: tearing everything down");
 } catch (err) {
   failed = true;
