@@ -406,8 +406,12 @@ export class AutoClient implements ControlClient {
         await this.#transport.liteUpdate(this.#mapRequest(false), ac.signal);
         this.#log.debug("lite update sent");
       } catch (err) {
-        // The next map session carries the same Hostinfo and endpoints, so no retry here.
-        this.#log.warn(`lite update failed: ${asControlError(err).message}`);
+        // The next map session carries the same Hostinfo and endpoints, so no retry here. A
+        // cancellation (the session ended, or we are closing) is not worth a warning.
+        const e = asControlError(err);
+        if (e.code === "cancelled" || this.#closed) {
+          this.#log.debug(`lite update not sent: ${e.message}`);
+        } else this.#log.warn(`lite update failed: ${e.message}`);
         this.#liteDirty = true;
         return;
       } finally {
