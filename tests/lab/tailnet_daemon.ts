@@ -61,6 +61,11 @@ export class TailnetDaemon implements AsyncDisposable {
     return `${this.stateDir}/tailnetd.state`;
   }
 
+  /** The daemon's PID, or null when it is not running. */
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
   /** Whether the daemon process is running (started and not stopped). */
   get running(): boolean {
     return this.#child !== null;
