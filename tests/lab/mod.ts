@@ -46,6 +46,7 @@ import {
 } from "./headscale.ts";
 import { LabNode } from "./tailscaled.ts";
 import { waitFor } from "./wait.ts";
+import { ImpairedRelay, type Impairment } from "./impaired_relay.ts";
 
 export { LabNode } from "./tailscaled.ts";
 export type { CliResult, PeerStatus, TailscaleStatus } from "./tailscaled.ts";
@@ -73,6 +74,11 @@ export interface LabOptions {
    * all traffic on DERP.
    */
   nodeEnv?: Record<string, string>;
+  /**
+   * Impair every DERP path (the kernel here has no netem): the DERP map names an
+   * {@linkcode ImpairedRelay} in front of derper, so every relayed packet crosses it twice.
+   */
+  impairDerp?: Impairment;
 }
 
 /** Options of {@linkcode Lab.addTailscaled}. */
@@ -99,6 +105,8 @@ export class Lab implements AsyncDisposable {
   readonly nodes: LabNode[] = [];
   /** derper's TLS port on 127.0.0.1. */
   readonly derpPort: number;
+  /** The impairing relay in front of derper, when {@linkcode LabOptions.impairDerp} is set. */
+  derpRelay: ImpairedRelay | null = null;
   /** derper's STUN port on 127.0.0.1. */
   readonly stunPort: number;
   /** The tailscale release the nodes and derper run. */
@@ -193,7 +201,14 @@ export class Lab implements AsyncDisposable {
     const trust: DerpTrust = this.#opts.derpTrust === "insecure"
       ? { kind: "insecure" }
       : { kind: "pinned", certSha256Hex: this.derpCertSha256Hex };
-    this.derpMap = labDerpMap(this.derpPort, this.stunPort, trust);
+    if (this.#opts.impairDerp) {
+      this.derpRelay = new ImpairedRelay(
+        { hostname: "127.0.0.1", port: this.derpPort },
+        this.#opts.impairDerp,
+        await this.#ports.claim(),
+      );
+    }
+    this.derpMap = labDerpMap(this.derpRelay?.port ?? this.derpPort, this.stunPort, trust);
     await Deno.mkdir(this.#hs.dir, { recursive: true });
     await Deno.writeTextFile(this.#hs.derpMapPath, derpMapYaml(this.derpMap));
     await this.startHeadscale();
@@ -362,6 +377,7 @@ export class Lab implements AsyncDisposable {
       }
     };
     await Promise.all(this.nodes.map((n) => step(() => this.#untrack(n.process))));
+    await step(async () => await this.derpRelay?.close());
     await step(() => this.stopDerper());
     await step(() => this.stopHeadscale());
     await step(() => this.#ports.releaseAll());

@@ -101,6 +101,8 @@ export interface TcpSocketStats {
   retransmits: number;
   /** Retransmission timeouts. */
   timeouts: number;
+  /** Timeouts found spurious by their echoed timestamps (RFC 3522) and undone. */
+  spuriousTimeouts: number;
   /** Fast recoveries entered. */
   recoveries: number;
   /** Segments refused as outside the window (an ACK went back). */
@@ -141,6 +143,7 @@ export class TcpSocket {
   readonly stats: TcpSocketStats = {
     retransmits: 0,
     timeouts: 0,
+    spuriousTimeouts: 0,
     recoveries: 0,
     outOfWindow: 0,
     challengeAcks: 0,
@@ -192,6 +195,11 @@ export class TcpSocket {
   // Timers and RTT.
   readonly #rtt = new RttEstimator();
   #rtoDeadline = Infinity;
+  // Spurious-timeout detection (Eifel, RFC 3522): our TSval when the first timeout of an
+  // episode retransmitted, and the window it took away; -1 when no check is armed.
+  #rtoTsVal = -1;
+  #undoCwnd = 0;
+  #undoSsthresh = 0;
   #retries = 0;
   #timedSeq = -1;
   #timedAt = 0;
@@ -694,6 +702,18 @@ export class TcpSocket {
   /** SND.UNA moves to `ack`: buffers, RTT, timers, recovery, state. */
   #ackOf(now: number, seg: TcpRepr, ack: number): void {
     const acked = seqDiff(ack, this.#sndUna);
+    // After a timeout, the first ACK tells whether it was spurious: an echoed timestamp older
+    // than the retransmission means the original arrived (a delay spike, not a loss). Then the
+    // window comes back and sending resumes after the data already sent (RFC 4015).
+    if (this.#rtoTsVal !== -1 && this.#tsOk && seg.hasTs && seg.tsEcr !== 0) {
+      if (seqLt(seg.tsEcr, this.#rtoTsVal)) {
+        this.stats.spuriousTimeouts++;
+        this.#cc.undo(this.#undoCwnd, this.#undoSsthresh);
+        if (seqLt(this.#sndNxt, this.#sndMax)) this.#sndNxt = this.#sndMax;
+        this.#rxtNext = this.#sndMax;
+      }
+      this.#rtoTsVal = -1;
+    }
     // RTT sample: the echoed timestamp, else the one timed segment (Karn: never a resent one).
     if (this.#tsOk && seg.hasTs && seg.tsEcr !== 0) {
       const rtt = seqDiff(this.#tsNow(now), seg.tsEcr);
@@ -1134,6 +1154,11 @@ export class TcpSocket {
         this.#error = "timeout";
         this.#rtoDeadline = Infinity;
         return;
+      }
+      if (this.#retries === 1 && this.#tsOk) {
+        this.#rtoTsVal = this.#tsNow(now);
+        this.#undoCwnd = this.#cc.cwndBytes;
+        this.#undoSsthresh = this.#cc.ssthreshBytes;
       }
       this.#cc.onTimeout(now, flight);
       this.#sndNxt = this.#sndUna;

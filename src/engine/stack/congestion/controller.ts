@@ -29,4 +29,11 @@ export interface CongestionController {
    * @param now time in ms @param flightBytes bytes outstanding
    */
   onTimeout(now: number, flightBytes: number): void;
+  /**
+   * Call when a retransmission timeout proved spurious (the ACK echoes a timestamp from before
+   * the retransmission, RFC 3522): puts back the window the timeout took away (RFC 4015).
+   * @param cwndBytes the congestion window before the timeout
+   * @param ssthreshBytes the slow-start threshold before the timeout
+   */
+  undo(cwndBytes: number, ssthreshBytes: number): void;
 }

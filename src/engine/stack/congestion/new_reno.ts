@@ -67,6 +67,13 @@ export class NewReno implements CongestionController {
     this.#cwnd = this.#ssthresh;
   }
 
+  /** @param cwndBytes window before the timeout @param ssthreshBytes threshold before it */
+  undo(cwndBytes: number, ssthreshBytes: number): void {
+    this.#cwnd = Math.max(this.#cwnd, cwndBytes);
+    this.#ssthresh = Math.max(this.#ssthresh, ssthreshBytes);
+    this.#acc = 0;
+  }
+
   /** @param _now ms @param flightBytes outstanding bytes */
   onTimeout(_now: number, flightBytes: number): void {
     this.#ssthresh = Math.max(Math.floor(flightBytes / 2), 2 * this.#mss);

@@ -21,3 +21,13 @@ Deno.test("NewReno halves on loss, grows one MSS per window in avoidance, resets
   cc.onLoss(0, 1000);
   assertEquals(cc.ssthreshBytes, 2000, "never below 2 MSS");
 });
+
+Deno.test("NewReno.undo() puts back the window a spurious timeout took", () => {
+  const cc = new NewReno(1000);
+  cc.onLoss(0, 60_000);
+  const before = [cc.cwndBytes, cc.ssthreshBytes];
+  cc.onTimeout(0, 30_000);
+  assertEquals([cc.cwndBytes, cc.ssthreshBytes], [1000, 15_000]);
+  cc.undo(before[0], before[1]);
+  assertEquals([cc.cwndBytes, cc.ssthreshBytes], before);
+});
