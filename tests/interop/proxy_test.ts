@@ -9,6 +9,7 @@
  * Figures go to stderr as `[proxy interop] …`. Skipped with the reason when the lab is not built.
  * @module
  */
+import { createHash } from "node:crypto";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
@@ -16,6 +17,8 @@ import { socks5Transfer } from "../lab/transfer.ts";
 
 const available = labAvailable();
 const MIB = 1 << 20;
+/** Size of the bulk downloads through both proxies (PROXY_INTEROP_MIB, default 100). */
+const BIG_MIB = Number(Deno.env.get("PROXY_INTEROP_MIB") ?? 100);
 
 function report(line: string): void {
   // deno-lint-ignore no-console -- the measured numbers are the point of this test's output
@@ -80,7 +83,8 @@ async function udpThroughSocks(socksPort: number, ip: string, port: number, text
 }
 
 Deno.test({
-  name: "tailnet daemon's SOCKS5 and HTTP proxies reach a real tailscaled (curl, UDP, 16 MiB)",
+  name:
+    "tailnet daemon's SOCKS5 and HTTP proxies reach a real tailscaled (curl, UDP, 16 MiB, 100 MiB, IPv6)",
   ignore: !available.ok,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -109,6 +113,7 @@ Deno.test({
     assertEquals(up.code, 0, up.stderr);
     const ours4 = (await tn.cli(["ip"])).stdout.trim().split("\n").find((i) => i.includes("."))!;
     const peer4 = (await ts1.ips()).find((i) => i.includes("."))!;
+    const peer6 = (await ts1.ips()).find((i) => i.includes(":"))!;
     const st = await ts1.status();
     const fqdn = String((st as unknown as { Self: { DNSName: string } }).Self.DNSName)
       .replace(/\.$/, "");
@@ -116,9 +121,17 @@ Deno.test({
 
     // An HTTP origin and a UDP echo on this machine's loopback: the peer forwards to them.
     const ac = new AbortController();
+    // `/big` is BIG_MIB of deterministic bytes, for the bulk downloads through both proxies.
+    const big = new Uint8Array(BIG_MIB * MIB);
+    for (let i = 0; i < big.length; i += 4093) big[i] = (i * 31) & 0xff;
+    const bigSha = createHash("sha256").update(big).digest("hex");
     const origin = Deno.serve(
       { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
-      async (req) => new Response(`origin ${new URL(req.url).pathname} ${await req.text()}`),
+      async (req) => {
+        const path = new URL(req.url).pathname;
+        if (path === "/big") return new Response(big);
+        return new Response(`origin ${path} ${await req.text()}`);
+      },
     );
     const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const udpLoop = (async () => {
@@ -205,6 +218,36 @@ Deno.test({
         `16 MiB our SOCKS5 -> tailscaled: ${mbps(out)}; tailscaled SOCKS5 -> us: ${mbps(back)}`,
       );
       assert(out.ms > 0);
+
+      // BIG_MIB downloads from the peer's machine with curl, through our SOCKS5 (by short
+      // name) and our HTTP proxy (by FQDN), SHA-256 checked.
+      for (
+        const [what, args] of [
+          ["SOCKS5", [...socks, `http://${short}:${port}/big`]],
+          ["HTTP proxy", [...http, `http://${fqdn}:${port}/big`]],
+          ["SOCKS5 over IPv6", ["-g", ...socks, `http://[${peer6}]:${port}/big`]],
+        ] as const
+      ) {
+        const t = performance.now();
+        const r = await new Deno.Command("/usr/bin/curl", {
+          args: ["-sS", "--max-time", "600", ...args],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const secs = (performance.now() - t) / 1000;
+        assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+        assertEquals(r.stdout.length, big.length, `${what}: length`);
+        assertEquals(
+          createHash("sha256").update(r.stdout).digest("hex"),
+          bigSha,
+          `${what}: SHA-256`,
+        );
+        report(
+          `${BIG_MIB} MiB through our ${what} from the peer: ${
+            (BIG_MIB * 8 * 1.048576 / secs).toFixed(1)
+          } Mbit/s, SHA-256 ok`,
+        );
+      }
     } finally {
       ac.abort();
       await origin.finished;
