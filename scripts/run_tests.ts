@@ -27,14 +27,7 @@ const netns = await maybeCreateNetns(testArgs);
 const child = new Deno.Command(netns === null ? Deno.execPath() : "ip", {
   args: netns === null ? testArgs : ["netns", "exec", netns, Deno.execPath(), ...testArgs],
   // DENO_NO_UPDATE_CHECK: a `deno run` that a test spawns would otherwise look online for upgrades.
-  // TAILNET_TEST_NETNS_NAME tells tests they have a namespace of their own, where they may
-  // impair `lo` (netem) without touching the host.
-  env: {
-    NO_COLOR: "1",
-    DENO_NO_UPDATE_CHECK: "1",
-    ...labBuild,
-    ...(netns === null ? {} : { TAILNET_TEST_NETNS_NAME: netns }),
-  },
+  env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...labBuild },
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
