@@ -1,30 +1,14 @@
 /**
- * The proxy folder's fuzz driver. Knobs (environment): `FUZZ_ROUNDS` rounds per parser
+ * The proxy folder's fuzz inputs (byte-level edits suited to protocol heads), run by the shared
+ * driver of `tests/fuzz.ts`. Knobs (environment): `FUZZ_ROUNDS` rounds per parser
  * (default 3000), `FUZZ_SEED` the first seed (default 20261125). Round `r` uses seed
  * `FUZZ_SEED + r`, so a failure's seed replays with `FUZZ_SEED=<seed> FUZZ_ROUNDS=1`.
  * Test-only.
  * @module
  */
-import { AssertionError } from "../../../tests/assert.ts";
-import { ParseError } from "../base/errors.ts";
-import { toHex } from "./_test_util.ts";
+import { type FuzzStats, runFuzz as runSharedFuzz } from "../../../tests/fuzz.ts";
 
-/** Rounds per fuzz test. */
-export const FUZZ_ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? "3000");
-/** Seed of round 0. */
-export const FUZZ_SEED = Number(Deno.env.get("FUZZ_SEED") ?? "20261125");
-
-/** mulberry32. @param seed any integer @returns floats in [0, 1) */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { FUZZ_ROUNDS, FUZZ_SEED, type FuzzStats, prng } from "../../../tests/fuzz.ts";
 
 /** A mutated seed (flips, inserts, deletes, truncation, splices) or random bytes. */
 export function fuzzInput(seeds: readonly Uint8Array[], rnd: () => number): Uint8Array {
@@ -59,20 +43,8 @@ export function fuzzInput(seeds: readonly Uint8Array[], rnd: () => number): Uint
   return Uint8Array.from(b);
 }
 
-/** Counts of one fuzz run. */
-export interface FuzzStats {
-  /** Rounds run. */
-  rounds: number;
-  /** Inputs that gave a value. */
-  parsed: number;
-  /** Inputs rejected with ParseError. */
-  rejected: number;
-  /** Wall time. */
-  ms: number;
-}
-
 /**
- * Runs `body` FUZZ_ROUNDS times; only ParseError may escape it. Prints one summary line.
+ * Runs `body` FUZZ_ROUNDS times on {@linkcode fuzzInput}s; only ParseError may escape it.
  * @param name for the summary @param seeds corpus
  * @param body returns true when the input parsed to a value
  * @returns the counts
@@ -82,31 +54,5 @@ export function runFuzz(
   seeds: readonly Uint8Array[],
   body: (input: Uint8Array, rnd: () => number) => boolean,
 ): FuzzStats {
-  const t0 = performance.now();
-  let parsed = 0, rejected = 0;
-  for (let r = 0; r < FUZZ_ROUNDS; r++) {
-    const seed = FUZZ_SEED + r;
-    const rnd = prng(seed);
-    const input = fuzzInput(seeds, rnd);
-    try {
-      if (body(input, rnd)) parsed++;
-    } catch (err) {
-      if (err instanceof ParseError) {
-        rejected++;
-        continue;
-      }
-      throw new AssertionError(
-        `${name}: seed ${seed} threw ${err instanceof Error ? err.stack : String(err)}\n` +
-          `input ${toHex(input)}`,
-      );
-    }
-  }
-  const ms = performance.now() - t0;
-  // deno-lint-ignore no-console -- the fuzz summary is the test's report
-  console.log(
-    `fuzz ${name}: ${FUZZ_ROUNDS} rounds, ${parsed} parsed, ${rejected} ParseError, ${
-      ms.toFixed(0)
-    } ms`,
-  );
-  return { rounds: FUZZ_ROUNDS, parsed, rejected, ms };
+  return runSharedFuzz(name, seeds, body, fuzzInput);
 }
