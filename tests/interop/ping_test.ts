@@ -37,23 +37,7 @@ Deno.test({
     await using tn = await TailnetDaemon.create({
       env: REKEY_S > 0 ? { TAILNET_DEBUG_REKEY_AFTER_SECONDS: String(REKEY_S) } : {},
     });
-    const up = await tn.cli([
-      "up",
-      "--login-server",
-      lab.controlUrl,
-      "--authkey",
-      lab.authKey,
-      "--hostname",
-      "tn1",
-      "--timeout",
-      "20s",
-    ]);
-    assertEquals(up.code, 0, up.stderr);
-    const ourIps = (await tn.cli(["ip"])).stdout.trim().split("\n");
-    const [our4, our6] = [
-      ourIps.find((i) => i.includes("."))!,
-      ourIps.find((i) => i.includes(":"))!,
-    ];
+    const { v4: our4, v6: our6 } = await tn.up(lab.controlUrl, lab.authKey, "tn1");
     const peerIps = await ts1.ips();
     const [peer4, peer6] = [
       peerIps.find((i) => i.includes("."))!,

@@ -99,19 +99,7 @@ Deno.test({
         `--outbound-http-proxy-listen=127.0.0.1:${httpPort}`,
       ],
     });
-    const up = await tn.cli([
-      "up",
-      "--login-server",
-      lab.controlUrl,
-      "--authkey",
-      lab.authKey,
-      "--hostname",
-      "tn1",
-      "--timeout",
-      "20s",
-    ]);
-    assertEquals(up.code, 0, up.stderr);
-    const ours4 = (await tn.cli(["ip"])).stdout.trim().split("\n").find((i) => i.includes("."))!;
+    const { v4: ours4 } = await tn.up(lab.controlUrl, lab.authKey, "tn1");
     const peer4 = (await ts1.ips()).find((i) => i.includes("."))!;
     const peer6 = (await ts1.ips()).find((i) => i.includes(":"))!;
     const st = await ts1.status();

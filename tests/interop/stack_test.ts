@@ -368,20 +368,7 @@ Deno.test({
     await using lab = await Lab.start({ tailscaleds: 1 });
     const ts1 = lab.nodes[0];
     await using tn = await TailnetDaemon.create();
-    const up = await tn.cli([
-      "up",
-      "--login-server",
-      lab.controlUrl,
-      "--authkey",
-      lab.authKey,
-      "--hostname",
-      "tn-stack",
-      "--timeout",
-      "20s",
-    ]);
-    assertEquals(up.code, 0, up.stderr);
-    const ips = (await tn.cli(["ip"])).stdout.trim().split("\n");
-    const our4 = ips.find((i) => i.includes("."))!, our6 = ips.find((i) => i.includes(":"))!;
+    const { v4: our4, v6: our6 } = await tn.up(lab.controlUrl, lab.authKey, "tn-stack");
     const ourKey = JSON.parse((await tn.cli(["status", "--json"])).stdout).Self.PublicKey as string;
     await waitFor("tailscaled to learn our home DERP", async () => {
       const st = await ts1.status();

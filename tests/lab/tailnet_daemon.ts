@@ -108,6 +108,36 @@ export class TailnetDaemon implements AsyncDisposable {
     );
   }
 
+  /**
+   * `tailnet up` with a pre-auth key, failing with the CLI's output unless it succeeds.
+   * @param controlUrl the control server
+   * @param authKey a pre-auth key
+   * @param hostname the name to register
+   * @returns our Tailscale addresses, IPv4 and IPv6
+   */
+  async up(
+    controlUrl: string,
+    authKey: string,
+    hostname: string,
+  ): Promise<{ v4: string; v6: string }> {
+    const up = await this.cli([
+      "up",
+      "--login-server",
+      controlUrl,
+      "--authkey",
+      authKey,
+      "--hostname",
+      hostname,
+      "--timeout",
+      "20s",
+    ]);
+    if (up.code !== 0) {
+      throw new Error(`tailnet up failed (exit ${up.code}): ${up.stderr}${up.stdout}`);
+    }
+    const ips = (await this.cli(["ip"])).stdout.trim().split("\n");
+    return { v4: ips.find((i) => i.includes("."))!, v6: ips.find((i) => i.includes(":"))! };
+  }
+
   /** Stops the daemon with SIGTERM; returns its log. */
   async stop(): Promise<string> {
     const c = this.#child;
