@@ -9,6 +9,7 @@ import { applyMapResponse } from "./netmap.ts";
 import { ControlError } from "./client.ts";
 import type { MapResponse } from "./tailcfg.ts";
 import type { NetworkMap } from "./types.ts";
+import { prng } from "../../../tests/fuzz.ts";
 
 const capture = JSON.parse(
   await Deno.readTextFile(
@@ -17,17 +18,6 @@ const capture = JSON.parse(
 ) as { frames: { msg: MapResponse }[] };
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [null, 0, -1, 1.5, "", "x", true, [], [null], {}, { "1": null }, [
   1,

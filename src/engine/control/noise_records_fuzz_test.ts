@@ -9,6 +9,7 @@ import { EarlyPayloadStripper } from "./early_payload.ts";
 import { emitMapFrame, mapFrameLen, MapFrameSplitter } from "./map_frames.ts";
 import { ParseError } from "../base/errors.ts";
 import { fromHex } from "../key/keys.ts";
+import { prng } from "../../../tests/fuzz.ts";
 
 const session = JSON.parse(
   await Deno.readTextFile(
@@ -17,17 +18,6 @@ const session = JSON.parse(
 ) as { receiveKey: string; serverRecords: string[]; serverPlaintexts: string[] };
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutateBytes(b: Uint8Array, rnd: () => number): Uint8Array {
   const out = b.slice(0, rnd() < 0.2 ? Math.floor(rnd() * b.length) : b.length);

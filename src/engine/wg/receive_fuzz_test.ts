@@ -13,20 +13,10 @@ import { parsePrefix } from "./allowed_ips.ts";
 import { ManualClock } from "../base/clock.ts";
 import { Device } from "./device.ts";
 import { checkMessage, MSG_TRANSPORT, transportCounter } from "./messages.ts";
+import { prng as mulberry32 } from "../../../tests/fuzz.ts";
 
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 3000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x7a11e7);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Two devices with an established session whose datagrams are captured, not delivered. */
 function capturedPair() {

@@ -9,21 +9,10 @@ import { ParseError } from "../base/errors.ts";
 import { fromHex } from "../key/keys.ts";
 import { encodeFrame, FRAME_TYPE, parseFrame } from "./derp_frames.ts";
 import { DERPER_CAPTURES } from "./derp_frames_testdata.ts";
+import { prng } from "../../../tests/fuzz.ts";
 
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? "5000");
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? "20261125");
-
-/** mulberry32: a small seeded PRNG, so a failing round can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seeds = Object.values(DERPER_CAPTURES).map(fromHex);
 const types = Object.values(FRAME_TYPE);
