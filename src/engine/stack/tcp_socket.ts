@@ -385,6 +385,10 @@ export class TcpSocket {
         this.#toClosed(null);
         return;
       case "syn-received":
+        // The SYN-ACK may still be lost: stay here so it is resent, and let the FIN (and any
+        // queued data) follow once the peer ACKs it (RFC 9293 §3.10.4).
+        this.#finQueued = true;
+        return;
       case "established":
         this.#finQueued = true;
         this.#state = "fin-wait-1";
@@ -1027,7 +1031,9 @@ export class TcpSocket {
       const gap = this.#scoreboard.nextGap(Math.max(0, seqDiff(this.#rxtNext, base)));
       const limit = Math.min(seqDiff(this.#lossLimit, base), seqDiff(this.#sndMax, base));
       if (gap < limit) {
-        let len = Math.min(this.#sndMss, limit - gap);
+        // The FIN takes a sequence number but no byte of the buffer: a hole that reaches it
+        // is resent as the data before it, then the FIN alone (len 0 at the buffer's end).
+        let len = Math.min(this.#sndMss, limit - gap, seqDiff(bufEnd, base) - gap);
         for (let i = 0; i < this.#scoreboard.count; i++) {
           const st = this.#scoreboard.start(i);
           if (st > gap) {
@@ -1038,7 +1044,8 @@ export class TcpSocket {
         const seq = seqAdd(base, gap);
         if (seq === this.#sndUna) this.#rxtUnaAt = now;
         this.#fastRexmit = false;
-        this.#rxtNext = seqAdd(seq, len);
+        const finToo = this.#finQueued && seqAdd(seq, len) === bufEnd;
+        this.#rxtNext = seqAdd(seq, len + (finToo ? 1 : 0));
         this.stats.retransmits++;
         return this.#emitSegment(now, emit, seq, len, bufEnd, true);
       }

@@ -4,7 +4,8 @@
  * segments, some plausible (sequence and ack numbers near the live ones, every flag
  * combination, random options, SACK blocks and payloads), some wholly random, with random
  * application calls and clock jumps between them. Nothing may throw; buffers stay bounded;
- * dispatch always stops. The stack half feeds mutated real packets (bit flips, truncation,
+ * dispatch always stops; every byte sent is the application's byte for that sequence number
+ * (the stream is position-coded), and nothing rides on a SYN. The stack half feeds mutated real packets (bit flips, truncation,
  * bad checksums, random bytes) to a listening stack.
  * @module
  */
@@ -29,6 +30,11 @@ const STATES = new Set([
   "last-ack",
   "time-wait",
 ]);
+
+/** The application's byte at stream offset `i`: a pattern with no short period. */
+function streamByte(i: number): number {
+  return (i + (i >>> 8) * 31 + (i >>> 16) * 7) & 0xff;
+}
 
 function u32(r: Prng): number {
   return (r.int(1 << 16) * 65536 + r.int(1 << 16)) >>> 0;
@@ -70,6 +76,8 @@ Deno.test(`TcpSocket survives ${ROUNDS} rounds of random and mutated segments`, 
   const r = new Prng(SEED);
   const seg = newTcpRepr();
   const sink = new Uint8Array(1 << 16);
+  const out = new Uint8Array(1 << 16);
+  const source = new Uint8Array(100_000);
   const started = performance.now();
   let segments = 0;
   const seen = new Set<string>();
@@ -77,10 +85,12 @@ Deno.test(`TcpSocket survives ${ROUNDS} rounds of random and mutated segments`, 
     const roundSeed = u32(r);
     const rr = new Prng(roundSeed);
     try {
+      const iss = u32(rr);
+      let written = 0;
       const s = new TcpSocket({
         localPort: 80,
         mss: rr.next() < 0.5 ? 1240 : 1220,
-        iss: u32(rr),
+        iss,
         tsOffset: u32(rr),
         keepAliveIdleMs: rr.next() < 0.3 ? 1000 : 0,
       });
@@ -96,7 +106,9 @@ Deno.test(`TcpSocket survives ${ROUNDS} rounds of random and mutated segments`, 
           s.process(now, seg);
           segments++;
         } else if (action < 0.7) {
-          s.send(new Uint8Array(rr.int(100_000)));
+          const n = rr.int(100_000);
+          for (let k = 0; k < n; k++) source[k] = streamByte(written + k);
+          written += s.send(source.subarray(0, n));
         } else if (action < 0.78) {
           s.recv(sink);
         } else if (action < 0.82) {
@@ -109,7 +121,16 @@ Deno.test(`TcpSocket survives ${ROUNDS} rounds of random and mutated segments`, 
         let emitted = 0;
         while (
           s.dispatch(now, (o) => {
-            if (o.payloadLen > 0) s.copyPayload(o, sink, 0);
+            if (o.payloadLen === 0) return;
+            assert(!(o.flags & 0x02), "no data on a SYN");
+            const off = (o.seq - iss - 1) >>> 0;
+            assert(off + o.payloadLen <= written, `segment ${off}+${o.payloadLen} of ${written}`);
+            s.copyPayload(o, out, 0);
+            for (let k = 0; k < o.payloadLen; k++) {
+              if (out[k] !== streamByte(off + k)) {
+                throw new Error(`byte ${off + k} of the stream is wrong in ${s.state}`);
+              }
+            }
           })
         ) {
           assert(++emitted < 100_000, "dispatch stops");

@@ -368,6 +368,31 @@ Deno.test("TcpSocket SYN-RECEIVED resends SYN-ACK on a duplicate SYN and on time
   assertEquals(recv(s, s.pollAt()).flags, TCP_SYN | TCP_ACK);
 });
 
+Deno.test("TcpSocket SYN-RECEIVED close() with data queued keeps resending the SYN-ACK until it is ACKed", () => {
+  // A forwarded connection whose local server answers and closes before the peer's ACK of
+  // our SYN-ACK arrives: neither data nor FIN may go out before the handshake completes.
+  const s = socketSynReceived();
+  s.send(new TextEncoder().encode("hello"));
+  s.close();
+  assertEquals(s.state, "syn-received");
+  assert(!s.maySend);
+  recvNothing(s, 5);
+  const again = recv(s, s.pollAt());
+  assertEquals(again.flags, TCP_SYN | TCP_ACK);
+  assertEquals(again.seq, LOCAL_ISS);
+  assertEquals(again.payload.length, 0);
+  send(s, 1500, seg({ seq: REMOTE_ISS, flags: TCP_SYN }));
+  assertEquals(recv(s, 1500).flags, TCP_SYN | TCP_ACK);
+  send(s, 1600, seg({ ack: LOCAL_ISS + 1 }));
+  assertEquals(s.state, "fin-wait-1");
+  const data = recv(s, 1600);
+  assertEquals(data.seq, LOCAL_ISS + 1);
+  assertEquals(new TextDecoder().decode(data.payload), "hello");
+  assertEquals(data.flags, TCP_ACK | TCP_PSH | TCP_FIN);
+  send(s, 1700, seg({ ack: LOCAL_ISS + 7 }));
+  assertEquals(s.state, "fin-wait-2");
+});
+
 Deno.test("TcpSocket SYN-RECEIVED closes on an in-window RST", () => {
   const s = socketSynReceived();
   send(s, 5, seg({ flags: TCP_RST, seq: REMOTE_ISS + 1 }));
@@ -460,6 +485,30 @@ Deno.test("TcpSocket ESTABLISHED fast-retransmits after three duplicate ACKs", (
   assertEquals(rx.payload.length, 1240);
   assertEquals(s.stats.recoveries, 1);
   assert(s.cwndBytes < 10 * 1240, "cwnd reduced");
+});
+
+Deno.test("TcpSocket ESTABLISHED recovery resends the data and FIN of a lost last segment, no byte more", () => {
+  // The FIN has a sequence number but no byte in the buffer: a resent tail must carry the
+  // 100 data bytes and the FIN flag, never a 101st byte.
+  const s = socketEstablished();
+  const data = new Uint8Array(1240 * 8 + 100).map((_, i) => i & 0xff);
+  s.send(data);
+  s.close();
+  const segs = recvAll(s, 20);
+  assertEquals(segs.at(-1)?.flags, TCP_ACK | TCP_PSH | TCP_FIN);
+  const base = LOCAL_ISS + 1;
+  const dup = seg({ ack: base });
+  for (let i = 0; i < 3; i++) send(s, 30, dup);
+  assertEquals(recv(s, 30).seq, base);
+  // A partial ACK up to the last segment: it is the next hole.
+  send(s, 40, seg({ ack: base + 1240 * 8 }));
+  const tail = recvAll(s, 40);
+  assertEquals(tail.length, 1);
+  assertEquals(tail[0].seq, base + 1240 * 8);
+  assertEquals(tail[0].payload, data.subarray(1240 * 8));
+  assertEquals(tail[0].flags & TCP_FIN, TCP_FIN);
+  send(s, 50, seg({ ack: base + data.length + 1 }));
+  assertEquals(s.state, "fin-wait-2");
 });
 
 Deno.test("TcpSocket ESTABLISHED resends only the SACK holes", () => {
