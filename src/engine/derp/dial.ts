@@ -295,6 +295,7 @@ function socketStream(sock: net.Socket): DerpStream {
     "error",
     (err: Error) => q.fail(new DerpError("derp-closed", `DERP socket: ${err.message}`)),
   );
+  let drained: Promise<void> | null = null;
   return {
     async read() {
       const c = await q.take();
@@ -309,10 +310,13 @@ function socketStream(sock: net.Socket): DerpStream {
         return Promise.reject(new DerpError("derp-closed", "Cannot write: DERP socket closed"));
       }
       if (sock.write(b)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
+      // Every writer that found the buffer full waits on the same drain: one listener pair
+      // however many packets are in flight.
+      drained ??= new Promise<void>((resolve, reject) => {
         const done = () => {
           sock.off("drain", done);
           sock.off("close", done);
+          drained = null;
           if (sock.destroyed) {
             reject(new DerpError("derp-closed", "DERP socket closed while writing"));
           } else resolve();
@@ -320,6 +324,7 @@ function socketStream(sock: net.Socket): DerpStream {
         sock.once("drain", done);
         sock.once("close", done);
       });
+      return drained;
     },
     async close() {
       q.end(true);

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
 import { Buffer } from "node:buffer";
+import process from "node:process";
 import type { DerpNode } from "../control/types.ts";
 import {
   checkPinnedChain,
@@ -262,4 +263,51 @@ Deno.test("parseMetaCert() reads derper's key and protocol version from its meta
   assertEquals(parseMetaCert([DERPER_LEAF]), null);
   assertEquals(parseMetaCert([new Uint8Array([1, 2, 3])]), null);
   assert(upgradeRequest(node(), { fastStart: true }).includes("\r\nDerp-Fast-Start: 1\r\n"));
+});
+
+Deno.test("dialNode()'s stream: a thousand writes waiting on one full socket share one drain", async () => {
+  const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n\r\n";
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let release!: () => void;
+  const released = new Promise<void>((r) => release = r);
+  let received = 0;
+  const served = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(1 << 16);
+    let req = "";
+    while (!req.includes("\r\n\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      req += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    await conn.write(new TextEncoder().encode(head));
+    await released; // a slow reader: the client's socket buffer fills first
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      received += n;
+    }
+    conn.close();
+    listener.close();
+  })();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on("warning", onWarning);
+  try {
+    const c = await dialNode(node({ HostName: "127.0.0.1", IPv6: "none", DERPPort: port }), {
+      useHttp: true,
+    });
+    const chunk = new Uint8Array(16 << 10);
+    const writes = Array.from({ length: 1000 }, () => c.stream.write(chunk));
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await Promise.all(writes);
+    await c.stream.close();
+    await served;
+    assertEquals(received, 1000 * chunk.length);
+    assertEquals(warnings, [], "no MaxListenersExceededWarning");
+  } finally {
+    process.off("warning", onWarning);
+  }
 });
