@@ -97,6 +97,8 @@ export interface StackStats {
   packetsIn: number;
   /** Packets sent. */
   packetsOut: number;
+  /** Connections in TIME-WAIT that a newer SYN for the same four-tuple ended early. */
+  timeWaitReused: number;
   /** Drops by reason. */
   drops: StackDrops;
 }
@@ -166,6 +168,8 @@ interface Pending {
   syn: TcpRepr;
   localIp: Uint8Array;
   remoteIp: Uint8Array;
+  /** The ISS to use when the SYN took over a connection in TIME-WAIT. */
+  iss: number | undefined;
 }
 
 /** A listening TCP port on every address of the stack. */
@@ -240,6 +244,7 @@ export class Stack implements ConnHost, UdpHost {
   readonly stats: StackStats = {
     packetsIn: 0,
     packetsOut: 0,
+    timeWaitReused: 0,
     drops: {
       malformed: 0,
       fragment: 0,
@@ -363,11 +368,19 @@ export class Stack implements ConnHost, UdpHost {
     const key = connKey(remoteText, seg.srcPort, localText, seg.dstPort);
     const now = this.#clock();
     const e = this.#conns.get(key);
+    let iss: number | undefined;
     if (e !== undefined) {
-      const reply = e.sock.process(now, seg);
-      if (reply !== null) this.#emitTcp(e.localIp, e.remoteIp, reply, null);
+      const next = e.sock.yieldToSyn(seg);
+      if (next === null) {
+        const reply = e.sock.process(now, seg);
+        if (reply !== null) this.#emitTcp(e.localIp, e.remoteIp, reply, null);
+        this.#service(e, now);
+        return;
+      }
+      // A new incarnation of a connection in TIME-WAIT: the old one is gone, the SYN is new.
+      this.stats.timeWaitReused++;
       this.#service(e, now);
-      return;
+      iss = next;
     }
     const f = seg.flags;
     if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
@@ -379,7 +392,7 @@ export class Stack implements ConnHost, UdpHost {
           d.backlogFull++;
           return;
         }
-        const ne = this.#newEntry(localIp, remoteIp, localText, remoteText, seg.dstPort, key);
+        const ne = this.#newEntry(localIp, remoteIp, localText, remoteText, seg.dstPort, key, iss);
         ne.sock.listen();
         ne.sock.process(now, seg);
         l.pending.add(ne);
@@ -394,7 +407,7 @@ export class Stack implements ConnHost, UdpHost {
             return;
           }
           const syn = { ...seg, sack: seg.sack.slice(), payload: new Uint8Array(0) };
-          this.#pending.set(key, { syn, localIp, remoteIp });
+          this.#pending.set(key, { syn, localIp, remoteIp, iss });
           this.#synHandler(this.#synRequest(key, localText, remoteText, seg.dstPort, seg.srcPort));
         }
         return;
@@ -429,7 +442,15 @@ export class Stack implements ConnHost, UdpHost {
         if (p === undefined || this.#closed) return null;
         this.#pending.delete(key);
         if (this.#conns.has(key)) return null;
-        const e = this.#newEntry(p.localIp, p.remoteIp, localText, remoteText, localPort, key);
+        const e = this.#newEntry(
+          p.localIp,
+          p.remoteIp,
+          localText,
+          remoteText,
+          localPort,
+          key,
+          p.iss,
+        );
         const now = this.#clock();
         e.sock.listen();
         e.sock.process(now, p.syn);
@@ -504,13 +525,14 @@ export class Stack implements ConnHost, UdpHost {
     remoteText: string,
     localPort: number,
     key: string,
+    iss?: number,
   ): TcpEntry {
     const r = new Uint32Array(2);
     this.#random(new Uint8Array(r.buffer));
     const sock = new TcpSocket({
       localPort,
       mss: localIp.length === 4 ? MSS_V4 : MSS_V6,
-      iss: r[0],
+      iss: iss ?? r[0],
       tsOffset: r[1],
       keepAliveIdleMs: this.#opts.keepAliveIdleMs,
       recvBufferMax: this.#opts.recvBufferMax,

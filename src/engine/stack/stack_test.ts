@@ -88,6 +88,34 @@ Deno.test("Stack closes both directions with FIN and reaches TIME-WAIT then CLOS
   net.close();
 });
 
+Deno.test("Stack lets a newer SYN take over a four-tuple in TIME-WAIT (RFC 6191)", async () => {
+  const net = new SimNet({ delayMs: 5 });
+  // The client's random source is constant, so it picks the same source port twice, as a peer
+  // that allocates ports in sequence does after wrapping.
+  const a = net.addStack([A4], { random: (out) => out.fill(0x42) }), b = net.addStack([B4]);
+  const first = await simConnect(net, a, b, B4, 80);
+  first.server.socket.close(); // the server closes first: it holds TIME-WAIT
+  assert(net.run(() => first.client.socket.state === "close-wait"));
+  first.client.socket.close();
+  assert(net.run(() => first.server.socket.state === "time-wait" && a.connectionCount === 0));
+  const t0 = net.now;
+  const second = await simConnect(net, a, b, B4, 80);
+  assertEquals(second.client.localAddr.port, first.client.localAddr.port, "same four-tuple");
+  assert(net.now - t0 < 100, `handshake in one round trip, took ${net.now - t0} ms`);
+  assertEquals(b.stats.timeWaitReused, 1);
+  assertEquals(first.server.socket.state, "closed");
+  const r = simTransfer(
+    net,
+    second.client,
+    second.server,
+    new Uint8Array(5000).fill(7),
+    new Uint8Array(0),
+    10_000,
+  );
+  assert(r.ok, "data on the new connection");
+  net.close();
+});
+
 Deno.test("Stack moves 20 MiB with 1% loss, 50 ms delay, reordering, corruption (SHA-256 checked)", async () => {
   const net = new SimNet(
     { loss: 0.01, delayMs: 25, reorder: 0.01, reorderMs: 8, corrupt: 0.002 },

@@ -402,6 +402,27 @@ export class TcpSocket {
     }
   }
 
+  /**
+   * In TIME-WAIT, lets a new SYN for the same four-tuple end this connection early (RFC 9293
+   * §3.6.1, with RFC 6191's timestamp rule): the SYN's timestamp is newer than the last one
+   * seen, or, without timestamps on both, its sequence number is past RCV.NXT. Peers that
+   * pick source ports in sequence reuse one within our TIME-WAIT.
+   * @param seg a segment for this four-tuple
+   * @returns the ISS the new connection should use (past anything this one sent), or null
+   *   when the segment is not such a SYN and this connection goes on
+   */
+  yieldToSyn(seg: TcpRepr): number | null {
+    if (this.#state !== "time-wait") return null;
+    if ((seg.flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) !== TCP_SYN) return null;
+    const newer = this.#tsOk && seg.hasTs
+      ? seqGt(seg.tsVal, this.#tsRecent)
+      : seqGt(seg.seq, this.#rcvNxt);
+    if (!newer) return null;
+    this.#toClosed(null);
+    // As Linux does: clear of the old sequence space by more than a maximal window.
+    return seqAdd(this.#sndMax, 0x20000);
+  }
+
   /** Aborts: a RST goes out on the next dispatch (if synchronized), then CLOSED. */
   abort(): void {
     const s = this.#state;

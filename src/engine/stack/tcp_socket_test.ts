@@ -692,6 +692,30 @@ Deno.test("TcpSocket TIME-WAIT re-ACKs a retransmitted FIN and restarts its time
   assertEquals(s.pollAt(), 500 + TIME_WAIT_MS);
 });
 
+Deno.test("TcpSocket TIME-WAIT yields to a SYN with a newer timestamp or, without, a later sequence number", () => {
+  // No timestamps agreed: the sequence number decides.
+  const plain = socketTimeWait();
+  const rcvNxt = plain.seqState.rcvNxt;
+  assertEquals(plain.yieldToSyn(seg({ flags: TCP_SYN, seq: rcvNxt - 10 })), null);
+  assertEquals(plain.yieldToSyn(seg({ flags: TCP_SYN | TCP_ACK, seq: rcvNxt + 10 })), null);
+  assertEquals(plain.state, "time-wait");
+  const iss = plain.yieldToSyn(seg({ flags: TCP_SYN, seq: rcvNxt + 10 }));
+  assert(iss !== null && ((iss - plain.seqState.sndNxt) >>> 0) > 65535, "ISS past the old space");
+  assertEquals(plain.state, "closed");
+  assertEquals(plain.error, null);
+  // Timestamps agreed: an older timestamp is refused even with a later sequence number.
+  const ts = socketEstablishedSack();
+  ts.close();
+  const fin = recv(ts, 20);
+  send(ts, 30, seg({ flags: TCP_FIN | TCP_ACK, ack: fin.seq + 1, ts: [500, 0] }));
+  assertEquals(ts.state, "time-wait");
+  const next = ts.seqState.rcvNxt + 1000;
+  assertEquals(ts.yieldToSyn(seg({ flags: TCP_SYN, seq: next, ts: [400, 0] })), null);
+  assert(ts.yieldToSyn(seg({ flags: TCP_SYN, seq: next - 5000, ts: [600, 0] })) !== null);
+  // Only TIME-WAIT yields.
+  assertEquals(socketEstablished().yieldToSyn(seg({ flags: TCP_SYN, seq: REMOTE_ISS + 9 })), null);
+});
+
 Deno.test("TcpSocket TIME-WAIT ends after 2 MSL, or on RST", () => {
   const s = socketTimeWait();
   recvNothing(s, 40 + TIME_WAIT_MS - 1);
