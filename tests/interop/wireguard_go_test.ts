@@ -13,6 +13,7 @@ import { generatePrivate, publicOf, toHex } from "../../src/engine/key/keys.ts";
 import { parseIp } from "../../src/engine/wg/allowed_ips.ts";
 import { Device, type DeviceOptions } from "../../src/engine/wg/device.ts";
 import { mac1Key } from "../../src/engine/wg/cookie.ts";
+import { LoopbackForwarder, Stack } from "../../src/engine/stack/mod.ts";
 import { blake2sMac } from "../../src/engine/crypto/blake2s.ts";
 import {
   answerEcho,
@@ -491,4 +492,149 @@ Deno.test("interop baseline: two of our devices over real loopback UDP sockets c
     await a.close();
     await b.close();
   }
+});
+
+/**
+ * Run inside the namespace: the Linux kernel's own TCP and UDP, through wireguard-go, against
+ * our stack. A connected UDP socket reports a received ICMP port unreachable as
+ * ConnectionRefusedError; a RST to a SYN refuses the TCP connect.
+ */
+const KERNEL_CLIENT = `
+import hashlib, json, os, socket, sys
+ip = sys.argv[1]
+tcp_open, udp_open, tcp_closed, udp_closed = map(int, sys.argv[2:6])
+res = {}
+def udp(port, payload):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((ip, port))
+    s.settimeout(5)
+    s.send(payload)
+    try:
+        return s.recv(2048).decode()
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+res["udp_closed"] = udp(udp_closed, b"anyone?")
+res["udp_open"] = udp(udp_open, b"ping")
+try:
+    socket.create_connection((ip, tcp_closed), timeout=10).close()
+    res["tcp_closed"] = "connected"
+except ConnectionRefusedError:
+    res["tcp_closed"] = "refused"
+except OSError as e:
+    res["tcp_closed"] = repr(e)
+data = os.urandom(4 << 20)
+c = socket.create_connection((ip, tcp_open), timeout=30)
+c.sendall(data)
+c.shutdown(socket.SHUT_WR)
+got = bytearray()
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    got += b
+c.close()
+res["tcp_echo_ok"] = bytes(got) == data
+res["tcp_echo_bytes"] = len(got)
+res["sha256"] = hashlib.sha256(data).hexdigest()[:16]
+print(json.dumps(res))
+`;
+
+/** A host port nothing is bound to (bound, then released). */
+function freePort(transport: "tcp" | "udp"): number {
+  if (transport === "udp") {
+    const s = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    const port = (s.addr as Deno.NetAddr).port;
+    s.close();
+    return port;
+  }
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const python = await run("python3", ["--version"], false).then((r) => r.ok).catch(() => false);
+
+Deno.test({
+  name: `${NAME}: its Linux kernel's TCP and UDP reach our stack: echo 4 MiB, RST and ICMP port ` +
+    `unreachable for closed ports${skip || (python ? "" : " (skipped: no python3)")}`,
+  ignore: reason !== null || !python,
+  sanitizeResources: false,
+  fn: () =>
+    withLab(async (lab) => {
+      let stack: Stack | null = null;
+      const us = ourSide(lab, { onPacket: (p) => stack?.input(p) });
+      stack = new Stack({
+        addresses: [lab.tunOurs],
+        output: (buf, off, len) => us.dev.sendPacket(buf.slice(off, off + len)),
+      });
+      const fwd = new LoopbackForwarder(stack);
+      // Host services the forwarder reaches: a TCP echo and a UDP echo on 127.0.0.1.
+      const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const tcpServing = (async () => {
+        for await (const c of tcp) {
+          (async () => {
+            const chunks: Uint8Array[] = [];
+            const buf = new Uint8Array(1 << 16);
+            for (;;) {
+              const n = await c.read(buf);
+              if (n === null) break;
+              chunks.push(buf.slice(0, n));
+            }
+            for (const ch of chunks) {
+              for (let off = 0; off < ch.length;) off += await c.write(ch.subarray(off));
+            }
+            c.close();
+          })().catch(() => {});
+        }
+      })().catch(() => {});
+      const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+      const udpServing = (async () => {
+        for (;;) {
+          const [d, from] = await udp.receive();
+          await udp.send(new TextEncoder().encode(`echo:${new TextDecoder().decode(d)}`), from);
+        }
+      })().catch(() => {});
+      try {
+        await lab.configure(us.publicKey, us.bind.port);
+        const r = await lab.inNs(
+          "python3",
+          "-c",
+          KERNEL_CLIENT,
+          lab.tunOurs,
+          String((tcp.addr as Deno.NetAddr).port),
+          String((udp.addr as Deno.NetAddr).port),
+          String(freePort("tcp")),
+          String(freePort("udp")),
+        );
+        assert(
+          r.ok,
+          `kernel client failed:\n${r.stdout}${r.stderr}\n--- wireguard-go:\n${lab.log()}`,
+        );
+        const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+        Deno.stderr.writeSync(
+          new TextEncoder().encode(
+            `${JSON.stringify(res)} stack ${JSON.stringify(stack.stats)} fwd ${
+              JSON.stringify(fwd.stats)
+            }\n`,
+          ),
+        );
+        assertEquals(res.udp_closed, "refused", "the kernel took our ICMP port unreachable");
+        assertEquals(res.udp_open, "echo:ping");
+        assertEquals(res.tcp_closed, "refused", "the kernel took our RST");
+        assertEquals(res.tcp_echo_bytes, 4 << 20);
+        assertEquals(res.tcp_echo_ok, true, "4 MiB echoed whole");
+        assertEquals(stack.stats.icmpErrorsSent, 1);
+        assertEquals(fwd.stats.tcpRefused, 1);
+      } finally {
+        tcp.close();
+        udp.close();
+        await Promise.all([tcpServing, udpServing]);
+        await fwd.close();
+        stack.close();
+        await us.dev.close();
+      }
+    }),
 });

@@ -67,6 +67,10 @@ export const DEFAULT_BACKLOG = 128;
 export const UDP_QUEUE_MAX = 512;
 /** SYNs waiting for the SYN handler (forwarder dials) at once; tailscaled allows 1024. */
 export const MAX_PENDING_SYNS = 1024;
+/** ICMP errors (port unreachable) sent per second at most, as Linux's icmp_msgs_per_sec. */
+export const ICMP_ERRORS_PER_SEC = 1000;
+/** ICMP errors that may go out in a burst, as Linux's icmp_msgs_burst (RFC 4443 §2.4 (f)). */
+export const ICMP_ERROR_BURST = 50;
 /** Forwarded UDP flows (host sockets) at once. */
 export const MAX_UDP_FLOWS = 1024;
 /** Idle time before a forwarded UDP flow's host socket is closed. */

@@ -4,7 +4,8 @@
  * lab does the same for its IPv6 address). The handshake completes only once the local dial
  * succeeded; if nothing listens, the peer gets a RST. UDP to our IP:port goes to
  * 127.0.0.1:port from a host socket per flow, and replies come back through the stack; a flow
- * closes after a minute idle.
+ * closes after a minute idle. A flow to a port nothing on 127.0.0.1 is bound to is declined, so
+ * the peer gets ICMP port unreachable (tailscaled forwards such datagrams into the void).
  * @module
  */
 import { MAX_UDP_FLOWS, UDP_FLOW_IDLE_MS } from "./constants.ts";
@@ -27,6 +28,8 @@ export interface ForwarderStats {
   udpIn: number;
   /** Datagrams dropped (host socket error, reply too big). */
   udpDropped: number;
+  /** New UDP flows declined because nothing on the host is bound to the port. */
+  udpRefused: number;
 }
 
 /** Options for {@linkcode LoopbackForwarder}. */
@@ -35,6 +38,24 @@ export interface ForwarderOptions {
   host?: string;
   /** Opens the local TCP connection (tests replace it). */
   dial?: (host: string, port: number) => Promise<Deno.Conn>;
+  /** Whether something on the host may receive UDP at host:port (tests replace it). */
+  udpPortBound?: (host: string, port: number) => boolean;
+}
+
+/**
+ * Whether a UDP socket is bound to `host:port` (or the wildcard address) on this machine:
+ * binding it ourselves fails then. Only a successful bind counts as "nobody": when the probe
+ * cannot tell (a privileged port, no permission), the datagram is forwarded as before.
+ * @param host the address to probe @param port the port
+ * @returns false only when nothing is bound there
+ */
+export function udpPortBound(host: string, port: number): boolean {
+  try {
+    Deno.listenDatagram({ hostname: host, port, transport: "udp" }).close();
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 interface UdpFlow {
@@ -51,6 +72,7 @@ export class LoopbackForwarder {
   readonly #stack: Stack;
   readonly #host: string;
   readonly #dial: (host: string, port: number) => Promise<Deno.Conn>;
+  readonly #udpPortBound: (host: string, port: number) => boolean;
   readonly #tcp = new Set<{ host: Deno.Conn | null; conn: StackConn | null }>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #flows = new Map<string, UdpFlow>();
@@ -64,6 +86,7 @@ export class LoopbackForwarder {
     udpOut: 0,
     udpIn: 0,
     udpDropped: 0,
+    udpRefused: 0,
   };
 
   /**
@@ -76,6 +99,7 @@ export class LoopbackForwarder {
     this.#host = opts.host ?? "127.0.0.1";
     this.#dial = opts.dial ??
       ((hostname, port) => Deno.connect({ hostname, port, transport: "tcp" }));
+    this.#udpPortBound = opts.udpPortBound ?? udpPortBound;
     stack.setSynHandler((req) => this.#onSyn(req));
     stack.setUdpHandler((d) => this.#onUdp(d));
   }
@@ -125,22 +149,26 @@ export class LoopbackForwarder {
     }
   }
 
-  #onUdp(d: UdpUnbound): void {
-    if (this.#closed) return;
+  #onUdp(d: UdpUnbound): boolean {
+    if (this.#closed) return true;
     const key =
       `${d.remoteAddr.hostname}|${d.remoteAddr.port}|${d.localAddr.hostname}|${d.localAddr.port}`;
     let flow = this.#flows.get(key);
     if (flow === undefined) {
       if (this.#flows.size >= MAX_UDP_FLOWS) {
         this.stats.udpDropped++;
-        return;
+        return true;
+      }
+      if (!this.#udpPortBound(this.#host, d.localAddr.port)) {
+        this.stats.udpRefused++;
+        return false;
       }
       let sock: Deno.DatagramConn;
       try {
         sock = Deno.listenDatagram({ hostname: this.#host, port: 0, transport: "udp" });
       } catch {
         this.stats.udpDropped++;
-        return;
+        return true;
       }
       this.stats.udpFlows++;
       const f: UdpFlow = {
@@ -160,6 +188,7 @@ export class LoopbackForwarder {
       () => this.stats.udpOut++,
       () => this.stats.udpDropped++,
     );
+    return true;
   }
 
   async #udpReplies(key: string, f: UdpFlow, first: UdpUnbound): Promise<void> {

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { linkedStacks } from "./_memory_link.ts";
-import { LoopbackForwarder } from "./forwarder.ts";
+import { LoopbackForwarder, udpPortBound } from "./forwarder.ts";
 import { MAX_PENDING_SYNS } from "./constants.ts";
 import { Stack } from "./stack.ts";
 
@@ -85,6 +85,38 @@ Deno.test("LoopbackForwarder forwards UDP to 127.0.0.1:port and sends replies ba
   } finally {
     sock.close();
     echo.close();
+    await fwd.close();
+    close();
+  }
+});
+
+Deno.test("udpPortBound() tells a bound UDP port from a free one", () => {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (sock.addr as Deno.NetAddr).port;
+  assert(udpPortBound("127.0.0.1", port));
+  const wild = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+  assert(udpPortBound("127.0.0.1", (wild.addr as Deno.NetAddr).port), "the wildcard counts");
+  sock.close();
+  wild.close();
+  assert(!udpPortBound("127.0.0.1", port), "free once closed");
+});
+
+Deno.test("LoopbackForwarder declines UDP to a port nothing is bound to: ICMP port unreachable", async () => {
+  const { a, b, close } = linkedStacks();
+  const fwd = new LoopbackForwarder(b);
+  const probe = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const sock = a.bindUdp(0);
+  try {
+    assert(sock.send(new Uint8Array([1, 2, 3]), "100.64.0.2", port));
+    await new Promise((r) => setTimeout(r, 10));
+    assertEquals(fwd.stats.udpRefused, 1);
+    assertEquals(fwd.stats.udpFlows, 0);
+    assertEquals(b.stats.icmpErrorsSent, 1);
+    assertEquals(a.stats.drops.protocol, 1, "the ICMP error reached the sender");
+  } finally {
+    sock.close();
     await fwd.close();
     close();
   }

@@ -46,6 +46,7 @@ export {
   type StackStats,
   type SynRequest,
   TcpListener,
+  type UdpHandler,
   type UdpUnbound,
 } from "./stack.ts";
 export { type TcpError, TcpSocket, type TcpSocketStats, type TcpState } from "./tcp_socket.ts";

@@ -16,6 +16,7 @@
  * @module
  */
 import {
+  buildIcmpPortUnreachable,
   buildTcpRst,
   emitIpHeader,
   fillTcpChecksum,
@@ -43,6 +44,8 @@ import { writeU16be } from "../base/bytes.ts";
 import {
   DEFAULT_BACKLOG,
   DISPATCH_BUDGET,
+  ICMP_ERROR_BURST,
+  ICMP_ERRORS_PER_SEC,
   MAX_PENDING_SYNS,
   MSS_V4,
   MSS_V6,
@@ -99,6 +102,10 @@ export interface StackStats {
   packetsOut: number;
   /** Connections in TIME-WAIT that a newer SYN for the same four-tuple ended early. */
   timeWaitReused: number;
+  /** ICMP port unreachable errors sent for UDP to a port nobody serves. */
+  icmpErrorsSent: number;
+  /** ICMP errors not sent because of the rate limit. */
+  icmpErrorsLimited: number;
   /** Drops by reason. */
   drops: StackDrops;
 }
@@ -124,6 +131,12 @@ export interface UdpUnbound {
   /** The payload (a copy the handler may keep). */
   readonly data: Uint8Array;
 }
+
+/**
+ * Takes a datagram to a port with no UDP socket: true when it was taken, false when nobody
+ * serves that port either (the stack then answers ICMP port unreachable).
+ */
+export type UdpHandler = (d: UdpUnbound) => boolean;
 
 /** Options for {@linkcode Stack}. */
 export interface StackOptions {
@@ -239,12 +252,17 @@ export class Stack implements ConnHost, UdpHost {
   #flushQueued = false;
   #closed = false;
   #synHandler: ((req: SynRequest) => void) | null = null;
-  #udpHandler: ((d: UdpUnbound) => void) | null = null;
+  #udpHandler: UdpHandler | null = null;
+  /** ICMP error tokens (a bucket refilled at ICMP_ERRORS_PER_SEC) and when it was last filled. */
+  #icmpTokens = ICMP_ERROR_BURST;
+  #icmpFilledAt = -Infinity;
   /** Counters. */
   readonly stats: StackStats = {
     packetsIn: 0,
     packetsOut: 0,
     timeWaitReused: 0,
+    icmpErrorsSent: 0,
+    icmpErrorsLimited: 0,
     drops: {
       malformed: 0,
       fragment: 0,
@@ -301,10 +319,11 @@ export class Stack implements ConnHost, UdpHost {
   }
 
   /**
-   * Handles datagrams to ports with no UDP socket (the loopback forwarder).
+   * Handles datagrams to ports with no UDP socket (the loopback forwarder). Without one, or
+   * when it declines, the sender gets ICMP port unreachable (rate-limited).
    * @param fn the handler, or null
    */
-  setUdpHandler(fn: ((d: UdpUnbound) => void) | null): void {
+  setUdpHandler(fn: UdpHandler | null): void {
     this.#udpHandler = fn;
   }
 
@@ -502,7 +521,7 @@ export class Stack implements ConnHost, UdpHost {
       return;
     }
     if (this.#udpHandler !== null) {
-      this.#udpHandler({
+      const taken = this.#udpHandler({
         localAddr: {
           transport: "udp",
           hostname: formatIpAddrAt(packet, info.dstOff, info.addrLen),
@@ -511,9 +530,31 @@ export class Stack implements ConnHost, UdpHost {
         remoteAddr: remote,
         data,
       });
-      return;
+      if (taken) return;
     }
     d.noUdpSocket++;
+    this.#sendPortUnreachable(packet, info);
+  }
+
+  /** ICMP / ICMPv6 port unreachable for a UDP datagram (RFC 1122 §4.1.3.1), rate-limited. */
+  #sendPortUnreachable(packet: Uint8Array, info: IpInfo): void {
+    const now = this.#clock();
+    const refill = Math.floor((now - this.#icmpFilledAt) * ICMP_ERRORS_PER_SEC / 1000);
+    if (refill > 0) {
+      this.#icmpTokens = Math.min(ICMP_ERROR_BURST, this.#icmpTokens + refill);
+      this.#icmpFilledAt = now;
+    }
+    if (this.#icmpTokens < 1) {
+      this.stats.icmpErrorsLimited++;
+      return;
+    }
+    const buf = new Uint8Array(HEADROOM + TUNNEL_MTU + TAILROOM);
+    const end = buildIcmpPortUnreachable(packet, 0, packet.length, buf, HEADROOM, info);
+    if (end < 0) return;
+    this.#icmpTokens--;
+    this.stats.icmpErrorsSent++;
+    this.stats.packetsOut++;
+    this.#output(buf, HEADROOM, end - HEADROOM);
   }
 
   // ------------------------------------------------------------------ TCP API

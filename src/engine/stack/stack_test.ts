@@ -2,7 +2,9 @@ import { assert, assertEquals } from "../../../tests/assert.ts";
 import { createHash } from "node:crypto";
 import { Prng, SimNet } from "./_sim.ts";
 import type { StackConn } from "./conn.ts";
-import type { Stack } from "./stack.ts";
+import { Stack } from "./stack.ts";
+import { ICMP_ERROR_BURST } from "./constants.ts";
+import { parseIcmpv4, parseIcmpv6 } from "../wire/mod.ts";
 
 const A4 = "100.64.0.1", B4 = "100.64.0.2";
 const A6 = "fd7a:115c:a1e0::1", B6 = "fd7a:115c:a1e0::2";
@@ -207,4 +209,60 @@ Deno.test("Stack counts drops by reason and answers strays with RST", () => {
   assertEquals(b.stats.packetsOut, before + 1, "RST sent");
   probe.close();
   net.close();
+});
+
+Deno.test("Stack answers UDP to a port nobody serves with ICMP port unreachable, rate-limited", () => {
+  let now = 1000;
+  const out: Uint8Array[] = [];
+  const b = new Stack({
+    addresses: [B4, B6],
+    output: (buf, off, len) => out.push(buf.slice(off, off + len)),
+    clock: () => now,
+    timers: false,
+  });
+  const sent: Uint8Array[] = [];
+  const a = new Stack({
+    addresses: [A4, A6],
+    output: (buf, off, len) => sent.push(buf.slice(off, off + len)),
+    clock: () => now,
+    timers: false,
+  });
+  const sock = a.bindUdp(4000);
+  sock.send(new TextEncoder().encode("anyone?"), B4, 7);
+  sock.send(new TextEncoder().encode("anyone?"), B6, 7);
+  const [v4, v6] = sent;
+  b.input(v4);
+  assertEquals(out.length, 1);
+  const e4 = out[0];
+  assertEquals(e4[9], 1, "ICMP");
+  assertEquals([...e4.subarray(16, 20)], [100, 64, 0, 1], "back to the sender");
+  const m4 = parseIcmpv4(e4, 20, e4.length);
+  assert(m4.type === "dest-unreachable" && m4.code === 3, JSON.stringify(m4.type));
+  assertEquals(m4.original, v4, "the whole datagram quoted");
+  b.input(v6);
+  const e6 = out[1];
+  assertEquals(e6[6], 58, "ICMPv6");
+  const m6 = parseIcmpv6(e6, 40, e6.length, { src: e6.subarray(8, 24), dst: e6.subarray(24, 40) });
+  assert(m6.type === "dest-unreachable" && m6.code === 4, JSON.stringify(m6.type));
+  assertEquals(m6.original, v6);
+  assertEquals(b.stats.drops.noUdpSocket, 2);
+  // A flood gets at most the burst, then the per-second rate.
+  for (let i = 0; i < 200; i++) b.input(v4);
+  assertEquals(b.stats.icmpErrorsSent, ICMP_ERROR_BURST);
+  assertEquals(b.stats.icmpErrorsLimited, 200 + 2 - ICMP_ERROR_BURST);
+  now += 10; // 10 ms: ten more at 1000 per second
+  for (let i = 0; i < 20; i++) b.input(v4);
+  assertEquals(b.stats.icmpErrorsSent, ICMP_ERROR_BURST + 10);
+  // A handler that takes the datagram silences the error; one that declines does not.
+  const before = out.length;
+  b.setUdpHandler(() => true);
+  now += 1000;
+  b.input(v4);
+  assertEquals(out.length, before);
+  b.setUdpHandler(() => false);
+  b.input(v4);
+  assertEquals(out.length, before + 1);
+  sock.close();
+  a.close();
+  b.close();
 });

@@ -192,7 +192,7 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
   const r = new Prng(SEED ^ 0x5a5a);
   const outputs: number[] = [];
   const target = new SimNet({}, 5).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"]);
-  target.setUdpHandler(() => {});
+  target.setUdpHandler(() => true);
   const tl = target.listenTcp({ port: 80, backlog: 16 });
   const rounds = Math.ceil(ROUNDS / 3);
   for (let i = 0; i < rounds; i++) {
