@@ -3,6 +3,7 @@
  * `--outbound-http-proxy-listen` the way curl --proxytunnel does.
  * @module
  */
+import { dialProxy } from "./socks5.ts";
 
 /** The proxy refused the CONNECT or closed before answering. */
 export class HttpConnectError extends Error {
@@ -29,11 +30,7 @@ export async function httpConnect(
   host: string,
   port: number,
 ): Promise<Deno.TcpConn> {
-  const at = proxy.lastIndexOf(":");
-  const conn = await Deno.connect({
-    hostname: proxy.slice(0, at),
-    port: Number(proxy.slice(at + 1)),
-  });
+  const conn = await dialProxy(proxy);
   try {
     const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     const req = new TextEncoder().encode(

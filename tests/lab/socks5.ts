@@ -38,11 +38,7 @@ export async function socks5Connect(
   host: string,
   port: number,
 ): Promise<Deno.TcpConn> {
-  const at = proxy.lastIndexOf(":");
-  const conn = await Deno.connect({
-    hostname: proxy.slice(0, at),
-    port: Number(proxy.slice(at + 1)),
-  });
+  const conn = await dialProxy(proxy);
   try {
     await writeAll(conn, new Uint8Array([5, 1, 0])); // version 5, one method: no auth
     const method = await readExact(conn, 2);
@@ -65,6 +61,16 @@ export async function socks5Connect(
     conn.close();
     throw err;
   }
+}
+
+/**
+ * Opens a TCP connection to a proxy at "ip:port".
+ * @param proxy the proxy's address as the lab prints it
+ * @returns the connection
+ */
+export function dialProxy(proxy: string): Promise<Deno.TcpConn> {
+  const at = proxy.lastIndexOf(":");
+  return Deno.connect({ hostname: proxy.slice(0, at), port: Number(proxy.slice(at + 1)) });
 }
 
 /** The CONNECT request bytes for `host:port`. */

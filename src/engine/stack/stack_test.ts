@@ -213,20 +213,16 @@ Deno.test("Stack counts drops by reason and answers strays with RST", () => {
 
 Deno.test("Stack answers UDP to a port nobody serves with ICMP port unreachable, rate-limited", () => {
   let now = 1000;
-  const out: Uint8Array[] = [];
-  const b = new Stack({
-    addresses: [B4, B6],
-    output: (buf, off, len) => out.push(buf.slice(off, off + len)),
-    clock: () => now,
-    timers: false,
-  });
-  const sent: Uint8Array[] = [];
-  const a = new Stack({
-    addresses: [A4, A6],
-    output: (buf, off, len) => sent.push(buf.slice(off, off + len)),
-    clock: () => now,
-    timers: false,
-  });
+  /** A stack on the test's clock whose packets are kept in `into`. */
+  const recording = (addresses: string[], into: Uint8Array[]) =>
+    new Stack({
+      addresses,
+      output: (buf, off, len) => into.push(buf.slice(off, off + len)),
+      clock: () => now,
+      timers: false,
+    });
+  const out: Uint8Array[] = [], sent: Uint8Array[] = [];
+  const b = recording([B4, B6], out), a = recording([A4, A6], sent);
   const sock = a.bindUdp(4000);
   sock.send(new TextEncoder().encode("anyone?"), B4, 7);
   sock.send(new TextEncoder().encode("anyone?"), B6, 7);
