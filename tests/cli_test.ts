@@ -280,3 +280,73 @@ Deno.test("a corrupt state file: daemon serves NoState, up names the file, file 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tailnet daemon: TAILNET_SOCKS5_USER/PASSWORD make its SOCKS5 proxy ask every client", async () => {
+  const half = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-net", MAIN, "daemon", "--state", "mem:"],
+    env: { NO_COLOR: "1", TAILNET_SOCKS5_USER: "alice" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(half.code, 2);
+  const err = new TextDecoder().decode(half.stderr).trim();
+  assertEquals(err.split("\n").length, 1, err);
+  assertMatch(
+    err,
+    /^tailnet: set both TAILNET_SOCKS5_USER and TAILNET_SOCKS5_PASSWORD, or neither/,
+  );
+
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const socksPort = free.addr.port;
+  free.close();
+  const ac = new AbortController();
+  const origin = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    () => new Response("origin says hi"),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      MAIN,
+      "daemon",
+      "--state",
+      "mem:",
+      "--socket",
+      `${dir}/tailnetd.sock`,
+      "--socks5-server",
+      `127.0.0.1:${socksPort}`,
+    ],
+    env: { NO_COLOR: "1", TAILNET_SOCKS5_USER: "alice", TAILNET_SOCKS5_PASSWORD: "s3cret" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const curl = async (proxy: string) => {
+    const r = await new Deno.Command("curl", {
+      args: ["-sS", "--max-time", "10", "-x", proxy, `http://127.0.0.1:${origin.addr.port}/`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: r.code, out: new TextDecoder().decode(r.stdout) };
+  };
+  try {
+    const deadline = Date.now() + 15_000;
+    let anon = await curl(`socks5h://127.0.0.1:${socksPort}`);
+    while (anon.code === 7 && Date.now() < deadline) { // 7: not listening yet
+      await new Promise((r) => setTimeout(r, 100));
+      anon = await curl(`socks5h://127.0.0.1:${socksPort}`);
+    }
+    assertEquals(anon.code, 97, "no-auth refused (curl: proxy handshake error)");
+    assertEquals((await curl(`socks5h://alice:wrong@127.0.0.1:${socksPort}`)).code, 97);
+    const good = await curl(`socks5h://alice:s3cret@127.0.0.1:${socksPort}`);
+    assertEquals(good, { code: 0, out: "origin says hi" });
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    ac.abort();
+    await origin.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

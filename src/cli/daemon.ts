@@ -45,6 +45,9 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
   --port N           UDP port for WireGuard and disco (default 41641; 0 picks one)
   --socks5-server ADDR            SOCKS5 proxy (CONNECT, UDP ASSOCIATE) into the tailnet
   --outbound-http-proxy-listen ADDR  HTTP proxy (CONNECT, absolute URIs) into the tailnet
+                     The SOCKS5 proxy takes clients without credentials from loopback only;
+                     TAILNET_SOCKS5_USER and TAILNET_SOCKS5_PASSWORD (both) make every client
+                     authenticate (RFC 1929) instead, from any address.
   --config FILE      accepted, not built yet: refused with an error
   --verbose N        log verbosity: 0, 1 or 2`,
   async run(args, ctx) {
@@ -63,6 +66,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       const v = values[flag];
       if (v !== undefined) usageOnTypeError(() => parseListenAddr(flag, v));
     }
+    const credentials = socks5Credentials();
     for (const flag of NOT_BUILT_FLAGS) {
       if (values[flag] !== undefined) {
         throw new UsageError(`--${flag} is not built yet in this version of tailnet`);
@@ -117,6 +121,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     await using proxies = ProxyServers.start({
       socks5: values["socks5-server"],
       http: values["outbound-http-proxy-listen"],
+      socks5Credentials: credentials,
       tailnet: engineLink,
       netmap: () => backend.netmap,
       log,
@@ -167,6 +172,28 @@ function debugWgTimings(): { rekeyAfterTimeMs: number } | undefined {
     throw new UsageError(`invalid TAILNET_DEBUG_REKEY_AFTER_SECONDS "${v}": want 1 to 120`);
   }
   return { rekeyAfterTimeMs: s * 1000 };
+}
+
+/**
+ * SOCKS5 credentials from `TAILNET_SOCKS5_USER` and `TAILNET_SOCKS5_PASSWORD`: environment,
+ * not flags, so the password does not show in the process list. Both or neither.
+ */
+function socks5Credentials(): { username: string; password: string } | undefined {
+  const username = Deno.env.get("TAILNET_SOCKS5_USER") ?? "";
+  const password = Deno.env.get("TAILNET_SOCKS5_PASSWORD") ?? "";
+  if (username === "" && password === "") return undefined;
+  if (username === "" || password === "") {
+    throw new UsageError("set both TAILNET_SOCKS5_USER and TAILNET_SOCKS5_PASSWORD, or neither");
+  }
+  if (
+    new TextEncoder().encode(username).length > 255 ||
+    new TextEncoder().encode(password).length > 255
+  ) {
+    throw new UsageError(
+      "TAILNET_SOCKS5_USER and TAILNET_SOCKS5_PASSWORD are at most 255 bytes each",
+    );
+  }
+  return { username, password };
 }
 
 function usageOnTypeError(fn: () => unknown): void {

@@ -51,6 +51,8 @@ export interface ProxyServersOptions {
   socks5?: string;
   /** `--outbound-http-proxy-listen` value, if given. */
   http?: string;
+  /** Credentials every SOCKS5 client must send (RFC 1929); without, no-auth from loopback. */
+  socks5Credentials?: { username: string; password: string };
   /** The userspace stack (EngineLink), or null when there is none. */
   tailnet: TailnetStack | null;
   /** The current netmap, for MagicDNS names. */
@@ -92,9 +94,12 @@ export class ProxyServers {
       host: opts.host ?? new HostDialer(),
       resolver: new NetmapResolver(opts.netmap),
     });
-    const socks5 = socksAddr === null
-      ? null
-      : Socks5Server.listen({ ...socksAddr, dialer, log: opts.log?.child("socks5") });
+    const socks5 = socksAddr === null ? null : Socks5Server.listen({
+      ...socksAddr,
+      ...opts.socks5Credentials,
+      dialer,
+      log: opts.log?.child("socks5"),
+    });
     let http: HttpProxy | null = null;
     try {
       if (httpAddr !== null) {
