@@ -55,6 +55,9 @@ interface Lab {
   nsIp: string;
   tunOurs: string;
   tunTheirs: string;
+  /** IPv6 tunnel addresses beside the IPv4 ones. */
+  tunOurs6: string;
+  tunTheirs6: string;
   wgPublic: Uint8Array;
   socket: string;
   log: () => string;
@@ -85,6 +88,8 @@ async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
     nsIp: `10.99.${a}.2`,
     tunOurs: `10.99.${a + 1}.1`,
     tunTheirs: `10.99.${a + 1}.2`,
+    tunOurs6: `fd99:${a + 1}::1`,
+    tunTheirs6: `fd99:${a + 1}::2`,
     wgPublic: publicOf(wgPrivate),
     socket: `/var/run/wireguard/${iface}.sock`,
     log: () => logText,
@@ -101,11 +106,13 @@ async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
           `endpoint=${lab.hostIp}:${ourPort}`,
           "replace_allowed_ips=true",
           `allowed_ip=${lab.tunOurs}/32`,
+          `allowed_ip=${lab.tunOurs6}/128`,
           "",
           "",
         ].join("\n"),
       );
       await inNs("ip", "addr", "add", `${lab.tunTheirs}/24`, "dev", iface);
+      await inNs("ip", "-6", "addr", "add", `${lab.tunTheirs6}/64`, "dev", iface, "nodad");
       await inNs("ip", "link", "set", iface, "up");
     },
   };
@@ -191,7 +198,7 @@ function ourSide(lab: Lab, extra: Partial<DeviceOptions> = {}) {
   });
   dev.setPeer({
     publicKey: lab.wgPublic,
-    allowedIps: [`${lab.tunTheirs}/32`],
+    allowedIps: [`${lab.tunTheirs}/32`, `${lab.tunTheirs6}/128`],
     endpoint: new UdpEndpoint(lab.nsIp, WG_PORT),
   });
   dev.start();
@@ -503,9 +510,10 @@ const KERNEL_CLIENT = `
 import hashlib, json, os, socket, sys
 ip = sys.argv[1]
 tcp_open, udp_open, tcp_closed, udp_closed = map(int, sys.argv[2:6])
+family = socket.AF_INET6 if ":" in ip else socket.AF_INET
 res = {}
 def udp(port, payload):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family, socket.SOCK_DGRAM)
     s.connect((ip, port))
     s.settimeout(5)
     s.send(payload)
@@ -558,8 +566,10 @@ function freePort(transport: "tcp" | "udp"): number {
 const python = await run("python3", ["--version"], false).then((r) => r.ok).catch(() => false);
 
 Deno.test({
-  name: `${NAME}: its Linux kernel's TCP and UDP reach our stack: echo 4 MiB, RST and ICMP port ` +
-    `unreachable for closed ports${skip || (python ? "" : " (skipped: no python3)")}`,
+  name: `${NAME}: its Linux kernel's TCP and UDP reach our stack over IPv4 and IPv6: echo 4 MiB, ` +
+    `RST and ICMP port unreachable for closed ports${
+      skip || (python ? "" : " (skipped: no python3)")
+    }`,
   ignore: reason !== null || !python,
   sanitizeResources: false,
   fn: () =>
@@ -567,7 +577,7 @@ Deno.test({
       let stack: Stack | null = null;
       const us = ourSide(lab, { onPacket: (p) => stack?.input(p) });
       stack = new Stack({
-        addresses: [lab.tunOurs],
+        addresses: [lab.tunOurs, lab.tunOurs6],
         output: (buf, off, len) => us.dev.sendPacket(buf.slice(off, off + len)),
       });
       const fwd = new LoopbackForwarder(stack);
@@ -599,35 +609,40 @@ Deno.test({
       })().catch(() => {});
       try {
         await lab.configure(us.publicKey, us.bind.port);
-        const r = await lab.inNs(
-          "python3",
-          "-c",
-          KERNEL_CLIENT,
-          lab.tunOurs,
-          String((tcp.addr as Deno.NetAddr).port),
-          String((udp.addr as Deno.NetAddr).port),
-          String(freePort("tcp")),
-          String(freePort("udp")),
-        );
-        assert(
-          r.ok,
-          `kernel client failed:\n${r.stdout}${r.stderr}\n--- wireguard-go:\n${lab.log()}`,
-        );
-        const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+        for (const [n, ip] of [lab.tunOurs, lab.tunOurs6].entries()) {
+          const r = await lab.inNs(
+            "python3",
+            "-c",
+            KERNEL_CLIENT,
+            ip,
+            String((tcp.addr as Deno.NetAddr).port),
+            String((udp.addr as Deno.NetAddr).port),
+            String(freePort("tcp")),
+            String(freePort("udp")),
+          );
+          assert(
+            r.ok,
+            `kernel client to ${ip} failed:\n${r.stdout}${r.stderr}\n--- wireguard-go:\n${lab.log()}`,
+          );
+          const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+          Deno.stderr.writeSync(new TextEncoder().encode(`${ip}: ${JSON.stringify(res)}\n`));
+          assertEquals(
+            res.udp_closed,
+            "refused",
+            `${ip}: the kernel took our ICMP port unreachable`,
+          );
+          assertEquals(res.udp_open, "echo:ping");
+          assertEquals(res.tcp_closed, "refused", `${ip}: the kernel took our RST`);
+          assertEquals(res.tcp_echo_bytes, 4 << 20);
+          assertEquals(res.tcp_echo_ok, true, `${ip}: 4 MiB echoed whole`);
+          assertEquals(stack.stats.icmpErrorsSent, n + 1);
+          assertEquals(fwd.stats.tcpRefused, n + 1);
+        }
         Deno.stderr.writeSync(
           new TextEncoder().encode(
-            `${JSON.stringify(res)} stack ${JSON.stringify(stack.stats)} fwd ${
-              JSON.stringify(fwd.stats)
-            }\n`,
+            `stack ${JSON.stringify(stack.stats)} fwd ${JSON.stringify(fwd.stats)}\n`,
           ),
         );
-        assertEquals(res.udp_closed, "refused", "the kernel took our ICMP port unreachable");
-        assertEquals(res.udp_open, "echo:ping");
-        assertEquals(res.tcp_closed, "refused", "the kernel took our RST");
-        assertEquals(res.tcp_echo_bytes, 4 << 20);
-        assertEquals(res.tcp_echo_ok, true, "4 MiB echoed whole");
-        assertEquals(stack.stats.icmpErrorsSent, 1);
-        assertEquals(fwd.stats.tcpRefused, 1);
       } finally {
         tcp.close();
         udp.close();
