@@ -9,7 +9,8 @@
  * bad checksums, random bytes) to a listening stack.
  * @module
  */
-import { assert } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../../../tests/assert.ts";
+import { inspectIp, newIpInfo, parseIcmpv4, parseIcmpv6 } from "../wire/mod.ts";
 import { Prng, SimNet } from "./_sim.ts";
 import { RECV_BUFFER_MAX, SEND_BUFFER_MAX } from "./constants.ts";
 import { newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
@@ -182,6 +183,7 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
   const c3 = x.openTcp("fd7a:115c:a1e0::2", 80);
   rec.run(() => rec.idle);
   x.bindUdp(999).send(new Uint8Array(20), "fd7a:115c:a1e0::2", 53);
+  x.bindUdp(998).send(new Uint8Array(30), "100.64.0.2", 53);
   rec.run(() => rec.idle);
   s2.close();
   c3.close();
@@ -191,13 +193,33 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
 
   const r = new Prng(SEED ^ 0x5a5a);
   const outputs: number[] = [];
-  const target = new SimNet({}, 5).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"]);
-  target.setUdpHandler(() => true);
+  // Every packet the target sends must be a well-formed IP packet; ICMP errors it builds from
+  // mutated datagrams must carry a valid checksum.
+  const info = newIpInfo();
+  let icmpOut = 0;
+  let clockMs = 0; // a millisecond a round: the ICMP rate limit then lets each error out
+  const target = new SimNet({}, 5).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"], {
+    clock: () => clockMs,
+    output: (buf, off, len) => {
+      const p = buf.subarray(off, off + len);
+      assert(inspectIp(p, 0, p.length, info), "the stack sent a malformed packet");
+      if (info.protocol === 1) {
+        parseIcmpv4(p, info.payloadOff, info.payloadEnd);
+        icmpOut++;
+      } else if (info.protocol === 58) {
+        parseIcmpv6(p, info.payloadOff, info.payloadEnd, {
+          src: p.subarray(8, 24),
+          dst: p.subarray(24, 40),
+        });
+        icmpOut++;
+      }
+    },
+  });
   const tl = target.listenTcp({ port: 80, backlog: 16 });
   const rounds = Math.ceil(ROUNDS / 3);
   for (let i = 0; i < rounds; i++) {
     const p = captured[r.int(captured.length)].slice();
-    const kind = r.int(5);
+    const kind = r.int(6); // 5: as captured
     let q = p;
     if (kind === 0) q[r.int(q.length)] ^= 1 << r.int(8);
     else if (kind === 1) q = q.subarray(0, r.int(q.length + 1));
@@ -206,17 +228,25 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
       q = new Uint8Array(r.int(1500));
       r.fill(q);
       if (q.length > 0) q[0] = r.next() < 0.5 ? 0x45 : 0x60;
-    } else {
+    } else if (kind === 4) {
       // Keep it valid but change flags and fix nothing: a bad checksum most of the time.
       const ihl = (q[0] >>> 4) === 4 ? (q[0] & 15) * 4 : 40;
       if (q.length > ihl + 13) q[ihl + 13] = r.int(256);
     }
+    // Half the rounds a UDP handler takes every datagram; the others, nobody serves UDP and
+    // each datagram that survived the mutation draws an ICMP port unreachable.
+    target.setUdpHandler(i % 2 === 0 ? () => true : null);
+    clockMs++;
     target.input(q);
     target.pollAll();
     outputs.push(target.connectionCount);
     assert(target.connectionCount <= 32, "connections bounded by the backlog");
   }
   assert(target.stats.drops.badChecksum > 0, "checksums caught corruption");
+  assertEquals(icmpOut, target.stats.icmpErrorsSent);
+  assert(rounds < 100 || icmpOut > 0, "some datagrams drew ICMP errors");
+  // deno-lint-ignore no-console -- what the mutated rounds drew out of the stack
+  console.error(`[stack fuzz] ${rounds} mutated packets; ${icmpOut} ICMP errors sent, all valid`);
   tl.close();
   target.close();
 });
