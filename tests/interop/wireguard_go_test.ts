@@ -653,3 +653,64 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: `${NAME}: its Linux kernel's ICMP unreachable (a route of type unreachable, IPv4 and ` +
+    `IPv6) fails our TCP open at once${skip}`,
+  ignore: reason !== null,
+  sanitizeResources: false,
+  fn: () =>
+    withLab(async (lab) => {
+      let stack: Stack | null = null;
+      const us = ourSide(lab, { onPacket: (p) => stack?.input(p) });
+      stack = new Stack({
+        addresses: [lab.tunOurs, lab.tunOurs6],
+        output: (buf, off, len) => us.dev.sendPacket(buf.slice(off, off + len)),
+      });
+      // Destinations behind the namespace that its kernel has "unreachable" routes for: it
+      // forwards our SYN there and answers with ICMP host unreachable / ICMPv6 no route.
+      const third = lab.tunTheirs.split(".")[2];
+      const gone4 = `10.98.${third}.5`, gone6 = `fd98:${third}::5`;
+      us.dev.setPeer({
+        publicKey: lab.wgPublic,
+        allowedIps: [
+          `${lab.tunTheirs}/32`,
+          `${lab.tunTheirs6}/128`,
+          `10.98.${third}.0/24`,
+          `fd98:${third}::/64`,
+        ],
+        endpoint: new UdpEndpoint(lab.nsIp, WG_PORT),
+      });
+      try {
+        await lab.configure(us.publicKey, us.bind.port);
+        for (
+          const args of [
+            ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+            ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"],
+            ["ip", "route", "add", "unreachable", `10.98.${third}.0/24`],
+            ["ip", "-6", "route", "add", "unreachable", `fd98:${third}::/64`],
+          ]
+        ) {
+          const r = await lab.inNs(...args);
+          assert(r.ok, `${args.join(" ")}: ${r.stderr}`);
+        }
+        for (const ip of [gone4, gone6]) {
+          const t0 = performance.now();
+          let err: unknown = null;
+          await stack.connectTcp(ip, 443).then((c) => c.close(), (e) => err = e);
+          const ms = performance.now() - t0;
+          Deno.stderr.writeSync(
+            new TextEncoder().encode(`${ip}: ${String(err)} after ${ms.toFixed(0)} ms\n`),
+          );
+          assert(err instanceof Deno.errors.NetworkUnreachable, `${ip}: ${err}`);
+          // Without the ICMP the SYN would be resent for about a minute; this is one round trip
+          // plus the first WireGuard handshake.
+          assert(ms < 5_000, `${ip}: failed after ${ms} ms`);
+        }
+        assertEquals(stack.stats.icmpErrorsReceived, 2);
+      } finally {
+        stack.close();
+        await us.dev.close();
+      }
+    }),
+});

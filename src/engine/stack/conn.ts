@@ -38,6 +38,8 @@ function errorFor(sock: TcpSocket): Error {
   switch (sock.error) {
     case "refused":
       return new Deno.errors.ConnectionRefused("Connection refused by peer");
+    case "unreachable":
+      return new Deno.errors.NetworkUnreachable("Destination unreachable (ICMP)");
     case "timeout":
       return new Deno.errors.TimedOut("Connection timed out");
     case "aborted":

@@ -114,7 +114,7 @@ Deno.test("LoopbackForwarder declines UDP to a port nothing is bound to: ICMP po
     assertEquals(fwd.stats.udpRefused, 1);
     assertEquals(fwd.stats.udpFlows, 0);
     assertEquals(b.stats.icmpErrorsSent, 1);
-    assertEquals(a.stats.drops.protocol, 1, "the ICMP error reached the sender");
+    assertEquals(a.stats.icmpErrorsReceived, 1, "the ICMP error reached the sender");
   } finally {
     sock.close();
     await fwd.close();

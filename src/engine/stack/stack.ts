@@ -22,12 +22,18 @@ import {
   fillTcpChecksum,
   fillUdpChecksum,
   formatIpAddrAt,
+  ICMPV4_CODE_PORT_UNREACHABLE,
+  ICMPV6_CODE_PORT_UNREACHABLE,
   inspectIp,
+  IP_PROTO_ICMP,
+  IP_PROTO_ICMPV6,
   IP_PROTO_TCP,
   IP_PROTO_UDP,
   type IpInfo,
   isUdp,
   newIpInfo,
+  parseIcmpv4,
+  parseIcmpv6,
   parseIpAddr,
   pseudoHeaderSumAt,
   TCP_ACK,
@@ -104,6 +110,8 @@ export interface StackStats {
   timeWaitReused: number;
   /** ICMP port unreachable errors sent for UDP to a port nobody serves. */
   icmpErrorsSent: number;
+  /** ICMP destination unreachable errors received (about TCP, UDP or anything). */
+  icmpErrorsReceived: number;
   /** ICMP errors not sent because of the rate limit. */
   icmpErrorsLimited: number;
   /** Drops by reason. */
@@ -262,6 +270,7 @@ export class Stack implements ConnHost, UdpHost {
     packetsOut: 0,
     timeWaitReused: 0,
     icmpErrorsSent: 0,
+    icmpErrorsReceived: 0,
     icmpErrorsLimited: 0,
     drops: {
       malformed: 0,
@@ -357,7 +366,44 @@ export class Stack implements ConnHost, UdpHost {
     }
     if (info.protocol === IP_PROTO_TCP) this.#inputTcp(packet, info);
     else if (info.protocol === IP_PROTO_UDP) this.#inputUdp(packet, info);
-    else d.protocol++;
+    else if (info.protocol === (info.version === 4 ? IP_PROTO_ICMP : IP_PROTO_ICMPV6)) {
+      this.#inputIcmp(packet, info);
+    } else d.protocol++;
+  }
+
+  /**
+   * ICMP / ICMPv6 destination unreachable about one of our TCP connections: a connection still
+   * opening fails at once (as Linux's does) instead of resending its SYN for a minute, e.g.
+   * when a peer's firewall rejects with ICMP. Everything else ICMP (echo is the engine's) is
+   * counted and dropped.
+   */
+  #inputIcmp(packet: Uint8Array, info: IpInfo): void {
+    const d = this.stats.drops;
+    const v4 = info.version === 4;
+    const off = info.payloadOff, end = info.payloadEnd;
+    let msg;
+    try {
+      msg = v4 ? parseIcmpv4(packet, off, end) : parseIcmpv6(packet, off, end, {
+        src: packet.subarray(info.srcOff, info.srcOff + 16),
+        dst: packet.subarray(info.dstOff, info.dstOff + 16),
+      });
+    } catch {
+      d.badChecksum++;
+      return;
+    }
+    if (msg.type !== "dest-unreachable") {
+      d.protocol++;
+      return;
+    }
+    this.stats.icmpErrorsReceived++;
+    const port = v4 ? ICMPV4_CODE_PORT_UNREACHABLE : ICMPV6_CODE_PORT_UNREACHABLE;
+    const quoted = quotedTcp(msg.original);
+    if (quoted === null) return;
+    const e = this.#conns.get(quoted.key);
+    if (e === undefined) return;
+    if (e.sock.icmpUnreachable(quoted.seq, msg.code === port ? "refused" : "unreachable")) {
+      this.#service(e, this.#clock());
+    }
   }
 
   #isOurs(b: Uint8Array, off: number, len: number): boolean {
@@ -643,9 +689,13 @@ export class Stack implements ConnHost, UdpHost {
       while (!sock.isSynchronized) {
         if (sock.state === "closed") {
           if (opts.signal?.aborted) throw opts.signal.reason;
-          throw sock.error === "refused"
-            ? new Deno.errors.ConnectionRefused(`Connection refused: ${ip}:${port}`)
-            : new Deno.errors.TimedOut(`Connection timed out: ${ip}:${port}`);
+          if (sock.error === "refused") {
+            throw new Deno.errors.ConnectionRefused(`Connection refused: ${ip}:${port}`);
+          }
+          if (sock.error === "unreachable") {
+            throw new Deno.errors.NetworkUnreachable(`Destination unreachable: ${ip}:${port}`);
+          }
+          throw new Deno.errors.TimedOut(`Connection timed out: ${ip}:${port}`);
         }
         await conn.changed();
       }
@@ -886,4 +936,33 @@ export class Stack implements ConnHost, UdpHost {
 
 function connKey(remote: string, remotePort: number, local: string, localPort: number): string {
   return `${remote}|${remotePort}|${local}|${localPort}`;
+}
+
+/**
+ * The connection a quoted packet (the original in an ICMP error: our IP header and at least
+ * the first 8 bytes of our TCP header) belongs to, from our side, and the quoted sequence
+ * number; null when it is not TCP or is cut too short.
+ */
+function quotedTcp(q: Uint8Array): { key: string; seq: number } | null {
+  if (q.length < 20) return null;
+  const v = q[0] >>> 4;
+  let hl: number, proto: number, addrOff: number, addrLen: number;
+  if (v === 4) {
+    hl = (q[0] & 15) * 4;
+    proto = q[9];
+    addrOff = 12;
+    addrLen = 4;
+  } else if (v === 6) {
+    hl = 40;
+    proto = q[6];
+    addrOff = 8;
+    addrLen = 16;
+  } else return null;
+  if (proto !== IP_PROTO_TCP || hl < 20 || q.length < hl + 8) return null;
+  const local = formatIpAddrAt(q, addrOff, addrLen);
+  const remote = formatIpAddrAt(q, addrOff + addrLen, addrLen);
+  const localPort = (q[hl] << 8) | q[hl + 1];
+  const remotePort = (q[hl + 2] << 8) | q[hl + 3];
+  const seq = ((q[hl + 4] << 24) | (q[hl + 5] << 16) | (q[hl + 6] << 8) | q[hl + 7]) >>> 0;
+  return { key: connKey(remote, remotePort, local, localPort), seq };
 }

@@ -4,7 +4,16 @@ import { Prng, SimNet } from "./_sim.ts";
 import type { StackConn } from "./conn.ts";
 import { Stack } from "./stack.ts";
 import { ICMP_ERROR_BURST } from "./constants.ts";
-import { parseIcmpv4, parseIcmpv6 } from "../wire/mod.ts";
+import {
+  emitIcmpv4,
+  emitIcmpv6,
+  emitIpHeader,
+  IP_PROTO_ICMP,
+  IP_PROTO_ICMPV6,
+  parseIcmpv4,
+  parseIcmpv6,
+  parseIpAddr,
+} from "../wire/mod.ts";
 
 const A4 = "100.64.0.1", B4 = "100.64.0.2";
 const A6 = "fd7a:115c:a1e0::1", B6 = "fd7a:115c:a1e0::2";
@@ -261,4 +270,51 @@ Deno.test("Stack answers UDP to a port nobody serves with ICMP port unreachable,
   sock.close();
   a.close();
   b.close();
+});
+
+/** An ICMP / ICMPv6 destination unreachable from `from` quoting `original`. */
+function icmpUnreachable(from: string, original: Uint8Array, code: number): Uint8Array {
+  const v4 = original[0] >>> 4 === 4;
+  const src = parseIpAddr(from);
+  const dst = original.subarray(v4 ? 12 : 8, v4 ? 16 : 24);
+  const body = new Uint8Array(8 + original.length);
+  const m = { type: "dest-unreachable" as const, code, mtu: 0, original };
+  if (v4) emitIcmpv4(m, body, 0);
+  else emitIcmpv6(m, body, 0, { src, dst });
+  const out = new Uint8Array((v4 ? 20 : 40) + body.length);
+  const at = emitIpHeader(src, dst, v4 ? IP_PROTO_ICMP : IP_PROTO_ICMPV6, body.length, out, 0);
+  out.set(body, at);
+  return out;
+}
+
+Deno.test("Stack fails a TCP open at once on ICMP unreachable quoting its SYN (port: refused)", async () => {
+  const sent: Uint8Array[] = [];
+  const a = new Stack({
+    addresses: [A4, A6],
+    output: (buf, off, len) => sent.push(buf.slice(off, off + len)),
+  });
+  try {
+    // Port unreachable over IPv4: refused, as from a firewall's REJECT.
+    const p4 = a.connectTcp(B4, 22);
+    await new Promise((r) => setTimeout(r, 0));
+    const syn4 = sent.at(-1)!;
+    const wrongSeq = syn4.slice();
+    wrongSeq[24] ^= 0xff; // another sequence number: ignored (RFC 5927)
+    a.input(icmpUnreachable(B4, wrongSeq, 3));
+    a.input(icmpUnreachable(B4, syn4, 3));
+    let err4: unknown = null;
+    await p4.catch((e) => err4 = e);
+    assert(err4 instanceof Deno.errors.ConnectionRefused, String(err4));
+    // No route over IPv6 (code 0), from a router on the way: unreachable.
+    const p6 = a.connectTcp(B6, 22);
+    await new Promise((r) => setTimeout(r, 0));
+    a.input(icmpUnreachable("fd7a:115c:a1e0::99", sent.at(-1)!, 0));
+    let err6: unknown = null;
+    await p6.catch((e) => err6 = e);
+    assert(err6 instanceof Deno.errors.NetworkUnreachable, String(err6));
+    assertEquals(a.stats.icmpErrorsReceived, 3);
+    assertEquals(a.connectionCount, 0);
+  } finally {
+    a.close();
+  }
 });

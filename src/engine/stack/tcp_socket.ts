@@ -73,7 +73,7 @@ export type TcpState =
   | "time-wait";
 
 /** Why a connection ended abnormally. */
-export type TcpError = "refused" | "reset" | "timeout" | "aborted";
+export type TcpError = "refused" | "unreachable" | "reset" | "timeout" | "aborted";
 
 /** Options for {@linkcode TcpSocket}. */
 export interface TcpSocketOptions {
@@ -421,6 +421,21 @@ export class TcpSocket {
     this.#toClosed(null);
     // As Linux does: clear of the old sequence space by more than a maximal window.
     return seqAdd(this.#sndMax, 0x20000);
+  }
+
+  /**
+   * An ICMP destination unreachable quoting one of our segments. Only a connection still in
+   * SYN-SENT gives up on it, and only when the quoted sequence number is our SYN's (RFC 5927
+   * §4.1: a blind attacker must not be able to end connections); in synchronized states these
+   * are soft errors (RFC 5461) and the connection goes on.
+   * @param seq the sequence number in the quoted TCP header
+   * @param error "refused" for port unreachable, "unreachable" for the others
+   * @returns whether the connection ended
+   */
+  icmpUnreachable(seq: number, error: "refused" | "unreachable"): boolean {
+    if (this.#state !== "syn-sent" || (seq >>> 0) !== this.#iss) return false;
+    this.#toClosed(error);
+    return true;
   }
 
   /** Aborts: a RST goes out on the next dispatch (if synchronized), then CLOSED. */

@@ -330,6 +330,18 @@ Deno.test("TcpSocket SYN-SENT goes to SYN-RECEIVED on a simultaneous SYN", () =>
   assertEquals(recv(s, 5).flags, TCP_SYN | TCP_ACK);
 });
 
+Deno.test("TcpSocket SYN-SENT gives up on an ICMP unreachable that quotes its SYN, nowhere else", () => {
+  const s = socketSynSent();
+  assertEquals(s.icmpUnreachable(LOCAL_ISS + 7, "refused"), false, "another sequence number");
+  assertEquals(s.state, "syn-sent");
+  assertEquals(s.icmpUnreachable(LOCAL_ISS, "unreachable"), true);
+  assertEquals(s.state, "closed");
+  assertEquals(s.error, "unreachable");
+  const e = socketEstablished();
+  assertEquals(e.icmpUnreachable(LOCAL_ISS + 1, "refused"), false, "a soft error once open");
+  assertEquals(e.state, "established");
+});
+
 Deno.test("TcpSocket SYN-SENT resends the SYN with backoff, then times out", () => {
   const s = socketSynSent();
   assertEquals(s.pollAt(), INITIAL_RTO_MS);
