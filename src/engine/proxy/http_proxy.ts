@@ -18,6 +18,7 @@ import { proxyConnFromDeno } from "./_deno_conn.ts";
 import { type ByteReader, relay, type RelayEnd, relayEnd, writeQuietly } from "./_relay.ts";
 import { copyBody } from "./_http_body.ts";
 import { timeoutSignal } from "./_net.ts";
+import { ListenerLoop } from "./_listener_loop.ts";
 import {
   DIAL_TIMEOUT_MS,
   HTTP_HEAD_TIMEOUT_MS,
@@ -98,13 +99,8 @@ const STATUS_TEXT: Record<number, string> = {
 
 /** A running HTTP proxy. `close()` releases every socket it opened. */
 export class HttpProxy {
-  #listener: Deno.TcpListener;
+  #loop: ListenerLoop;
   #opts: HttpProxyOptions;
-  #closers = new Set<{ close(): void }>();
-  #tasks = new Set<Promise<void>>();
-  #abort = new AbortController();
-  #acceptLoop: Promise<void>;
-  #closed = false;
   /** Counters, updated live. */
   readonly stats: HttpProxyStats = {
     accepted: 0,
@@ -118,9 +114,8 @@ export class HttpProxy {
   };
 
   private constructor(listener: Deno.TcpListener, opts: HttpProxyOptions) {
-    this.#listener = listener;
     this.#opts = opts;
-    this.#acceptLoop = this.#accept();
+    this.#loop = new ListenerLoop(listener, { serve: (c) => this.#serve(c), stats: this.stats });
   }
 
   /**
@@ -135,25 +130,12 @@ export class HttpProxy {
 
   /** Where the proxy listens. */
   get addr(): Deno.NetAddr {
-    return this.#listener.addr;
+    return this.#loop.addr;
   }
 
   /** Stops listening, closes every connection, waits for the handlers. Idempotent. */
-  async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#abort.abort(new DOMException("HTTP proxy closed", "AbortError"));
-      try {
-        this.#listener.close();
-      } catch { /* already closed */ }
-      for (const c of this.#closers) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
-    }
-    await this.#acceptLoop;
-    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+  close(): Promise<void> {
+    return this.#loop.close(new DOMException("HTTP proxy closed", "AbortError"));
   }
 
   /** Same as {@linkcode HttpProxy.close}. */
@@ -161,38 +143,9 @@ export class HttpProxy {
     return this.close();
   }
 
-  async #accept(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch {
-        return;
-      }
-      if (this.#closed) {
-        conn.close();
-        return;
-      }
-      this.stats.accepted++;
-      const t = this.#serve(conn).finally(() => this.#tasks.delete(t));
-      this.#tasks.add(t);
-    }
-  }
-
-  #track<T extends { close(): void }>(c: T): T {
-    if (this.#closed) c.close();
-    else this.#closers.add(c);
-    return c;
-  }
-
-  #release(c: { close(): void }): void {
-    c.close();
-    this.#closers.delete(c);
-  }
-
   async #serve(conn: Deno.TcpConn): Promise<void> {
     this.stats.active++;
-    const client = relayEnd(this.#track(proxyConnFromDeno(conn)));
+    const client = relayEnd(this.#loop.track(proxyConnFromDeno(conn)));
     const state: { upstream: Upstream | null } = { upstream: null };
     try {
       for (;;) {
@@ -202,8 +155,8 @@ export class HttpProxy {
     } catch (err) {
       this.#opts.log?.debug(`http proxy: ${conn.remoteAddr.hostname}: ${String(err)}`);
     } finally {
-      if (state.upstream !== null) this.#release(state.upstream.end.conn);
-      this.#release(client.conn);
+      if (state.upstream !== null) this.#loop.release(state.upstream.end.conn);
+      this.#loop.release(client.conn);
       this.stats.active--;
     }
   }
@@ -297,10 +250,10 @@ export class HttpProxy {
   async #dial(host: string, port: number): Promise<RelayEnd> {
     const { signal, done } = timeoutSignal(
       this.#opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS,
-      this.#abort.signal,
+      this.#loop.signal,
     );
     try {
-      return relayEnd(this.#track(await this.#opts.dialer.dialTcp(host, port, signal)));
+      return relayEnd(this.#loop.track(await this.#opts.dialer.dialTcp(host, port, signal)));
     } catch (err) {
       throw toDialError(err, joinHostPort(host, port));
     } finally {
@@ -321,7 +274,7 @@ export class HttpProxy {
       return;
     }
     if (state.upstream !== null) {
-      this.#release(state.upstream.end.conn);
+      this.#loop.release(state.upstream.end.conn);
       state.upstream = null;
     }
     let up: RelayEnd;
@@ -340,7 +293,7 @@ export class HttpProxy {
       }
       await relay(client, up);
     } finally {
-      this.#release(up.conn);
+      this.#loop.release(up.conn);
     }
   }
 
@@ -366,7 +319,7 @@ export class HttpProxy {
     }
     const key = joinHostPort(target.host, target.port);
     if (state.upstream !== null && state.upstream.key !== key) {
-      this.#release(state.upstream.end.conn);
+      this.#loop.release(state.upstream.end.conn);
       state.upstream = null;
     }
     if (state.upstream === null) {
@@ -462,7 +415,7 @@ export class HttpProxy {
         return false;
       }
       if (!keepUpstream) {
-        this.#release(up.conn);
+        this.#loop.release(up.conn);
         state.upstream = null;
       }
       return keepClient;

@@ -48,6 +48,7 @@ import { relay, type RelayEnd, relayEnd, writeQuietly } from "./_relay.ts";
 import { DIAL_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, SOCKS5_MAX_HANDSHAKE_BYTES } from "./constants.ts";
 import { isLoopback, timeoutSignal } from "./_net.ts";
 import { UdpAssociation } from "./_udp_association.ts";
+import { ListenerLoop } from "./_listener_loop.ts";
 
 /** Options of {@linkcode Socks5Server.listen}. */
 export interface Socks5ServerOptions {
@@ -101,15 +102,10 @@ export interface Socks5Stats {
 
 /** A running SOCKS5 server. `close()` releases every socket it opened. */
 export class Socks5Server {
-  #listener: Deno.TcpListener;
+  #loop: ListenerLoop;
   #opts: Socks5ServerOptions;
   #user: Uint8Array | null;
   #pass: Uint8Array | null;
-  #closers = new Set<{ close(): void }>();
-  #tasks = new Set<Promise<void>>();
-  #abort = new AbortController();
-  #acceptLoop: Promise<void>;
-  #closed = false;
   /** Counters, updated live. */
   readonly stats: Socks5Stats = {
     accepted: 0,
@@ -127,13 +123,12 @@ export class Socks5Server {
   };
 
   private constructor(listener: Deno.TcpListener, opts: Socks5ServerOptions) {
-    this.#listener = listener;
     this.#opts = opts;
     const enc = new TextEncoder();
     const hasCreds = (opts.username ?? "") !== "" || (opts.password ?? "") !== "";
     this.#user = hasCreds ? enc.encode(opts.username ?? "") : null;
     this.#pass = hasCreds ? enc.encode(opts.password ?? "") : null;
-    this.#acceptLoop = this.#accept();
+    this.#loop = new ListenerLoop(listener, { serve: (c) => this.#serve(c), stats: this.stats });
   }
 
   /**
@@ -153,21 +148,12 @@ export class Socks5Server {
 
   /** Where the server listens. */
   get addr(): Deno.NetAddr {
-    return this.#listener.addr;
+    return this.#loop.addr;
   }
 
   /** Stops listening, closes every connection and socket, waits for the handlers. Idempotent. */
-  async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#abort.abort(new DialError("dial-failed", "SOCKS5 server closed"));
-      try {
-        this.#listener.close();
-      } catch { /* already closed */ }
-      for (const c of this.#closers) closeQuietly(c);
-    }
-    await this.#acceptLoop;
-    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+  close(): Promise<void> {
+    return this.#loop.close(new DialError("dial-failed", "SOCKS5 server closed"));
   }
 
   /** Same as {@linkcode Socks5Server.close}. */
@@ -175,33 +161,9 @@ export class Socks5Server {
     return this.close();
   }
 
-  async #accept(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch {
-        return; // closed
-      }
-      if (this.#closed) {
-        conn.close();
-        return;
-      }
-      this.stats.accepted++;
-      const t = this.#serve(conn).finally(() => this.#tasks.delete(t));
-      this.#tasks.add(t);
-    }
-  }
-
-  #track<T extends { close(): void }>(c: T): T {
-    if (this.#closed) closeQuietly(c);
-    else this.#closers.add(c);
-    return c;
-  }
-
   async #serve(conn: Deno.TcpConn): Promise<void> {
     this.stats.active++;
-    const pc = this.#track(proxyConnFromDeno(conn));
+    const pc = this.#loop.track(proxyConnFromDeno(conn));
     const client = relayEnd(pc);
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -223,8 +185,7 @@ export class Socks5Server {
       this.#opts.log?.debug(`socks5: ${conn.remoteAddr.hostname}: ${String(err)}`);
     } finally {
       clearTimeout(timer);
-      pc.close();
-      this.#closers.delete(pc);
+      this.#loop.release(pc);
       this.stats.active--;
     }
   }
@@ -311,14 +272,16 @@ export class Socks5Server {
   }
 
   #dialSignal(): { signal: AbortSignal; done: () => void } {
-    return timeoutSignal(this.#opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS, this.#abort.signal);
+    return timeoutSignal(this.#opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS, this.#loop.signal);
   }
 
   async #connect(client: RelayEnd, req: Socks5Request): Promise<void> {
     const { signal, done } = this.#dialSignal();
     let upstream;
     try {
-      upstream = this.#track(await this.#opts.dialer.dialTcp(req.dest.host, req.dest.port, signal));
+      upstream = this.#loop.track(
+        await this.#opts.dialer.dialTcp(req.dest.host, req.dest.port, signal),
+      );
     } catch (err) {
       this.stats.dialFailures++;
       const de = toDialError(err, joinHostPort(req.dest.host, req.dest.port));
@@ -335,8 +298,7 @@ export class Socks5Server {
       if (!await this.#reply(client, REP_SUCCEEDED, bind)) return;
       await relay(client, relayEnd(upstream));
     } finally {
-      upstream.close();
-      this.#closers.delete(upstream);
+      this.#loop.release(upstream);
     }
   }
 
@@ -344,7 +306,7 @@ export class Socks5Server {
     const clientIp = conn.remoteAddr.hostname;
     let sock: Deno.DatagramConn;
     try {
-      sock = this.#track(
+      sock = this.#loop.track(
         Deno.listenDatagram({ transport: "udp", hostname: conn.localAddr.hostname, port: 0 }),
       );
     } catch (err) {
@@ -368,7 +330,7 @@ export class Socks5Server {
       await loop;
     } finally {
       assoc.close(); // closes sock too
-      this.#closers.delete(sock);
+      this.#loop.untrack(sock);
     }
   }
 
@@ -376,7 +338,7 @@ export class Socks5Server {
   async dialUdpFlow(addr: SocksAddr): Promise<ProxyUdpFlow | null> {
     const { signal, done } = this.#dialSignal();
     try {
-      return this.#track(await this.#opts.dialer.dialUdp(addr.host, addr.port, signal));
+      return this.#loop.track(await this.#opts.dialer.dialUdp(addr.host, addr.port, signal));
     } catch (err) {
       this.stats.dialFailures++;
       this.#opts.log?.debug(`socks5 udp: ${String(err)}`);
@@ -388,7 +350,7 @@ export class Socks5Server {
 
   /** Forgets a flow an association closed. */
   untrack(c: { close(): void }): void {
-    this.#closers.delete(c);
+    this.#loop.untrack(c);
   }
 }
 
@@ -407,13 +369,6 @@ export function replyForDialError(err: DialError): number {
     default:
       return REP_GENERAL_FAILURE;
   }
-}
-
-/** Closes `c`, ignoring "already closed" from Deno resources. */
-function closeQuietly(c: { close(): void }): void {
-  try {
-    c.close();
-  } catch { /* already closed */ }
 }
 
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): number {
