@@ -7,6 +7,7 @@
  * @module
  */
 import { type FuzzStats, runFuzz as runSharedFuzz } from "../../../tests/fuzz.ts";
+import { ParseError } from "../base/errors.ts";
 
 export { FUZZ_ROUNDS, FUZZ_SEED, type FuzzStats, prng } from "../../../tests/fuzz.ts";
 
@@ -55,4 +56,26 @@ export function runFuzz(
   body: (input: Uint8Array, rnd: () => number) => boolean,
 ): FuzzStats {
   return runSharedFuzz(name, seeds, body, fuzzInput);
+}
+
+/**
+ * Gives one input to every parser check, so that a ParseError from one does not spare the
+ * others.
+ * @param format names the ParseError thrown when every check rejected the input
+ * @param checks each returns true when its parser gave a value; a ParseError is a rejection
+ * @returns whether any check parsed the input
+ * @throws {ParseError} when none parsed and at least one rejected; whatever else a check threw
+ */
+export function tryEachParser(format: string, checks: readonly (() => boolean)[]): boolean {
+  let parsed = false, rejected = false;
+  for (const check of checks) {
+    try {
+      parsed = check() || parsed;
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      rejected = true;
+    }
+  }
+  if (!parsed && rejected) throw new ParseError(format, "every parser rejected it");
+  return parsed;
 }

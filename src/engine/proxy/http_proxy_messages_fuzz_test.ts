@@ -19,7 +19,7 @@ import {
   wantsKeepAlive,
 } from "./http_proxy_messages.ts";
 import { ChunkedScanner } from "./chunked_scanner.ts";
-import { runFuzz } from "./_fuzz.ts";
+import { runFuzz, tryEachParser } from "./_fuzz.ts";
 
 const te = new TextEncoder();
 const SEEDS = [
@@ -50,54 +50,43 @@ function scanSplit(b: Uint8Array, rnd: () => number): [number, boolean] {
 }
 
 Deno.test("HTTP proxy parsers fuzz: only ParseError escapes; heads round-trip", () => {
-  const stats = runFuzz("http", SEEDS, (input, rnd) => {
-    // Every parser sees every input; ParseError from one does not spare the others.
-    let parsed = false, rejected = false;
-    const attempt = (f: () => boolean) => {
-      try {
-        parsed = f() || parsed;
-      } catch (err) {
-        if (!(err instanceof ParseError)) throw err;
-        rejected = true;
-      }
-    };
-    attempt(() => {
-      const p = parseRequestHead(input, 0);
-      if (p === null) return false;
-      const h = p.value;
-      assertEquals(parseRequestHead(formatRequestHead(h), 0)!.value, h);
-      wantsKeepAlive(h);
-      stripHopByHop(h.headers);
-      requestFraming(h);
-      if (h.method === "CONNECT") parseConnectTarget(h.target);
-      else parseAbsoluteTarget(h.target);
-      return true;
-    });
-    attempt(() => {
-      const p = parseResponseHead(input, 0);
-      if (p === null) return false;
-      assertEquals(parseResponseHead(formatResponseHead(p.value), 0)!.value, p.value);
-      responseFraming(p.value, "GET");
-      return true;
-    });
-    attempt(() => {
-      // Whole or split, the scanner agrees on where the body ends (or both reject).
-      const run = (f: () => [number, boolean]): [number, boolean] | "error" => {
-        try {
-          return f();
-        } catch (err) {
-          if (!(err instanceof ParseError)) throw err;
-          return "error";
-        }
-      };
-      const whole = run(() => scanAll(input));
-      assertEquals(run(() => scanSplit(input, rnd)), whole);
-      if (whole === "error") throw new ParseError("http", "chunked body rejected");
-      assert(whole[0] <= input.length);
-      return whole[1];
-    });
-    if (!parsed && rejected) throw new ParseError("http", "every parser rejected it");
-    return parsed;
-  });
+  const stats = runFuzz("http", SEEDS, (input, rnd) =>
+    tryEachParser("http", [
+      () => {
+        const p = parseRequestHead(input, 0);
+        if (p === null) return false;
+        const h = p.value;
+        assertEquals(parseRequestHead(formatRequestHead(h), 0)!.value, h);
+        wantsKeepAlive(h);
+        stripHopByHop(h.headers);
+        requestFraming(h);
+        if (h.method === "CONNECT") parseConnectTarget(h.target);
+        else parseAbsoluteTarget(h.target);
+        return true;
+      },
+      () => {
+        const p = parseResponseHead(input, 0);
+        if (p === null) return false;
+        assertEquals(parseResponseHead(formatResponseHead(p.value), 0)!.value, p.value);
+        responseFraming(p.value, "GET");
+        return true;
+      },
+      () => {
+        // Whole or split, the scanner agrees on where the body ends (or both reject).
+        const run = (f: () => [number, boolean]): [number, boolean] | "error" => {
+          try {
+            return f();
+          } catch (err) {
+            if (!(err instanceof ParseError)) throw err;
+            return "error";
+          }
+        };
+        const whole = run(() => scanAll(input));
+        assertEquals(run(() => scanSplit(input, rnd)), whole);
+        if (whole === "error") throw new ParseError("http", "chunked body rejected");
+        assert(whole[0] <= input.length);
+        return whole[1];
+      },
+    ]));
   assert(stats.parsed > stats.rounds / 20, "too few inputs parsed for the fuzz to mean much");
 });
