@@ -87,6 +87,8 @@ export interface AddNodeOptions {
   env?: Record<string, string>;
   /** Auth key to join with (default {@linkcode Lab.authKey}); "" starts it without joining. */
   authKey?: string;
+  /** A kernel TUN of this name instead of userspace networking (see `TailscaledConfig`). */
+  kernelTun?: string;
 }
 
 /** A running lab. Dispose it (`await using`) or call {@linkcode Lab.close}. */
@@ -270,6 +272,7 @@ export class Lab implements AsyncDisposable {
       socks5Port: await this.#ports.claim(),
       httpProxyPort: await this.#ports.claim(),
       env: { ...this.#opts.nodeEnv, ...opts.env },
+      kernelTun: opts.kernelTun,
     });
     this.nodes.push(node);
     const proc = await node.start(this.#record);

@@ -1,5 +1,6 @@
 /**
- * One real tailscaled in the lab, in userspace-networking mode, with its own state dir, socket,
+ * One real tailscaled in the lab, in userspace-networking mode (or with a kernel TUN, on request),
+ * with its own state dir, socket,
  * explicit WireGuard port, SOCKS5 and HTTP proxies on loopback, and every offline knob; plus the
  * real `tailscale` CLI pointed at its socket.
  * @module
@@ -85,6 +86,13 @@ export interface TailscaledConfig {
   httpProxyPort: number;
   /** Extra environment for the daemon (debug knobs such as `TS_DEBUG_NEVER_DIRECT_UDP`). */
   env?: Record<string, string>;
+  /**
+   * A kernel TUN interface name instead of userspace networking: the node then routes the
+   * tailnet through the kernel, as most Linux installs do. It changes the routing of the
+   * network namespace it runs in (policy rules, table 52), so run it only in a namespace of
+   * its own; netfilter stays off (`--netfilter-mode=off`; this kernel has no iptables).
+   */
+  kernelTun?: string;
 }
 
 /** A real tailscaled the lab started, and its CLI. */
@@ -123,7 +131,7 @@ export class LabNode {
   /** tailscaled's flags for the lab, in one place. */
   args(): string[] {
     return [
-      "--tun=userspace-networking",
+      `--tun=${this.#config.kernelTun ?? "userspace-networking"}`,
       `--statedir=${join(this.dir, "state")}`,
       `--socket=${this.socket}`,
       `--port=${this.port}`,
@@ -217,6 +225,7 @@ export class LabNode {
       `--login-server=${controlUrl}`,
       `--authkey=${authKey}`,
       `--hostname=${this.name}`,
+      ...(this.#config.kernelTun === undefined ? [] : ["--netfilter-mode=off"]),
       "--reset",
       `--timeout=${Math.round(timeoutMs / 1000)}s`,
     ], { timeoutMs: timeoutMs + 10_000 });
