@@ -13,11 +13,8 @@ import {
   labAvailable,
   waitFor,
 } from "../lab/mod.ts";
-import { createControlClient, emptyPersist, type Hostinfo } from "../../src/engine/control/mod.ts";
-import type { ControlStatus } from "../../src/engine/control/client.ts";
-import { Engine } from "../../src/engine/engine.ts";
-import { generatePrivate, publicOf, publicToText } from "../../src/engine/key/keys.ts";
-import { Logger } from "../../src/engine/base/logger.ts";
+import { publicToText } from "../../src/engine/key/keys.ts";
+import { InProcessNode } from "./_in_process_node.ts";
 
 const available = labAvailable();
 
@@ -33,127 +30,87 @@ Deno.test({
     if (!available.ok) return;
     await using lab = await Lab.start({ tailscaleds: 1 });
     const ts1 = lab.nodes[0];
-    const log = new Logger({ sink: () => {}, verbosity: 0 });
-    const discoKey = generatePrivate("disco");
-    let hostinfo: Hostinfo = {
-      IPNVersion: "0.1.0-tailnet",
-      OS: "linux",
-      Hostname: "tailnet-engine",
-      Package: "tailnet",
-      GoArch: "amd64",
-    };
-    const statuses: ControlStatus[] = [];
-    let engine: Engine | null = null;
-    const control = createControlClient({
-      serverUrl: lab.controlUrl,
-      machineKey: generatePrivate("machine"),
-      persist: emptyPersist(),
-      discoKey: publicOf(discoKey),
-      hostinfo,
-      onStatus: (s) => {
-        statuses.push(s);
-        if (s.loggedIn && engine === null && s.persist.privateNodeKey !== null) {
-          engine = new Engine({
-            nodeKey: s.persist.privateNodeKey,
-            discoKey,
-            log,
-            onHomeDerp: (regionId) => {
-              hostinfo = { ...hostinfo, NetInfo: { PreferredDERP: regionId } };
-              control.setHostinfo(hostinfo);
-            },
-          });
-        }
-        if (s.netmap !== null) engine?.setNetmap(s.netmap);
-      },
-      log,
+    await using node = await InProcessNode.start({
+      lab,
+      hostname: "tailnet-engine",
+      minPeers: 1,
+      timeoutMs: 20_000,
     });
-    try {
-      control.login({ authKey: lab.authKey });
-      await waitFor("our netmap with the real peer", () => {
-        const nm = statuses.at(-1)?.netmap;
-        return nm !== null && nm !== undefined && nm.peers.length > 0 && engine !== null;
-      }, { timeoutMs: 20_000 });
-      const eng = engine as Engine | null;
-      assert(eng !== null);
-      assertEquals(eng.homeDerp, LAB_DERP_REGION_ID);
-      const ourKey = publicToText("node", eng.nodePublic);
-      const ourIp = statuses.at(-1)!.netmap!.self.addresses[0].split("/")[0];
-      const peerIp = (await ts1.ips()).find((ip) => ip.includes("."))!;
+    const eng = node.engine;
+    assertEquals(eng.homeDerp, LAB_DERP_REGION_ID);
+    const ourKey = publicToText("node", eng.nodePublic);
+    const ourIp = node.ips()[0];
+    const peerIp = (await ts1.ips()).find((ip) => ip.includes("."))!;
 
-      // The real node must learn our home DERP region from control before it can reach us.
-      const t0 = performance.now();
-      await waitFor("tailscaled sees our home DERP", async () => {
-        const st = await ts1.status();
-        const us = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey);
-        return us !== undefined && us.Relay === LAB_DERP_REGION_CODE;
-      }, { timeoutMs: 20_000 });
-      report(`home DERP learned by tailscaled in ${(performance.now() - t0).toFixed(0)} ms`);
-
-      const ours = await eng.pingDisco(peerIp, 5_000);
-      assertEquals(ours.Err, undefined, JSON.stringify(ours));
-      assertEquals(ours.DERPRegionCode, LAB_DERP_REGION_CODE);
-      report(
-        `our disco ping to tailscaled: ${(ours.LatencySeconds! * 1000).toFixed(1)} ms via DERP`,
-      );
-
-      const theirs = await ts1.cli([
-        "ping",
-        "-c",
-        "3",
-        "--until-direct=false",
-        "--timeout",
-        "5s",
-        ourIp,
-      ]);
-      assertEquals(theirs.code, 0, theirs.stdout + theirs.stderr);
-      assertMatch(
-        theirs.stdout,
-        new RegExp(
-          `pong from .* \\(${
-            ourIp.replaceAll(".", "\\.")
-          }\\) via DERP\\(${LAB_DERP_REGION_CODE}\\) in`,
-        ),
-      );
-      report(`tailscale ping from tailscaled: ${theirs.stdout.trim().split("\n").join(" | ")}`);
-
-      // Through WireGuard: the real node handshakes with us over DERP, we answer its pings.
-      const ourIp6 = statuses.at(-1)!.netmap!.self.addresses.map((a) => a.split("/")[0])
-        .find((a) => a.includes(":"))!;
-      for (
-        const [flag, ip] of [["--tsmp", ourIp], ["--icmp", ourIp], ["--icmp", ourIp6], [
-          "--tsmp",
-          ourIp6,
-        ]]
-      ) {
-        const r = await ts1.cli(["ping", flag, "-c", "1", "--timeout", "5s", ip]);
-        assertEquals(r.code, 0, `${flag} ${ip}: ${r.stdout}${r.stderr}`);
-        assertMatch(
-          r.stdout,
-          new RegExp(`pong from tailnet-engine \\(${ip.replaceAll(".", "\\.")}`),
-        );
-        report(`tailscale ping ${flag} ${ip}: ${r.stdout.trim()}`);
-      }
-      const peerIp6 = (await ts1.ips()).find((ip) => ip.includes(":"))!;
-      for (const [kind, ip] of [["ICMP", peerIp], ["TSMP", peerIp], ["ICMP", peerIp6]] as const) {
-        const r = await eng.ping(ip, kind, 5_000);
-        assertEquals(r.Err, undefined, `${kind} ${ip}: ${JSON.stringify(r)}`);
-        assertEquals(r.DERPRegionCode, LAB_DERP_REGION_CODE);
-        report(`our ${kind} ping to ${ip}: ${(r.LatencySeconds! * 1000).toFixed(1)} ms via DERP`);
-      }
+    // The real node must learn our home DERP region from control before it can reach us.
+    const t0 = performance.now();
+    await waitFor("tailscaled sees our home DERP", async () => {
       const st = await ts1.status();
-      const usSeen = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey) as
-        | Record<string, unknown>
-        | undefined;
-      assert(usSeen !== undefined);
-      const lastHandshake = Date.parse(String(usSeen.LastHandshake));
-      assert(Date.now() - lastHandshake < 60_000, `LastHandshake ${usSeen.LastHandshake}`);
-      report(
-        `tailscaled sees our handshake at ${usSeen.LastHandshake}, rx ${usSeen.RxBytes} tx ${usSeen.TxBytes}`,
+      const us = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey);
+      return us !== undefined && us.Relay === LAB_DERP_REGION_CODE;
+    }, { timeoutMs: 20_000 });
+    report(`home DERP learned by tailscaled in ${(performance.now() - t0).toFixed(0)} ms`);
+
+    const ours = await eng.pingDisco(peerIp, 5_000);
+    assertEquals(ours.Err, undefined, JSON.stringify(ours));
+    assertEquals(ours.DERPRegionCode, LAB_DERP_REGION_CODE);
+    report(
+      `our disco ping to tailscaled: ${(ours.LatencySeconds! * 1000).toFixed(1)} ms via DERP`,
+    );
+
+    const theirs = await ts1.cli([
+      "ping",
+      "-c",
+      "3",
+      "--until-direct=false",
+      "--timeout",
+      "5s",
+      ourIp,
+    ]);
+    assertEquals(theirs.code, 0, theirs.stdout + theirs.stderr);
+    assertMatch(
+      theirs.stdout,
+      new RegExp(
+        `pong from .* \\(${
+          ourIp.replaceAll(".", "\\.")
+        }\\) via DERP\\(${LAB_DERP_REGION_CODE}\\) in`,
+      ),
+    );
+    report(`tailscale ping from tailscaled: ${theirs.stdout.trim().split("\n").join(" | ")}`);
+
+    // Through WireGuard: the real node handshakes with us over DERP, we answer its pings.
+    const ourIp6 = node.ips().find((a) => a.includes(":"))!;
+    for (
+      const [flag, ip] of [["--tsmp", ourIp], ["--icmp", ourIp], ["--icmp", ourIp6], [
+        "--tsmp",
+        ourIp6,
+      ]]
+    ) {
+      const r = await ts1.cli(["ping", flag, "-c", "1", "--timeout", "5s", ip]);
+      assertEquals(r.code, 0, `${flag} ${ip}: ${r.stdout}${r.stderr}`);
+      assertMatch(
+        r.stdout,
+        new RegExp(`pong from tailnet-engine \\(${ip.replaceAll(".", "\\.")}`),
       );
-      assertEquals(eng.inbound.dropped, 0);
-    } finally {
-      await control.close();
-      await (engine as Engine | null)?.close();
+      report(`tailscale ping ${flag} ${ip}: ${r.stdout.trim()}`);
     }
+    const peerIp6 = (await ts1.ips()).find((ip) => ip.includes(":"))!;
+    for (const [kind, ip] of [["ICMP", peerIp], ["TSMP", peerIp], ["ICMP", peerIp6]] as const) {
+      const r = await eng.ping(ip, kind, 5_000);
+      assertEquals(r.Err, undefined, `${kind} ${ip}: ${JSON.stringify(r)}`);
+      assertEquals(r.DERPRegionCode, LAB_DERP_REGION_CODE);
+      report(`our ${kind} ping to ${ip}: ${(r.LatencySeconds! * 1000).toFixed(1)} ms via DERP`);
+    }
+    const st = await ts1.status();
+    const usSeen = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey) as
+      | Record<string, unknown>
+      | undefined;
+    assert(usSeen !== undefined);
+    const lastHandshake = Date.parse(String(usSeen.LastHandshake));
+    assert(Date.now() - lastHandshake < 60_000, `LastHandshake ${usSeen.LastHandshake}`);
+    report(
+      `tailscaled sees our handshake at ${usSeen.LastHandshake}, rx ${usSeen.RxBytes} tx ${usSeen.TxBytes}`,
+    );
+    assertEquals(eng.inbound.dropped, 0);
   },
 });

@@ -20,18 +20,15 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { assert, assertEquals } from "../assert.ts";
+import { assertEquals } from "../assert.ts";
 import { Lab, LAB_DERP_REGION_CODE, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../lab/transfer.ts";
 import { socks5Connect } from "../lab/socks5.ts";
 import { httpConnect } from "../lab/http_connect.ts";
-import { createControlClient, emptyPersist, type Hostinfo } from "../../src/engine/control/mod.ts";
-import type { ControlStatus } from "../../src/engine/control/client.ts";
-import { Engine } from "../../src/engine/engine.ts";
-import { generatePrivate, publicOf, publicToText } from "../../src/engine/key/keys.ts";
-import { Logger } from "../../src/engine/base/logger.ts";
-import { NodeStack, type StackConn } from "../../src/engine/stack/mod.ts";
+import { publicToText } from "../../src/engine/key/keys.ts";
+import type { NodeStack, StackConn } from "../../src/engine/stack/mod.ts";
+import { InProcessNode } from "./_in_process_node.ts";
 
 const available = labAvailable();
 const MIB = 1 << 20;
@@ -89,6 +86,73 @@ function sha(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
 
+/** Writes `up` then FIN while reading `n` bytes (or to EOF), hashing them. */
+async function sendAndHash(
+  c: {
+    read(p: Uint8Array): Promise<number | null>;
+    write(p: Uint8Array): Promise<number>;
+    closeWrite(): Promise<void>;
+  },
+  up: Uint8Array,
+  n: number,
+): Promise<{ bytes: number; sha: string }> {
+  const [r] = await Promise.all([
+    readHash(c, n),
+    (async () => {
+      await writeAllConn(c, up);
+      await c.closeWrite();
+    })(),
+  ]);
+  return r;
+}
+
+/**
+ * Our stack dials `ip:port`, sends `up` then FIN while reading `n` bytes, and closes.
+ * @returns what came back, the connection (for its socket's figures) and the ms from dial to
+ * both directions done
+ */
+async function exchangeByStack(
+  ns: NodeStack,
+  ip: string,
+  port: number,
+  up: Uint8Array,
+  n: number,
+): Promise<{ got: { bytes: number; sha: string }; conn: StackConn; ms: number }> {
+  const t0 = performance.now();
+  const conn = await ns.dialTcp(ip, port);
+  try {
+    const got = await sendAndHash(conn, up, n);
+    return { got, conn, ms: performance.now() - t0 };
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * A loopback server here sends `data`; a connection through the SOCKS5 proxy at `proxy` to
+ * `ip`:<that server's port> reads it all, hashing.
+ * @returns what arrived, the ms from connect to the last byte, and the server's port
+ */
+async function downloadViaSocks5(
+  proxy: string,
+  ip: string,
+  data: Uint8Array,
+): Promise<{ bytes: number; sha: string; ms: number; port: number }> {
+  const srv = loopbackServer(0, data);
+  try {
+    const t0 = performance.now();
+    const c = await socks5Connect(proxy, ip, srv.port);
+    try {
+      const r = await readHash(c, data.length);
+      return { ...r, ms: performance.now() - t0, port: srv.port };
+    } finally {
+      c.close();
+    }
+  } finally {
+    await srv.close();
+  }
+}
+
 /**
  * A loopback server: each connection reads `up` bytes (hashing), writes `down` bytes of
  * `data` concurrently, then closes. Results per connection are collected.
@@ -101,14 +165,7 @@ function loopbackServer(up: number, data: Uint8Array) {
     for await (const c of listener) {
       tasks.push((async () => {
         try {
-          const [r] = await Promise.all([
-            readHash(c, up),
-            (async () => {
-              await writeAllConn(c, data);
-              await c.closeWrite();
-            })(),
-          ]);
-          results.push(r);
+          results.push(await sendAndHash(c, data, up));
         } catch (err) {
           results.push({ bytes: -1, sha: String(err) });
         } finally {
@@ -241,260 +298,168 @@ Deno.test({
       nodeEnv: { TS_DEBUG_NEVER_DIRECT_UDP: "1" },
     });
     const [ts1, ts2] = lab.nodes;
-    const log = new Logger({ sink: () => {}, verbosity: 0 });
-    const discoKey = generatePrivate("disco");
-    let hostinfo: Hostinfo = {
-      IPNVersion: "0.1.0-tailnet",
-      OS: "linux",
-      Hostname: "tailnet-stack",
-      Package: "tailnet",
-      GoArch: "amd64",
-    };
-    const statuses: ControlStatus[] = [];
-    let engine: Engine | null = null;
-    let node: NodeStack | null = null;
-    const control = createControlClient({
-      serverUrl: lab.controlUrl,
-      machineKey: generatePrivate("machine"),
-      persist: emptyPersist(),
-      discoKey: publicOf(discoKey),
-      hostinfo,
-      onStatus: (s) => {
-        statuses.push(s);
-        if (s.loggedIn && engine === null && s.persist.privateNodeKey !== null) {
-          engine = new Engine({
-            nodeKey: s.persist.privateNodeKey,
-            discoKey,
-            log,
-            onHomeDerp: (regionId) => {
-              hostinfo = { ...hostinfo, NetInfo: { PreferredDERP: regionId } };
-              control.setHostinfo(hostinfo);
-            },
-          });
-        }
-        if (s.netmap !== null && engine !== null) {
-          engine.setNetmap(s.netmap);
-          if (node === null) node = new NodeStack(engine, { addresses: s.netmap.self.addresses });
-          else node.stack.setAddresses(s.netmap.self.addresses);
-        }
-      },
-      log,
+    await using node = await InProcessNode.start({
+      lab,
+      hostname: "tailnet-stack",
+      withStack: true,
+      minPeers: 2,
+      timeoutMs: 30_000,
     });
-    try {
-      control.login({ authKey: lab.authKey });
-      await waitFor("our netmap with the real peers", () => {
-        const nm = statuses.at(-1)?.netmap;
-        return nm !== null && nm !== undefined && nm.peers.length >= 2 && node !== null;
-      }, { timeoutMs: 30_000 });
-      const eng = engine as Engine | null;
-      const ns = node as NodeStack | null;
-      assert(eng !== null && ns !== null);
-      const ourKey = publicToText("node", eng.nodePublic);
-      const ourAddrs = statuses.at(-1)!.netmap!.self.addresses.map((a) => a.split("/")[0]);
-      const ourIp4 = ourAddrs.find((a) => !a.includes(":"))!;
-      const ourIp6 = ourAddrs.find((a) => a.includes(":"))!;
-      const peer4 = (await ts1.ips()).find((ip) => !ip.includes(":"))!;
-      const peer6 = (await ts1.ips()).find((ip) => ip.includes(":"))!;
-      const ts2Ip4 = (await ts2.ips()).find((ip) => !ip.includes(":"))!;
-      await waitFor("tailscaled sees our home DERP", async () => {
-        const st = await ts1.status();
-        const us = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey);
-        return us !== undefined && us.Relay !== "";
-      }, { timeoutMs: 30_000 });
-      await lab.waitForPeers();
-      const bytes = SIZE_MIB * MIB;
+    const eng = node.engine;
+    const ns = node.stack;
+    const ourKey = publicToText("node", eng.nodePublic);
+    const ourAddrs = node.ips();
+    const ourIp4 = ourAddrs.find((a) => !a.includes(":"))!;
+    const ourIp6 = ourAddrs.find((a) => a.includes(":"))!;
+    const peer4 = (await ts1.ips()).find((ip) => !ip.includes(":"))!;
+    const peer6 = (await ts1.ips()).find((ip) => ip.includes(":"))!;
+    const ts2Ip4 = (await ts2.ips()).find((ip) => !ip.includes(":"))!;
+    await waitFor("tailscaled sees our home DERP", async () => {
+      const st = await ts1.status();
+      const us = Object.values(st.Peer ?? {}).find((p) => p.PublicKey === ourKey);
+      return us !== undefined && us.Relay !== "";
+    }, { timeoutMs: 30_000 });
+    await lab.waitForPeers();
+    const bytes = SIZE_MIB * MIB;
 
-      // ---- real -> us: SOCKS5 on ts1 to our IP; our forwarder to 127.0.0.1 here.
-      const theirs = await socks5Transfer(ts1.socks5Addr, ts2Ip4, bytes);
-      assertEquals(theirs.receivedSha256, theirs.sentSha256);
-      const ours = await socks5Transfer(ts1.socks5Addr, ourIp4, bytes);
-      assertEquals(ours.received, bytes);
-      assertEquals(ours.receivedSha256, ours.sentSha256, "bytes through our stack");
-      assertEquals(ours.echoedSha256, ours.sentSha256, "digest back through our stack");
+    // ---- real -> us: SOCKS5 on ts1 to our IP; our forwarder to 127.0.0.1 here.
+    const theirs = await socks5Transfer(ts1.socks5Addr, ts2Ip4, bytes);
+    assertEquals(theirs.receivedSha256, theirs.sentSha256);
+    const ours = await socks5Transfer(ts1.socks5Addr, ourIp4, bytes);
+    assertEquals(ours.received, bytes);
+    assertEquals(ours.receivedSha256, ours.sentSha256, "bytes through our stack");
+    assertEquals(ours.echoedSha256, ours.sentSha256, "digest back through our stack");
+    report(
+      `real->us ${SIZE_MIB} MiB via ts1 SOCKS5 -> our stack -> 127.0.0.1: ${
+        mbps(bytes, ours.ms)
+      }; real->real same path: ${mbps(bytes, theirs.ms)}; ratio ${
+        (theirs.ms / ours.ms).toFixed(2)
+      }`,
+    );
+
+    // Download direction through the SOCKS5 proxy: our loopback server sends.
+    {
+      const data = payload(bytes, 11);
+      const r = await downloadViaSocks5(ts1.socks5Addr, ourIp4, data);
+      assertEquals(r.bytes, bytes);
+      assertEquals(r.sha, sha(data), "download through our stack");
+      const r2 = await downloadViaSocks5(ts1.socks5Addr, ts2Ip4, data);
+      assertEquals(r2.sha, sha(data));
       report(
-        `real->us ${SIZE_MIB} MiB via ts1 SOCKS5 -> our stack -> 127.0.0.1: ${
-          mbps(bytes, ours.ms)
-        }; real->real same path: ${mbps(bytes, theirs.ms)}; ratio ${
-          (theirs.ms / ours.ms).toFixed(2)
-        }`,
+        `real->us download ${SIZE_MIB} MiB (our stack sends): ${mbps(bytes, r.ms)}; ` +
+          `real->real same path: ${mbps(bytes, r2.ms)}; ratio ${(r2.ms / r.ms).toFixed(2)}`,
       );
-
-      // Download direction through the SOCKS5 proxy: our loopback server sends.
-      {
-        const data = payload(bytes, 11);
-        const srv = loopbackServer(0, data);
-        try {
-          const t0 = performance.now();
-          const c = await socks5Connect(ts1.socks5Addr, ourIp4, srv.port);
-          const r = await readHash(c, bytes);
-          const ms = performance.now() - t0;
-          c.close();
-          assertEquals(r.bytes, bytes);
-          assertEquals(r.sha, sha(data), "download through our stack");
-          const srv2 = loopbackServer(0, data);
-          const t1 = performance.now();
-          const c2 = await socks5Connect(ts1.socks5Addr, ts2Ip4, srv2.port);
-          const r2 = await readHash(c2, bytes);
-          const ms2 = performance.now() - t1;
-          c2.close();
-          await srv2.close();
-          assertEquals(r2.sha, sha(data));
-          report(
-            `real->us download ${SIZE_MIB} MiB (our stack sends): ${mbps(bytes, ms)}; ` +
-              `real->real same path: ${mbps(bytes, ms2)}; ratio ${(ms2 / ms).toFixed(2)}`,
-          );
-        } finally {
-          await srv.close();
-        }
-      }
-
-      // ---- us -> real: our stack dials ts1's IP; ts1 forwards to 127.0.0.1 here.
-      {
-        const up = payload(bytes, 21), down = payload(bytes, 22);
-        const srv = loopbackServer(bytes, down);
-        try {
-          const t0 = performance.now();
-          const conn = await ns.dialTcp(peer4, srv.port);
-          const [r] = await Promise.all([
-            readHash(conn, bytes),
-            (async () => {
-              await writeAllConn(conn, up);
-              await conn.closeWrite();
-            })(),
-          ]);
-          const ms = performance.now() - t0;
-          conn.close();
-          await waitFor("server finished", () => srv.results.length === 1, { timeoutMs: 60_000 });
-          assertEquals(r.sha, sha(down), "download by our stack");
-          assertEquals(srv.results[0].sha, sha(up), "upload by our stack");
-          report(
-            `us->real ${SIZE_MIB} MiB each way at once (dial ${peer4}): ${
-              mbps(2 * bytes, ms)
-            } total; retransmits ${conn.socket.stats.retransmits}, srtt ${
-              conn.socket.srttMs.toFixed(1)
-            } ms`,
-          );
-        } finally {
-          await srv.close();
-        }
-      }
-
-      // ---- IPv6: us -> real over the v6 tailnet addresses, and real -> us with `tailscale nc`.
-      {
-        const up = payload(MIB, 31), down = payload(MIB, 32);
-        const srv = loopbackServer(MIB, down);
-        try {
-          const conn = await ns.dialTcp(peer6, srv.port);
-          assertEquals(conn.localAddr.hostname, ourIp6);
-          const [r] = await Promise.all([
-            readHash(conn, MIB),
-            (async () => {
-              await writeAllConn(conn, up);
-              await conn.closeWrite();
-            })(),
-          ]);
-          conn.close();
-          await waitFor("v6 server finished", () => srv.results.length === 1);
-          assertEquals(r.sha, sha(down));
-          assertEquals(srv.results[0].sha, sha(up));
-          report(`IPv6 us->real ${peer6}: 1 MiB each way, SHA-256 ok`);
-        } finally {
-          await srv.close();
-        }
-        const greet = payload(64 * 1024, 33);
-        const srv6 = loopbackServer(0, greet);
-        try {
-          const c = await socks5Connect(ts1.socks5Addr, ourIp6, srv6.port);
-          const r = await readHash(c, greet.length);
-          c.close();
-          assertEquals(r.sha, sha(greet));
-          report(`IPv6 real->us: ts1 SOCKS5 to [${ourIp6}]:${srv6.port}, 64 KiB, SHA-256 ok`);
-        } finally {
-          await srv6.close();
-        }
-      }
-
-      // ---- 200 concurrent connections, 1 MiB each way.
-      {
-        const up = payload(MIB, 41), down = payload(MIB, 42);
-        const srv = loopbackServer(MIB, down);
-        try {
-          const t0 = performance.now();
-          let peakBuffers = 0;
-          const sampler = setInterval(() => {
-            peakBuffers = Math.max(peakBuffers, ns.stack.bufferBytes);
-          }, 50);
-          const results = await Promise.all(
-            Array.from({ length: CONCURRENT }, async () => {
-              const conn: StackConn = await ns.dialTcp(peer4, srv.port);
-              const [r] = await Promise.all([
-                readHash(conn, MIB),
-                (async () => {
-                  await writeAllConn(conn, up);
-                  await conn.closeWrite();
-                })(),
-              ]);
-              conn.close();
-              return r;
-            }),
-          ).finally(() => clearInterval(sampler));
-          const ms = performance.now() - t0;
-          await waitFor("servers finished", () => srv.results.length === CONCURRENT, {
-            timeoutMs: 120_000,
-          });
-          const want = sha(down), wantUp = sha(up);
-          assertEquals(results.filter((r) => r.sha === want).length, CONCURRENT);
-          assertEquals(srv.results.filter((r) => r.sha === wantUp).length, CONCURRENT);
-          report(
-            `${CONCURRENT} concurrent connections, 1 MiB each way: ${
-              mbps(2 * CONCURRENT * MIB, ms)
-            } total in ${(ms / 1000).toFixed(1)} s; peak stack buffers ${
-              (peakBuffers / MIB).toFixed(1)
-            } MiB`,
-          );
-        } finally {
-          await srv.close();
-        }
-      }
-      // ---- 200 concurrent connections opened by the real node (through its HTTP CONNECT
-      // proxy) to our IP, each forwarded by our stack to the loopback server here.
-      {
-        const up = payload(MIB, 43), down = payload(MIB, 44);
-        const srv = digestServer(MIB, down);
-        try {
-          const viaHttp = (ip: string) => () => httpConnect(ts1.httpProxyAddr, ip, srv.port);
-          const viaSocks = (ip: string) => () => socks5Connect(ts1.socks5Addr, ip, srv.port);
-          const run = await concurrentThroughProxy(CONCURRENT, viaHttp(ourIp4), up, down);
-          report(
-            `${CONCURRENT} concurrent connections opened by ts1 (HTTP CONNECT) to us: ${
-              describeRun(run)
-            }`,
-          );
-          assertEquals(run.failures.slice(0, 5), [], "every connection whole");
-          assertEquals(run.ok, CONCURRENT);
-          if (COMPARE) {
-            const runs: [string, () => Promise<Deno.TcpConn>][] = [
-              ["real->real (HTTP CONNECT)", viaHttp(ts2Ip4)],
-              ["real->us (SOCKS5)", viaSocks(ourIp4)],
-              ["real->real (SOCKS5)", viaSocks(ts2Ip4)],
-            ];
-            for (const [label, open] of runs) {
-              const r = await concurrentThroughProxy(CONCURRENT, open, up, down);
-              report(`${CONCURRENT} concurrent, ${label}: ${describeRun(r)}`);
-            }
-          }
-        } finally {
-          await srv.close();
-        }
-      }
-      report(`stack drops ${JSON.stringify(ns.stack.stats.drops)}`);
-      report(`forwarder ${JSON.stringify(ns.forwarder?.stats)}`);
-      report(`engine inbound ${JSON.stringify(eng.inbound)}`);
-    } finally {
-      await control.close();
-      await (node as NodeStack | null)?.close();
-      await (engine as Engine | null)?.close();
     }
+
+    // ---- us -> real: our stack dials ts1's IP; ts1 forwards to 127.0.0.1 here.
+    {
+      const up = payload(bytes, 21), down = payload(bytes, 22);
+      const srv = loopbackServer(bytes, down);
+      try {
+        const { got: r, conn, ms } = await exchangeByStack(ns, peer4, srv.port, up, bytes);
+        await waitFor("server finished", () => srv.results.length === 1, { timeoutMs: 60_000 });
+        assertEquals(r.sha, sha(down), "download by our stack");
+        assertEquals(srv.results[0].sha, sha(up), "upload by our stack");
+        report(
+          `us->real ${SIZE_MIB} MiB each way at once (dial ${peer4}): ${
+            mbps(2 * bytes, ms)
+          } total; retransmits ${conn.socket.stats.retransmits}, srtt ${
+            conn.socket.srttMs.toFixed(1)
+          } ms`,
+        );
+      } finally {
+        await srv.close();
+      }
+    }
+
+    // ---- IPv6: us -> real over the v6 tailnet addresses, and real -> us with `tailscale nc`.
+    {
+      const up = payload(MIB, 31), down = payload(MIB, 32);
+      const srv = loopbackServer(MIB, down);
+      try {
+        const { got: r, conn } = await exchangeByStack(ns, peer6, srv.port, up, MIB);
+        assertEquals(conn.localAddr.hostname, ourIp6);
+        await waitFor("v6 server finished", () => srv.results.length === 1);
+        assertEquals(r.sha, sha(down));
+        assertEquals(srv.results[0].sha, sha(up));
+        report(`IPv6 us->real ${peer6}: 1 MiB each way, SHA-256 ok`);
+      } finally {
+        await srv.close();
+      }
+      const greet = payload(64 * 1024, 33);
+      const got = await downloadViaSocks5(ts1.socks5Addr, ourIp6, greet);
+      assertEquals(got.sha, sha(greet));
+      report(`IPv6 real->us: ts1 SOCKS5 to [${ourIp6}]:${got.port}, 64 KiB, SHA-256 ok`);
+    }
+
+    // ---- 200 concurrent connections, 1 MiB each way.
+    {
+      const up = payload(MIB, 41), down = payload(MIB, 42);
+      const srv = loopbackServer(MIB, down);
+      try {
+        const t0 = performance.now();
+        let peakBuffers = 0;
+        const sampler = setInterval(() => {
+          peakBuffers = Math.max(peakBuffers, ns.stack.bufferBytes);
+        }, 50);
+        const results = await Promise.all(
+          Array.from(
+            { length: CONCURRENT },
+            async () => (await exchangeByStack(ns, peer4, srv.port, up, MIB)).got,
+          ),
+        ).finally(() => clearInterval(sampler));
+        const ms = performance.now() - t0;
+        await waitFor("servers finished", () => srv.results.length === CONCURRENT, {
+          timeoutMs: 120_000,
+        });
+        const want = sha(down), wantUp = sha(up);
+        assertEquals(results.filter((r) => r.sha === want).length, CONCURRENT);
+        assertEquals(srv.results.filter((r) => r.sha === wantUp).length, CONCURRENT);
+        report(
+          `${CONCURRENT} concurrent connections, 1 MiB each way: ${
+            mbps(2 * CONCURRENT * MIB, ms)
+          } total in ${(ms / 1000).toFixed(1)} s; peak stack buffers ${
+            (peakBuffers / MIB).toFixed(1)
+          } MiB`,
+        );
+      } finally {
+        await srv.close();
+      }
+    }
+    // ---- 200 concurrent connections opened by the real node (through its HTTP CONNECT
+    // proxy) to our IP, each forwarded by our stack to the loopback server here.
+    {
+      const up = payload(MIB, 43), down = payload(MIB, 44);
+      const srv = digestServer(MIB, down);
+      try {
+        const viaHttp = (ip: string) => () => httpConnect(ts1.httpProxyAddr, ip, srv.port);
+        const viaSocks = (ip: string) => () => socks5Connect(ts1.socks5Addr, ip, srv.port);
+        const run = await concurrentThroughProxy(CONCURRENT, viaHttp(ourIp4), up, down);
+        report(
+          `${CONCURRENT} concurrent connections opened by ts1 (HTTP CONNECT) to us: ${
+            describeRun(run)
+          }`,
+        );
+        assertEquals(run.failures.slice(0, 5), [], "every connection whole");
+        assertEquals(run.ok, CONCURRENT);
+        if (COMPARE) {
+          const runs: [string, () => Promise<Deno.TcpConn>][] = [
+            ["real->real (HTTP CONNECT)", viaHttp(ts2Ip4)],
+            ["real->us (SOCKS5)", viaSocks(ourIp4)],
+            ["real->real (SOCKS5)", viaSocks(ts2Ip4)],
+          ];
+          for (const [label, open] of runs) {
+            const r = await concurrentThroughProxy(CONCURRENT, open, up, down);
+            report(`${CONCURRENT} concurrent, ${label}: ${describeRun(r)}`);
+          }
+        }
+      } finally {
+        await srv.close();
+      }
+    }
+    report(`stack drops ${JSON.stringify(ns.stack.stats.drops)}`);
+    report(`forwarder ${JSON.stringify(ns.forwarder?.stats)}`);
+    report(`engine inbound ${JSON.stringify(eng.inbound)}`);
   },
 });
 
@@ -521,15 +486,8 @@ Deno.test({
     assertEquals(r.receivedSha256, r.sentSha256);
     assertEquals(r.echoedSha256, r.sentSha256);
     const greet = payload(64 * 1024, 51);
-    const srv = loopbackServer(0, greet);
-    try {
-      const c = await socks5Connect(ts1.socks5Addr, our6, srv.port);
-      const got = await readHash(c, greet.length);
-      c.close();
-      assertEquals(got.sha, sha(greet));
-    } finally {
-      await srv.close();
-    }
+    const got = await downloadViaSocks5(ts1.socks5Addr, our6, greet);
+    assertEquals(got.sha, sha(greet));
     report(
       `daemon: ts1 SOCKS5 -> tailnet daemon ${our4} -> 127.0.0.1: 10 MiB in ${
         mbps(bytes, r.ms)
