@@ -3,21 +3,7 @@
  * one-line error rule, and that the daemon serves its LocalAPI socket with safe modes.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function tailnet(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-net", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { runTailnet as tailnet, spawnTailnet } from "./lab/tailnet_process.ts";
 
 Deno.test("tailnet --bogus exits 2 with one line naming the flag", async () => {
   const r = await tailnet(["--bogus"]);
@@ -78,21 +64,9 @@ Deno.test("tailnet daemon serves the LocalAPI on a 0600 socket in a 0700 dir and
   const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
   const sockDir = `${dir}/run`;
   const socket = `${sockDir}/tailnetd.sock`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-net",
-      MAIN,
-      "daemon",
-      "--statedir",
-      `${dir}/state`,
-      "--socket",
-      socket,
-    ],
-    stdout: "null",
+  const child = spawnTailnet(["daemon", "--statedir", `${dir}/state`, "--socket", socket], {
     stderr: "piped",
-  }).spawn();
+  });
   try {
     const deadline = Date.now() + 15_000;
     let body = "";
@@ -142,21 +116,7 @@ Deno.test("tailnet daemon serves the LocalAPI on a 0600 socket in a 0700 dir and
 Deno.test("a second daemon on the same socket refuses with one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
   const socket = `${dir}/tailnetd.sock`;
-  const first = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-net",
-      MAIN,
-      "daemon",
-      "--state",
-      "mem:",
-      "--socket",
-      socket,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const first = spawnTailnet(["daemon", "--state", "mem:", "--socket", socket]);
   try {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
@@ -184,11 +144,7 @@ async function startDaemon(
 ): Promise<{ socket: string; dir: string; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
   const socket = `${dir}/run/tailnetd.sock`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-net", MAIN, "daemon", "--socket", socket, ...args],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnTailnet(["daemon", "--socket", socket, ...args]);
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const r = await tailnet(["--socket", socket, "status", "--json"]);
@@ -282,14 +238,11 @@ Deno.test("a corrupt state file: daemon serves NoState, up names the file, file 
 });
 
 Deno.test("tailnet daemon: TAILNET_SOCKS5_USER/PASSWORD make its SOCKS5 proxy ask every client", async () => {
-  const half = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-net", MAIN, "daemon", "--state", "mem:"],
-    env: { NO_COLOR: "1", TAILNET_SOCKS5_USER: "alice" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const half = await tailnet(["daemon", "--state", "mem:"], {
+    env: { TAILNET_SOCKS5_USER: "alice" },
+  });
   assertEquals(half.code, 2);
-  const err = new TextDecoder().decode(half.stderr).trim();
+  const err = half.stderr.trim();
   assertEquals(err.split("\n").length, 1, err);
   assertMatch(
     err,
@@ -305,24 +258,15 @@ Deno.test("tailnet daemon: TAILNET_SOCKS5_USER/PASSWORD make its SOCKS5 proxy as
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
     () => new Response("origin says hi"),
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-net",
-      MAIN,
-      "daemon",
-      "--state",
-      "mem:",
-      "--socket",
-      `${dir}/tailnetd.sock`,
-      "--socks5-server",
-      `127.0.0.1:${socksPort}`,
-    ],
-    env: { NO_COLOR: "1", TAILNET_SOCKS5_USER: "alice", TAILNET_SOCKS5_PASSWORD: "s3cret" },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnTailnet([
+    "daemon",
+    "--state",
+    "mem:",
+    "--socket",
+    `${dir}/tailnetd.sock`,
+    "--socks5-server",
+    `127.0.0.1:${socksPort}`,
+  ], { env: { TAILNET_SOCKS5_USER: "alice", TAILNET_SOCKS5_PASSWORD: "s3cret" } });
   const curl = async (proxy: string) => {
     const r = await new Deno.Command("curl", {
       args: ["-sS", "--max-time", "10", "-x", proxy, `http://127.0.0.1:${origin.addr.port}/`],

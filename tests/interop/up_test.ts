@@ -7,8 +7,7 @@ import { assert, assertEquals, assertMatch, assertNotEquals } from "../assert.ts
 import { Lab, labAvailable, sleep, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import type { CommandResult } from "../lab/run_command.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+import { spawnTailnet } from "../lab/tailnet_process.ts";
 const lab = labAvailable();
 const ignore = !lab.ok;
 if (ignore) {
@@ -28,6 +27,18 @@ async function hsNodes(l: Lab): Promise<HsNode[]> {
   return (await l.headscale(["nodes", "list"])) as HsNode[];
 }
 
+/**
+ * `tailnet <command> --login-server <the lab's> --authkey <the lab's key> ...extra` against `d`.
+ */
+function joinCli(
+  d: TailnetDaemon,
+  l: Lab,
+  command: "up" | "login",
+  ...extra: string[]
+): Promise<CommandResult> {
+  return d.cli([command, "--login-server", l.controlUrl, "--authkey", l.authKey, ...extra]);
+}
+
 function oneLine(r: CommandResult): string {
   const lines = r.stderr.trim().split("\n");
   assertEquals(lines.length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
@@ -45,15 +56,7 @@ Deno.test({
 
     // up with an auth key: Running within 10 s.
     const t0 = performance.now();
-    const up = await d.cli([
-      "up",
-      "--login-server",
-      l.controlUrl,
-      "--authkey",
-      l.authKey,
-      "--hostname",
-      "tn-a",
-    ]);
+    const up = await joinCli(d, l, "up", "--hostname", "tn-a");
     const upMs = performance.now() - t0;
     assertEquals(up.code, 0, up.stderr);
     assert(upMs < 10_000, `up took ${upMs.toFixed(0)} ms`);
@@ -103,7 +106,7 @@ Deno.test({
     assertEquals((await hsNodes(l)).length, nodes.length);
 
     // up with flags that would reset --hostname: refused, naming it; nothing changes.
-    const conflict = await d.cli(["up", "--login-server", l.controlUrl, "--authkey", l.authKey]);
+    const conflict = await joinCli(d, l, "up");
     assertEquals(conflict.code, 1);
     assertMatch(oneLine(conflict), /--hostname=tn-a/);
     assertEquals((await d.status()).BackendState, "Running");
@@ -133,15 +136,7 @@ Deno.test({
     const loggedOut = await d.cli(["status"]);
     assertEquals(loggedOut.code, 1);
     assertMatch(loggedOut.stdout, /Logged out\./);
-    const again = await d.cli([
-      "up",
-      "--login-server",
-      l.controlUrl,
-      "--authkey",
-      l.authKey,
-      "--hostname",
-      "tn-a",
-    ]);
+    const again = await joinCli(d, l, "up", "--hostname", "tn-a");
     assertEquals(again.code, 0, again.stderr);
     const st4 = await d.status();
     assertEquals(st4.BackendState, "Running");
@@ -161,27 +156,18 @@ Deno.test({
   async fn() {
     await using l = await Lab.start({ tailscaleds: 0 });
     await using d = await TailnetDaemon.create();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--unstable-net",
-        MAIN,
-        "--socket",
-        d.socket,
-        "up",
-        "--login-server",
-        l.controlUrl,
-        "--hostname",
-        "tn-interactive",
-        "--timeout",
-        "60s",
-        "--qr",
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnTailnet([
+      "--socket",
+      d.socket,
+      "up",
+      "--login-server",
+      l.controlUrl,
+      "--hostname",
+      "tn-interactive",
+      "--timeout",
+      "60s",
+      "--qr",
+    ], { stdout: "piped", stderr: "piped" });
     const stdout = new Response(child.stdout).text();
     const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let stderr = "";
@@ -212,15 +198,7 @@ Deno.test({
     assertEquals(st.Self!.HostName, "tn-interactive");
 
     // login: a fresh login with a new node key, replacing the settings with its flags.
-    const login = await d.cli([
-      "login",
-      "--login-server",
-      l.controlUrl,
-      "--authkey",
-      l.authKey,
-      "--hostname",
-      "tn-login",
-    ]);
+    const login = await joinCli(d, l, "login", "--hostname", "tn-login");
     assertEquals(login.code, 0, login.stderr);
     const st2 = await d.status();
     assertEquals(st2.BackendState, "Running");
@@ -299,7 +277,7 @@ Deno.test({
     await d.start();
     const st2 = await d.status();
     assertEquals(st2.BackendState, "NoState");
-    const corrupt = await d.cli(["up", "--login-server", l.controlUrl, "--authkey", l.authKey]);
+    const corrupt = await joinCli(d, l, "up");
     assertEquals(corrupt.code, 1);
     assertMatch(oneLine(corrupt), /tailnetd\.state/);
     assertEquals(await Deno.readTextFile(d.stateFile), "{ this is not json");
