@@ -1,8 +1,10 @@
 /**
- * Test fixtures for the proxy tests: local TCP/UDP echo servers, an HTTP server, curl, hex.
- * Not imported by production code.
+ * Test fixtures for the proxy tests: local TCP/UDP echo servers, a dialer that records and
+ * redirects to loopback, curl, hex. Not imported by production code.
  * @module
  */
+import type { Dialer, ProxyConn, ProxyUdpFlow } from "./dialer.ts";
+import { HostDialer } from "./host_dialer.ts";
 
 /** Bytes from hex (spaces allowed). @param s hex @returns bytes */
 export function hex(s: string): Uint8Array {
@@ -15,6 +17,28 @@ export function hex(s: string): Uint8Array {
 /** Hex of bytes. @param b bytes @returns lowercase hex */
 export function toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A dialer that records each dial (`tcp <host> <port>`, `udp <host> <port>`) and sends it to
+ * 127.0.0.1 at the same port, so that tailnet IPs and names like ts1 reach local servers.
+ */
+export class LoopbackDialer implements Dialer {
+  /** Every dial, in order. */
+  calls: string[] = [];
+  #host = new HostDialer();
+
+  /** Records the dial, then connects to 127.0.0.1:`port`. */
+  dialTcp(host: string, port: number, signal?: AbortSignal): Promise<ProxyConn> {
+    this.calls.push(`tcp ${host} ${port}`);
+    return this.#host.dialTcp("127.0.0.1", port, signal);
+  }
+
+  /** Records the dial, then opens a flow to 127.0.0.1:`port`. */
+  dialUdp(host: string, port: number, signal?: AbortSignal): Promise<ProxyUdpFlow> {
+    this.calls.push(`udp ${host} ${port}`);
+    return this.#host.dialUdp("127.0.0.1", port, signal);
+  }
 }
 
 /** A TCP echo server on 127.0.0.1; echoes until EOF, then half-closes. */

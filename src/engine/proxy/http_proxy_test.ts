@@ -1,24 +1,10 @@
 import { assert, assertEquals, assertMatch } from "../../../tests/assert.ts";
 import { HttpProxy } from "./http_proxy.ts";
 import { HostDialer } from "./host_dialer.ts";
-import type { Dialer, ProxyConn, ProxyUdpFlow } from "./dialer.ts";
-import { closedPort, curl, readAll, TcpEcho, writeAll } from "./_test_util.ts";
+import { closedPort, curl, LoopbackDialer, readAll, TcpEcho, writeAll } from "./_test_util.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();
-
-/** Counts dials and sends every host to 127.0.0.1 (so names like ts1 work in tests). */
-class CountingDialer implements Dialer {
-  tcp: string[] = [];
-  #host = new HostDialer();
-  dialTcp(host: string, port: number, signal?: AbortSignal): Promise<ProxyConn> {
-    this.tcp.push(`${host}:${port}`);
-    return this.#host.dialTcp("127.0.0.1", port, signal);
-  }
-  dialUdp(host: string, port: number, signal?: AbortSignal): Promise<ProxyUdpFlow> {
-    return this.#host.dialUdp(host, port, signal);
-  }
-}
 
 /** An origin that echoes method, path, selected headers and body; /stream answers chunked. */
 async function withOrigin(fn: (port: number) => Promise<void>): Promise<void> {
@@ -57,7 +43,7 @@ async function withOrigin(fn: (port: number) => Promise<void>): Promise<void> {
 
 Deno.test("HttpProxy forwards curl's absolute-URI GET and POST, hop-by-hop headers removed", async () => {
   await withOrigin(async (port) => {
-    const d = new CountingDialer();
+    const d = new LoopbackDialer();
     await using p = HttpProxy.listen({ port: 0, dialer: d });
     const r = await curl([
       "-x",
@@ -81,28 +67,28 @@ Deno.test("HttpProxy forwards curl's absolute-URI GET and POST, hop-by-hop heade
       `http://ts1:${port}/p`,
     ]);
     assertMatch(post.out, /^POST \/p .* body=x=1$/);
-    assertEquals(d.tcp, [`ts1.tailnet.test:${port}`, `ts1:${port}`]);
+    assertEquals(d.calls, [`tcp ts1.tailnet.test ${port}`, `tcp ts1 ${port}`]);
     assertEquals(p.stats.forwarded, 2);
   });
 });
 
 Deno.test("HttpProxy keeps the client and origin connections alive across requests", async () => {
   await withOrigin(async (port) => {
-    const d = new CountingDialer();
+    const d = new LoopbackDialer();
     await using p = HttpProxy.listen({ port: 0, dialer: d });
     const url = `http://ts1:${port}/k`;
     const r = await curl(["-x", `http://127.0.0.1:${p.addr.port}`, url, url, url]);
     assertEquals(r.code, 0, r.err);
     assertEquals(r.out.split("GET /k").length - 1, 3);
     assertEquals(p.stats.accepted, 1, "curl reused its proxy connection");
-    assertEquals(d.tcp.length, 1, "the proxy reused its origin connection");
+    assertEquals(d.calls.length, 1, "the proxy reused its origin connection");
     assertEquals(p.stats.forwarded, 3);
   });
 });
 
 Deno.test("HttpProxy answers Expect: 100-continue itself, so curl sends a 2 MiB body at once", async () => {
   await withOrigin(async (port) => {
-    await using p = HttpProxy.listen({ port: 0, dialer: new CountingDialer() });
+    await using p = HttpProxy.listen({ port: 0, dialer: new LoopbackDialer() });
     const file = await Deno.makeTempFile();
     try {
       await Deno.writeFile(file, new Uint8Array(2 << 20).fill(0x61));
@@ -130,7 +116,7 @@ Deno.test("HttpProxy answers Expect: 100-continue itself, so curl sends a 2 MiB 
 
 Deno.test("HttpProxy serves pipelined requests in order (Content-Length bodies, leftovers kept)", async () => {
   await withOrigin(async (port) => {
-    await using p = HttpProxy.listen({ port: 0, dialer: new CountingDialer() });
+    await using p = HttpProxy.listen({ port: 0, dialer: new LoopbackDialer() });
     const c = await Deno.connect({ hostname: "127.0.0.1", port: p.addr.port });
     await writeAll(
       c,
@@ -151,7 +137,7 @@ Deno.test("HttpProxy serves pipelined requests in order (Content-Length bodies, 
 
 Deno.test("HttpProxy passes chunked bodies through both ways", async () => {
   await withOrigin(async (port) => {
-    await using p = HttpProxy.listen({ port: 0, dialer: new CountingDialer() });
+    await using p = HttpProxy.listen({ port: 0, dialer: new LoopbackDialer() });
     const r = await curl([
       "-x",
       `http://127.0.0.1:${p.addr.port}`,
@@ -182,7 +168,7 @@ Deno.test("HttpProxy passes chunked bodies through both ways", async () => {
 
 Deno.test("HttpProxy tunnels CONNECT (curl -p) and answers tailscaled's 200 OK", async () => {
   await withOrigin(async (port) => {
-    await using p = HttpProxy.listen({ port: 0, dialer: new CountingDialer() });
+    await using p = HttpProxy.listen({ port: 0, dialer: new LoopbackDialer() });
     const r = await curl([
       "-p",
       "-x",

@@ -4,7 +4,7 @@ import { Socks5Server } from "./socks5_server.ts";
 import { HostDialer } from "./host_dialer.ts";
 import { RouterDialer } from "./router_dialer.ts";
 import { NetmapResolver } from "./netmap_resolver.ts";
-import { type Dialer, DialError, type ProxyConn, type ProxyUdpFlow } from "./dialer.ts";
+import { type Dialer, DialError } from "./dialer.ts";
 import {
   emitUdpHeader,
   parseReply,
@@ -22,6 +22,7 @@ import {
   curl,
   eventually,
   hex,
+  LoopbackDialer,
   readAll,
   readN,
   TcpEcho,
@@ -32,20 +33,6 @@ import {
 
 const td = new TextDecoder();
 const te = new TextEncoder();
-
-/** A fake tailnet: records each dial and sends it to a local server chosen by port. */
-class FakeTailnet implements Dialer {
-  calls: string[] = [];
-  #host = new HostDialer();
-  dialTcp(host: string, port: number, signal?: AbortSignal): Promise<ProxyConn> {
-    this.calls.push(`tcp ${host} ${port}`);
-    return this.#host.dialTcp("127.0.0.1", port, signal);
-  }
-  dialUdp(host: string, port: number, signal?: AbortSignal): Promise<ProxyUdpFlow> {
-    this.calls.push(`udp ${host} ${port}`);
-    return this.#host.dialUdp("127.0.0.1", port, signal);
-  }
-}
 
 function netmap(): NetworkMap {
   const node = (id: number, name: string, ip: string) => ({
@@ -74,7 +61,7 @@ function netmap(): NetworkMap {
   } as unknown as NetworkMap;
 }
 
-function router(tailnet: Dialer | null = new FakeTailnet()) {
+function router(tailnet: Dialer | null = new LoopbackDialer()) {
   return new RouterDialer({
     tailnet,
     host: new HostDialer(),
@@ -146,7 +133,7 @@ Deno.test("Socks5Server over IPv6 loopback, and host unreachable (4) for a name 
 
 Deno.test("Socks5Server sends netmap names and tailnet IPs to the tailnet dialer", async () => {
   await withHttp(async (httpPort) => {
-    const tn = new FakeTailnet();
+    const tn = new LoopbackDialer();
     await using s = Socks5Server.listen({ port: 0, dialer: router(tn) });
     const proxy = ["--socks5-hostname", `127.0.0.1:${s.addr.port}`];
     for (const host of ["ts1", "ts1.tailnet.test", "TS1.tailnet.test.", "100.64.0.9"]) {
@@ -318,7 +305,7 @@ function datagram(h: Socks5UdpHeader, payload: string): Uint8Array {
 
 Deno.test("Socks5Server UDP ASSOCIATE: host datagrams to the host, tailnet ones into the tailnet", async () => {
   const hostEcho = new UdpEcho("127.0.0.1", "host:");
-  const tn = new FakeTailnet();
+  const tn = new LoopbackDialer();
   await using s = Socks5Server.listen({ port: 0, dialer: router(tn) });
   const [c, u, relayPort] = await udpAssociate(s.addr.port);
   try {
