@@ -75,5 +75,7 @@ export const ICMP_ERROR_BURST = 50;
 export const MAX_UDP_FLOWS = 1024;
 /** Idle time before a forwarded UDP flow's host socket is closed. */
 export const UDP_FLOW_IDLE_MS = 60_000;
+/** Segments a paced sender may send back to back. */
+export const PACING_BURST = 10;
 /** Segments a single poll may emit for one connection before yielding to others. */
 export const DISPATCH_BUDGET = 64;

@@ -45,6 +45,7 @@ import {
   MAX_SYN_RETRIES,
   MAX_WINDOW_SHIFT,
   OUR_WINDOW_SHIFT,
+  PACING_BURST,
   RECV_BUFFER_MAX,
   SEND_BUFFER_MAX,
   TIME_WAIT_MS,
@@ -52,9 +53,6 @@ import {
 } from "./constants.ts";
 import { RangeSet } from "./range_set.ts";
 import { RttEstimator } from "./rtt_estimator.ts";
-
-/** Segments a paced sender may send back to back. */
-const PACING_BURST = 10;
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
 import { clearTcpOptions, newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
 
