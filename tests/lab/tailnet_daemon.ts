@@ -5,10 +5,9 @@
  * @module
  */
 import type { StatusJson } from "../../src/ipn/status.ts";
-import { type CommandResult, runCommand } from "./run_command.ts";
+import type { CommandResult } from "./run_command.ts";
+import { runTailnet, spawnTailnet } from "./tailnet_process.ts";
 import { waitFor } from "./wait.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** One CLI run. */
 export type TailnetRun = CommandResult;
@@ -82,24 +81,10 @@ export class TailnetDaemon implements AsyncDisposable {
 
   /** Starts (or restarts) the daemon on the same state and socket. */
   async start(): Promise<void> {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--unstable-net",
-        MAIN,
-        "daemon",
-        "--statedir",
-        this.stateDir,
-        "--socket",
-        this.socket,
-        ...(this.#opts.args ?? []),
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1", ...this.#opts.env },
-    }).spawn();
+    this.#child = spawnTailnet(
+      ["daemon", "--statedir", this.stateDir, "--socket", this.socket, ...(this.#opts.args ?? [])],
+      { env: this.#opts.env, stderr: "piped" },
+    );
     this.#log = new Response(this.#child.stderr).text();
     await waitFor(
       "tailnet daemon to serve its socket",
@@ -157,10 +142,7 @@ export class TailnetDaemon implements AsyncDisposable {
    * @returns exit code and output
    */
   async cli(args: string[], timeoutMs = 30_000): Promise<TailnetRun> {
-    return await runCommand(Deno.execPath(), {
-      args: ["run", "--allow-all", "--unstable-net", MAIN, "--socket", this.socket, ...args],
-      env: { NO_COLOR: "1" },
-    }, timeoutMs);
+    return await runTailnet(["--socket", this.socket, ...args], { timeoutMs });
   }
 
   /** Stops the daemon and removes its directory. */
