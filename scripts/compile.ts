@@ -41,6 +41,15 @@ const PERMISSIONS = [
   "--unstable-net",
 ];
 
+/**
+ * V8 flags baked in beside the permissions. Semi-spaces of at most 4 MiB keep the young
+ * generation near 7 MiB (V8 otherwise grows it to about 45 MiB): every packet buffer is
+ * short-lived garbage, and what piles up between scavenges stays resident in malloc's heap
+ * after it is freed. Measured with `deno task bench:vs` (100 MiB): RSS after the transfers
+ * 134 -> 121 MiB (median of 5), daemon CPU per transfer no higher, throughput unchanged.
+ */
+const V8_FLAGS = ["--v8-flags=--max-semi-space-size=4"];
+
 const { values } = parseArgs({
   args: Deno.args,
   options: { target: { type: "string" }, out: { type: "string", default: "dist" } },
@@ -88,7 +97,16 @@ try {
     const env: Record<string, string> = {};
     if (t.triple === host && denort !== undefined) env.DENORT_BIN = denort;
     const res = await new Deno.Command(Deno.execPath(), {
-      args: ["compile", ...PERMISSIONS, "--target", t.triple, "--output", tmp, `${root}main.ts`],
+      args: [
+        "compile",
+        ...PERMISSIONS,
+        ...V8_FLAGS,
+        "--target",
+        t.triple,
+        "--output",
+        tmp,
+        `${root}main.ts`,
+      ],
       env: { NO_COLOR: "1", ...env },
       stdout: "piped",
       stderr: "piped",

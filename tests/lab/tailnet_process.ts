@@ -9,8 +9,8 @@ import { type CommandResult, runCommand } from "./run_command.ts";
 /** The entry point the tests run. */
 export const TAILNET_MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** What `deno` runs: permissions and flags before main.ts. */
-const DENO_RUN = ["run", "--allow-all", "--unstable-net"];
+/** What `deno` runs: permissions and flags before main.ts (the V8 flag as the release binary). */
+const DENO_RUN = ["run", "--allow-all", "--unstable-net", "--v8-flags=--max-semi-space-size=4"];
 
 /** Options of {@linkcode spawnTailnet}. */
 export interface SpawnTailnetOptions {
