@@ -372,7 +372,18 @@ export class TcpSocket {
       const left = seqDiff(this.#rcvAdvEdge, this.#rcvNxt);
       if (grow >= 2 * this.#ourMss && left < (this.#recvBuf.max >> 1)) this.#ackNow = true;
     }
+    this.#releaseDrainedRecv();
     return n;
+  }
+
+  /**
+   * After the peer's FIN no more data can come: once the application has read what there
+   * was, the receive ring (up to RECV_BUFFER_MAX) goes, instead of staying through TIME-WAIT.
+   */
+  #releaseDrainedRecv(): void {
+    if (this.#finReceived && this.#recvBuf.length === 0 && this.#recvBuf.capacity > 1) {
+      this.#recvBuf.release();
+    }
   }
 
   /** Closes our direction: FIN after the queued data. */
@@ -848,6 +859,7 @@ export class TcpSocket {
       this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
       this.#ackNow = true;
       this.#ooo.clear();
+      this.#releaseDrainedRecv();
       if (this.#state === "established") this.#state = "close-wait";
       else if (this.#state === "fin-wait-1") {
         if (this.#finAcked) this.#toTimeWait(now);

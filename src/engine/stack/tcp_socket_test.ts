@@ -728,6 +728,21 @@ Deno.test("TcpSocket TIME-WAIT yields to a SYN with a newer timestamp or, withou
   assertEquals(socketEstablished().yieldToSyn(seg({ flags: TCP_SYN, seq: REMOTE_ISS + 9 })), null);
 });
 
+Deno.test("TcpSocket frees its receive ring once the peer's FIN is in and the data read", () => {
+  const s = socketEstablished();
+  send(s, 20, seg({ payload: new Uint8Array(50_000).fill(1), window: 65535 }));
+  send(s, 21, seg({ seq: REMOTE_ISS + 1 + 50_000, flags: TCP_FIN | TCP_ACK, ack: LOCAL_ISS + 1 }));
+  assertEquals(s.state, "close-wait");
+  assert(s.bufferBytes >= 50_000, "unread data stays");
+  const out = new Uint8Array(64 << 10);
+  assertEquals(s.recv(out.subarray(0, 20_000)), 20_000);
+  assert(s.bufferBytes >= 30_000, "still data to read");
+  assertEquals(s.recv(out), 30_000);
+  assert(s.recvFinished);
+  assert(s.bufferBytes < 20_000, `receive ring freed: ${s.bufferBytes} bytes held`);
+  assertEquals(s.recv(out), 0);
+});
+
 Deno.test("TcpSocket TIME-WAIT ends after 2 MSL, or on RST", () => {
   const s = socketTimeWait();
   recvNothing(s, 40 + TIME_WAIT_MS - 1);
