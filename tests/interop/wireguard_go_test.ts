@@ -563,6 +563,17 @@ function freePort(transport: "tcp" | "udp"): number {
   return port;
 }
 
+/** Our side with our userspace stack on the tunnel addresses (IPv4 and IPv6) behind the Device. */
+function ourStackSide(lab: Lab) {
+  let stack: Stack | null = null;
+  const us = ourSide(lab, { onPacket: (p) => stack?.input(p) });
+  stack = new Stack({
+    addresses: [lab.tunOurs, lab.tunOurs6],
+    output: (buf, off, len) => us.dev.sendPacket(buf.slice(off, off + len)),
+  });
+  return { us, stack };
+}
+
 const python = await run("python3", ["--version"], false).then((r) => r.ok).catch(() => false);
 
 Deno.test({
@@ -574,12 +585,7 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withLab(async (lab) => {
-      let stack: Stack | null = null;
-      const us = ourSide(lab, { onPacket: (p) => stack?.input(p) });
-      stack = new Stack({
-        addresses: [lab.tunOurs, lab.tunOurs6],
-        output: (buf, off, len) => us.dev.sendPacket(buf.slice(off, off + len)),
-      });
+      const { us, stack } = ourStackSide(lab);
       const fwd = new LoopbackForwarder(stack);
       // Host services the forwarder reaches: a TCP echo and a UDP echo on 127.0.0.1.
       const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -661,12 +667,7 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withLab(async (lab) => {
-      let stack: Stack | null = null;
-      const us = ourSide(lab, { onPacket: (p) => stack?.input(p) });
-      stack = new Stack({
-        addresses: [lab.tunOurs, lab.tunOurs6],
-        output: (buf, off, len) => us.dev.sendPacket(buf.slice(off, off + len)),
-      });
+      const { us, stack } = ourStackSide(lab);
       // Destinations behind the namespace that its kernel has "unreachable" routes for: it
       // forwards our SYN there and answers with ICMP host unreachable / ICMPv6 no route.
       const third = lab.tunTheirs.split(".")[2];
