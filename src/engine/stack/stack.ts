@@ -23,7 +23,9 @@ import {
   fillUdpChecksum,
   formatIpAddrAt,
   ICMPV4_CODE_PORT_UNREACHABLE,
+  type Icmpv4Message,
   ICMPV6_CODE_PORT_UNREACHABLE,
+  type Icmpv6Message,
   inspectIp,
   IP_PROTO_ICMP,
   IP_PROTO_ICMPV6,
@@ -381,14 +383,14 @@ export class Stack implements ConnHost, UdpHost {
     const d = this.stats.drops;
     const v4 = info.version === 4;
     const off = info.payloadOff, end = info.payloadEnd;
-    let msg;
+    let msg: Icmpv4Message | Icmpv6Message;
     try {
       msg = v4 ? parseIcmpv4(packet, off, end) : parseIcmpv6(packet, off, end, {
         src: packet.subarray(info.srcOff, info.srcOff + 16),
         dst: packet.subarray(info.dstOff, info.dstOff + 16),
       });
     } catch {
-      d.badChecksum++;
+      d.badChecksum++; // or shorter than an ICMP header
       return;
     }
     if (msg.type !== "dest-unreachable") {
