@@ -12,7 +12,8 @@
  * Emitted records are reused: the caller writes them out before the next call.
  *
  * Memory: the send and receive rings start at 16 KiB each and double, as data needs room, up
- * to 4 MiB each; TIME-WAIT and CLOSED free the send ring. So a connection holds about 1.7 KiB
+ * to 4 MiB each; TIME-WAIT and CLOSED free the send ring, and the receive ring goes once the
+ * peer's FIN is in and the application has read everything. So a connection holds about 1.7 KiB
  * of state (measured: V8 heap per socket) plus 32 KiB of rings idle, and at most 8 MiB + 1.7
  * KiB when both directions are full.
  *
