@@ -48,7 +48,7 @@ import {
   udpLength,
   udpSrcPort,
 } from "../wire/mod.ts";
-import { writeU16be } from "../base/bytes.ts";
+import { readU16be, readU32be, writeU16be } from "../base/bytes.ts";
 import {
   DEFAULT_BACKLOG,
   DISPATCH_BUDGET,
@@ -963,8 +963,6 @@ function quotedTcp(q: Uint8Array): { key: string; seq: number } | null {
   if (proto !== IP_PROTO_TCP || hl < 20 || q.length < hl + 8) return null;
   const local = formatIpAddrAt(q, addrOff, addrLen);
   const remote = formatIpAddrAt(q, addrOff + addrLen, addrLen);
-  const localPort = (q[hl] << 8) | q[hl + 1];
-  const remotePort = (q[hl + 2] << 8) | q[hl + 3];
-  const seq = ((q[hl + 4] << 24) | (q[hl + 5] << 16) | (q[hl + 6] << 8) | q[hl + 7]) >>> 0;
-  return { key: connKey(remote, remotePort, local, localPort), seq };
+  const key = connKey(remote, readU16be(q, hl + 2), local, readU16be(q, hl));
+  return { key, seq: readU32be(q, hl + 4) };
 }
