@@ -11,72 +11,26 @@
  * Prints one line `RESULT <json>` on success; any failure exits 1 with the reason.
  * @module
  */
-import { createHash } from "node:crypto";
 import { Lab, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Connect } from "../lab/socks5.ts";
+import { digestServer, exchangeCheck } from "../lab/exchange.ts";
 import { assert, assertEquals } from "../assert.ts";
 
 const MIB = 1 << 20;
 const SIZE = 10 * MIB;
 
-function sha(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
-
-/** Serves each connection: reads `SIZE` bytes, writes `down`, then the SHA-256 of what it read. */
-function exchangeServer(hostname: string, down: Uint8Array) {
-  const listener = Deno.listen({ hostname, port: 0 });
-  const loop = (async () => {
-    for await (const c of listener) {
-      (async () => {
-        const h = createHash("sha256");
-        const buf = new Uint8Array(1 << 16);
-        await Promise.all([
-          (async () => {
-            for (let got = 0; got < SIZE;) {
-              const n = await c.read(buf);
-              if (n === null) break;
-              h.update(buf.subarray(0, n));
-              got += n;
-            }
-          })(),
-          (async () => {
-            for (let o = 0; o < down.length;) o += await c.write(down.subarray(o, o + (1 << 16)));
-          })(),
-        ]);
-        const digest = h.digest();
-        for (let o = 0; o < digest.length;) o += await c.write(digest.subarray(o));
-        c.close();
-      })().catch(() => {});
-    }
-  })().catch(() => {});
-  return { port: (listener.addr as Deno.NetAddr).port, close: () => (listener.close(), loop) };
-}
-
-/** Sends `up` and reads `down` plus the server's digest over `c`; checks both. */
-async function exchange(c: Deno.Conn, up: Uint8Array, down: Uint8Array): Promise<number> {
+/** One exchange over `c` (see tests/lab/exchange.ts), asserted whole; returns its Mbit/s. */
+async function timedExchange(
+  c: Deno.Conn,
+  check: (c: Deno.Conn) => Promise<string | null>,
+): Promise<number> {
   const t0 = performance.now();
-  const got = new Uint8Array(down.length + 32);
-  await Promise.all([
-    (async () => {
-      for (let o = 0; o < up.length;) o += await c.write(up.subarray(o, o + (1 << 16)));
-    })(),
-    (async () => {
-      for (let o = 0; o < got.length;) {
-        const n = await c.read(got.subarray(o));
-        if (n === null) throw new Error(`EOF after ${o} of ${got.length} bytes`);
-        o += n;
-      }
-    })(),
-  ]);
-  c.close();
-  assertEquals(sha(got.subarray(0, down.length)), sha(down), "download whole");
-  assertEquals(
-    [...got.subarray(down.length)].map((b) => b.toString(16).padStart(2, "0")).join(""),
-    sha(up),
-    "upload whole",
-  );
+  try {
+    assertEquals(await check(c), null, "both directions whole");
+  } finally {
+    c.close();
+  }
   return ((2 * SIZE * 8) / ((performance.now() - t0) / 1000)) / 1e6;
 }
 
@@ -115,18 +69,19 @@ try {
   }, { timeoutMs: 30_000 });
 
   // us -> kernel node, over both address families.
-  const there = exchangeServer("::", downData);
+  const check = exchangeCheck(upData, downData);
+  const there = digestServer("::", SIZE, downData);
   for (const [name, ip] of [["usToKernel4", k4], ["usToKernel6", k6]]) {
     const c = await socks5Connect(`127.0.0.1:${socksPort}`, ip, there.port);
-    result[name] = `${(await exchange(c, upData, downData)).toFixed(1)} Mbit/s`;
+    result[name] = `${(await timedExchange(c, check)).toFixed(1)} Mbit/s`;
   }
   await there.close();
 
   // kernel node -> us: this process's sockets, routed by the kernel into the TUN.
-  const here = exchangeServer("127.0.0.1", downData);
+  const here = digestServer("127.0.0.1", SIZE, downData);
   for (const [name, ip] of [["kernelToUs4", ours.v4], ["kernelToUs6", ours.v6]]) {
     const c = await Deno.connect({ hostname: ip, port: here.port });
-    result[name] = `${(await exchange(c, upData, downData)).toFixed(1)} Mbit/s`;
+    result[name] = `${(await timedExchange(c, check)).toFixed(1)} Mbit/s`;
   }
   await here.close();
 

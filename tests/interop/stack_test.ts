@@ -19,13 +19,13 @@
  * Skipped with the reason when the lab is not built.
  * @module
  */
-import { createHash } from "node:crypto";
 import { assertEquals } from "../assert.ts";
 import { Lab, LAB_DERP_REGION_CODE, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../lab/transfer.ts";
 import { socks5Connect } from "../lab/socks5.ts";
 import { httpConnect } from "../lab/http_connect.ts";
+import { digestServer, exchangeCheck, readHash, sha, writeAll } from "../lab/exchange.ts";
 import { publicToText } from "../../src/engine/key/keys.ts";
 import type { NodeStack, StackConn } from "../../src/engine/stack/mod.ts";
 import { InProcessNode } from "./_in_process_node.ts";
@@ -59,33 +59,6 @@ function payload(n: number, seed: number): Uint8Array {
   return out;
 }
 
-async function writeAllConn(c: { write(p: Uint8Array): Promise<number> }, b: Uint8Array) {
-  for (let off = 0; off < b.length;) {
-    off += await c.write(b.subarray(off, Math.min(b.length, off + 256 * 1024)));
-  }
-}
-
-/** Reads `n` bytes (or to EOF), hashing them. */
-async function readHash(
-  c: { read(p: Uint8Array): Promise<number | null> },
-  n: number,
-): Promise<{ bytes: number; sha: string }> {
-  const h = createHash("sha256");
-  const buf = new Uint8Array(256 * 1024);
-  let got = 0;
-  while (got < n) {
-    const k = await c.read(buf.subarray(0, Math.min(buf.length, n - got)));
-    if (k === null) break;
-    h.update(buf.subarray(0, k));
-    got += k;
-  }
-  return { bytes: got, sha: h.digest("hex") };
-}
-
-function sha(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
-
 /** Writes `up` then FIN while reading `n` bytes (or to EOF), hashing them. */
 async function sendAndHash(
   c: {
@@ -99,7 +72,7 @@ async function sendAndHash(
   const [r] = await Promise.all([
     readHash(c, n),
     (async () => {
-      await writeAllConn(c, up);
+      await writeAll(c, up);
       await c.closeWrite();
     })(),
   ]);
@@ -185,45 +158,6 @@ function loopbackServer(up: number, data: Uint8Array) {
   };
 }
 
-/**
- * A loopback server for connections opened through a proxy that tears the tunnel down when
- * either direction ends (tailscaled's SOCKS5 and HTTP proxies do): it reads `up` bytes while
- * writing `down`, then writes the SHA-256 of what it read, then closes. The client learns
- * both directions arrived whole without half-closing.
- */
-function digestServer(up: number, down: Uint8Array) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const tasks: Promise<void>[] = [];
-  const loop = (async () => {
-    for await (const c of listener) {
-      tasks.push((async () => {
-        try {
-          const [r] = await Promise.all([readHash(c, up), writeAllConn(c, down)]);
-          await writeAllConn(c, hexBytes(r.sha));
-          await c.closeWrite();
-          await c.read(new Uint8Array(1)).catch(() => null);
-        } catch {
-          // The client sees the failure.
-        } finally {
-          c.close();
-        }
-      })());
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async close() {
-      listener.close();
-      await loop.catch(() => {});
-      await Promise.allSettled(tasks);
-    },
-  };
-}
-
-function hexBytes(hex: string): Uint8Array {
-  return new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
-}
-
 /** What {@linkcode concurrentThroughProxy} saw. */
 interface ProxyRun {
   ok: number;
@@ -242,7 +176,7 @@ async function concurrentThroughProxy(
   up: Uint8Array,
   down: Uint8Array,
 ): Promise<ProxyRun> {
-  const wantDown = sha(down), wantUp = sha(up);
+  const check = exchangeCheck(up, down);
   const connectMs: number[] = [];
   const t0 = performance.now();
   const results = await Promise.all(Array.from({ length: n }, async () => {
@@ -255,18 +189,7 @@ async function concurrentThroughProxy(
     }
     connectMs.push(performance.now() - t);
     try {
-      const [r] = await Promise.all([readHash(c, down.length), writeAllConn(c, up)]);
-      if (r.sha !== wantDown) return `download: ${r.bytes} bytes, SHA-256 ${r.sha.slice(0, 16)}…`;
-      const digest = new Uint8Array(32);
-      for (let got = 0; got < 32;) {
-        const k = await c.read(digest.subarray(got));
-        if (k === null) return `upload: no digest from the server (${got} of 32 bytes)`;
-        got += k;
-      }
-      const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-      return hex === wantUp ? null : "upload: the server's SHA-256 differs";
-    } catch (err) {
-      return `transfer: ${(err as Error).message}`;
+      return await check(c);
     } finally {
       c.close();
     }
@@ -430,7 +353,7 @@ Deno.test({
     // proxy) to our IP, each forwarded by our stack to the loopback server here.
     {
       const up = payload(MIB, 43), down = payload(MIB, 44);
-      const srv = digestServer(MIB, down);
+      const srv = digestServer("127.0.0.1", MIB, down);
       try {
         const viaHttp = (ip: string) => () => httpConnect(ts1.httpProxyAddr, ip, srv.port);
         const viaSocks = (ip: string) => () => socks5Connect(ts1.socks5Addr, ip, srv.port);
