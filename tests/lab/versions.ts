@@ -1,7 +1,7 @@
 /**
  * The one place that pins the interop lab's real programs. `deno task lab build` builds every
  * row below; the lab runs the first tailscale row unless asked for another
- * (`Lab.start({ tailscale: "v1.102.3" })`). A newer tailscale column is one more line in
+ * (`Lab.start({ tailscaleVersion: "v1.102.5" })`). A newer tailscale column is one more line in
  * {@linkcode TAILSCALE_RELEASES}.
  *
  * @example Pick the default tailscale release
@@ -29,6 +29,8 @@ export interface TailscaleRelease extends GoRelease {
 /** tailscale.com releases, the default first. Add a column with one line. */
 export const TAILSCALE_RELEASES: readonly TailscaleRelease[] = [
   { version: "v1.98.10", minGo: "1.26.5", capabilityVersion: 138 },
+  // The newest release the module proxy serves here that Go 1.26.8 builds.
+  { version: "v1.102.5", minGo: "1.26.6", capabilityVersion: 142 },
 ];
 
 /** The headscale release the lab's control server is built from. */
