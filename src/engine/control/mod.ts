@@ -16,7 +16,14 @@
 export * from "./client.ts";
 export type * from "./types.ts";
 export { AutoClient, backoffDelay, createControlClient, realClock } from "./auto.ts";
-export { applyMapResponse, magicDnsSuffix, mergeDerpMap, nodeFromRaw } from "./netmap.ts";
+export {
+  applyMapResponse,
+  dnsConfigFromJson,
+  filterRulesFromJson,
+  magicDnsSuffix,
+  mergeDerpMap,
+  nodeFromRaw,
+} from "./netmap.ts";
 export type { ApplyOptions } from "./netmap.ts";
 export type * from "./tailcfg.ts";
 export { type ControlTransport, NoiseTransport } from "./transport.ts";

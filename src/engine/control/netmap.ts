@@ -11,7 +11,17 @@
  * @module
  */
 import type { DerpMap, DerpRegion, NetmapNode, NetworkMap, UserProfile } from "./types.ts";
-import type { JsonObject, MapResponse, PeerChange, UserProfileJson } from "./tailcfg.ts";
+import type {
+  DnsConfigJson,
+  DnsRecordJson,
+  DnsResolverJson,
+  FilterRuleJson,
+  JsonObject,
+  MapResponse,
+  NetPortRangeJson,
+  PeerChange,
+  UserProfileJson,
+} from "./tailcfg.ts";
 import { ControlError } from "./client.ts";
 import { ZERO_TIME } from "./constants.ts";
 
@@ -150,24 +160,28 @@ export function applyMapResponse(
     : prev?.derpMap ?? null;
 
   // 5. Packet filters.
-  let filters: Record<string, readonly Readonly<JsonObject>[]> = { ...(prev?.packetFilters ?? {}) };
+  let filters: Record<string, readonly Readonly<FilterRuleJson>[]> = {
+    ...(prev?.packetFilters ?? {}),
+  };
   if (prev && prev.packetFilters === undefined && prev.packetFilter.length > 0) {
     filters[BASE_FILTER] = prev.packetFilter;
   }
-  if (Array.isArray(resp.PacketFilter)) filters[BASE_FILTER] = resp.PacketFilter.filter(isObject);
+  if (Array.isArray(resp.PacketFilter)) {
+    filters[BASE_FILTER] = filterRulesFromJson(resp.PacketFilter);
+  }
   if (isObject(resp.PacketFilters)) {
     const pfs = resp.PacketFilters as Record<string, JsonObject[] | null>;
     if ("*" in pfs && pfs["*"] === null) filters = {};
     for (const [name, rules] of Object.entries(pfs)) {
       if (name === "*" && rules === null) continue;
       if (rules === null) delete filters[name];
-      else if (Array.isArray(rules)) filters[name] = rules.filter(isObject);
+      else if (Array.isArray(rules)) filters[name] = filterRulesFromJson(rules);
     }
   }
   const packetFilter = Object.keys(filters).sort().flatMap((n) => filters[n]);
 
   // 6. DNS, domain and the fields kept as-is.
-  const dns = isObject(resp.DNSConfig) ? resp.DNSConfig : prev?.dns ?? null;
+  const dns = isObject(resp.DNSConfig) ? dnsConfigFromJson(resp.DNSConfig) : prev?.dns ?? null;
   const domain = typeof resp.Domain === "string" && resp.Domain !== ""
     ? resp.Domain
     : prev?.domain ?? "";
@@ -351,6 +365,82 @@ export function magicDnsSuffix(name: string): string {
   const trimmed = name.replace(/^\.+|\.+$/g, "");
   const i = trimmed.indexOf(".");
   return i < 0 ? "" : trimmed.slice(i + 1);
+}
+
+/**
+ * The packet filter rules of a MapResponse, read leniently: entries that are not objects are
+ * skipped, and in each rule a known field of the wrong type is dropped (unknown fields stay).
+ * A well-formed rule comes back as the same object.
+ * @param rules the `PacketFilter` (or one named filter) JSON array
+ * @returns the typed rules
+ */
+export function filterRulesFromJson(rules: readonly unknown[]): FilterRuleJson[] {
+  const out: FilterRuleJson[] = [];
+  for (const r of rules) {
+    if (!isObject(r)) continue;
+    out.push(
+      keepTyped(r, {
+        SrcIPs: isStrings,
+        SrcBits: isNumbers,
+        DstPorts: (v) => Array.isArray(v) && v.every(isNetPortRange),
+        IPProto: isNumbers,
+        CapGrant: (v) => Array.isArray(v) && v.every(isObject),
+      }) as FilterRuleJson,
+    );
+  }
+  return out;
+}
+
+/**
+ * A MapResponse's DNSConfig, read leniently: a known field of the wrong type is dropped,
+ * unknown fields stay. A well-formed config comes back as the same object.
+ * @param dns the `DNSConfig` JSON object
+ * @returns the typed config
+ */
+export function dnsConfigFromJson(dns: JsonObject): DnsConfigJson {
+  const resolvers = (v: unknown) => Array.isArray(v) && v.every(isResolver);
+  return keepTyped(dns, {
+    Resolvers: resolvers,
+    Routes: (v) => isObject(v) && Object.values(v).every((r) => r === null || resolvers(r)),
+    FallbackResolvers: resolvers,
+    Domains: isStrings,
+    Proxied: (v) => typeof v === "boolean",
+    Nameservers: isStrings,
+    CertDomains: isStrings,
+    ExtraRecords: (v) => Array.isArray(v) && v.every(isDnsRecord),
+  }) as DnsConfigJson;
+}
+
+/** `o` with every present field whose check fails removed; `o` itself when none fails. */
+function keepTyped(o: JsonObject, checks: Record<string, (v: unknown) => boolean>): JsonObject {
+  let out = o;
+  for (const [k, ok] of Object.entries(checks)) {
+    if (o[k] === undefined || ok(o[k])) continue;
+    if (out === o) out = { ...o };
+    delete out[k];
+  }
+  return out;
+}
+
+function isNetPortRange(v: unknown): v is NetPortRangeJson {
+  return isObject(v) && typeof v.IP === "string" && isObject(v.Ports) &&
+    typeof v.Ports.First === "number" && typeof v.Ports.Last === "number";
+}
+
+function isResolver(v: unknown): v is DnsResolverJson {
+  return isObject(v) && typeof v.Addr === "string";
+}
+
+function isDnsRecord(v: unknown): v is DnsRecordJson {
+  return isObject(v) && typeof v.Name === "string" && typeof v.Value === "string";
+}
+
+function isStrings(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "string");
+}
+
+function isNumbers(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "number");
 }
 
 function isNode(v: unknown): v is JsonObject & { ID: number } {

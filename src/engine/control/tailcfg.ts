@@ -94,6 +94,90 @@ export interface UserProfileJson {
   [key: string]: unknown;
 }
 
+/** `tailcfg.PortRange`: inclusive. */
+export interface PortRangeJson {
+  First: number;
+  Last: number;
+}
+
+/** `tailcfg.NetPortRange`: destinations of a filter rule. */
+export interface NetPortRangeJson {
+  /** `*`, an IP, a CIDR prefix or an `a-b` range. */
+  IP: string;
+  /** Deprecated prefix length for a bare IP; null or absent for none. */
+  Bits?: number | null;
+  Ports: PortRangeJson;
+  [key: string]: unknown;
+}
+
+/** `tailcfg.CapGrant`: peer capabilities granted for some destinations. */
+export interface CapGrantJson {
+  /** Destination prefixes. */
+  Dsts?: string[];
+  /** Capability names (old form). */
+  Caps?: string[];
+  /** Capabilities with their JSON values (new form). */
+  CapMap?: JsonObject;
+  [key: string]: unknown;
+}
+
+/**
+ * `tailcfg.FilterRule`, one rule of the packet filter, as control sent it. Known fields that
+ * arrive with the wrong type are dropped by the netmap (lenient), unknown fields are kept.
+ */
+export interface FilterRuleJson {
+  /** Sources: `*`, IPs, CIDR prefixes, `a-b` ranges. */
+  SrcIPs?: string[];
+  /** Deprecated per-source prefix lengths. */
+  SrcBits?: number[];
+  /** Destinations with ports. */
+  DstPorts?: NetPortRangeJson[];
+  /** IP protocol numbers; empty means TCP, UDP, ICMPv4 and ICMPv6. */
+  IPProto?: number[];
+  /** Capability grants (instead of DstPorts). */
+  CapGrant?: CapGrantJson[];
+  [key: string]: unknown;
+}
+
+/** `dnstype.Resolver`. */
+export interface DnsResolverJson {
+  /** `ip`, `ip:port`, a DoH URL, … */
+  Addr: string;
+  /** IPs for a DoH host name. */
+  BootstrapResolution?: string[];
+  [key: string]: unknown;
+}
+
+/** `tailcfg.DNSRecord`: an extra MagicDNS record. */
+export interface DnsRecordJson {
+  Name: string;
+  /** `A`, `AAAA`, or empty (inferred from Value). */
+  Type?: string;
+  Value: string;
+  [key: string]: unknown;
+}
+
+/** `tailcfg.DNSConfig`, as control sent it (wrongly typed known fields dropped). */
+export interface DnsConfigJson {
+  /** Upstream resolvers for everything not routed elsewhere. */
+  Resolvers?: DnsResolverJson[];
+  /** Split DNS: suffix to resolvers (null or empty: MagicDNS answers it). */
+  Routes?: Record<string, DnsResolverJson[] | null>;
+  /** Resolvers when there are no others. */
+  FallbackResolvers?: DnsResolverJson[];
+  /** Search domains. */
+  Domains?: string[];
+  /** Whether MagicDNS is on (100.100.100.100 answers). */
+  Proxied?: boolean;
+  /** Legacy resolver IPs. */
+  Nameservers?: string[];
+  /** Domains to request TLS certificates for. */
+  CertDomains?: string[];
+  /** Extra records MagicDNS serves. */
+  ExtraRecords?: DnsRecordJson[];
+  [key: string]: unknown;
+}
+
 /** `tailcfg.MapResponse`. Absent and null both mean "unchanged" unless said otherwise. */
 export interface MapResponse {
   KeepAlive?: boolean;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { DnsConfigJson, FilterRuleJson } from "./tailcfg.ts";
+
 /** A user, as control describes it (tailcfg.UserProfile). */
 export interface UserProfile {
   /** Control's numeric user ID. */
@@ -131,9 +133,9 @@ export interface NetworkMap {
   /** The DERP map. */
   derpMap: DerpMap | null;
   /** MagicDNS configuration (tailcfg.DNSConfig JSON), or null. */
-  dns: Readonly<Record<string, unknown>> | null;
+  dns: Readonly<DnsConfigJson> | null;
   /** The packet filter rules (tailcfg.FilterRule JSON list), as last sent. */
-  packetFilter: readonly Readonly<Record<string, unknown>>[];
+  packetFilter: readonly Readonly<FilterRuleJson>[];
   /** User profiles by user ID. */
   userProfiles: ReadonlyMap<number, UserProfile>;
   /** The tailnet's MagicDNS suffix, e.g. `tailnet.test`, "" when none. */
@@ -144,7 +146,7 @@ export interface NetworkMap {
    * The named packet filters (MapResponse.PacketFilters; the legacy PacketFilter is `"base"`).
    * `packetFilter` is their concatenation in name order. Absent in hand-built netmaps.
    */
-  packetFilters?: Readonly<Record<string, readonly Readonly<Record<string, unknown>>[]>>;
+  packetFilters?: Readonly<Record<string, readonly Readonly<FilterRuleJson>[]>>;
   /** Control's clock minus ours (ms), from the last `ControlTime`; used for key expiry. */
   controlSkewMs?: number;
 }

@@ -1,0 +1,230 @@
+import { assert, assertEquals } from "../../tests/assert.ts";
+import { applyMapResponse } from "../engine/control/netmap.ts";
+import type { JsonObject, MapResponse } from "../engine/control/tailcfg.ts";
+import { formatIpPrefix } from "../engine/wire/ip_addr.ts";
+import { publicToText } from "../engine/key/keys.ts";
+import {
+  chosenExitNode,
+  compileFilterRule,
+  engineConfig,
+  type EnginePrefs,
+} from "./engine_config.ts";
+import { defaultPrefs } from "./prefs.ts";
+
+const key = (kind: "nodekey" | "discokey", c: string) => `${kind}:${c.repeat(64)}`;
+
+/** Self (1), a plain peer (2), a subnet router (3), an exit-node offerer (4). */
+function netmap(extra: Partial<MapResponse> = {}): ReturnType<typeof applyMapResponse> {
+  const node = (id: number, allowed: string[], more: JsonObject = {}): JsonObject => ({
+    ID: id,
+    StableID: `n${id}`,
+    Name: `node${id}.tailnet.test.`,
+    Key: key("nodekey", String(id)),
+    DiscoKey: key("discokey", String(id)),
+    Addresses: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`],
+    AllowedIPs: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`, ...allowed],
+    Endpoints: [`192.0.2.${id}:41641`],
+    HomeDERP: 900 + id,
+    ...more,
+  });
+  return applyMapResponse(null, {
+    Node: node(1, []),
+    Peers: [
+      node(2, []),
+      node(3, ["10.1.0.0/16", "192.0.2.77/32"]),
+      node(4, ["0.0.0.0/0", "::/0"]),
+    ],
+    ...extra,
+  });
+}
+
+function prefs(p: Partial<EnginePrefs> = {}): EnginePrefs {
+  return { ...defaultPrefs(), ...p };
+}
+
+const OWN = (id: number) => [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`];
+
+const ALLOWED_IPS_CASES: {
+  name: string;
+  prefs: Partial<EnginePrefs>;
+  want: Record<number, string[]>;
+}[] = [
+  {
+    name: "defaults: every peer gets only its own addresses",
+    prefs: {},
+    want: { 2: OWN(2), 3: OWN(3), 4: OWN(4) },
+  },
+  {
+    name: "accept-routes: subnet routes, but no default routes for a peer we did not choose",
+    prefs: { RouteAll: true },
+    want: { 2: OWN(2), 3: [...OWN(3), "10.1.0.0/16", "192.0.2.77/32"], 4: OWN(4) },
+  },
+  {
+    name: "exit node by stable ID: it gets the default routes",
+    prefs: { ExitNodeID: "n4" },
+    want: { 2: OWN(2), 3: OWN(3), 4: [...OWN(4), "0.0.0.0/0", "::/0"] },
+  },
+  {
+    name: "exit node by IP: it gets the default routes",
+    prefs: { ExitNodeIP: "100.64.0.4" },
+    want: { 2: OWN(2), 3: OWN(3), 4: [...OWN(4), "0.0.0.0/0", "::/0"] },
+  },
+  {
+    name: "exit node and accept-routes together",
+    prefs: { ExitNodeID: "n4", RouteAll: true },
+    want: {
+      2: OWN(2),
+      3: [...OWN(3), "10.1.0.0/16", "192.0.2.77/32"],
+      4: [...OWN(4), "0.0.0.0/0", "::/0"],
+    },
+  },
+  {
+    name: "a chosen exit node that offers no default route gets none",
+    prefs: { ExitNodeID: "n2" },
+    want: { 2: OWN(2), 3: OWN(3), 4: OWN(4) },
+  },
+  {
+    name: "an exit node not in the netmap changes nothing",
+    prefs: { ExitNodeID: "gone" },
+    want: { 2: OWN(2), 3: OWN(3), 4: OWN(4) },
+  },
+];
+
+for (const c of ALLOWED_IPS_CASES) {
+  Deno.test(`engineConfig() AllowedIPs: ${c.name}`, () => {
+    const cfg = engineConfig(prefs(c.prefs), netmap());
+    const got: Record<number, string[]> = {};
+    for (const p of cfg.peers) got[Number(p.name.replace("node", ""))] = [...p.allowedIps];
+    assertEquals(got, c.want);
+  });
+}
+
+Deno.test("engineConfig() carries keys, addresses, endpoints, DERP home and our addresses", () => {
+  const nm = netmap();
+  const cfg = engineConfig(prefs(), nm, { listenPort: 41641 });
+  assertEquals(cfg.addresses, OWN(1));
+  assertEquals(cfg.listenPort, 41641);
+  assertEquals(cfg.derpMap, null);
+  assertEquals(cfg.peers.length, 3);
+  const p = cfg.peers[0];
+  assertEquals(publicToText("node", p.nodeKey), key("nodekey", "2"));
+  assert(p.discoKey !== null);
+  assertEquals(publicToText("disco", p.discoKey), key("discokey", "2"));
+  assertEquals(p.addresses, OWN(2));
+  assertEquals(p.endpoints, ["192.0.2.2:41641"]);
+  assertEquals(p.homeDerp, 902);
+});
+
+Deno.test("engineConfig() passes shields-up through", () => {
+  assertEquals(engineConfig(prefs(), netmap()).shieldsUp, false);
+  assertEquals(engineConfig(prefs({ ShieldsUp: true }), netmap()).shieldsUp, true);
+});
+
+Deno.test("engineConfig() leaves out a peer with a bad node key; a bad disco key is null", () => {
+  const nm = applyMapResponse(null, {
+    Node: { ID: 1, Key: key("nodekey", "1"), Addresses: ["100.64.0.1/32"] },
+    Peers: [
+      { ID: 2, Key: "nodekey:zz", Addresses: ["100.64.0.2/32"] },
+      { ID: 3, Key: key("nodekey", "3"), DiscoKey: "discokey:bad", Addresses: ["100.64.0.3/32"] },
+    ],
+  });
+  const cfg = engineConfig(prefs(), nm);
+  assertEquals(cfg.peers.length, 1);
+  assertEquals(cfg.peers[0].discoKey, null);
+  assertEquals(cfg.peers[0].allowedIps, ["100.64.0.3/32"]);
+});
+
+Deno.test("engineConfig() compiles the packet filter and types the DNS config", () => {
+  const nm = netmap({
+    PacketFilter: [
+      {
+        SrcIPs: ["100.64.0.2", "*"],
+        DstPorts: [{ IP: "100.64.0.1", Ports: { First: 22, Last: 22 } }],
+      },
+      {
+        SrcIPs: ["100.64.0.0/10", "10.0.0.1-10.0.0.6"],
+        IPProto: [6],
+        DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }],
+        CapGrant: [{ Dsts: ["100.64.0.1/32"], Caps: ["cap-a"], CapMap: { "cap-b": [] } }],
+      },
+    ],
+    DNSConfig: {
+      Resolvers: [{ Addr: "9.9.9.9" }],
+      Routes: { "corp.example.": [{ Addr: "10.0.0.53" }], "ts.net": null },
+      Domains: ["tailnet.test"],
+      Proxied: true,
+      ExtraRecords: [{ Name: "db.tailnet.test.", Type: "A", Value: "100.64.0.9" }],
+    },
+  });
+  const cfg = engineConfig(prefs(), nm);
+  assertEquals(cfg.filter.length, 2);
+  const [a, b] = cfg.filter;
+  assertEquals(a.srcs.map(formatIpPrefix), ["100.64.0.2/32", "0.0.0.0/0", "::/0"]);
+  assertEquals(a.protos, [6, 17, 1, 58]);
+  assertEquals(a.dsts.map((d) => [formatIpPrefix(d.prefix), d.ports.first, d.ports.last]), [
+    ["100.64.0.1/32", 22, 22],
+  ]);
+  assertEquals(b.srcs.map(formatIpPrefix), [
+    "100.64.0.0/10",
+    "10.0.0.1/32",
+    "10.0.0.2/31",
+    "10.0.0.4/31",
+    "10.0.0.6/32",
+  ]);
+  assertEquals(b.protos, [6]);
+  assertEquals(b.dsts.map((d) => formatIpPrefix(d.prefix)), ["0.0.0.0/0", "::/0"]);
+  assertEquals(b.capGrants.map((g) => [g.dsts.map(formatIpPrefix), g.caps]), [
+    [["100.64.0.1/32"], ["cap-a", "cap-b"]],
+  ]);
+  assertEquals(cfg.dns, {
+    magicDns: true,
+    resolvers: [{ addr: "9.9.9.9", bootstrap: [] }],
+    fallbackResolvers: [],
+    routes: [
+      { suffix: "corp.example", resolvers: [{ addr: "10.0.0.53", bootstrap: [] }] },
+      { suffix: "ts.net", resolvers: [] },
+    ],
+    searchDomains: ["tailnet.test"],
+    certDomains: [],
+    extraRecords: [{ name: "db.tailnet.test", type: "A", value: "100.64.0.9" }],
+  });
+});
+
+Deno.test("engineConfig() with no DNS config and no filter", () => {
+  const cfg = engineConfig(prefs(), netmap());
+  assertEquals(cfg.dns, null);
+  assertEquals(cfg.filter, []);
+});
+
+Deno.test("compileFilterRule() skips what it cannot parse and uses the deprecated bits", () => {
+  const r = compileFilterRule({
+    SrcIPs: ["not-an-ip", "100.64.0.0", "10.0.0.9-10.0.0.1"],
+    SrcBits: [32, 24, 32],
+    DstPorts: [{ IP: "bogus", Ports: { First: 1, Last: 2 } }],
+  });
+  assertEquals(r.srcs.map(formatIpPrefix), ["100.64.0.0/24"]);
+  assertEquals(r.dsts, []);
+});
+
+Deno.test("applyMapResponse() drops wrongly typed filter and DNS fields, keeps the rest", () => {
+  const nm = netmap({
+    PacketFilter: [
+      { SrcIPs: "100.64.0.2", DstPorts: [{ IP: 1 }], Extra: 1 } as JsonObject,
+      7 as unknown as JsonObject,
+    ],
+    DNSConfig: { Resolvers: "9.9.9.9", Proxied: true, Future: "x" } as JsonObject,
+  });
+  assertEquals(nm.packetFilter, [{ Extra: 1 }]);
+  assertEquals(nm.dns, { Proxied: true, Future: "x" });
+  assertEquals(engineConfig(prefs(), nm).filter[0].srcs, []);
+});
+
+Deno.test("chosenExitNode() prefers the stable ID over the IP", () => {
+  const nm = netmap();
+  assertEquals(chosenExitNode({ ExitNodeID: "n3", ExitNodeIP: "100.64.0.4" }, nm.peers)?.id, 3);
+  assertEquals(
+    chosenExitNode({ ExitNodeID: "", ExitNodeIP: "fd7a:115c:a1e0::4" }, nm.peers)?.id,
+    4,
+  );
+  assertEquals(chosenExitNode({ ExitNodeID: "", ExitNodeIP: "" }, nm.peers), null);
+});
