@@ -14,6 +14,7 @@ import type { Hostinfo } from "./engine/control/types.ts";
 import type { PingKind, PingResult } from "./engine/engine.ts";
 import { generatePrivate, publicOf } from "./engine/key/keys.ts";
 import { NetmapResolver } from "./engine/proxy/netmap_resolver.ts";
+import { ProxyServers, type ProxyServersOptions } from "./engine/proxy/mod.ts";
 import type { StackConn, TcpListener, UdpSocket } from "./engine/stack/mod.ts";
 import { Backend } from "./ipn/backend.ts";
 import { EngineLink, type EngineLinkOptions } from "./ipn/engine_link.ts";
@@ -42,6 +43,12 @@ export interface TailnetNodeOptions {
   wgTimings?: EngineLinkOptions["wgTimings"];
   /** Standing health warnings to show in status. */
   health?: readonly string[];
+  /**
+   * SOCKS5 and HTTP proxies into the tailnet (`--socks5-server`,
+   * `--outbound-http-proxy-listen`); they dial through the node's stack and live as long as
+   * the node, across logins.
+   */
+  proxies?: Pick<ProxyServersOptions, "socks5" | "http" | "socks5Credentials">;
 }
 
 /** Options for {@linkcode TailnetNode.up}. */
@@ -83,13 +90,21 @@ export class TailnetNode implements AsyncDisposable {
   readonly link: EngineLink;
   /** Where state lives ("memory" or the state file's path). */
   readonly stateLocation: string;
+  /** The proxies asked for in {@linkcode TailnetNodeOptions.proxies}, or null. */
+  readonly proxies: ProxyServers | null;
   readonly #resolver: NetmapResolver;
   #closed = false;
 
-  private constructor(backend: Backend, link: EngineLink, stateLocation: string) {
+  private constructor(
+    backend: Backend,
+    link: EngineLink,
+    stateLocation: string,
+    proxies: ProxyServers | null,
+  ) {
     this.backend = backend;
     this.link = link;
     this.stateLocation = stateLocation;
+    this.proxies = proxies;
     this.#resolver = new NetmapResolver(() => backend.netmap);
   }
 
@@ -136,8 +151,23 @@ export class TailnetNode implements AsyncDisposable {
       await link.close();
       throw err;
     }
+    let proxies: ProxyServers | null = null;
+    if (opts.proxies?.socks5 !== undefined || opts.proxies?.http !== undefined) {
+      try {
+        proxies = ProxyServers.start({
+          ...opts.proxies,
+          tailnet: link,
+          netmap: () => backend.netmap,
+          log,
+        });
+      } catch (err) {
+        await backend.close();
+        await link.close();
+        throw err;
+      }
+    }
     link.attach(backend);
-    return new TailnetNode(backend, link, store.location);
+    return new TailnetNode(backend, link, store.location, proxies);
   }
 
   /**
@@ -217,10 +247,11 @@ export class TailnetNode implements AsyncDisposable {
     return this.link.ping(this.#resolve(host), kind, timeoutMs);
   }
 
-  /** Stops the control client and the data plane. Safe to call twice. */
+  /** Stops the proxies, the control client and the data plane. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.proxies?.close();
     await this.backend.close();
     await this.link.close();
   }

@@ -9,7 +9,7 @@ import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
 import { localApiRoutes } from "../localapi/routes.ts";
 import { engineStatsHandler, pingHandler } from "../localapi/handlers/ping.ts";
-import { parseListenAddr, ProxyServers } from "../engine/proxy/mod.ts";
+import { parseListenAddr } from "../engine/proxy/mod.ts";
 import { TailnetNode } from "../node.ts";
 import { TAILNET_VERSION } from "../version.ts";
 import { type Command, parseFlags, parseIntFlag } from "./command.ts";
@@ -110,6 +110,11 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       derpUseHttp: Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
       wgTimings: debugWgTimings(),
       health: [DATA_PLANE_WARNING],
+      proxies: {
+        socks5: values["socks5-server"],
+        http: values["outbound-http-proxy-listen"],
+        socks5Credentials: credentials,
+      },
     });
     const { backend, link: engineLink } = node;
     for (const [name, handler] of localApiRoutes(backend, TAILNET_VERSION)) {
@@ -117,19 +122,11 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     }
     routes.set("ping", pingHandler(engineLink));
     routes.set("engine-stats", engineStatsHandler(engineLink));
-    // Closed before the backend and the engine (await using runs in reverse).
-    await using proxies = ProxyServers.start({
-      socks5: values["socks5-server"],
-      http: values["outbound-http-proxy-listen"],
-      socks5Credentials: credentials,
-      tailnet: engineLink,
-      netmap: () => backend.netmap,
-      log,
-    });
-    if (proxies.socks5) {
+    const proxies = node.proxies;
+    if (proxies?.socks5) {
       log.info(`SOCKS5 server on ${proxies.socks5.addr.hostname}:${proxies.socks5.addr.port}`);
     }
-    if (proxies.http) {
+    if (proxies?.http) {
       log.info(`HTTP proxy on ${proxies.http.addr.hostname}:${proxies.http.addr.port}`);
     }
     log.info(`tailnet ${TAILNET_VERSION} daemon running`);

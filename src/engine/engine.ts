@@ -1,14 +1,21 @@
 /**
- * One Engine per node: it builds the data-plane layers and hands each its dependencies. The
- * path layer ({@linkcode MagicConn}, DERP today) is WireGuard's bind; WireGuard's decrypted
- * packets come back here and go to the packet handler (ICMP/TSMP answers now, the TCP/UDP
- * stack later); disco packets over DERP are opened with our disco key and answered.
+ * One Engine per node: it builds the data-plane layers, hands each its dependencies, and owns
+ * them. The assembly:
+ * - the path layer ({@linkcode MagicConn}, DERP today) is WireGuard's bind;
+ * - the WireGuard {@linkcode Device} hands each decrypted packet to the
+ *   {@linkcode PacketPipeline}, which parses it once and runs the filter slot, the local
+ *   handlers (ping answers, TSMP, the 100.100.100.100 slot) and then the stack;
+ * - the stack ({@linkcode NodeStack}, with the loopback forwarder when asked) sends through
+ *   the pipeline's outbound side (filter slot, then WireGuard);
+ * - disco packets over DERP are opened with our disco key and answered.
  *
- * The engine knows nothing of control or IPN: the backend gives it each new netmap.
+ * The engine knows nothing of control or IPN. {@linkcode Engine.reconfig} is the one way in:
+ * IPN computes an {@linkcode EngineConfig} from prefs and the netmap and hands it over.
  * @module
  */
+import type { Clock } from "./base/clock.ts";
 import type { Logger } from "./base/logger.ts";
-import type { NetmapNode, NetworkMap } from "./control/types.ts";
+import { EMPTY_ENGINE_CONFIG, type EngineConfig, type PeerConfig } from "./config.ts";
 import type { DialOptions } from "./derp/dial.ts";
 import type { RegionConnector, RegionStatus } from "./derp/regions.ts";
 import { PingTimeoutError, PingTracker } from "./disco/ping_tracker.ts";
@@ -19,7 +26,6 @@ import {
   fromHex,
   type NodePrivate,
   type NodePublic,
-  publicFromText,
   publicOf,
   publicToText,
   toHex,
@@ -27,8 +33,14 @@ import {
 import { type DerpDisco, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
+import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
+import { NodeStack, type StackOptions } from "./stack/mod.ts";
+import type { ForwarderOptions } from "./stack/forwarder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
-import { formatIpAddrAt, parseIpAddr } from "./wire/ip_addr.ts";
+import { parseIpAddr } from "./wire/ip_addr.ts";
+
+export type { InboundStats, OutboundStats } from "./pipeline.ts";
+export type { EngineConfig, PeerConfig } from "./config.ts";
 
 /** The IP of DERP paths in disco pongs and ping results: Go's `tailcfg.DerpMagicIP`. */
 export const DERP_MAGIC_IP = "127.3.3.40";
@@ -52,29 +64,6 @@ export interface PingResult {
   IsLocalIP?: boolean;
 }
 
-/** Takes the decrypted inbound IP packets the engine does not answer itself (the stack). */
-export interface PacketHandler {
-  /**
-   * @param packet a decrypted IP packet from a peer
-   * @param peer the peer's node key
-   */
-  inbound(packet: Uint8Array, peer: NodePublic): void;
-}
-
-/** Inbound packets by what became of them. */
-export interface InboundStats {
-  /** Echo requests and TSMP pings answered. */
-  answered: number;
-  /** Replies to our own pings. */
-  pingReplies: number;
-  /** TSMP messages consumed. */
-  tsmpConsumed: number;
-  /** Handed to the packet handler. */
-  passed: number;
-  /** No handler for them (no stack yet). */
-  dropped: number;
-}
-
 /** Options for {@linkcode Engine}. */
 export interface EngineOptions {
   /** The node's private key (WireGuard and DERP identity). */
@@ -96,6 +85,17 @@ export interface EngineOptions {
    * a short run). Production leaves this unset.
    */
   wgTimings?: Partial<WgTimings>;
+  /**
+   * Forward inbound TCP/UDP to 127.0.0.1 on the same port, as tailscaled in userspace mode
+   * does (the daemon). Default false: a library node listens itself.
+   */
+  forwardToLoopback?: boolean;
+  /** Loopback forwarder options. */
+  forwarder?: ForwarderOptions;
+  /** More stack options (tests). */
+  stack?: Partial<Omit<StackOptions, "output" | "addresses">>;
+  /** Time source for WireGuard and DERP; default the system clock. */
+  clock?: Clock;
 }
 
 /** A snapshot of the engine's counters (see {@linkcode Engine.stats}). */
@@ -108,6 +108,8 @@ export interface EngineStats {
   derp: Record<string, unknown>;
   /** What became of decrypted inbound packets. */
   inbound: InboundStats;
+  /** What became of outbound packets (the stack's and the engine's own). */
+  outbound: OutboundStats;
 }
 
 /** Per-peer data-plane state for status. */
@@ -124,29 +126,21 @@ export class Engine implements AsyncDisposable {
   readonly #opts: EngineOptions;
   readonly #magic: MagicConn;
   readonly #device: Device;
+  readonly #pipeline: PacketPipeline;
+  readonly #stack: NodeStack;
   readonly #disco: DiscoSealer;
   readonly #nodePublic: NodePublic;
   readonly #discoPings = new PingTracker<{ regionId: number }>();
-  readonly #responder = new Responder();
   readonly #pinger = new IpPinger();
-  /** Counters of inbound packets. */
-  readonly inbound: InboundStats = {
-    answered: 0,
-    pingReplies: 0,
-    tsmpConsumed: 0,
-    passed: 0,
-    dropped: 0,
-  };
-  #handler: PacketHandler | null = null;
+  #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
-  #netmap: NetworkMap | null = null;
-  #peersByDisco = new Map<string, NetmapNode>();
-  #peersByIp = new Map<string, NetmapNode>();
+  #peersByDisco = new Map<string, PeerConfig>();
+  #peersByIp = new Map<string, PeerConfig>();
   #wgPeers = new Set<string>();
   #live = false;
   #closed = false;
 
-  /** @param opts keys, logger and hooks */
+  /** @param opts keys, logger, hooks and the stack's options */
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     this.#log = opts.log;
@@ -162,13 +156,32 @@ export class Engine implements AsyncDisposable {
       },
       derpDial: opts.derpDial,
       derpConnect: opts.derpConnect,
+      clock: opts.clock,
     });
     this.#device = new Device({
       privateKey: opts.nodeKey,
       bind: this.#magic,
       log: opts.log.child("wg"),
-      onPacket: (packet, peerKey) => this.#onInbound(packet, peerKey as NodePublic),
+      onPacket: (packet, peerKey) => this.#pipeline.inbound(packet, peerKey as NodePublic),
       timings: opts.wgTimings,
+      clock: opts.clock,
+    });
+    this.#stack = new NodeStack({
+      addresses: [],
+      output: (buf, off, len) => {
+        this.#pipeline.outbound(buf, off, len);
+      },
+      forward: opts.forwardToLoopback ?? false,
+      forwarder: opts.forwarder,
+      stack: opts.stack,
+    });
+    const stack = this.#stack.stack;
+    this.#pipeline = new PacketPipeline({
+      send: (buf, off, len) => this.#device.send(buf, off, len),
+      sendCopy: (packet) => this.#device.sendPacket(packet),
+      stackInput: (packet, info) => stack.inputParsed(packet, info),
+      pinger: this.#pinger,
+      responder: new Responder(),
     });
     this.#device.start();
   }
@@ -193,14 +206,24 @@ export class Engine implements AsyncDisposable {
     return this.#live;
   }
 
-  /** The netmap in force, or null. */
-  get netmap(): NetworkMap | null {
-    return this.#netmap;
+  /** The config in force ({@linkcode EMPTY_ENGINE_CONFIG} before the first reconfig). */
+  get config(): EngineConfig {
+    return this.#config;
   }
 
-  /** The WireGuard device (for the packet layer above, which sends through it). */
-  get device(): Device {
-    return this.#device;
+  /** The node's stack (TCP/UDP on our Tailscale addresses, and the loopback forwarder). */
+  get stack(): NodeStack {
+    return this.#stack;
+  }
+
+  /** The packet pipeline: its filter and 100.100.100.100 slots are filled through it. */
+  get pipeline(): PacketPipeline {
+    return this.#pipeline;
+  }
+
+  /** What became of decrypted inbound packets (live counters). */
+  get inbound(): InboundStats {
+    return this.#pipeline.inboundStats;
   }
 
   /** Path-layer counters. */
@@ -208,34 +231,27 @@ export class Engine implements AsyncDisposable {
     return this.#magic.stats;
   }
 
-  /** Installs the handler for decrypted inbound packets. @param handler the handler */
-  setPacketHandler(handler: PacketHandler): void {
-    this.#handler = handler;
-  }
-
   /**
-   * Applies a new netmap: DERP map and home region, WireGuard peers (updated in place, so live
-   * sessions survive), disco keys.
-   * @param nm the netmap
+   * Applies a new config: our addresses (stack and responder), WireGuard peers with their
+   * AllowedIPs (updated in place, so live sessions survive), disco keys, the DERP map and
+   * each peer's home region. The filter rules, DNS and shields-up are kept in
+   * {@linkcode Engine.config} for the slots that will use them.
+   * @param cfg the config, from `ipn/engine_config.ts`
    */
-  setNetmap(nm: NetworkMap): void {
+  reconfig(cfg: EngineConfig): void {
     if (this.#closed) return;
-    this.#netmap = nm;
-    this.#selfAddrs = new Set(nm.self.addresses.map((a) => a.split("/")[0]));
-    const byDisco = new Map<string, NetmapNode>();
-    const byIp = new Map<string, NetmapNode>();
+    this.#config = cfg;
+    const addrs = cfg.addresses.map((a) => a.split("/")[0]);
+    this.#selfAddrs = new Set(addrs);
+    this.#stack.stack.setAddresses(cfg.addresses);
+    this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
+    const byDisco = new Map<string, PeerConfig>();
+    const byIp = new Map<string, PeerConfig>();
     const wanted = new Set<string>();
-    for (const peer of nm.peers) {
-      if (peer.discoKey) {
-        try {
-          byDisco.set(toHex(publicFromText("disco", peer.discoKey)), peer);
-        } catch {
-          this.#log.debug(`peer ${peer.name}: bad disco key`);
-        }
-      }
+    for (const peer of cfg.peers) {
+      if (peer.discoKey !== null) byDisco.set(toHex(peer.discoKey), peer);
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
-      const ep = this.#magic.endpointFor(peer.key);
-      if (ep === null) continue;
+      const ep = this.#magic.endpoint(peer.nodeKey);
       try {
         this.#device.setPeer({ publicKey: ep.nodeKey, allowedIps: peer.allowedIps, endpoint: ep });
         wanted.add(ep.id);
@@ -249,7 +265,21 @@ export class Engine implements AsyncDisposable {
     this.#wgPeers = wanted;
     this.#peersByDisco = byDisco;
     this.#peersByIp = byIp;
-    this.#magic.setNetmap(nm.derpMap, nm.peers.map((p) => ({ key: p.key, homeDerp: p.homeDerp })));
+    this.#magic.setNetmap(
+      cfg.derpMap,
+      cfg.peers.map((p) => ({ nodeKey: p.nodeKey, homeDerp: p.homeDerp })),
+    );
+  }
+
+  /**
+   * Sends an IP packet into the tailnet as the stack would: through the pipeline's outbound
+   * side (filter slot, then WireGuard, which picks the peer by destination).
+   * @param packet an IPv4 or IPv6 packet
+   * @returns whether WireGuard took it
+   */
+  injectOutbound(packet: Uint8Array): boolean {
+    if (this.#closed) return false;
+    return this.#pipeline.outboundPacket(packet);
   }
 
   /**
@@ -257,18 +287,17 @@ export class Engine implements AsyncDisposable {
    * @param ip address text
    * @returns the peer or null
    */
-  peerByIp(ip: string): NetmapNode | null {
+  peerByIp(ip: string): PeerConfig | null {
     return this.#peersByIp.get(ip) ?? null;
   }
 
   /**
    * Status of one peer's data plane.
-   * @param peer the netmap peer
+   * @param nodeKey the peer's node key
    * @returns WireGuard state and the current path
    */
-  peerStatus(peer: NetmapNode): EnginePeerStatus {
-    const ep = this.#magic.endpointFor(peer.key);
-    if (ep === null) return { wg: null, relay: "" };
+  peerStatus(nodeKey: NodePublic): EnginePeerStatus {
+    const ep = this.#magic.endpoint(nodeKey);
     const path = this.#magic.pathTo(ep);
     return { wg: this.#device.peer(ep.nodeKey), relay: path ? path.regionCode : "" };
   }
@@ -299,7 +328,8 @@ export class Engine implements AsyncDisposable {
       wireguard: { drops: { ...this.#device.drops }, peers },
       path: structuredClone(this.#magic.stats),
       derp: this.#magic.derpStats(),
-      inbound: { ...this.inbound },
+      inbound: structuredClone(this.#pipeline.inboundStats),
+      outbound: structuredClone(this.#pipeline.outboundStats),
     };
   }
 
@@ -311,29 +341,20 @@ export class Engine implements AsyncDisposable {
    */
   async pingDisco(ip: string, timeoutMs = PING_TIMEOUT_MS): Promise<PingResult> {
     const peer = this.peerByIp(ip);
-    const base = { IP: ip, NodeIP: ip, NodeName: peer ? shortName(peer) : "" };
+    const base = { IP: ip, NodeIP: ip, NodeName: peer?.name ?? "" };
     if (peer === null) return { ...base, Err: `no peer with IP ${ip} in the netmap` };
-    if (!peer.discoKey) return { ...base, Err: `peer ${base.NodeName} has no disco key` };
-    let discoKey: DiscoPublic;
-    let nodeKey: NodePublic;
-    try {
-      discoKey = publicFromText("disco", peer.discoKey);
-      nodeKey = publicFromText("node", peer.key);
-    } catch {
-      return { ...base, Err: `peer ${base.NodeName} has malformed keys` };
-    }
-    const ep = this.#magic.endpointFor(peer.key);
-    const path = ep ? this.#magic.pathTo(ep) : null;
+    if (peer.discoKey === null) return { ...base, Err: `peer ${base.NodeName} has no disco key` };
+    const path = this.#magic.pathTo(this.#magic.endpoint(peer.nodeKey));
     if (path === null) return { ...base, Err: "no DERP path to the peer (no DERP map yet?)" };
     const txid = crypto.getRandomValues(new Uint8Array(12));
     const answer = this.#discoPings.wait(txid, timeoutMs);
-    const packet = this.#disco.seal(discoKey, {
+    const packet = this.#disco.seal(peer.discoKey, {
       type: "ping",
       txid,
       nodeKey: this.#nodePublic,
       padding: 0,
     });
-    this.#magic.sendDiscoDerp(nodeKey, packet, path.regionId);
+    this.#magic.sendDiscoDerp(peer.nodeKey, packet, path.regionId);
     try {
       const { value, rttMs } = await answer;
       const code = this.#magic.derpMap?.Regions[String(value.regionId)]?.RegionCode ??
@@ -359,7 +380,7 @@ export class Engine implements AsyncDisposable {
   async ping(ip: string, kind: PingKind, timeoutMs = PING_TIMEOUT_MS): Promise<PingResult> {
     if (kind === "disco") return await this.pingDisco(ip, timeoutMs);
     const peer = this.peerByIp(ip);
-    const base = { IP: ip, NodeIP: ip, NodeName: peer ? shortName(peer) : "" };
+    const base = { IP: ip, NodeIP: ip, NodeName: peer?.name ?? "" };
     if (this.#selfAddrs.has(ip)) {
       return { ...base, IsLocalIP: true, Err: `${ip} is local Tailscale IP` };
     }
@@ -376,11 +397,10 @@ export class Engine implements AsyncDisposable {
     const { packet, answer } = kind === "TSMP"
       ? this.#pinger.tsmp(src, dst, timeoutMs)
       : this.#pinger.icmp(src, dst, timeoutMs);
-    this.#device.sendPacket(packet);
+    this.#pipeline.outboundPacket(packet);
     try {
       const { value, rttMs } = await answer;
-      const ep = this.#magic.endpointFor(peer.key);
-      const path = ep ? this.#magic.pathTo(ep) : null;
+      const path = this.#magic.pathTo(this.#magic.endpoint(peer.nodeKey));
       return {
         ...base,
         LatencySeconds: rttMs / 1000,
@@ -392,12 +412,13 @@ export class Engine implements AsyncDisposable {
     }
   }
 
-  /** Stops DERP, WireGuard and every pending ping. Safe to call twice. */
+  /** Stops the stack, DERP, WireGuard and every pending ping. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#discoPings.close();
     this.#pinger.close();
+    await this.#stack.close();
     await this.#device.close();
     await this.#magic.closeAsync();
   }
@@ -421,32 +442,6 @@ export class Engine implements AsyncDisposable {
     }
   }
 
-  #onInbound(packet: Uint8Array, peer: NodePublic): void {
-    if (this.#pinger.observe(packet)) {
-      this.inbound.pingReplies++;
-      return;
-    }
-    const r = this.#responder.handle(
-      packet,
-      (b, off, len) => this.#selfAddrs.has(formatIpAddrAt(b, off, len)),
-    );
-    if (r.kind === "reply") {
-      this.inbound.answered++;
-      this.#device.sendPacket(r.packet);
-      return;
-    }
-    if (r.kind === "consumed") {
-      this.inbound.tsmpConsumed++;
-      return;
-    }
-    if (this.#handler === null) {
-      this.inbound.dropped++;
-      return;
-    }
-    this.inbound.passed++;
-    this.#handler.inbound(packet, peer);
-  }
-
   #onDisco(d: DerpDisco): void {
     const opened = this.#disco.open(d.packet);
     if (opened === null) return;
@@ -465,8 +460,4 @@ export class Engine implements AsyncDisposable {
     }
     // CallMeMaybe: no direct paths yet, so nothing to ping.
   }
-}
-
-function shortName(n: NetmapNode): string {
-  return n.name.split(".")[0] || n.hostname;
 }

@@ -1,13 +1,15 @@
 /**
  * Joins the IPN backend to the data plane: one {@linkcode Engine} for the node key the
- * backend is logged in with, fed every new netmap, closed on logout or key change. The
+ * backend is logged in with, closed on logout or key change. On every new netmap or prefs
+ * change it computes the engine's config ({@linkcode engineConfig}) and calls
+ * `Engine.reconfig()`; the engine builds and owns everything else (stack included). The
  * engine's home DERP region goes back to control as `Hostinfo.NetInfo.PreferredDERP`, which
  * is how peers learn where to reach us; its liveness (home DERP connected) is what turns
  * Starting into Running.
  * @module
  */
 import type { Logger } from "../engine/base/logger.ts";
-import type { NetmapNode } from "../engine/control/types.ts";
+import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
 import {
   Engine,
@@ -16,15 +18,16 @@ import {
   type PingKind,
   type PingResult,
 } from "../engine/engine.ts";
-import { type DiscoPrivate, keysEqual, type NodePrivate } from "../engine/key/keys.ts";
 import {
-  NodeStack,
-  type StackConn,
-  type TailnetDialer,
-  type TcpListener,
-  type UdpSocket,
-} from "../engine/stack/mod.ts";
+  type DiscoPrivate,
+  keysEqual,
+  type NodePrivate,
+  type NodePublic,
+  publicFromText,
+} from "../engine/key/keys.ts";
+import type { StackConn, TailnetDialer, TcpListener, UdpSocket } from "../engine/stack/mod.ts";
 import type { Backend } from "./backend.ts";
+import { engineConfig, type EnginePrefs } from "./engine_config.ts";
 import { NotifyWatchOpt } from "./notify_bus.ts";
 import { type PeerStatusJson, ZERO_TIME } from "./status.ts";
 
@@ -51,8 +54,9 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   readonly #opts: EngineLinkOptions;
   #backend: Backend | null = null;
   #engine: Engine | null = null;
-  #stack: NodeStack | null = null;
   #engineKey: NodePrivate | null = null;
+  /** What the engine's config was computed from, to skip a reconfig when neither changed. */
+  #configFrom: { nm: NetworkMap; prefs: string } | null = null;
   #unwatch: (() => void) | null = null;
   #closing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -89,10 +93,10 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
    * @returns the connection once established
    */
   dialTcp(ip: string, port: number, signal?: AbortSignal): Promise<StackConn> {
-    if (this.#stack === null) {
+    if (this.#engine === null) {
       return Promise.reject(new Deno.errors.NotConnected("not running: no data plane yet"));
     }
-    return this.#stack.dialTcp(ip, port, signal);
+    return this.#engine.stack.dialTcp(ip, port, signal);
   }
 
   /**
@@ -102,14 +106,14 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
    * @returns the listener
    */
   listenTcp(port: number): TcpListener {
-    if (this.#stack === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
-    return this.#stack.stack.listenTcp({ port });
+    if (this.#engine === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
+    return this.#engine.stack.stack.listenTcp({ port });
   }
 
   /** @param port 0 for ephemeral @returns a UDP socket on our tailnet addresses */
   listenUdp(port = 0): UdpSocket {
-    if (this.#stack === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
-    return this.#stack.listenUdp(port);
+    if (this.#engine === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
+    return this.#engine.stack.listenUdp(port);
   }
 
   /**
@@ -136,7 +140,13 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   decoratePeer(node: NetmapNode, ps: PeerStatusJson): void {
     const engine = this.#engine;
     if (engine === null) return;
-    const st = engine.peerStatus(node);
+    let key: NodePublic;
+    try {
+      key = publicFromText("node", node.key);
+    } catch {
+      return;
+    }
+    const st = engine.peerStatus(key);
     ps.InMagicSock = st.wg !== null;
     ps.InEngine = st.wg !== null;
     if (st.relay) ps.Relay = st.relay;
@@ -175,7 +185,8 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
     if (b === null || this.#closed) return;
     const key = b.persist().privateNodeKey;
     const nm = b.netmap;
-    const wanted = key !== null && nm !== null && b.prefs().WantRunning;
+    const prefs = b.prefs();
+    const wanted = key !== null && nm !== null && prefs.WantRunning;
     if (!wanted) {
       if (this.#engine !== null) void this.#dropEngine();
       return;
@@ -191,31 +202,31 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
         log: this.#opts.log,
         derpDial: this.#opts.derpDial,
         wgTimings: this.#opts.wgTimings,
+        forwardToLoopback: this.#opts.forwardToLoopback ?? true,
         onHomeDerp: (regionId) => b.setNetInfo({ PreferredDERP: regionId }),
         onStatusChange: () => b.engineStatusChanged(),
       });
-      this.#stack = new NodeStack(this.#engine, {
-        addresses: nm.self.addresses,
-        forward: this.#opts.forwardToLoopback ?? true,
-      });
     }
-    if (this.#engine.netmap !== nm) {
-      this.#engine.setNetmap(nm);
-      this.#stack?.stack.setAddresses(nm.self.addresses);
-    }
+    const ep: EnginePrefs = {
+      RouteAll: prefs.RouteAll,
+      ExitNodeID: prefs.ExitNodeID,
+      ExitNodeIP: prefs.ExitNodeIP,
+      ShieldsUp: prefs.ShieldsUp,
+    };
+    const prefsKey = JSON.stringify(ep);
+    const from = this.#configFrom;
+    if (from !== null && from.nm === nm && from.prefs === prefsKey) return;
+    this.#configFrom = { nm, prefs: prefsKey };
+    this.#engine.reconfig(engineConfig(ep, nm));
   }
 
   #dropEngine(): Promise<void> {
     const engine = this.#engine;
-    const stack = this.#stack;
     this.#engine = null;
-    this.#stack = null;
     this.#engineKey = null;
+    this.#configFrom = null;
     if (engine !== null) {
-      this.#closing = this.#closing.then(async () => {
-        await stack?.close();
-        await engine.close();
-      });
+      this.#closing = this.#closing.then(() => engine.close());
       this.#backend?.engineStatusChanged();
     }
     return this.#closing;

@@ -1,9 +1,9 @@
 /**
- * Our node built by hand from its layers, for interop tests that check those layers directly
- * rather than through the IPN backend: our control client registers with the lab's headscale,
- * an {@linkcode Engine} (DERP, WireGuard, disco) is built once control hands out the node key,
- * follows every netmap and sends its home DERP region back to control, and, when asked, a
- * {@linkcode NodeStack} follows our addresses.
+ * Our node without the IPN backend, for interop tests that check the data plane directly: our
+ * control client registers with the lab's headscale, an {@linkcode Engine} (DERP, WireGuard,
+ * disco, the packet pipeline and the stack, the same assembly the daemon runs) is built once
+ * control hands out the node key, is reconfigured from every netmap with default prefs
+ * (`engineConfig`), and sends its home DERP region back to control.
  * @module
  */
 import { waitFor } from "../lab/mod.ts";
@@ -17,7 +17,9 @@ import type { ControlStatus } from "../../src/engine/control/client.ts";
 import { Engine } from "../../src/engine/engine.ts";
 import { generatePrivate, publicOf } from "../../src/engine/key/keys.ts";
 import { Logger } from "../../src/engine/base/logger.ts";
-import { NodeStack } from "../../src/engine/stack/mod.ts";
+import type { NodeStack } from "../../src/engine/stack/mod.ts";
+import { engineConfig } from "../../src/ipn/engine_config.ts";
+import { defaultPrefs } from "../../src/ipn/prefs.ts";
 
 /** Options of {@linkcode InProcessNode.start}. */
 export interface InProcessNodeOptions {
@@ -25,7 +27,7 @@ export interface InProcessNodeOptions {
   lab: { controlUrl: string; authKey: string };
   /** Hostname to register with. */
   hostname: string;
-  /** Also attach a NodeStack (forwarding inbound connections to 127.0.0.1). */
+  /** Expose the engine's stack, forwarding inbound connections to 127.0.0.1. */
   withStack?: boolean;
   /** Wait until our netmap has at least this many peers. */
   minPeers: number;
@@ -39,12 +41,13 @@ export class InProcessNode implements AsyncDisposable {
   readonly control: ControlClient;
   /** Every status control reported, in order. */
   readonly statuses: ControlStatus[];
+  readonly #withStack: boolean;
   #engine: Engine | null = null;
-  #stack: NodeStack | null = null;
   #closed = false;
 
   private constructor(opts: InProcessNodeOptions) {
     const log = new Logger({ sink: () => {}, verbosity: 0 });
+    this.#withStack = opts.withStack ?? false;
     const discoKey = generatePrivate("disco");
     let hostinfo: Hostinfo = {
       IPNVersion: "0.1.0-tailnet",
@@ -67,6 +70,7 @@ export class InProcessNode implements AsyncDisposable {
             nodeKey: s.persist.privateNodeKey,
             discoKey,
             log,
+            forwardToLoopback: this.#withStack,
             onHomeDerp: (regionId) => {
               hostinfo = { ...hostinfo, NetInfo: { PreferredDERP: regionId } };
               control.setHostinfo(hostinfo);
@@ -74,12 +78,7 @@ export class InProcessNode implements AsyncDisposable {
           });
         }
         if (s.netmap !== null && this.#engine !== null) {
-          this.#engine.setNetmap(s.netmap);
-          if (!opts.withStack) return;
-          const addresses = s.netmap.self.addresses;
-          if (this.#stack === null) {
-            this.#stack = new NodeStack(this.#engine, { addresses });
-          } else this.#stack.stack.setAddresses(addresses);
+          this.#engine.reconfig(engineConfig(defaultPrefs(), s.netmap));
         }
       },
       log,
@@ -101,7 +100,7 @@ export class InProcessNode implements AsyncDisposable {
       await waitFor(`our netmap with the real ${what}`, () => {
         const nm = node.statuses.at(-1)?.netmap;
         return nm !== null && nm !== undefined && nm.peers.length >= opts.minPeers &&
-          node.#engine !== null && (!opts.withStack || node.#stack !== null);
+          node.#engine !== null;
       }, { timeoutMs: opts.timeoutMs });
     } catch (err) {
       await node.close();
@@ -118,8 +117,8 @@ export class InProcessNode implements AsyncDisposable {
 
   /** The stack, when `withStack` was set (built before `start` returns). */
   get stack(): NodeStack {
-    if (this.#stack === null) throw new Error("Cannot use the stack: none was asked for");
-    return this.#stack;
+    if (!this.#withStack) throw new Error("Cannot use the stack: none was asked for");
+    return this.engine.stack;
   }
 
   /** Our Tailscale addresses, without prefix lengths, from the latest status's netmap. */
@@ -127,12 +126,11 @@ export class InProcessNode implements AsyncDisposable {
     return this.statuses.at(-1)!.netmap!.self.addresses.map((a) => a.split("/")[0]);
   }
 
-  /** Closes the control client, then the stack, then the engine. Safe to call twice. */
+  /** Closes the control client, then the engine. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.control.close();
-    await this.#stack?.close();
     await this.#engine?.close();
   }
 

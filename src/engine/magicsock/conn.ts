@@ -9,12 +9,13 @@
  * WireGuard through {@linkcode MagicConn.receive}.
  * @module
  */
+import type { Clock } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { DerpMap } from "../control/types.ts";
 import type { DerpMessage } from "../derp/client.ts";
 import { DerpRegions, type RegionConnector, type RegionStatus } from "../derp/regions.ts";
 import type { DialOptions } from "../derp/dial.ts";
-import { type NodePrivate, type NodePublic, publicFromText, toHex } from "../key/keys.ts";
+import { type NodePrivate, type NodePublic, toHex } from "../key/keys.ts";
 import { isDiscoPacket } from "../wire/disco_messages.ts";
 import { RECEIVE_QUEUE_LIMIT } from "./constants.ts";
 import { PeerEndpoint } from "./peer_endpoint.ts";
@@ -39,8 +40,8 @@ export interface DerpDisco {
 
 /** A peer as the path layer needs it. */
 export interface PathPeer {
-  /** `nodekey:…` */
-  key: string;
+  /** The peer's node key. */
+  nodeKey: NodePublic;
   /** Home DERP region, 0 when unknown. */
   homeDerp: number;
 }
@@ -59,6 +60,8 @@ export interface MagicConnOptions {
   derpDial?: Omit<DialOptions, "signal">;
   /** Opens region streams; tests replace it. */
   derpConnect?: RegionConnector;
+  /** Time source for DERP; default the system clock. */
+  clock?: Clock;
 }
 
 /** Counters of the path layer. */
@@ -120,10 +123,7 @@ export class MagicConn {
   setNetmap(derpMap: DerpMap | null, peers: readonly PathPeer[]): void {
     if (this.#closed) return;
     this.#peerHome.clear();
-    for (const p of peers) {
-      const ep = this.endpointFor(p.key);
-      if (ep) this.#peerHome.set(ep.id, p.homeDerp);
-    }
+    for (const p of peers) this.#peerHome.set(this.endpoint(p.nodeKey).id, p.homeDerp);
     if (derpMap === null) return;
     this.#derpMap = derpMap;
     if (this.#regions === null) {
@@ -133,6 +133,7 @@ export class MagicConn {
         onMessage: (regionId, msg) => this.#onDerp(regionId, msg),
         dial: this.#opts.derpDial,
         connect: this.#opts.derpConnect,
+        clock: this.#opts.clock,
         log: this.#opts.log.child("derp"),
       });
     } else {
@@ -149,17 +150,11 @@ export class MagicConn {
 
   /**
    * The endpoint object for a peer (one per node key, reused).
-   * @param nodeKeyText `nodekey:…`
-   * @returns the endpoint, or null for a malformed key
+   * @param nodeKey the peer's node key
+   * @returns its endpoint
    */
-  endpointFor(nodeKeyText: string): PeerEndpoint | null {
-    let key: NodePublic;
-    try {
-      key = publicFromText("node", nodeKeyText);
-    } catch {
-      return null;
-    }
-    return this.#endpointForKey(key);
+  endpoint(nodeKey: NodePublic): PeerEndpoint {
+    return this.#endpointForKey(nodeKey);
   }
 
   /**

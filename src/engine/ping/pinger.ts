@@ -10,7 +10,7 @@ import { emitIcmpv4 } from "../wire/icmpv4.ts";
 import { emitIcmpv6 } from "../wire/icmpv6.ts";
 import { emitIpv4 } from "../wire/ipv4.ts";
 import { emitIpv6 } from "../wire/ipv6.ts";
-import { inspectIp, type IpInfo, newIpInfo } from "../wire/ip.ts";
+import type { IpInfo } from "../wire/ip.ts";
 import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TSMP } from "../wire/ip_proto.ts";
 import { emitTsmpPacket, parseTsmp, TSMP_PING_DATA_LEN, tsmpPacketLen } from "../wire/tsmp.ts";
 
@@ -28,7 +28,6 @@ const ICMPV6_ECHO_REPLY = 129;
 /** Builds pings and matches their answers for one node. */
 export class IpPinger {
   readonly #tracker = new PingTracker<PongInfo>();
-  readonly #info: IpInfo = newIpInfo();
   readonly #ident = crypto.getRandomValues(new Uint16Array(1))[0];
   #seq = 0;
 
@@ -114,12 +113,11 @@ export class IpPinger {
   /**
    * Looks at an inbound packet; if it answers one of our pings, resolves it.
    * @param packet a decrypted IP packet
+   * @param info what `inspectIp` found in it (the pipeline parses each packet once)
    * @returns true when it was an answer to us (the caller drops it)
    */
-  observe(packet: Uint8Array): boolean {
-    if (this.#tracker.size === 0) return false;
-    const info = this.#info;
-    if (!inspectIp(packet, 0, packet.length, info) || info.fragment) return false;
+  observe(packet: Uint8Array, info: Readonly<IpInfo>): boolean {
+    if (this.#tracker.size === 0 || info.fragment) return false;
     const p = info.payloadOff;
     if (info.protocol === IP_PROTO_TSMP) {
       try {

@@ -7,7 +7,7 @@
  */
 import { buildIcmpEchoReply } from "../wire/replies.ts";
 import { buildTsmpPong } from "../wire/tsmp.ts";
-import { inspectIp, type IpInfo, newIpInfo } from "../wire/ip.ts";
+import { type IpInfo, newIpInfo } from "../wire/ip.ts";
 import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TSMP } from "../wire/ip_proto.ts";
 
 /** What {@linkcode Responder.handle} did with a packet. */
@@ -21,30 +21,31 @@ const REPLY_BUFFER_LEN = 1500;
 
 /** Answers echo requests and TSMP pings for one node. */
 export class Responder {
-  readonly #info: IpInfo = newIpInfo();
+  // The reply builders in wire/ re-check the request into this scratch.
+  readonly #scratch: IpInfo = newIpInfo();
   readonly #out = new Uint8Array(REPLY_BUFFER_LEN);
   #echoId = 0;
 
   /**
    * Handles one inbound packet.
    * @param packet a decrypted IP packet
+   * @param info what `inspectIp` found in it (the pipeline parses each packet once)
    * @param isLocal whether an address (4 or 16 bytes at `off`) is one of ours
    * @returns a reply to send, "consumed" (TSMP we do not answer), or "pass" (for the stack)
    */
   handle(
     packet: Uint8Array,
+    info: Readonly<IpInfo>,
     isLocal: (b: Uint8Array, off: number, len: number) => boolean,
   ): Handled {
-    const info = this.#info;
-    if (!inspectIp(packet, 0, packet.length, info)) return { kind: "pass" };
     if (info.protocol === IP_PROTO_TSMP) {
-      const end = buildTsmpPong(packet, 0, packet.length, 0, this.#out, 0, info);
+      const end = buildTsmpPong(packet, 0, packet.length, 0, this.#out, 0, this.#scratch);
       return end < 0 ? { kind: "consumed" } : { kind: "reply", packet: this.#out.slice(0, end) };
     }
     const isIcmp = info.protocol === (info.version === 4 ? IP_PROTO_ICMP : IP_PROTO_ICMPV6);
     if (!isIcmp || !isLocal(packet, info.dstOff, info.addrLen)) return { kind: "pass" };
     this.#echoId = (this.#echoId + 1) & 0xffff;
-    const end = buildIcmpEchoReply(packet, 0, packet.length, this.#out, 0, info, {
+    const end = buildIcmpEchoReply(packet, 0, packet.length, this.#out, 0, this.#scratch, {
       ipId: this.#echoId,
     });
     return end < 0 ? { kind: "pass" } : { kind: "reply", packet: this.#out.slice(0, end) };

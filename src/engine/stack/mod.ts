@@ -73,4 +73,4 @@ export interface TailnetDialer {
 
 import type { StackConn } from "./conn.ts";
 import type { UdpSocket } from "./udp_socket.ts";
-export { NodeStack, type NodeStackOptions, type StackEngine } from "./node_stack.ts";
+export { NodeStack, type NodeStackOptions } from "./node_stack.ts";

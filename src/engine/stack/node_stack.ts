@@ -1,9 +1,9 @@
 /**
- * The stack as a node runs it: a {@linkcode Stack} whose packets go out through the
- * WireGuard device and come in as the engine's packet handler, with the
+ * The stack as a node runs it: a {@linkcode Stack} whose packets go out through the output
+ * the engine gives it (its packet pipeline) and come in from that pipeline, with the
  * {@linkcode LoopbackForwarder} serving inbound connections, and the
- * {@linkcode TailnetDialer} the proxies use. The engine is taken by shape, so this folder
- * does not import `engine.ts` (imports point down).
+ * {@linkcode TailnetDialer} the proxies use. The engine builds it; this folder does not
+ * import `engine.ts` (imports point down).
  * @module
  */
 import type { StackConn } from "./conn.ts";
@@ -11,16 +11,10 @@ import { type ForwarderOptions, LoopbackForwarder } from "./forwarder.ts";
 import { Stack, type StackOptions } from "./stack.ts";
 import type { UdpSocket } from "./udp_socket.ts";
 
-/** What {@linkcode NodeStack} needs of the engine. */
-export interface StackEngine {
-  /** The WireGuard device: sends an IP packet with 16 bytes of headroom before `off`. */
-  readonly device: { send(buf: Uint8Array, off: number, len: number): boolean };
-  /** Installs the handler of decrypted inbound packets. */
-  setPacketHandler(handler: { inbound(packet: Uint8Array): void }): void;
-}
-
 /** Options for {@linkcode NodeStack}. */
 export interface NodeStackOptions {
+  /** Sends an IP packet out; `buf` has 16 bytes of headroom before `off` (WireGuard's). */
+  output: (buf: Uint8Array, off: number, len: number) => void;
   /** Our Tailscale addresses (`100.64.0.2/32`, `fd7a:…/128`). */
   addresses: readonly string[];
   /** Forward inbound TCP/UDP to this machine's loopback (default true). */
@@ -31,7 +25,7 @@ export interface NodeStackOptions {
   stack?: Partial<StackOptions>;
 }
 
-/** A node's stack, attached to its engine. */
+/** A node's stack, as its engine runs it. */
 export class NodeStack implements AsyncDisposable {
   /** The stack. */
   readonly stack: Stack;
@@ -40,22 +34,14 @@ export class NodeStack implements AsyncDisposable {
   #closed = false;
 
   /**
-   * Builds the stack and attaches it to `engine` as its packet handler.
-   * @param engine the engine (by shape)
-   * @param opts addresses and options
+   * Builds the stack (and the forwarder, unless `forward` is false).
+   * @param opts output, addresses and options
    */
-  constructor(engine: StackEngine, opts: NodeStackOptions) {
-    this.stack = new Stack({
-      addresses: opts.addresses,
-      output: (buf, off, len) => {
-        engine.device.send(buf, off, len);
-      },
-      ...opts.stack,
-    });
+  constructor(opts: NodeStackOptions) {
+    this.stack = new Stack({ addresses: opts.addresses, output: opts.output, ...opts.stack });
     this.forwarder = opts.forward === false
       ? null
       : new LoopbackForwarder(this.stack, opts.forwarder);
-    engine.setPacketHandler(this.stack);
   }
 
   /**

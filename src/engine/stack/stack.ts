@@ -351,13 +351,25 @@ export class Stack implements ConnHost, UdpHost {
    */
   input(packet: Uint8Array): void {
     if (this.#closed) return;
-    this.stats.packetsIn++;
-    const d = this.stats.drops;
     const info = this.#info;
     if (!inspectIp(packet, 0, packet.length, info)) {
-      d.malformed++;
+      this.stats.packetsIn++;
+      this.stats.drops.malformed++;
       return;
     }
+    this.inputParsed(packet, info);
+  }
+
+  /**
+   * Takes one inbound IP packet that the caller has already inspected (the engine's packet
+   * pipeline parses each packet once).
+   * @param packet the packet (read now, not kept)
+   * @param info what `inspectIp(packet, 0, packet.length, info)` filled in
+   */
+  inputParsed(packet: Uint8Array, info: IpInfo): void {
+    if (this.#closed) return;
+    this.stats.packetsIn++;
+    const d = this.stats.drops;
     if (info.fragment) {
       d.fragment++;
       return;
