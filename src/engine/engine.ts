@@ -7,7 +7,7 @@
  *   handlers (ping answers, TSMP, the 100.100.100.100 slot) and then the stack;
  * - the stack ({@linkcode NodeStack}, with the loopback forwarder when asked) sends through
  *   the pipeline's outbound side (filter slot, then WireGuard);
- * - disco packets over DERP are opened with our disco key and answered.
+ * - magicsock owns the peers' paths and disco (pings over DERP, answered and sent).
  *
  * The engine knows nothing of control or IPN. {@linkcode Engine.reconfig} is the one way in:
  * IPN computes an {@linkcode EngineConfig} from prefs and the netmap and hands it over.
@@ -18,19 +18,17 @@ import type { Logger } from "./base/logger.ts";
 import { EMPTY_ENGINE_CONFIG, type EngineConfig, type PeerConfig } from "./config.ts";
 import type { DialOptions } from "./derp/dial.ts";
 import type { RegionConnector, RegionStatus } from "./derp/regions.ts";
-import { PingTimeoutError, PingTracker } from "./disco/ping_tracker.ts";
-import { DiscoSealer } from "./disco/seal.ts";
+import { PingTimeoutError } from "./disco/ping_tracker.ts";
 import {
   type DiscoPrivate,
   type DiscoPublic,
-  fromHex,
   type NodePrivate,
   type NodePublic,
   publicOf,
   publicToText,
-  toHex,
 } from "./key/keys.ts";
-import { type DerpDisco, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
+import { MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
+import { DERP_MAGIC_IP } from "./magicsock/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
@@ -42,8 +40,7 @@ import { parseIpAddr } from "./wire/ip_addr.ts";
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
 
-/** The IP of DERP paths in disco pongs and ping results: Go's `tailcfg.DerpMagicIP`. */
-export const DERP_MAGIC_IP = "127.3.3.40";
+export { DERP_MAGIC_IP };
 /** Default time a ping waits for its answer. */
 export const PING_TIMEOUT_MS = 5_000;
 
@@ -128,15 +125,11 @@ export class Engine implements AsyncDisposable {
   readonly #device: Device;
   readonly #pipeline: PacketPipeline;
   readonly #stack: NodeStack;
-  readonly #disco: DiscoSealer;
   readonly #nodePublic: NodePublic;
-  readonly #discoPings = new PingTracker<{ regionId: number }>();
   readonly #pinger = new IpPinger();
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
-  #peersByDisco = new Map<string, PeerConfig>();
   #peersByIp = new Map<string, PeerConfig>();
-  #wgPeers = new Set<string>();
   #live = false;
   #closed = false;
 
@@ -145,11 +138,10 @@ export class Engine implements AsyncDisposable {
     this.#opts = opts;
     this.#log = opts.log;
     this.#nodePublic = publicOf(opts.nodeKey);
-    this.#disco = new DiscoSealer(opts.discoKey);
     this.#magic = new MagicConn({
       privateKey: opts.nodeKey,
+      discoKey: opts.discoKey,
       log: opts.log.child("magicsock"),
-      onDisco: (d) => this.#onDisco(d),
       onHomeDerp: (id) => {
         opts.onHomeDerp?.(id);
         void this.#watchHome();
@@ -188,7 +180,7 @@ export class Engine implements AsyncDisposable {
 
   /** Our disco public key (sent to control in MapRequests). */
   get discoPublic(): DiscoPublic {
-    return this.#disco.publicKey;
+    return this.#magic.discoPublic;
   }
 
   /** Our node public key. */
@@ -245,30 +237,22 @@ export class Engine implements AsyncDisposable {
     this.#selfAddrs = new Set(addrs);
     this.#stack.stack.setAddresses(cfg.addresses);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
-    const byDisco = new Map<string, PeerConfig>();
     const byIp = new Map<string, PeerConfig>();
-    const wanted = new Set<string>();
     for (const peer of cfg.peers) {
-      if (peer.discoKey !== null) byDisco.set(toHex(peer.discoKey), peer);
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
+    }
+    this.#peersByIp = byIp;
+    // Paths first: WireGuard's peers point at the path layer's endpoints.
+    const removed = this.#magic.reconfig(cfg.derpMap, cfg.peers);
+    for (const ep of removed) this.#device.removePeer(ep.nodeKey);
+    for (const peer of cfg.peers) {
       const ep = this.#magic.endpoint(peer.nodeKey);
       try {
         this.#device.setPeer({ publicKey: ep.nodeKey, allowedIps: peer.allowedIps, endpoint: ep });
-        wanted.add(ep.id);
       } catch (err) {
         this.#log.warn(`peer ${peer.name}: not configured:`, err);
       }
     }
-    for (const id of this.#wgPeers) {
-      if (!wanted.has(id)) this.#device.removePeer(fromHex(id));
-    }
-    this.#wgPeers = wanted;
-    this.#peersByDisco = byDisco;
-    this.#peersByIp = byIp;
-    this.#magic.setNetmap(
-      cfg.derpMap,
-      cfg.peers.map((p) => ({ nodeKey: p.nodeKey, homeDerp: p.homeDerp })),
-    );
   }
 
   /**
@@ -344,30 +328,16 @@ export class Engine implements AsyncDisposable {
     const base = { IP: ip, NodeIP: ip, NodeName: peer?.name ?? "" };
     if (peer === null) return { ...base, Err: `no peer with IP ${ip} in the netmap` };
     if (peer.discoKey === null) return { ...base, Err: `peer ${base.NodeName} has no disco key` };
-    const path = this.#magic.pathTo(this.#magic.endpoint(peer.nodeKey));
-    if (path === null) return { ...base, Err: "no DERP path to the peer (no DERP map yet?)" };
-    const txid = crypto.getRandomValues(new Uint8Array(12));
-    const answer = this.#discoPings.wait(txid, timeoutMs);
-    const packet = this.#disco.seal(peer.discoKey, {
-      type: "ping",
-      txid,
-      nodeKey: this.#nodePublic,
-      padding: 0,
-    });
-    this.#magic.sendDiscoDerp(peer.nodeKey, packet, path.regionId);
-    try {
-      const { value, rttMs } = await answer;
-      const code = this.#magic.derpMap?.Regions[String(value.regionId)]?.RegionCode ??
-        String(value.regionId);
-      return {
-        ...base,
-        LatencySeconds: rttMs / 1000,
-        DERPRegionID: value.regionId,
-        DERPRegionCode: code,
-      };
-    } catch (err) {
-      return { ...base, Err: err instanceof PingTimeoutError ? "timeout" : String(err) };
-    }
+    const r = await this.#magic.pingDisco(peer.nodeKey, timeoutMs);
+    if (!r.ok) return { ...base, Err: r.err };
+    const code = this.#magic.derpMap?.Regions[String(r.regionId)]?.RegionCode ??
+      String(r.regionId);
+    return {
+      ...base,
+      LatencySeconds: r.rttMs / 1000,
+      DERPRegionID: r.regionId,
+      DERPRegionCode: code,
+    };
   }
 
   /**
@@ -416,7 +386,6 @@ export class Engine implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#discoPings.close();
     this.#pinger.close();
     await this.#stack.close();
     await this.#device.close();
@@ -440,24 +409,5 @@ export class Engine implements AsyncDisposable {
     } catch {
       // closed before connecting
     }
-  }
-
-  #onDisco(d: DerpDisco): void {
-    const opened = this.#disco.open(d.packet);
-    if (opened === null) return;
-    const peer = this.#peersByDisco.get(toHex(opened.sender));
-    if (peer === undefined) return; // unknown disco key: dropped silently, as Go does
-    const m = opened.message;
-    if (m.type === "ping") {
-      const pong = this.#disco.seal(opened.sender, {
-        type: "pong",
-        txid: m.txid,
-        src: { ip: DERP_MAGIC_IP, port: d.regionId },
-      });
-      this.#magic.sendDiscoDerp(d.srcNodeKey, pong, d.regionId);
-    } else if (m.type === "pong") {
-      this.#discoPings.answer(m.txid, { regionId: d.regionId });
-    }
-    // CallMeMaybe: no direct paths yet, so nothing to ping.
   }
 }

@@ -1,12 +1,14 @@
 /**
- * The path layer (the seed of magicsock): WireGuard's {@linkcode Bind} for a node. WireGuard
- * sends to a {@linkcode PeerEndpoint}; this layer picks the path. Today that is the DERP region
- * the peer is homed in (our own home region when control did not say); direct UDP paths found
- * by disco come later behind the same interface, so nothing above knows which path a packet
- * takes.
+ * The path layer (the seed of magicsock): WireGuard's {@linkcode Bind} for a node, and the
+ * owner of disco. WireGuard sends to an {@linkcode Endpoint}; this layer picks the path. Today
+ * that is the DERP region the peer is homed in (our own home region when control did not
+ * say); direct UDP paths found by disco come later behind the same interface (the endpoint
+ * already holds the candidates), so nothing above knows which path a packet takes.
  *
- * Packets from DERP are demultiplexed: disco packets go to `onDisco`, everything else to
- * WireGuard through {@linkcode MagicConn.receive}.
+ * Peers live in a {@linkcode PeerMap} (by node key, disco key and `ip:port`). Packets from DERP
+ * are demultiplexed: disco packets are opened with our disco key here (pings answered with a
+ * pong naming the DERP path, pongs matched to our {@linkcode MagicConn.pingDisco}), everything
+ * else goes to WireGuard through {@linkcode MagicConn.receive}.
  * @module
  */
 import type { Clock } from "../base/clock.ts";
@@ -15,45 +17,53 @@ import type { DerpMap } from "../control/types.ts";
 import type { DerpMessage } from "../derp/client.ts";
 import { DerpRegions, type RegionConnector, type RegionStatus } from "../derp/regions.ts";
 import type { DialOptions } from "../derp/dial.ts";
-import { type NodePrivate, type NodePublic, toHex } from "../key/keys.ts";
+import { PingTimeoutError, PingTracker } from "../disco/ping_tracker.ts";
+import { DiscoSealer } from "../disco/seal.ts";
+import {
+  type DiscoPrivate,
+  type DiscoPublic,
+  type NodePrivate,
+  type NodePublic,
+  publicOf,
+} from "../key/keys.ts";
 import { isDiscoPacket } from "../wire/disco_messages.ts";
-import { RECEIVE_QUEUE_LIMIT } from "./constants.ts";
-import { PeerEndpoint } from "./peer_endpoint.ts";
+import { DERP_MAGIC_IP, RECEIVE_QUEUE_LIMIT } from "./constants.ts";
+import { Endpoint, parseCandidates } from "./endpoint.ts";
+import { PeerMap } from "./peer_map.ts";
 
 /** One received datagram for WireGuard (the shape of wg's `BindReceived`). */
 export interface MagicReceived {
   /** The datagram. */
   readonly data: Uint8Array;
   /** The peer it came from. */
-  readonly endpoint: PeerEndpoint;
-}
-
-/** A disco packet that arrived over DERP, still sealed. */
-export interface DerpDisco {
-  /** The sealed disco packet. */
-  packet: Uint8Array;
-  /** The DERP source: the sender's node key. */
-  srcNodeKey: NodePublic;
-  /** The region it came through. */
-  regionId: number;
+  readonly endpoint: Endpoint;
 }
 
 /** A peer as the path layer needs it. */
 export interface PathPeer {
   /** The peer's node key. */
   nodeKey: NodePublic;
+  /** The peer's disco key, or null (no disco with it). */
+  discoKey: DiscoPublic | null;
   /** Home DERP region, 0 when unknown. */
   homeDerp: number;
+  /** Its `ip:port` endpoints from control (candidate direct paths). */
+  endpoints: readonly string[];
 }
+
+/** The outcome of {@linkcode MagicConn.pingDisco}. */
+export type DiscoPingResult =
+  | { ok: true; rttMs: number; regionId: number }
+  | { ok: false; err: string };
 
 /** Options for {@linkcode MagicConn}. */
 export interface MagicConnOptions {
   /** Our node private key: the DERP identity. */
   privateKey: NodePrivate;
+  /** This process's disco private key. */
+  discoKey: DiscoPrivate;
   /** Logger. */
   log: Logger;
-  /** Receives disco packets that came over DERP. */
-  onDisco?: (d: DerpDisco) => void;
   /** Called when our home DERP region changes (to tell control in Hostinfo.NetInfo). */
   onHomeDerp?: (regionId: number) => void;
   /** DERP dial options (`useHttp` is the TS_DEBUG_USE_DERP_HTTP knob). */
@@ -91,18 +101,26 @@ export class MagicConn {
     drops: { noPath: 0, queueFull: 0, derpSend: 0 },
   };
   readonly #opts: MagicConnOptions;
-  readonly #endpoints = new Map<string, PeerEndpoint>();
-  readonly #peerHome = new Map<string, number>();
+  readonly #peers = new PeerMap();
+  readonly #disco: DiscoSealer;
+  readonly #discoPings = new PingTracker<{ regionId: number }>();
   readonly #queue: MagicReceived[] = [];
   #waiter: ((r: MagicReceived | null) => void) | null = null;
   #regions: DerpRegions | null = null;
   #derpMap: DerpMap | null = null;
   #home = 0;
+  #nodePublicKey: NodePublic | null = null;
   #closed = false;
 
   /** @param opts keys, logger and hooks */
   constructor(opts: MagicConnOptions) {
     this.#opts = opts;
+    this.#disco = new DiscoSealer(opts.discoKey);
+  }
+
+  /** Our disco public key. */
+  get discoPublic(): DiscoPublic {
+    return this.#disco.publicKey;
   }
 
   /** Our home DERP region, 0 before a DERP map arrived. */
@@ -116,14 +134,25 @@ export class MagicConn {
   }
 
   /**
-   * Applies the netmap's DERP map and peers. The first map starts the home region connection.
+   * Applies the DERP map and the peers. The first map starts the home region connection.
+   * Endpoints of peers that stay are updated in place (WireGuard holds them).
    * @param derpMap the DERP map, or null to keep the current one
-   * @param peers every peer, with its home region
+   * @param peers every peer, with its keys, home region and endpoints
+   * @returns the endpoints of peers no longer there (for WireGuard to forget)
    */
-  setNetmap(derpMap: DerpMap | null, peers: readonly PathPeer[]): void {
-    if (this.#closed) return;
-    this.#peerHome.clear();
-    for (const p of peers) this.#peerHome.set(this.endpoint(p.nodeKey).id, p.homeDerp);
+  reconfig(derpMap: DerpMap | null, peers: readonly PathPeer[]): Endpoint[] {
+    if (this.#closed) return [];
+    const removed = this.#peers.replace(peers.map((p) => ({
+      nodeKey: p.nodeKey,
+      discoKey: p.discoKey,
+      homeDerp: p.homeDerp,
+      candidates: parseCandidates(p.endpoints),
+    })));
+    this.#applyDerpMap(derpMap);
+    return removed;
+  }
+
+  #applyDerpMap(derpMap: DerpMap | null): void {
     if (derpMap === null) return;
     this.#derpMap = derpMap;
     if (this.#regions === null) {
@@ -149,12 +178,13 @@ export class MagicConn {
   }
 
   /**
-   * The endpoint object for a peer (one per node key, reused).
+   * The endpoint of a peer: the one in the peer map (the same object across reconfigs), or
+   * a fresh one for a key that is not a peer (WireGuard then drops what comes from it).
    * @param nodeKey the peer's node key
    * @returns its endpoint
    */
-  endpoint(nodeKey: NodePublic): PeerEndpoint {
-    return this.#endpointForKey(nodeKey);
+  endpoint(nodeKey: NodePublic): Endpoint {
+    return this.#peers.byNodeKey(nodeKey) ?? new Endpoint(nodeKey.slice() as NodePublic);
   }
 
   /**
@@ -162,7 +192,7 @@ export class MagicConn {
    * @param ep the peer
    * @returns region ID and code, or null when there is no path
    */
-  pathTo(ep: PeerEndpoint): { regionId: number; regionCode: string } | null {
+  pathTo(ep: Endpoint): { regionId: number; regionCode: string } | null {
     const regionId = this.#regionFor(ep);
     if (regionId === 0 || this.#derpMap === null) return null;
     const region = this.#derpMap.Regions[String(regionId)];
@@ -172,22 +202,44 @@ export class MagicConn {
   /**
    * Sends a WireGuard datagram to a peer (Bind.send). Never throws; failures are counted.
    * @param datagram bytes
-   * @param to the peer
+   * @param to the peer: one of this conn's endpoints
    */
   send(datagram: Uint8Array, to: { readonly addrBytes: Uint8Array }): void {
-    const ep = to instanceof PeerEndpoint ? to : this.#endpointForKey(to.addrBytes as NodePublic);
-    this.#sendDerp(ep, datagram);
+    if (!(to instanceof Endpoint)) {
+      this.stats.drops.noPath++; // not an endpoint of ours: a caller's bug, counted
+      return;
+    }
+    this.#sendDerp(to, datagram);
   }
 
   /**
-   * Sends a sealed disco packet to a peer over DERP.
+   * Sends a disco ping to a peer over DERP and waits for its pong.
    * @param nodeKey the peer's node key
-   * @param packet the sealed disco packet
-   * @param regionId the region to use; default the peer's home (or ours)
-   * @returns whether it was handed to DERP
+   * @param timeoutMs how long to wait
+   * @returns the round trip and the region the pong came through, or why it failed
    */
-  sendDiscoDerp(nodeKey: NodePublic, packet: Uint8Array, regionId?: number): boolean {
-    return this.#sendDerp(this.#endpointForKey(nodeKey), packet, regionId);
+  async pingDisco(nodeKey: NodePublic, timeoutMs: number): Promise<DiscoPingResult> {
+    const ep = this.#peers.byNodeKey(nodeKey);
+    if (ep === undefined) return { ok: false, err: "not a peer" };
+    if (ep.discoKey === null) return { ok: false, err: "no disco key" };
+    const path = this.pathTo(ep);
+    if (path === null) return { ok: false, err: "no DERP path to the peer (no DERP map yet?)" };
+    const txid = crypto.getRandomValues(new Uint8Array(12));
+    const answer = this.#discoPings.wait(txid, timeoutMs);
+    const packet = this.#disco.seal(ep.discoKey, {
+      type: "ping",
+      txid,
+      nodeKey: this.#nodePublic(),
+      padding: 0,
+    });
+    this.#sendDerp(ep, packet, path.regionId);
+    try {
+      const { value, rttMs } = await answer;
+      ep.lastPongAt = performance.now();
+      return { ok: true, rttMs, regionId: value.regionId };
+    } catch (err) {
+      return { ok: false, err: err instanceof PingTimeoutError ? "timeout" : String(err) };
+    }
   }
 
   /** The next datagram for WireGuard, or null once closed (Bind.receive). */
@@ -239,29 +291,24 @@ export class MagicConn {
   async closeAsync(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#discoPings.close();
     this.#waiter?.(null);
     this.#waiter = null;
     this.#queue.length = 0;
     await this.#regions?.close();
   }
 
-  #endpointForKey(key: NodePublic): PeerEndpoint {
-    const id = toHex(key);
-    let ep = this.#endpoints.get(id);
-    if (ep === undefined) {
-      ep = new PeerEndpoint(key.slice() as NodePublic);
-      this.#endpoints.set(id, ep);
-    }
-    return ep;
-  }
-
-  #regionFor(ep: PeerEndpoint): number {
-    const peerHome = this.#peerHome.get(ep.id) ?? 0;
+  #regionFor(ep: Endpoint): number {
+    const peerHome = ep.homeDerp;
     if (peerHome !== 0 && this.#derpMap?.Regions[String(peerHome)] !== undefined) return peerHome;
     return this.#home;
   }
 
-  #sendDerp(ep: PeerEndpoint, datagram: Uint8Array, regionId?: number): boolean {
+  #nodePublic(): NodePublic {
+    return this.#nodePublicKey ??= publicOf(this.#opts.privateKey);
+  }
+
+  #sendDerp(ep: Endpoint, datagram: Uint8Array, regionId?: number): boolean {
     if (this.#closed) return false;
     const region = regionId ?? this.#regionFor(ep);
     if (this.#regions === null || region === 0) {
@@ -280,11 +327,11 @@ export class MagicConn {
     if (msg.type !== "recv-packet" || this.#closed) return;
     if (isDiscoPacket(msg.packet)) {
       this.stats.discoDerp++;
-      this.#opts.onDisco?.({ packet: msg.packet, srcNodeKey: msg.src, regionId });
+      this.#onDisco(msg.packet, msg.src, regionId);
       return;
     }
     this.stats.receivedDerp++;
-    const item: MagicReceived = { data: msg.packet, endpoint: this.#endpointForKey(msg.src) };
+    const item: MagicReceived = { data: msg.packet, endpoint: this.endpoint(msg.src) };
     if (this.#waiter !== null) {
       const w = this.#waiter;
       this.#waiter = null;
@@ -296,6 +343,25 @@ export class MagicConn {
       return;
     }
     this.#queue.push(item);
+  }
+
+  #onDisco(packet: Uint8Array, srcNodeKey: NodePublic, regionId: number): void {
+    const opened = this.#disco.open(packet);
+    if (opened === null) return;
+    // An unknown disco key is dropped silently, as Go does.
+    if (this.#peers.byDiscoKey(opened.sender) === undefined) return;
+    const m = opened.message;
+    if (m.type === "ping") {
+      const pong = this.#disco.seal(opened.sender, {
+        type: "pong",
+        txid: m.txid,
+        src: { ip: DERP_MAGIC_IP, port: regionId },
+      });
+      this.#sendDerp(this.endpoint(srcNodeKey), pong, regionId);
+    } else if (m.type === "pong") {
+      this.#discoPings.answer(m.txid, { regionId });
+    }
+    // CallMeMaybe: no direct paths yet, so nothing to ping.
   }
 }
 

@@ -1,0 +1,102 @@
+/**
+ * The path layer's peers, indexed three ways: by node key (WireGuard and DERP name peers so),
+ * by disco key (a disco message names its sender so) and by `ip:port` (a direct UDP datagram
+ * is known only by where it came from). Keys are the bytes themselves, as one-byte-per-char
+ * strings ({@linkcode bytesKey}), not hex.
+ * @module
+ */
+import type { DiscoPublic, NodePublic } from "../key/keys.ts";
+import { Endpoint, type PathCandidate } from "./endpoint.ts";
+
+/** What the peer map needs of a peer. */
+export interface PeerMapEntry {
+  /** Node key. */
+  nodeKey: NodePublic;
+  /** Disco key, or null. */
+  discoKey: DiscoPublic | null;
+  /** Home DERP region, 0 when unknown. */
+  homeDerp: number;
+  /** Candidate paths. */
+  candidates: PathCandidate[];
+}
+
+/**
+ * A Map key holding `b`'s bytes, one per UTF-16 unit: cheaper than hex and as exact.
+ * @param b bytes (a key, or an address)
+ * @returns the key
+ */
+export function bytesKey(b: Uint8Array): string {
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
+/**
+ * The key of an `ip:port`.
+ * @param ip 4 or 16 bytes @param port the port
+ * @returns the key
+ */
+export function addrPortKey(ip: Uint8Array, port: number): string {
+  return bytesKey(ip) + String.fromCharCode(port >>> 8, port & 0xff);
+}
+
+/** The peers of one node. */
+export class PeerMap {
+  readonly #byNode = new Map<string, Endpoint>();
+  readonly #byDisco = new Map<string, Endpoint>();
+  readonly #byAddr = new Map<string, Endpoint>();
+
+  /** Number of peers. */
+  get size(): number {
+    return this.#byNode.size;
+  }
+
+  /** @param nodeKey a node key @returns its peer, or undefined */
+  byNodeKey(nodeKey: NodePublic): Endpoint | undefined {
+    return this.#byNode.get(bytesKey(nodeKey));
+  }
+
+  /** @param discoKey a disco key @returns its peer, or undefined */
+  byDiscoKey(discoKey: DiscoPublic): Endpoint | undefined {
+    return this.#byDisco.get(bytesKey(discoKey));
+  }
+
+  /** @param ip 4 or 16 bytes @param port a UDP port @returns the peer with that path, or undefined */
+  byAddrPort(ip: Uint8Array, port: number): Endpoint | undefined {
+    return this.#byAddr.get(addrPortKey(ip, port));
+  }
+
+  /**
+   * Replaces the set of peers: existing endpoints are updated in place (WireGuard keeps its
+   * reference to them), new ones created, the rest removed.
+   * @param peers every peer
+   * @returns the endpoints removed
+   */
+  replace(peers: readonly PeerMapEntry[]): Endpoint[] {
+    const next = new Map<string, Endpoint>();
+    this.#byDisco.clear();
+    this.#byAddr.clear();
+    for (const p of peers) {
+      const id = bytesKey(p.nodeKey);
+      const ep = this.#byNode.get(id) ?? next.get(id) ??
+        new Endpoint(p.nodeKey.slice() as NodePublic);
+      ep.discoKey = p.discoKey;
+      ep.homeDerp = p.homeDerp;
+      // A candidate control still lists keeps what we learned about it (pings, pongs).
+      const known = new Map(ep.candidates.map((c) => [c.text, c]));
+      ep.candidates = p.candidates.map((c) => known.get(c.text) ?? c);
+      if (ep.bestAddr !== null && !ep.candidates.includes(ep.bestAddr)) ep.bestAddr = null;
+      next.set(id, ep);
+      if (p.discoKey !== null) this.#byDisco.set(bytesKey(p.discoKey), ep);
+      for (const c of ep.candidates) this.#byAddr.set(addrPortKey(c.ip, c.port), ep);
+    }
+    const removed: Endpoint[] = [];
+    for (const [id, ep] of this.#byNode) if (!next.has(id)) removed.push(ep);
+    this.#byNode.clear();
+    for (const [id, ep] of next) this.#byNode.set(id, ep);
+    return removed;
+  }
+
+  /** Every peer. */
+  [Symbol.iterator](): IterableIterator<Endpoint> {
+    return this.#byNode.values();
+  }
+}
