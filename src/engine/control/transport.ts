@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 import type { MachinePrivate } from "../key/keys.ts";
 import type {
   MapRequest,
@@ -45,15 +46,19 @@ export interface NoiseTransportOptions {
   log: Logger;
   /** Byte-stream opener; default Deno.connect. */
   connect?: Connector;
+  /** Where dial and ping-answer timeouts run; default the system clock. */
+  clock?: Clock;
 }
 
 /** {@linkcode ControlTransport} over ts2021: Noise, then HTTP/2 with node:http2. */
 export class NoiseTransport implements ControlTransport {
   readonly #conn: ControlConnection;
+  readonly #clock: Clock;
 
   /** @param opts server, keys, version */
   constructor(opts: NoiseTransportOptions) {
     this.#conn = new ControlConnection(opts);
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
   }
 
   /** @inheritdoc */
@@ -74,7 +79,7 @@ export class NoiseTransport implements ControlTransport {
   /** @inheritdoc */
   async ping(ping: PingRequest, signal: AbortSignal): Promise<number> {
     const h2 = ping.URLIsNoise ? await this.#conn.get(signal) : null;
-    return await answerPing(ping, h2, signal);
+    return await answerPing(ping, h2, signal, this.#clock);
   }
 
   /** @inheritdoc */
