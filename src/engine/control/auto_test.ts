@@ -177,6 +177,37 @@ Deno.test("AutoClient.login({ forceReauth }) registers a new key with OldNodeKey
   await f.client.close();
 });
 
+Deno.test("AutoClient backs off a failing register exponentially up to BACKOFF_MAX_MS, on its clock alone", async () => {
+  const f = fixture();
+  const FAILURES = 9;
+  const at: number[] = []; // when each register attempt reached the transport
+  for (let i = 0; i < FAILURES; i++) {
+    f.transport.answer(() => {
+      at.push(f.clock.now());
+      return new ControlError("server-error", "HTTP 502", true);
+    });
+  }
+  f.transport.answer(() => {
+    at.push(f.clock.now());
+    return OK;
+  });
+  const delays = Array.from({ length: FAILURES }, (_, i) => backoffDelay(i + 1, 0.5));
+  const wallStart = performance.now();
+  f.client.login({ authKey: "hskey-auth-good" });
+  // Exactly the total backoff: the map watchdog, 120 s after login, stays quiet.
+  await f.clock.advanceAsync(delays.reduce((a, b) => a + b), settle);
+  const gaps = at.slice(1).map((t, i) => t - at[i]);
+  assertEquals(gaps, delays);
+  assert(gaps[1] === 2 * gaps[0] && gaps[2] === 2 * gaps[1], "doubling");
+  assertEquals(gaps.slice(-3), [gaps.at(-1), gaps.at(-1), gaps.at(-1)], "capped");
+  assert(gaps.at(-1)! <= BACKOFF_MAX_MS);
+  assert(f.last().loggedIn && f.last().error === null);
+  // Minutes of backoff passed on the manual clock; the test itself took a moment.
+  assert(at.at(-1)! - at[0] > 60_000, `${at.at(-1)! - at[0]} ms of backoff`);
+  assert(performance.now() - wallStart < at.at(-1)! - at[0], "no real waiting");
+  await f.client.close();
+});
+
 Deno.test("AutoClient keeps the netmap across a stream failure and reconnects with backoff", async () => {
   const f = await loggedIn();
   const nm = f.last().netmap;
