@@ -25,6 +25,7 @@ import {
   toHex,
 } from "./key/keys.ts";
 import { type DerpDisco, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
+import { PING_TIMEOUT_MS } from "./ping/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
@@ -32,8 +33,6 @@ import { formatIpAddrAt, parseIpAddr } from "./wire/ip_addr.ts";
 
 /** The IP of DERP paths in disco pongs and ping results: Go's `tailcfg.DerpMagicIP`. */
 export const DERP_MAGIC_IP = "127.3.3.40";
-/** Default time a ping waits for its answer. */
-export const PING_TIMEOUT_MS = 5_000;
 
 /** How a ping travels (the `type` of `tailscale ping`). */
 export type PingKind = "disco" | "TSMP" | "ICMP";

@@ -8,20 +8,11 @@
  * retries with backoff and jitter; the backend never retries.
  * @module
  */
+import type { Clock } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { DiscoPublic, MachinePrivate, NodePrivate, NodePublic } from "../key/keys.ts";
 import type { Hostinfo, NetworkMap, UserProfile } from "./types.ts";
 import type { ControlTransport } from "./transport.ts";
-
-/** The clock a control client uses for backoff, the map watchdog and key expiry. */
-export interface ControlClock {
-  /** Wall-clock time in ms since the epoch. */
-  now(): number;
-  /** Schedules `fn` after `ms`; returns a handle for {@linkcode ControlClock.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): number;
-  /** Cancels a timer from {@linkcode ControlClock.setTimeout}. */
-  clearTimeout(id: number): void;
-}
 
 /** What a control client persists between runs (Go's `persist.Persist`). */
 export interface Persist {
@@ -69,8 +60,11 @@ export interface ControlClientOptions {
   onStatus: (status: ControlStatus) => void;
   /** Logger (prefix "control"). */
   log: Logger;
-  /** Clock for timers and expiry; default the real one. */
-  clock?: ControlClock;
+  /**
+   * Time for backoff, the map watchdog, request and dial timeouts (monotonic) and key expiry
+   * (wall); default {@linkcode SYSTEM_CLOCK}.
+   */
+  clock?: Clock;
   /** Random numbers in [0, 1) for backoff jitter; default `Math.random`. */
   random?: () => number;
   /**

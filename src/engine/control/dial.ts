@@ -27,6 +27,7 @@ import { publicFromText } from "../key/keys.ts";
 import { type ByteTransport, NoiseConn, writeAll } from "./noise_conn.ts";
 import { errorMessage } from "../base/errors.ts";
 import { timeoutSignal } from "./_timeout.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 
 /** Opens a byte stream to host:port (TLS when `tls`). Tests may inject one. */
 export type Connector = (
@@ -104,18 +105,20 @@ export function parseServerUrl(serverUrl: string): { url: URL; port: number; tls
  * @param serverUrl control URL
  * @param capver our capability version
  * @param signal cancels the request
+ * @param clock where the timeout runs; default the system clock
  * @returns the key
  */
 export async function fetchServerKey(
   serverUrl: string,
   capver: number,
   signal?: AbortSignal,
+  clock: Clock = SYSTEM_CLOCK,
 ): Promise<MachinePublic> {
   const { url } = parseServerUrl(serverUrl);
   const keyUrl = new URL(`/key?v=${capver}`, url);
   let res: Response;
   let body: string;
-  const t = timeoutSignal(signal, DIAL_TIMEOUT_MS, "GET /key timed out");
+  const t = timeoutSignal(clock, signal, DIAL_TIMEOUT_MS, "GET /key timed out");
   try {
     res = await fetch(keyUrl, { signal: t.signal });
     body = await readLimited(res, KEY_BODY_MAX_BYTES);
@@ -182,6 +185,8 @@ export interface DialNoiseOptions {
   signal?: AbortSignal;
   /** Byte-stream opener; default {@linkcode denoConnector}. */
   connect?: Connector;
+  /** Where the dial timeout runs; default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -192,7 +197,12 @@ export interface DialNoiseOptions {
 export async function dialNoise(options: DialNoiseOptions): Promise<NoiseConn> {
   const { serverUrl } = options;
   const { url, port, tls } = parseServerUrl(serverUrl);
-  const t = timeoutSignal(options.signal, DIAL_TIMEOUT_MS, "ts2021 dial timed out");
+  const t = timeoutSignal(
+    options.clock ?? SYSTEM_CLOCK,
+    options.signal,
+    DIAL_TIMEOUT_MS,
+    "ts2021 dial timed out",
+  );
   const signal = t.signal;
   const connect = options.connect ?? denoConnector;
   let transport: ByteTransport;

@@ -2,6 +2,9 @@ import { assert, assertEquals, assertRejects, assertThrows } from "../../../test
 import { checkUpgradeResponse, dialNoise, fetchServerKey, parseServerUrl } from "./dial.ts";
 import { ControlError } from "./client.ts";
 import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
+import { DIAL_TIMEOUT_MS } from "./constants.ts";
+import type { ByteTransport } from "./noise_conn.ts";
 
 /** Serves `handler` on a loopback port for the duration of `fn`. */
 async function withServer(
@@ -142,6 +145,43 @@ Deno.test("dialNoise() reports EOF after 101 as a refused handshake; type 3 with
   await withRawServer(head + "\x03\x00\x05nope!", async (url) => {
     await assertRejects(() => dialNoise({ ...opts, serverUrl: url }), ControlError, "nope!");
   });
+});
+
+Deno.test("dialNoise() gives up after DIAL_TIMEOUT_MS on its clock when the server never answers", async () => {
+  const clock = new ManualClock();
+  let closed = false;
+  let failRead: ((err: Error) => void) | null = null;
+  // A connection that takes the upgrade request and never answers; close() ends the read the
+  // way closing a Deno.Conn does.
+  const silent: ByteTransport = {
+    read: () => new Promise((_, reject) => failRead = reject),
+    write: (p) => Promise.resolve(p.length),
+    close: () => {
+      closed = true;
+      failRead?.(new Deno.errors.BadResource("Bad resource ID"));
+    },
+  };
+  let err: unknown = null;
+  const dialing = dialNoise({
+    serverUrl: "http://control.test",
+    machineKey: generatePrivate("machine"),
+    controlKey: publicOf(generatePrivate("machine")),
+    version: 113,
+    connect: () => Promise.resolve(silent),
+    clock,
+  }).catch((e) => err = e);
+  await clock.advanceAsync(DIAL_TIMEOUT_MS - 1);
+  assertEquals([err, closed], [null, false], "still waiting just before the deadline");
+  await clock.advanceAsync(1);
+  await dialing;
+  assert(err instanceof ControlError, String(err));
+  assertEquals([err.code, err.retryable], ["unreachable", true]);
+  assertEquals(
+    err.message,
+    "Cannot reach control server http://control.test: ts2021 dial timed out or was cancelled",
+  );
+  assert(closed, "the connection was closed");
+  assertEquals(clock.pending, 0);
 });
 
 Deno.test("checkUpgradeResponse() wants 101 and the ts2021 Upgrade value", () => {

@@ -24,6 +24,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { createHash, X509Certificate } from "node:crypto";
 import type { Logger } from "../base/logger.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 import type { DerpNode, DerpRegion } from "../control/types.ts";
 import {
   CONNECT_TIMEOUT_MS,
@@ -54,8 +55,8 @@ export interface DialOptions {
    * protocol version), as tailscaled does. Default true.
    */
   fastStart?: boolean;
-  /** Wall-clock time for certificate validity checks. Default `new Date()`. */
-  now?: () => Date;
+  /** Where dial timeouts run, and wall time for certificate validity. Default: system. */
+  clock?: Clock;
   /** Logger. */
   log?: Logger;
 }
@@ -339,6 +340,7 @@ function tcpConnect(
   port: number,
   timeoutMs: number,
   signal: AbortSignal,
+  clock: Clock,
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: t.host, port, family: t.family });
@@ -347,14 +349,14 @@ function tcpConnect(
       sock.destroy();
       reject(new DerpError("derp-dial", msg));
     };
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () => fail(`DERP dial ${t.host}:${port}: timed out after ${timeoutMs} ms`),
       timeoutMs,
     );
     const onAbort = () => fail(`DERP dial ${t.host}:${port}: aborted`);
     const onError = (err: Error) => fail(`DERP dial ${t.host}:${port}: ${err.message}`);
     const cleanup = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
       sock.off("error", onError);
       sock.off("connect", onConnect);
@@ -386,6 +388,7 @@ async function dialTcp(
   port: number,
   timeoutMs: number,
   signal: AbortSignal,
+  clock: Clock,
 ): Promise<net.Socket> {
   const targets = dialTargets(node);
   if (targets.length === 0) {
@@ -395,7 +398,7 @@ async function dialTcp(
   const race = new AbortController();
   const onAbort = () => race.abort();
   signal.addEventListener("abort", onAbort, { once: true });
-  const attempts = targets.map((t) => tcpConnect(t, port, timeoutMs, race.signal));
+  const attempts = targets.map((t) => tcpConnect(t, port, timeoutMs, race.signal, clock));
   try {
     return await Promise.any(attempts);
   } catch (err) {
@@ -467,7 +470,7 @@ function tlsHandshake(
           chain.map((c) => new Uint8Array(c.raw)),
           pin,
           node.HostName,
-          opts.now?.() ?? new Date(),
+          new Date((opts.clock ?? SYSTEM_CLOCK).wallNow()),
         );
         if (why !== null) {
           fail(
@@ -555,13 +558,14 @@ export async function dialNode(
   idealNode?: string,
 ): Promise<DerpConnection> {
   const timeoutMs = opts.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  const clock = opts.clock ?? SYSTEM_CLOCK;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const timer = clock.setTimeout(() => deadline.abort(), timeoutMs);
   const budget = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
   try {
     return await dialNodeWithin(node, opts, idealNode, budget);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 
@@ -572,7 +576,13 @@ async function dialNodeWithin(
   budget: AbortSignal,
 ): Promise<DerpConnection> {
   const port = derpPort(node, opts.useHttp);
-  const tcp = await dialTcp(node, port, opts.dialNodeTimeoutMs ?? DIAL_NODE_TIMEOUT_MS, budget);
+  const tcp = await dialTcp(
+    node,
+    port,
+    opts.dialNodeTimeoutMs ?? DIAL_NODE_TIMEOUT_MS,
+    budget,
+    opts.clock ?? SYSTEM_CLOCK,
+  );
   let sock: net.Socket = tcp;
   let certSha256: string | null = null;
   let serverKey: NodePublic | null = null;

@@ -14,6 +14,8 @@ import {
 } from "./dial.ts";
 import { DerpError } from "./errors.ts";
 import { toHex } from "../key/keys.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
+import { CONNECT_TIMEOUT_MS } from "./constants.ts";
 
 /**
  * The certificate chain derper v1.98.10 presented on 127.0.0.1 (`-certmode manual -hostname
@@ -204,6 +206,39 @@ Deno.test("dialNode() reports a refused upgrade with the server's status and tex
   assertEquals((err as DerpError).code, "derp-upgrade");
   assert(err.message.includes("DERP requires connection upgrade"), err.message);
   await srv.done;
+});
+
+Deno.test("dialNode() gives up at CONNECT_TIMEOUT_MS of its clock when the upgrade gets no answer", async () => {
+  // A server that reads the upgrade request and never answers.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let gotRequest: () => void = () => {};
+  const requested = new Promise<void>((r) => gotRequest = r);
+  const serving = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(4096);
+    let n = await conn.read(buf);
+    gotRequest();
+    while (n !== null) n = await conn.read(buf).catch(() => null);
+    conn.close();
+  })();
+  const clock = new ManualClock();
+  const n = node({ HostName: "127.0.0.1", IPv6: "none", DERPPort: listener.addr.port });
+  let err: unknown = null;
+  const dialing = dialNode(n, { useHttp: true, clock }).catch((e) => err = e);
+  await requested; // real TCP: connected and the request sent
+  await clock.advanceAsync(CONNECT_TIMEOUT_MS - 1);
+  assertEquals(err, null, "still waiting just before the deadline");
+  await clock.advanceAsync(1);
+  await dialing;
+  assert(err instanceof DerpError, String(err));
+  // The deadline closes the stream under the pending read, which reports the close.
+  assertEquals([err.code, err.message], [
+    "derp-upgrade",
+    "DERP upgrade at 127.0.0.1: connection closed",
+  ]);
+  assertEquals(clock.pending, 0);
+  await serving;
+  listener.close();
 });
 
 Deno.test("dialNode() fails with derp-dial when nothing listens", async () => {

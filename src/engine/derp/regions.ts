@@ -188,7 +188,12 @@ export class DerpRegions {
     this.#derpMap = opts.derpMap;
     this.#home = opts.homeRegion ?? 0;
     this.#connect = opts.connect ?? (async (region, signal) => {
-      const c = await dialRegion(region, { ...opts.dial, log: opts.log, signal });
+      const c = await dialRegion(region, {
+        clock: this.#clock,
+        ...opts.dial,
+        log: opts.log,
+        signal,
+      });
       return {
         stream: c.stream,
         initialBytes: c.initialBytes,

@@ -5,6 +5,7 @@
  * caller sends the built packet and feeds inbound packets to {@linkcode IpPinger.observe}.
  * @module
  */
+import type { Clock } from "../base/clock.ts";
 import { PingTracker } from "../disco/ping_tracker.ts";
 import { emitIcmpv4 } from "../wire/icmpv4.ts";
 import { emitIcmpv6 } from "../wire/icmpv6.ts";
@@ -25,12 +26,23 @@ const TTL = 64;
 const ICMP_ECHO_REPLY = 0;
 const ICMPV6_ECHO_REPLY = 129;
 
+/** Options for {@linkcode IpPinger}. */
+export interface IpPingerOptions {
+  /** Where ping deadlines run and round trips are measured; default the system clock. */
+  clock?: Clock;
+}
+
 /** Builds pings and matches their answers for one node. */
 export class IpPinger {
-  readonly #tracker = new PingTracker<PongInfo>();
+  readonly #tracker: PingTracker<PongInfo>;
   readonly #info: IpInfo = newIpInfo();
   readonly #ident = crypto.getRandomValues(new Uint16Array(1))[0];
   #seq = 0;
+
+  /** @param opts the clock */
+  constructor(opts: IpPingerOptions = {}) {
+    this.#tracker = new PingTracker<PongInfo>({ clock: opts.clock });
+  }
 
   /**
    * Builds an echo request and a promise of its reply.

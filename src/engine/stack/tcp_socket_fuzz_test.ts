@@ -12,6 +12,7 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { inspectIp, newIpInfo, parseIcmpv4, parseIcmpv6 } from "../wire/mod.ts";
 import { Prng, SimNet } from "./_sim.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import { RECV_BUFFER_MAX, SEND_BUFFER_MAX } from "./constants.ts";
 import { newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
 import { TcpSocket } from "./tcp_socket.ts";
@@ -197,9 +198,9 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
   // mutated datagrams must carry a valid checksum.
   const info = newIpInfo();
   let icmpOut = 0;
-  let clockMs = 0; // a millisecond a round: the ICMP rate limit then lets each error out
+  const clock = new ManualClock(); // a millisecond a round: the ICMP rate limit lets each error out
   const target = new SimNet({}, 5).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"], {
-    clock: () => clockMs,
+    clock,
     output: (buf, off, len) => {
       const p = buf.subarray(off, off + len);
       assert(inspectIp(p, 0, p.length, info), "the stack sent a malformed packet");
@@ -236,7 +237,7 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
     // Half the rounds a UDP handler takes every datagram; the others, nobody serves UDP and
     // each datagram that survived the mutation draws an ICMP port unreachable.
     target.setUdpHandler(i % 2 === 0 ? () => true : null);
-    clockMs++;
+    clock.advance(1);
     target.input(q);
     target.pollAll();
     outputs.push(target.connectionCount);

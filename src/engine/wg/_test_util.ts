@@ -7,7 +7,7 @@ import { Logger } from "../base/logger.ts";
 import { generatePrivate } from "../key/keys.ts";
 import { MemoryNetwork, settle } from "../../../tests/fakes/memory_bind.ts";
 import type { MemoryBind } from "../../../tests/fakes/memory_bind.ts";
-import { ManualClock } from "../base/clock.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import { Device, type DeviceOptions } from "./device.ts";
 import { parseIp } from "./allowed_ips.ts";
 
@@ -128,22 +128,13 @@ export function makePair(
 }
 
 /**
- * Moves the clock forward by `ms`, firing timers one deadline at a time and letting the
- * memory network drain after each, as time would pass for real.
+ * Moves the clock forward by `ms`, firing timers one at a time and letting the memory
+ * network drain after each, as time would pass for real.
  * @param clock the manual clock
  * @param ms how far
  */
 export async function advance(clock: ManualClock, ms: number): Promise<void> {
-  const target = clock.now() + ms;
-  await settle();
-  for (;;) {
-    const next = clock.nextDeadline();
-    if (next === null || next > target) break;
-    clock.advance(next - clock.now());
-    await settle();
-  }
-  clock.advance(target - clock.now());
-  await settle();
+  await clock.advanceAsync(ms, settle);
 }
 
 /** The message type of a datagram (first byte). */

@@ -10,7 +10,7 @@ import { generatePrivate, toHex } from "../key/keys.ts";
 import { ParseError } from "../base/errors.ts";
 import { ipv4, SILENT } from "./_test_util.ts";
 import { parsePrefix } from "./allowed_ips.ts";
-import { ManualClock } from "../base/clock.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import { Device } from "./device.ts";
 import { checkMessage, MSG_TRANSPORT, transportCounter } from "./messages.ts";
 import { prng as mulberry32 } from "../../../tests/fuzz.ts";

@@ -2,18 +2,18 @@
  * The data plane's endpoints. `POST ping?ip=IP&type=disco|TSMP|ICMP` pings a peer and answers
  * `ipnstate.PingResult` JSON, as tailscaled does. `GET engine-stats` (tailnet's own) answers
  * the engine's counters, or null while there is no engine. A failed ping is a 200 with `Err` set; a bad request is a 400.
- * tailnet also reads `timeout` (milliseconds, default 5000, at most 60000), since its CLI
+ * tailnet also reads `timeout` (milliseconds, default `PING_TIMEOUT_MS`, at most 60000), since its CLI
  * cannot cancel a request the way Go's context does.
  * @module
  */
 import type { EngineLink } from "../../ipn/engine_link.ts";
 import type { PingKind } from "../../engine/engine.ts";
+import { PING_TIMEOUT_MS } from "../../engine/ping/constants.ts";
 import { parseIpAddr } from "../../engine/wire/ip_addr.ts";
 import { jsonResponse, LocalApiError, type LocalApiHandler } from "../server.ts";
 import { requireMethod } from "./_common.ts";
 
 const KINDS: Record<string, PingKind> = { disco: "disco", TSMP: "TSMP", ICMP: "ICMP" };
-const DEFAULT_TIMEOUT_MS = 5_000;
 const MAX_TIMEOUT_MS = 60_000;
 
 /**
@@ -39,7 +39,7 @@ export function pingHandler(link: EngineLink): LocalApiHandler {
       );
     }
     const t = url.searchParams.get("timeout");
-    const timeoutMs = t === null ? DEFAULT_TIMEOUT_MS : Number(t);
+    const timeoutMs = t === null ? PING_TIMEOUT_MS : Number(t);
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
       throw new LocalApiError(
         400,
