@@ -295,7 +295,7 @@ Deno.test({
       }
     }
 
-    // ---- IPv6: us -> real over the v6 tailnet addresses, and real -> us with `tailscale nc`.
+    // ---- IPv6: us -> real over the v6 tailnet addresses, and real -> us through ts1's SOCKS5.
     {
       const up = payload(MIB, 31), down = payload(MIB, 32);
       const srv = loopbackServer(MIB, down);

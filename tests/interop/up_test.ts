@@ -203,6 +203,7 @@ Deno.test({
     const st2 = await d.status();
     assertEquals(st2.BackendState, "Running");
     assertNotEquals(st2.Self!.PublicKey, st.Self!.PublicKey);
+    assertEquals(st2.Self!.HostName, "tn-login");
   },
 });
 
