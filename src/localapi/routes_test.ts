@@ -2,8 +2,8 @@
  * The LocalAPI routes over a real Unix socket, with a backend driven by the fake control
  * client: JSON shapes, the 2xx/4xx rules, and the watch-ipn-bus stream.
  */
-import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
-import { FakeControl, fakeNetmap } from "../../tests/fakes/fake_control.ts";
+import { assert, assertEquals, assertRejects } from "../engine/base/testing/assert.ts";
+import { FakeControl, fakeNetmap } from "../ipn/testing/fake_control.ts";
 import { Logger } from "../engine/base/logger.ts";
 import { generatePrivate, publicOf } from "../engine/key/keys.ts";
 import { Backend } from "../ipn/backend.ts";

@@ -8,7 +8,7 @@
  * test name, when the binary is missing. DERPER_BIN overrides where it is looked for.
  * @module
  */
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects } from "../../src/engine/base/testing/assert.ts";
 import type { DerpMap, DerpNode, DerpRegion } from "../../src/engine/control/types.ts";
 import { DerpClient, type DerpMessage } from "../../src/engine/derp/client.ts";
 import { dialNode, dialRegion } from "../../src/engine/derp/dial.ts";

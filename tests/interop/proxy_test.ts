@@ -10,7 +10,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../lab/transfer.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import { checkUpgradeResponse, dialNoise, fetchServerKey, parseServerUrl } from "./dial.ts";
 import { ControlError } from "./client.ts";
 import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { EarlyPayloadStripper, parseEarlyNoise } from "./early_payload.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import { ParseError } from "../base/errors.ts";

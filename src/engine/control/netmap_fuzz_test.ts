@@ -4,12 +4,12 @@
  * documented ControlError, and the netmap must stay well-formed. Rounds: FUZZ_ROUNDS (default
  * 2000); seed: FUZZ_SEED.
  */
-import { assert } from "../../../tests/assert.ts";
+import { assert } from "../base/testing/assert.ts";
 import { applyMapResponse } from "./netmap.ts";
 import { ControlError } from "./client.ts";
 import type { MapResponse } from "./tailcfg.ts";
 import type { NetworkMap } from "./types.ts";
-import { prng } from "../../../tests/fuzz.ts";
+import { prng } from "../base/testing/fuzz.ts";
 
 const capture = JSON.parse(
   await Deno.readTextFile(

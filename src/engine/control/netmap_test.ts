@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { applyMapResponse, magicDnsSuffix, mergeDerpMap, nodeFromRaw } from "./netmap.ts";
 import type { JsonObject, MapResponse } from "./tailcfg.ts";
 import type { NetworkMap } from "./types.ts";

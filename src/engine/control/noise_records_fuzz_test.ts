@@ -9,7 +9,7 @@ import { EarlyPayloadStripper } from "./early_payload.ts";
 import { emitMapFrame, mapFrameLen, MapFrameSplitter } from "./map_frames.ts";
 import { ParseError } from "../base/errors.ts";
 import { fromHex } from "../key/keys.ts";
-import { prng } from "../../../tests/fuzz.ts";
+import { prng } from "../base/testing/fuzz.ts";
 
 const session = JSON.parse(
   await Deno.readTextFile(

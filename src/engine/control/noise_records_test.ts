@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../base/testing/assert.ts";
 import {
   MAX_PLAINTEXT_LEN,
   MAX_RECORD_LEN,

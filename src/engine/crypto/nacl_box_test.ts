@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import {
   BOX_NONCE_LEN,

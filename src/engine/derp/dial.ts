@@ -24,7 +24,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { createHash, X509Certificate } from "node:crypto";
 import type { Logger } from "../base/logger.ts";
-import type { DerpNode, DerpRegion } from "../control/types.ts";
+import type { DerpNode, DerpRegion } from "../wire/derp_map.ts";
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_DERP_HTTP_PORT,

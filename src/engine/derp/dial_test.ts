@@ -1,7 +1,7 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import type { DerpNode } from "../control/types.ts";
+import type { DerpNode } from "../wire/derp_map.ts";
 import {
   checkPinnedChain,
   derpPort,
@@ -254,7 +254,7 @@ Deno.test("dialRegion() skips STUN-only and failing nodes, naming the ideal node
 Deno.test("parseMetaCert() reads derper's key and protocol version from its meta certificate", () => {
   const meta = parseMetaCert([DERPER_LEAF, DERPER_META]);
   assert(meta !== null);
-  // The same derper's ServerKey frame carried this key (see wire/derp_frames_testdata.ts).
+  // The same derper's ServerKey frame carried this key (see wire/testing/derp_frames_captures.ts).
   assertEquals(
     toHex(meta.serverKey),
     "437a52bba91f97c56c48353f385c9ed4b88663f90d8626055a2a99645e218938",

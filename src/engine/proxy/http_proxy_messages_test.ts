@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import {
   findHeadEnd,
   formatRequestHead,
@@ -14,7 +14,7 @@ import {
   wantsKeepAlive,
 } from "./http_proxy_messages.ts";
 import { ChunkedScanner } from "./chunked_scanner.ts";
-import { hex } from "./_test_util.ts";
+import { hex } from "./testing/loopback.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();

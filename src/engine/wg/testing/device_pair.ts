@@ -3,13 +3,13 @@
  * a manual clock, and an `advance` that lets the network drain between timer firings.
  * @module
  */
-import { Logger } from "../base/logger.ts";
-import { generatePrivate } from "../key/keys.ts";
-import { MemoryNetwork, settle } from "../../../tests/fakes/memory_bind.ts";
-import type { MemoryBind } from "../../../tests/fakes/memory_bind.ts";
-import { ManualClock } from "../base/clock.ts";
-import { Device, type DeviceOptions } from "./device.ts";
-import { parseIp } from "./allowed_ips.ts";
+import { Logger } from "../../base/logger.ts";
+import { generatePrivate } from "../../key/keys.ts";
+import { MemoryNetwork, settle } from "./memory_bind.ts";
+import type { MemoryBind } from "./memory_bind.ts";
+import { ManualClock } from "../../base/clock.ts";
+import { Device, type DeviceOptions } from "../device.ts";
+import { parseIp } from "../allowed_ips.ts";
 
 /** A logger that drops everything. */
 export const SILENT: Logger = new Logger({ sink: () => {} });

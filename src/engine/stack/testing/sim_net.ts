@@ -5,8 +5,8 @@
  * a moment of CPU.
  * @module
  */
-import { formatIpAddrAt } from "../wire/mod.ts";
-import { Stack, type StackOptions } from "./stack.ts";
+import { formatIpAddrAt } from "../../wire/mod.ts";
+import { Stack, type StackOptions } from "../stack.ts";
 
 /** A small seeded PRNG (mulberry32). */
 export class Prng {

@@ -3,8 +3,8 @@
  * redirects to loopback, curl, hex. Not imported by production code.
  * @module
  */
-import type { Dialer, ProxyConn, ProxyUdpFlow } from "./dialer.ts";
-import { HostDialer } from "./host_dialer.ts";
+import type { Dialer, ProxyConn, ProxyUdpFlow } from "../dialer.ts";
+import { HostDialer } from "../host_dialer.ts";
 
 /** Bytes from hex (spaces allowed). @param s hex @returns bytes */
 export function hex(s: string): Uint8Array {

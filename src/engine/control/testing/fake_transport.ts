@@ -4,15 +4,15 @@
  * Used only by tests in this folder.
  * @module
  */
-import type { ControlTransport } from "./transport.ts";
+import type { ControlTransport } from "../transport.ts";
 import type {
   MapRequest,
   MapResponse,
   PingRequest,
   RegisterRequest,
   RegisterResponse,
-} from "./tailcfg.ts";
-import type { ControlClock } from "./client.ts";
+} from "../tailcfg.ts";
+import type { ControlClock } from "../client.ts";
 
 /** A scripted map stream: the test pushes messages, ends it or fails it. */
 export class FakeMapStream {
