@@ -13,6 +13,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
+import { concat } from "../base/bytes.ts";
 import { type Dialer, joinHostPort, toDialError } from "./dialer.ts";
 import { proxyConnFromDeno } from "./_deno_conn.ts";
 import { type ByteReader, relay, type RelayEnd, relayEnd, writeQuietly } from "./_relay.ts";
@@ -241,10 +242,7 @@ export class HttpProxy {
         ...extra,
       ],
     });
-    const out = new Uint8Array(head.length + body.length);
-    out.set(head);
-    out.set(body, head.length);
-    await writeQuietly(client.writer, out);
+    await writeQuietly(client.writer, concat([head, body]));
   }
 
   async #dial(host: string, port: number): Promise<RelayEnd> {

@@ -5,6 +5,7 @@
  */
 import type { Dialer, ProxyConn, ProxyUdpFlow } from "../dialer.ts";
 import { HostDialer } from "../host_dialer.ts";
+import { concat } from "../../base/bytes.ts";
 
 /** Bytes from hex (spaces allowed). @param s hex @returns bytes */
 export function hex(s: string): Uint8Array {
@@ -112,10 +113,7 @@ export class UdpEcho {
       for (;;) {
         try {
           const [data, from] = await sock.receive();
-          const out = new Uint8Array(p.length + data.length);
-          out.set(p);
-          out.set(data, p.length);
-          await sock.send(out, from);
+          await sock.send(concat([p, data]), from);
         } catch {
           return;
         }
@@ -180,13 +178,7 @@ export async function readAll(c: Deno.Conn): Promise<Uint8Array> {
     if (n === null) break;
     parts.push(buf.slice(0, n));
   }
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Writes all of `b`. */
