@@ -13,6 +13,7 @@ import {
   upgradeRequest,
 } from "./dial.ts";
 import { DerpError } from "./errors.ts";
+import { TailnetError } from "../base/errors.ts";
 import { toHex } from "../key/keys.ts";
 
 /**
@@ -310,4 +311,11 @@ Deno.test("dialNode()'s stream: a thousand writes waiting on one full socket sha
   } finally {
     process.off("warning", onWarning);
   }
+});
+
+Deno.test("DerpError is a TailnetError, retryable unless told otherwise", () => {
+  const e = new DerpError("derp-dial", "DERP dial: refused");
+  assert(e instanceof TailnetError);
+  assertEquals([e.name, e.retryable], ["DerpError", true]);
+  assertEquals(new DerpError("derp-cert-pin", "pin", { retryable: false }).retryable, false);
 });
