@@ -10,8 +10,14 @@ import { Backend } from "../ipn/backend.ts";
 import { defaultPrefs } from "../ipn/prefs.ts";
 import { MemoryStateStore } from "../ipn/state_store.ts";
 import { LocalApiClient, LocalApiClientError } from "./client.ts";
-import { localApiRoutes } from "./routes.ts";
+import { type DataPlane, localApiRoutes } from "./routes.ts";
 import { LocalApiServer } from "./server.ts";
+
+/** These tests drive the backend only; the data-plane routes are covered with a real node. */
+const NO_DATA_PLANE: DataPlane = {
+  ping: () => Promise.reject(new Error("no data plane in this test")),
+  stats: () => null,
+};
 
 interface Rig {
   backend: Backend;
@@ -37,7 +43,7 @@ async function rig(): Promise<Rig> {
   });
   const server = await LocalApiServer.listen({
     socketPath: socket,
-    routes: localApiRoutes(backend, "9.9.9"),
+    routes: localApiRoutes({ backend, version: "9.9.9", dataPlane: NO_DATA_PLANE }),
     log,
   });
   return {
