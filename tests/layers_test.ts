@@ -223,75 +223,71 @@ async function repoGraph(files: readonly string[]): Promise<Edge[]> {
   }
 }
 
-Deno.test("layerViolations() flags an import up the layer order", () => {
-  assertEquals(
-    layerViolations([{ from: "src/engine/wire/ipv4.ts", to: "src/engine/stack/stack.ts" }]),
-    [
-      "src/engine/wire/ipv4.ts -> src/engine/stack/stack.ts: wire (rank 1) imports up into stack (rank 2)",
-    ],
-  );
-  assertEquals(
-    layerViolations([{ from: "src/ipn/backend.ts", to: "src/localapi/routes.ts" }]).length,
-    1,
-  );
-  assertEquals(layerViolations([{ from: "src/engine/engine.ts", to: "src/node.ts" }]).length, 1);
-});
+/** Synthetic edges and what the checker must say about each: the checker's own failure proof. */
+const CASES: readonly [what: string, edge: Edge, verdict: string | null][] = [
+  [
+    "an import up the layer order",
+    { from: "src/engine/wire/ipv4.ts", to: "src/engine/stack/stack.ts" },
+    "src/engine/wire/ipv4.ts -> src/engine/stack/stack.ts: wire (rank 1) imports up into stack (rank 2)",
+  ],
+  [
+    "ipn reaching up into localapi",
+    { from: "src/ipn/backend.ts", to: "src/localapi/routes.ts" },
+    "src/ipn/backend.ts -> src/localapi/routes.ts: ipn (rank 6) imports up into localapi (rank 7)",
+  ],
+  [
+    "a sibling import",
+    { from: "src/engine/derp/dial.ts", to: "src/engine/control/types.ts" },
+    "src/engine/derp/dial.ts -> src/engine/control/types.ts: derp imports its sibling control (both rank 2)",
+  ],
+  [
+    "a codec taking the logger from base/",
+    { from: "src/engine/wire/stun.ts", to: "src/engine/base/logger.ts" },
+    "src/engine/wire/stun.ts -> src/engine/base/logger.ts: wire may take only bytes.ts and errors.ts from base/",
+  ],
+  [
+    "src/ importing tests/",
+    { from: "src/engine/wg/device_test.ts", to: "tests/fakes/bind.ts" },
+    "src/engine/wg/device_test.ts -> tests/fakes/bind.ts: src/ imports outside src/",
+  ],
+  [
+    "a folder missing from the table",
+    { from: "src/engine/quic/conn.ts", to: "src/engine/base/bytes.ts" },
+    "src/engine/quic/conn.ts: in no layer of tests/layers_test.ts",
+  ],
+  ["wire, crypto and key as peers", {
+    from: "src/engine/wire/tsmp.ts",
+    to: "src/engine/key/keys.ts",
+  }, null],
+  ["a codec's bytes", { from: "src/engine/wire/stun.ts", to: "src/engine/base/bytes.ts" }, null],
+  [
+    "a codec test's assert",
+    { from: "src/engine/wire/stun_test.ts", to: "src/engine/base/testing/assert.ts" },
+    null,
+  ],
+  ["engine.ts down to magicsock", {
+    from: "src/engine/engine.ts",
+    to: "src/engine/magicsock/conn.ts",
+  }, null],
+  ["magicsock down to derp", {
+    from: "src/engine/magicsock/conn.ts",
+    to: "src/engine/derp/regions.ts",
+  }, null],
+  [
+    "within a folder",
+    { from: "src/engine/stack/stack.ts", to: "src/engine/stack/congestion/new_reno.ts" },
+    null,
+  ],
+  ["the daemon down to node.ts", { from: "src/cli/daemon.ts", to: "src/node.ts" }, null],
+  ["tests/ into src/", { from: "tests/interop/node_test.ts", to: "src/engine/wire/ipv4.ts" }, null],
+  ["mod.ts into src/", { from: "mod.ts", to: "src/node.ts" }, null],
+];
 
-Deno.test("layerViolations() flags a sibling import, but not between wire, crypto and key", () => {
-  assertEquals(
-    layerViolations([{ from: "src/engine/derp/dial.ts", to: "src/engine/control/types.ts" }]),
-    [
-      "src/engine/derp/dial.ts -> src/engine/control/types.ts: derp imports its sibling control (both rank 2)",
-    ],
-  );
-  assertEquals(
-    layerViolations([{ from: "src/engine/wire/tsmp.ts", to: "src/engine/key/keys.ts" }]),
-    [],
-  );
-});
-
-Deno.test("layerViolations() lets codecs take only bytes and errors from base/", () => {
-  assertEquals(
-    layerViolations([{ from: "src/engine/wire/stun.ts", to: "src/engine/base/logger.ts" }]).length,
-    1,
-  );
-  assertEquals(
-    layerViolations([
-      { from: "src/engine/wire/stun.ts", to: "src/engine/base/bytes.ts" },
-      { from: "src/engine/wire/stun_test.ts", to: "src/engine/base/testing/assert.ts" },
-    ]),
-    [],
-  );
-});
-
-Deno.test("layerViolations() flags src/ importing tests/ or an unplaced folder", () => {
-  assertEquals(
-    layerViolations([{ from: "src/engine/wg/device_test.ts", to: "tests/fakes/bind.ts" }]),
-    [
-      "src/engine/wg/device_test.ts -> tests/fakes/bind.ts: src/ imports outside src/",
-    ],
-  );
-  assertEquals(
-    layerViolations([{ from: "src/engine/quic/conn.ts", to: "src/engine/base/bytes.ts" }]),
-    [
-      "src/engine/quic/conn.ts: in no layer of tests/layers_test.ts",
-    ],
-  );
-});
-
-Deno.test("layerViolations() allows imports down, within a folder and from tests/", () => {
-  assertEquals(
-    layerViolations([
-      { from: "src/engine/engine.ts", to: "src/engine/magicsock/conn.ts" },
-      { from: "src/engine/magicsock/conn.ts", to: "src/engine/derp/regions.ts" },
-      { from: "src/engine/stack/stack.ts", to: "src/engine/stack/congestion/new_reno.ts" },
-      { from: "src/cli/daemon.ts", to: "src/node.ts" },
-      { from: "tests/interop/node_test.ts", to: "src/engine/wire/ipv4.ts" },
-      { from: "mod.ts", to: "src/node.ts" },
-    ]),
-    [],
-  );
-});
+for (const [what, edge, verdict] of CASES) {
+  Deno.test(`layerViolations() ${verdict === null ? "allows" : "flags"} ${what}`, () => {
+    assertEquals(layerViolations([edge]), verdict === null ? [] : [verdict]);
+  });
+}
 
 Deno.test("denoUses() finds Deno.* in codec code, not in comments or tests", () => {
   const code = "/** Never calls Deno.listen. */\nconst a = 1; // Deno.exit\nconst t = Deno.now;\n";

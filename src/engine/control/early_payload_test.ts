@@ -3,10 +3,10 @@ import { EarlyPayloadStripper, parseEarlyNoise } from "./early_payload.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import { ParseError } from "../base/errors.ts";
 
-// The plaintexts of headscale v0.29.2's first records (tests/testdata/control/noise_headscale_session.json).
+// The plaintexts of headscale v0.29.2's first records (crypto/testing/noise_headscale_session.json).
 const session = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
+    new URL("../crypto/testing/noise_headscale_session.json", import.meta.url),
   ),
 ) as { serverPlaintexts: string[] };
 const [magic, len, json, settings] = session.serverPlaintexts.map(fromHex);

@@ -13,7 +13,7 @@ import { prng } from "../base/testing/fuzz.ts";
 
 const capture = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
+    new URL("./testing/headscale_map_session.json", import.meta.url),
   ),
 ) as { frames: { msg: MapResponse }[] };
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);

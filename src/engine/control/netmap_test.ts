@@ -7,7 +7,7 @@ import { ControlError } from "./client.ts";
 // MapResponses real headscale v0.29.2 sent one node; see the "how" field in the file.
 const capture = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
+    new URL("./testing/headscale_map_session.json", import.meta.url),
   ),
 ) as { frames: { atMs: number; msg: MapResponse }[] };
 const T0 = Date.parse("2026-11-25T12:58:54Z");

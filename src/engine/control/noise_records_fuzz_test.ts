@@ -13,7 +13,7 @@ import { prng } from "../base/testing/fuzz.ts";
 
 const session = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
+    new URL("../crypto/testing/noise_headscale_session.json", import.meta.url),
   ),
 ) as { receiveKey: string; serverRecords: string[]; serverPlaintexts: string[] };
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);

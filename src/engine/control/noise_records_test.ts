@@ -15,7 +15,7 @@ import { ParseError } from "../base/errors.ts";
 // One real session with headscale v0.29.2; see the "how" field in the file.
 const session = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
+    new URL("../crypto/testing/noise_headscale_session.json", import.meta.url),
   ),
 ) as { [k: string]: string } & { serverRecords: string[]; serverPlaintexts: string[] };
 

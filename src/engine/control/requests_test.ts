@@ -73,7 +73,7 @@ Deno.test("mapRequest() streams with KeepAlive and no Compress; lite updates omi
 Deno.test("key text forms round-trip the keys headscale sent in a netmap", async () => {
   const capture = JSON.parse(
     await Deno.readTextFile(
-      new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
+      new URL("./testing/headscale_map_session.json", import.meta.url),
     ),
   ) as { frames: { msg: { Node?: Record<string, string> } }[] };
   const self = capture.frames[0].msg.Node!;

@@ -24,7 +24,7 @@ interface Vector {
 
 const vectors: Vector[] = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/nacl/box_vectors.json", import.meta.url),
+    new URL("./testing/box_vectors.json", import.meta.url),
   ),
 ).vectors;
 

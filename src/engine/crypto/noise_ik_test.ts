@@ -16,7 +16,7 @@ import { aeadOpen, aeadSeal } from "./aead.ts";
 // One real session with headscale v0.29.2; see the "how" field in the file.
 const session = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
+    new URL("./testing/noise_headscale_session.json", import.meta.url),
   ),
 ) as Record<string, string>;
 

@@ -27,21 +27,23 @@ import {
   HTTP_RESPONSE_HEAD_TIMEOUT_MS,
 } from "./constants.ts";
 import {
+  parseAbsoluteTarget,
+  parseConnectTarget,
+  requestFraming,
+  responseFraming,
+  stripHopByHop,
+  wantsKeepAlive,
+} from "./http_proxy_messages.ts";
+import {
   formatRequestHead,
   formatResponseHead,
   headerValues,
   type HttpHeader,
   HttpParseError,
   type HttpRequestHead,
-  parseAbsoluteTarget,
-  parseConnectTarget,
   parseRequestHead,
   parseResponseHead,
-  requestFraming,
-  responseFraming,
-  stripHopByHop,
-  wantsKeepAlive,
-} from "./http_proxy_messages.ts";
+} from "../wire/http1_head.ts";
 import type { Parsed } from "./socks5_messages.ts";
 
 /** Options of {@linkcode HttpProxy.listen}. */

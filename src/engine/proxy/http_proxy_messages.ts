@@ -23,21 +23,6 @@ import {
   type HttpResponseHead,
 } from "../wire/http1_head.ts";
 
-// The heads themselves are parsed and written by wire/http1_head.ts, shared with the DERP and
-// ts2021 upgrades; re-exported so the proxy reads all of HTTP/1 from this one module.
-export {
-  findHeadEnd,
-  formatRequestHead,
-  formatResponseHead,
-  headerValues,
-  type HttpHeader,
-  HttpParseError,
-  type HttpRequestHead,
-  type HttpResponseHead,
-  parseRequestHead,
-  parseResponseHead,
-} from "../wire/http1_head.ts";
-
 /** How a message body ends. */
 export type BodyFraming =
   | { kind: "none" }

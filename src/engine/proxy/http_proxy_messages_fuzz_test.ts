@@ -7,17 +7,19 @@
 import { assert, assertEquals } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import {
-  formatRequestHead,
-  formatResponseHead,
   parseAbsoluteTarget,
   parseConnectTarget,
-  parseRequestHead,
-  parseResponseHead,
   requestFraming,
   responseFraming,
   stripHopByHop,
   wantsKeepAlive,
 } from "./http_proxy_messages.ts";
+import {
+  formatRequestHead,
+  formatResponseHead,
+  parseRequestHead,
+  parseResponseHead,
+} from "../wire/http1_head.ts";
 import { ChunkedScanner } from "./chunked_scanner.ts";
 import { runFuzz, tryEachParser } from "./testing/fuzz.ts";
 
