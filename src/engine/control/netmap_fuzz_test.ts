@@ -10,12 +10,8 @@ import { ControlError } from "./client.ts";
 import type { MapResponse } from "./tailcfg.ts";
 import type { NetworkMap } from "./types.ts";
 import { prng } from "../base/testing/fuzz.ts";
+import { MAP_SESSION as capture } from "./testing/map_session.ts";
 
-const capture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./testing/headscale_map_session.json", import.meta.url),
-  ),
-) as { frames: { msg: MapResponse }[] };
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
 

@@ -8,6 +8,7 @@ import {
   parseRequestHead,
   parseResponseHead,
 } from "./http1_head.ts";
+import { NOISE_SESSION } from "../crypto/testing/noise_session.ts";
 
 const te = new TextEncoder();
 
@@ -15,9 +16,8 @@ const te = new TextEncoder();
 const DERPER_101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: DERP\r\nConnection: Upgrade\r\n" +
   "Derp-Version: 2\r\nDerp-Public-Key: 437a52bba91f97c56c48353f385c9ed4b88663f90d8626055a2a99645e218938\r\n\r\n";
 
-/** headscale v0.29.2's answer to the ts2021 upgrade. */
-const HEADSCALE_101 = "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n" +
-  "Upgrade: tailscale-control-protocol\r\n\r\n";
+/** headscale v0.29.2's answer to the ts2021 upgrade, as captured (without its blank line). */
+const HEADSCALE_101 = NOISE_SESSION.upgradeResponseHead + "\r\n\r\n";
 
 Deno.test("parseResponseHead() reads derper's 101 and ends before the first frame", () => {
   const b = new Uint8Array([...te.encode(DERPER_101), 1, 0, 0, 0, 40]);
