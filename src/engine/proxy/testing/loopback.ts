@@ -131,12 +131,17 @@ export class UdpEcho {
   }
 }
 
-/** Runs curl; returns its exit code, stdout and stderr. */
+/**
+ * Runs curl; returns its exit code, stdout and stderr.
+ * @param args curl's arguments after `-sS --max-time`
+ * @param maxTimeS curl's `--max-time`, in seconds
+ */
 export async function curl(
   args: string[],
+  maxTimeS = 10,
 ): Promise<{ code: number; stdout: Uint8Array; out: string; err: string }> {
   const r = await new Deno.Command("/usr/bin/curl", {
-    args: ["-sS", "--max-time", "10", ...args],
+    args: ["-sS", "--max-time", String(maxTimeS), ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

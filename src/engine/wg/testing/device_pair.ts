@@ -91,22 +91,17 @@ export function makePair(
   const bindB = net.bind("b");
   const gotA: Uint8Array[] = [];
   const gotB: Uint8Array[] = [];
-  const a = new Device({
-    privateKey: generatePrivate("node"),
-    bind: bindA,
-    clock,
-    log: SILENT,
-    onPacket: (p) => gotA.push(p.slice()),
-    ...optsA,
-  });
-  const b = new Device({
-    privateKey: generatePrivate("node"),
-    bind: bindB,
-    clock,
-    log: SILENT,
-    onPacket: (p) => gotB.push(p.slice()),
-    ...optsB,
-  });
+  const device = (bind: MemoryBind, got: Uint8Array[], opts: Partial<DeviceOptions>) =>
+    new Device({
+      privateKey: generatePrivate("node"),
+      bind,
+      clock,
+      log: SILENT,
+      onPacket: (p) => got.push(p.slice()),
+      ...opts,
+    });
+  const a = device(bindA, gotA, optsA);
+  const b = device(bindB, gotB, optsB);
   a.setPeer({ publicKey: b.publicKey, allowedIps: ["10.0.0.2/32"], endpoint: bindB.local });
   b.setPeer({ publicKey: a.publicKey, allowedIps: ["10.0.0.1/32"], endpoint: bindA.local });
   a.start();
