@@ -1,18 +1,15 @@
 /**
- * HTTP/1.x as a forward proxy needs it (RFC 9110, RFC 9112), above the heads of
- * `wire/http1_head.ts`: request targets (authority form for CONNECT, absolute form for the rest), hop-by-hop
- * headers, and how a body is framed (`chunked_scanner.ts` finds where a chunked body ends).
- * No I/O.
+ * HTTP/1.x as a forward proxy needs it (RFC 9110, RFC 9112), above the heads that
+ * `wire/http1_head.ts` parses and writes: request targets (authority form for CONNECT, absolute
+ * form for the rest), hop-by-hop headers, and how a body is framed (`chunked_scanner.ts` finds
+ * where a chunked body ends). No I/O.
  *
  * ```
- * request head   METHOD SP target SP HTTP/1.x CRLF *(name ":" OWS value OWS CRLF) CRLF
- * response head  HTTP/1.x SP 3DIGIT SP reason CRLF *(header CRLF) CRLF
  * chunked body   *(HEX[;ext] CRLF data CRLF) 0[;ext] CRLF *(trailer CRLF) CRLF
  * ```
- * Lines may end in a bare LF (RFC 9112 §2.2). Obsolete line folding, whitespace before a
- * colon, a Transfer-Encoding with a Content-Length, and conflicting Content-Lengths are
- * rejected: each is a request-smuggling vector. Parsers throw {@linkcode HttpParseError},
- * which carries the status a proxy answers with.
+ * A Transfer-Encoding with a Content-Length and conflicting Content-Lengths are rejected: each
+ * is a request-smuggling vector. Parsers throw {@linkcode HttpParseError}, which carries the
+ * status a proxy answers with.
  * @module
  */
 import {
