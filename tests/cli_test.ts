@@ -2,7 +2,7 @@
  * The `tailnet` executable end to end: spawned as a user runs it, checking exit codes, the
  * one-line error rule, and that the daemon serves its LocalAPI socket with safe modes.
  */
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch } from "../src/engine/base/testing/assert.ts";
 import { runTailnet as tailnet, spawnTailnet } from "./lab/tailnet_process.ts";
 
 Deno.test("tailnet --bogus exits 2 with one line naming the flag", async () => {

@@ -5,7 +5,7 @@
  * reason when the lab is not built. Measured times go to stderr as `[control interop] …`.
  * @module
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import {
   type ControlClient,

@@ -9,7 +9,7 @@
  * where it is looked for.
  * @module
  */
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects } from "../../src/engine/base/testing/assert.ts";
 import type { DerpMap, DerpNode, DerpRegion } from "../../src/engine/control/types.ts";
 import { DerpClient, type DerpMessage } from "../../src/engine/derp/client.ts";
 import { dialNode, dialRegion } from "../../src/engine/derp/dial.ts";

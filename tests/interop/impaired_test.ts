@@ -12,7 +12,7 @@
  * Figures go to stderr as `[impaired] …`.
  * @module
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, sleep } from "../lab/mod.ts";
 import { PortClaims } from "../lab/ports.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";

@@ -9,7 +9,7 @@
  * Measured figures go to stderr as `[ping interop] …`.
  * @module
  */
-import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import { Lab, LAB_DERP_REGION_CODE, labAvailable, sleep, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { LocalApiClient } from "../../src/localapi/client.ts";

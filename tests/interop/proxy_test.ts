@@ -11,11 +11,15 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { assertEquals, assertMatch } from "../assert.ts";
+import { assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../lab/transfer.ts";
 import { connectRequest, dialProxy } from "../lab/socks5.ts";
+import {
+  closedPort as freePort,
+  curl as loopbackCurl,
+} from "../../src/engine/proxy/testing/loopback.ts";
 
 const available = labAvailable();
 const MIB = 1 << 20;
@@ -27,22 +31,8 @@ function report(line: string): void {
   console.error(`[proxy interop] ${line}`);
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
-}
-
-async function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command("/usr/bin/curl", {
-    args: ["-sS", "--max-time", "15", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const td = new TextDecoder();
-  return { code: r.code, out: td.decode(r.stdout), err: td.decode(r.stderr) };
-}
+/** curl as the proxy unit tests run it, with the longer limit this lab test has always used. */
+const curl = (args: string[]) => loopbackCurl(args, 15);
 
 async function readN(c: Deno.Conn, n: number): Promise<Uint8Array> {
   const out = new Uint8Array(n);

@@ -3,7 +3,12 @@
  * the real `tailnet daemon` (main.ts) and the real CLI, spawned as a user runs them. No
  * fakes. Skipped, with the reason, when the lab's programs are not built.
  */
-import { assert, assertEquals, assertMatch, assertNotEquals } from "../assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+} from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, sleep, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import type { CommandResult } from "../lab/run_command.ts";

@@ -7,7 +7,7 @@
  * Addresses: veth 10.99.A.1 (us) / 10.99.A.2 (namespace); tunnel 10.99.B.1 (us) / 10.99.B.2
  * (wireguard-go's tun), with A and B picked from the process id so parallel runs differ.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { Logger } from "../../src/engine/base/logger.ts";
 import { generatePrivate, publicOf, toHex } from "../../src/engine/key/keys.ts";
 import { parseIp } from "../../src/engine/wg/allowed_ips.ts";

@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch } from "../assert.ts";
+import { assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import {
   binariesAvailable,
   BUILD_FAILED_ENV,

@@ -1,6 +1,6 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { AutoClient, backoffDelay, ZERO_NODE_KEY } from "./auto.ts";
-import { FakeTransport, settle } from "./_fake_transport.ts";
+import { FakeTransport, settle } from "./testing/fake_transport.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { ControlError, type ControlStatus, emptyPersist, type Persist } from "./client.ts";
 import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";

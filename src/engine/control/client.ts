@@ -9,6 +9,7 @@
  * @module
  */
 import type { Clock } from "../base/clock.ts";
+import { TailnetError } from "../base/errors.ts";
 import type { Logger } from "../base/logger.ts";
 import type { DiscoPublic, MachinePrivate, NodePrivate, NodePublic } from "../key/keys.ts";
 import type { Hostinfo, NetworkMap, UserProfile } from "./types.ts";
@@ -106,11 +107,7 @@ export interface ControlClient extends AsyncDisposable {
 }
 
 /** A control-plane failure; `retryable` says whether backing off and trying again can help. */
-export class ControlError extends Error {
-  /** Stable reason, e.g. `"invalid-auth-key"`, `"unreachable"`, `"not-tailscale-control"`. */
-  readonly code: string;
-  /** Whether the same request may succeed later. */
-  readonly retryable: boolean;
+export class ControlError extends TailnetError {
   /** The HTTP status, when one was received. */
   readonly httpStatus: number | undefined;
   /** How long the server asked us to wait (HTTP 429 `Retry-After`), in ms, when it said. */
@@ -122,10 +119,8 @@ export class ControlError extends Error {
    * @param httpStatus HTTP status if any
    */
   constructor(code: string, message: string, retryable: boolean, httpStatus?: number) {
-    super(message);
+    super(code, message, { retryable });
     this.name = "ControlError";
-    this.code = code;
-    this.retryable = retryable;
     this.httpStatus = httpStatus;
   }
 }

@@ -1,6 +1,7 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import { checkUpgradeResponse, dialNoise, fetchServerKey, parseServerUrl } from "./dial.ts";
 import { ControlError } from "./client.ts";
+import { TailnetError } from "../base/errors.ts";
 import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { DIAL_TIMEOUT_MS } from "./constants.ts";
@@ -208,4 +209,15 @@ Deno.test("parseServerUrl() takes the scheme's default port and rejects other sc
   assertEquals(parseServerUrl("http://127.0.0.1:8080").port, 8080);
   const e = assertThrows(() => parseServerUrl("ftp://x"), ControlError) as ControlError;
   assertEquals([e.code, e.retryable], ["bad-server-url", false]);
+});
+
+Deno.test("ControlError is a TailnetError with retryable and the HTTP status", () => {
+  const e = new ControlError("server-error", "Control said 503", true, 503);
+  assert(e instanceof TailnetError);
+  assertEquals([e.name, e.code, e.retryable, e.httpStatus], [
+    "ControlError",
+    "server-error",
+    true,
+    503,
+  ]);
 });

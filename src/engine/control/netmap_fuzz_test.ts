@@ -4,18 +4,14 @@
  * documented ControlError, and the netmap must stay well-formed. Rounds: FUZZ_ROUNDS (default
  * 2000); seed: FUZZ_SEED.
  */
-import { assert } from "../../../tests/assert.ts";
+import { assert } from "../base/testing/assert.ts";
 import { applyMapResponse } from "./netmap.ts";
 import { ControlError } from "./client.ts";
 import type { MapResponse } from "./tailcfg.ts";
 import type { NetworkMap } from "./types.ts";
-import { prng } from "../../../tests/fuzz.ts";
+import { prng } from "../base/testing/fuzz.ts";
+import { MAP_SESSION as capture } from "./testing/map_session.ts";
 
-const capture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
-  ),
-) as { frames: { msg: MapResponse }[] };
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
 

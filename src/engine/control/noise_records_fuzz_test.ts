@@ -9,13 +9,9 @@ import { EarlyPayloadStripper } from "./early_payload.ts";
 import { emitMapFrame, mapFrameLen, MapFrameSplitter } from "./map_frames.ts";
 import { ParseError } from "../base/errors.ts";
 import { fromHex } from "../key/keys.ts";
-import { prng } from "../../../tests/fuzz.ts";
+import { prng } from "../base/testing/fuzz.ts";
+import { NOISE_SESSION as session } from "../crypto/testing/noise_session.ts";
 
-const session = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
-  ),
-) as { receiveKey: string; serverRecords: string[]; serverPlaintexts: string[] };
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
 

@@ -25,7 +25,9 @@ import tls from "node:tls";
 import { createHash, X509Certificate } from "node:crypto";
 import type { Logger } from "../base/logger.ts";
 import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
-import type { DerpNode, DerpRegion } from "../control/types.ts";
+import { concat } from "../base/bytes.ts";
+import { HttpParseError, parseResponseHead } from "../wire/http1_head.ts";
+import type { DerpNode, DerpRegion } from "../wire/derp_map.ts";
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_DERP_HTTP_PORT,
@@ -159,28 +161,24 @@ export interface UpgradeResponse {
  * @returns the head, or null
  */
 export function parseUpgradeResponse(b: Uint8Array): UpgradeResponse | null {
-  let end = -1;
-  for (let i = 3; i < b.length; i++) {
-    if (b[i] === 10 && b[i - 1] === 13 && b[i - 2] === 10 && b[i - 3] === 13) {
-      end = i + 1;
-      break;
-    }
-  }
-  if (end < 0) return null;
-  const lines = new TextDecoder().decode(b.subarray(0, end - 4)).split("\r\n");
-  const m = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(lines[0]);
-  if (!m) {
+  let parsed;
+  try {
+    parsed = parseResponseHead(b, 0);
+  } catch (err) {
+    if (!(err instanceof HttpParseError)) throw err;
+    const firstLine = new TextDecoder().decode(b.subarray(0, 200)).split(/\r?\n/)[0];
     throw new DerpError(
       "derp-upgrade",
-      `DERP upgrade: not an HTTP response: ${JSON.stringify(lines[0])}`,
+      /^HTTP\/1\.[01] \d{3}/.test(firstLine)
+        ? `DERP upgrade: ${err.message}`
+        : `DERP upgrade: not an HTTP response: ${JSON.stringify(firstLine)}`,
     );
   }
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const i = line.indexOf(":");
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-  }
-  return { status: Number(m[1]), statusText: m[2], headers, headLen: end };
+  if (parsed === null) return null;
+  const { status, reason, headers } = parsed.value;
+  const byName = new Map<string, string>();
+  for (const [name, value] of headers) byName.set(name.toLowerCase(), value);
+  return { status, statusText: reason, headers: byName, headLen: parsed.end };
 }
 
 /**
@@ -511,7 +509,7 @@ function tlsHandshake(
 }
 
 async function readUpgrade(stream: DerpStream, node: DerpNode): Promise<Uint8Array> {
-  let buf = new Uint8Array(0);
+  let buf: Uint8Array = new Uint8Array(0);
   for (;;) {
     const head = parseUpgradeResponse(buf);
     if (head !== null) {
@@ -537,10 +535,7 @@ async function readUpgrade(stream: DerpStream, node: DerpNode): Promise<Uint8Arr
     if (chunk === null) {
       throw new DerpError("derp-upgrade", `DERP upgrade at ${node.HostName}: connection closed`);
     }
-    const next = new Uint8Array(buf.length + chunk.length);
-    next.set(buf);
-    next.set(chunk, buf.length);
-    buf = next;
+    buf = concat([buf, chunk]);
   }
 }
 

@@ -1,7 +1,7 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import type { DerpNode } from "../control/types.ts";
+import type { DerpNode } from "../wire/derp_map.ts";
 import {
   checkPinnedChain,
   derpPort,
@@ -13,6 +13,7 @@ import {
   upgradeRequest,
 } from "./dial.ts";
 import { DerpError } from "./errors.ts";
+import { TailnetError } from "../base/errors.ts";
 import { toHex } from "../key/keys.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { CONNECT_TIMEOUT_MS } from "./constants.ts";
@@ -289,7 +290,7 @@ Deno.test("dialRegion() skips STUN-only and failing nodes, naming the ideal node
 Deno.test("parseMetaCert() reads derper's key and protocol version from its meta certificate", () => {
   const meta = parseMetaCert([DERPER_LEAF, DERPER_META]);
   assert(meta !== null);
-  // The same derper's ServerKey frame carried this key (see wire/derp_frames_testdata.ts).
+  // The same derper's ServerKey frame carried this key (see wire/testing/derp_frames_captures.ts).
   assertEquals(
     toHex(meta.serverKey),
     "437a52bba91f97c56c48353f385c9ed4b88663f90d8626055a2a99645e218938",
@@ -345,4 +346,11 @@ Deno.test("dialNode()'s stream: a thousand writes waiting on one full socket sha
   } finally {
     process.off("warning", onWarning);
   }
+});
+
+Deno.test("DerpError is a TailnetError, retryable unless told otherwise", () => {
+  const e = new DerpError("derp-dial", "DERP dial: refused");
+  assert(e instanceof TailnetError);
+  assertEquals([e.name, e.retryable], ["DerpError", true]);
+  assertEquals(new DerpError("derp-cert-pin", "pin", { retryable: false }).retryable, false);
 });

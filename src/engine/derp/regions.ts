@@ -9,7 +9,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
-import type { DerpMap, DerpRegion } from "../control/types.ts";
+import type { DerpMap, DerpRegion } from "../wire/derp_map.ts";
 import type { NodePrivate, NodePublic } from "../key/keys.ts";
 import { DerpClient, type DerpClientOptions, type DerpMessage } from "./client.ts";
 import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";

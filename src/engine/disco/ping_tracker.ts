@@ -6,13 +6,15 @@
  * @module
  */
 import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
+import { TailnetError } from "../base/errors.ts";
 import { toHex } from "../key/keys.ts";
 
 /** A ping that got no answer in time. */
-export class PingTimeoutError extends Error {
+export class PingTimeoutError extends TailnetError {
   /** @param ms how long it waited */
   constructor(ms: number) {
-    super(`no reply after ${ms} ms`);
+    // Retryable: the next ping may find the peer (or a path to it) again.
+    super("ping-timeout", `no reply after ${ms} ms`, { retryable: true });
     this.name = "PingTimeoutError";
   }
 }

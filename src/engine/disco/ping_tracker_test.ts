@@ -1,5 +1,6 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
+import { TailnetError } from "../base/errors.ts";
 import { PingTimeoutError, PingTracker } from "./ping_tracker.ts";
 
 const TXID = new Uint8Array(12).fill(7);
@@ -57,4 +58,15 @@ Deno.test("PingTracker.close() rejects every waiter and clears its timers", asyn
   assertEquals(await state(b), "rejected");
   assertEquals(clock.pending, 0);
   assertEquals(pings.size, 0);
+});
+
+Deno.test("PingTimeoutError is a retryable TailnetError with the old message", () => {
+  const e = new PingTimeoutError(5000);
+  assert(e instanceof TailnetError && e instanceof PingTimeoutError);
+  assertEquals([e.name, e.code, e.retryable, e.message], [
+    "PingTimeoutError",
+    "ping-timeout",
+    true,
+    "no reply after 5000 ms",
+  ]);
 });

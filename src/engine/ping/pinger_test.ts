@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { PingTimeoutError } from "../disco/ping_tracker.ts";
 import { parseIpAddr } from "../wire/ip_addr.ts";

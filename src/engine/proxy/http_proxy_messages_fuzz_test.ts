@@ -4,22 +4,24 @@
  * same end however the bytes are split.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import {
-  formatRequestHead,
-  formatResponseHead,
   parseAbsoluteTarget,
   parseConnectTarget,
-  parseRequestHead,
-  parseResponseHead,
   requestFraming,
   responseFraming,
   stripHopByHop,
   wantsKeepAlive,
 } from "./http_proxy_messages.ts";
+import {
+  formatRequestHead,
+  formatResponseHead,
+  parseRequestHead,
+  parseResponseHead,
+} from "../wire/http1_head.ts";
 import { ChunkedScanner } from "./chunked_scanner.ts";
-import { runFuzz, tryEachParser } from "./_fuzz.ts";
+import { runFuzz, tryEachParser } from "./testing/fuzz.ts";
 
 const te = new TextEncoder();
 const SEEDS = [

@@ -1,7 +1,14 @@
-import { assert, assertEquals, assertMatch } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertMatch } from "../base/testing/assert.ts";
 import { HttpProxy } from "./http_proxy.ts";
 import { HostDialer } from "./host_dialer.ts";
-import { closedPort, curl, LoopbackDialer, readAll, TcpEcho, writeAll } from "./_test_util.ts";
+import {
+  closedPort,
+  curl,
+  LoopbackDialer,
+  readAll,
+  TcpEcho,
+  writeAll,
+} from "./testing/loopback.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();

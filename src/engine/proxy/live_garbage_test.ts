@@ -5,12 +5,12 @@
  * LIVE_GARBAGE_ROUNDS (default 150 per proxy).
  * @module
  */
-import { assert, assertEquals, assertMatch } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertMatch } from "../base/testing/assert.ts";
 import { Socks5Server } from "./socks5_server.ts";
 import { HttpProxy } from "./http_proxy.ts";
 import { HostDialer } from "./host_dialer.ts";
-import { fuzzInput, prng } from "./_fuzz.ts";
-import { eventually, hex, readAll, TcpEcho, toHex, writeAll } from "./_test_util.ts";
+import { fuzzInput, prng } from "./testing/fuzz.ts";
+import { eventually, hex, readAll, TcpEcho, toHex, writeAll } from "./testing/loopback.ts";
 
 const ROUNDS = Number(Deno.env.get("LIVE_GARBAGE_ROUNDS") ?? "150");
 const te = new TextEncoder();

@@ -1,8 +1,8 @@
-import { assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import type { NetworkMap } from "../control/mod.ts";
 import { parseListenAddr, ProxyServers } from "./proxy_servers.ts";
 import type { TailnetStack } from "./stack_dialer.ts";
-import { closedPort, curl } from "./_test_util.ts";
+import { closedPort, curl } from "./testing/loopback.ts";
 
 /** A stand-in for the stack: every tailnet dial lands on 127.0.0.1, same port. */
 function fakeStack(calls: string[]): TailnetStack {

@@ -4,7 +4,7 @@
  * of another kind.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import {
   emitGreeting,
   emitReply,
@@ -22,8 +22,8 @@ import {
   udpHeaderLen,
   userPassLen,
 } from "./socks5_messages.ts";
-import { hex } from "./_test_util.ts";
-import { runFuzz, tryEachParser } from "./_fuzz.ts";
+import { hex } from "./testing/loopback.ts";
+import { runFuzz, tryEachParser } from "./testing/fuzz.ts";
 
 const SEEDS = [
   hex("05020001"),

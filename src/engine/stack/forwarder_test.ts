@@ -1,5 +1,5 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
-import { linkedStacks } from "./_memory_link.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
+import { linkedStacks } from "./testing/memory_link.ts";
 import { LoopbackForwarder, udpPortBound } from "./forwarder.ts";
 import { MAX_PENDING_SYNS } from "./constants.ts";
 import { Stack } from "./stack.ts";

@@ -1,6 +1,6 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { createHash } from "node:crypto";
-import { Prng, SimNet } from "./_sim.ts";
+import { Prng, SimNet } from "./testing/sim_net.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import type { StackConn } from "./conn.ts";
 import { Stack } from "./stack.ts";

@@ -9,9 +9,9 @@
  * bad checksums, random bytes) to a listening stack.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { inspectIp, newIpInfo, parseIcmpv4, parseIcmpv6 } from "../wire/mod.ts";
-import { Prng, SimNet } from "./_sim.ts";
+import { Prng, SimNet } from "./testing/sim_net.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { RECV_BUFFER_MAX, SEND_BUFFER_MAX } from "./constants.ts";
 import { newTcpRepr, type TcpRepr } from "./tcp_repr.ts";

@@ -4,16 +4,16 @@
  * packet may be handed up, and the session must still work afterwards. `FUZZ_ROUNDS` sets the
  * rounds (default 3000), `FUZZ_SEED` the seed; a failure prints both and the input.
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
-import { MemoryNetwork } from "../../../tests/fakes/memory_bind.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
+import { MemoryNetwork } from "./testing/memory_bind.ts";
 import { generatePrivate, toHex } from "../key/keys.ts";
 import { ParseError } from "../base/errors.ts";
-import { ipv4, SILENT } from "./_test_util.ts";
+import { ipv4, SILENT } from "./testing/device_pair.ts";
 import { parsePrefix } from "./allowed_ips.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { Device } from "./device.ts";
 import { checkMessage, MSG_TRANSPORT, transportCounter } from "./messages.ts";
-import { prng as mulberry32 } from "../../../tests/fuzz.ts";
+import { prng as mulberry32 } from "../base/testing/fuzz.ts";
 
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 3000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x7a11e7);

@@ -4,12 +4,12 @@
  * FUZZ_ROUNDS sets the number of rounds (default 5000); FUZZ_SEED the starting seed.
  * @module
  */
-import { assertEquals, AssertionError } from "../../../tests/assert.ts";
+import { assertEquals, AssertionError } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import { fromHex } from "../key/keys.ts";
 import { encodeFrame, FRAME_TYPE, parseFrame } from "./derp_frames.ts";
-import { DERPER_CAPTURES } from "./derp_frames_testdata.ts";
-import { prng } from "../../../tests/fuzz.ts";
+import { DERPER_CAPTURES } from "./testing/derp_frames_captures.ts";
+import { prng } from "../base/testing/fuzz.ts";
 
 const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? "5000");
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? "20261125");

@@ -3,9 +3,9 @@
  * Only ParseError may escape; a parsed message must survive emit + parse (checksum verified).
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { emitIcmpv4, fillIcmpv4Checksum, icmpv4Len, parseIcmpv4 } from "./icmpv4.ts";
-import { ICMPV4_SEEDS, mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { ICMPV4_SEEDS, mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 Deno.test("parseIcmpv4() fuzz: only ParseError escapes; messages round-trip", () => {
   const stats = runFuzz("icmpv4", ICMPV4_SEEDS, (input, rnd) => {

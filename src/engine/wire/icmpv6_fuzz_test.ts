@@ -4,9 +4,9 @@
  * (checksum filled over the pseudo-header) + parse (checksum verified) unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { emitIcmpv6, icmpv6Len, parseIcmpv6 } from "./icmpv6.ts";
-import { ICMPV6_SEEDS, mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { ICMPV6_SEEDS, mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 const PH = { src: new Uint8Array(16).fill(0xfd), dst: new Uint8Array(16).fill(2) };
 

@@ -4,7 +4,7 @@
  * prefix parsing must agree with prefixContains on its own address.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import {
   formatIpAddr,
@@ -13,7 +13,7 @@ import {
   parseIpPrefix,
   prefixContains,
 } from "./ip_addr.ts";
-import { mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 const enc = new TextEncoder();
 const SEEDS = [

@@ -6,7 +6,7 @@
  * while checking a built packet is turned into a failure, so it cannot pass as a rejection.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { fromHex } from "../base/bytes.ts";
 import { checksumAdd, checksumFinish, pseudoHeaderSumAt } from "./checksum.ts";
 import { icmpv4ChecksumOk, parseIcmpv4 } from "./icmpv4.ts";
@@ -17,7 +17,7 @@ import { ipv4ChecksumOk } from "./ipv4.ts";
 import { buildIcmpEchoReply, buildIcmpPortUnreachable, buildTcpRst } from "./replies.ts";
 import { parseTcp } from "./tcp.ts";
 import { buildTsmpPong, parseTsmp } from "./tsmp.ts";
-import { ALL_CAPTURE_SEEDS, mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { ALL_CAPTURE_SEEDS, mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 // A TSMP ping (100.64.0.1 -> 100.64.0.2), so buildTsmpPong sees pings too.
 const TSMP_PING = fromHex("4500001d000000004063b1fb6440000164400002700102030405060708");

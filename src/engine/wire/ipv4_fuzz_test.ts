@@ -1,10 +1,10 @@
 /**
- * Fuzzes parseIpv4(): mutated Linux captures and random bytes (see _test_util.ts for
+ * Fuzzes parseIpv4(): mutated Linux captures and random bytes (see testing/captures.ts for
  * FUZZ_ROUNDS / FUZZ_SEED). Only ParseError may escape; a parsed header must agree with the
  * hot-path accessors and survive emit + parse unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import {
   emitIpv4,
   fillIpv4Checksum,
@@ -14,7 +14,7 @@ import {
   isIpv4,
   parseIpv4,
 } from "./ipv4.ts";
-import { ALL_CAPTURE_V4, mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { ALL_CAPTURE_V4, mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 Deno.test("parseIpv4() fuzz: only ParseError escapes; parsed headers round-trip", () => {
   const stats = runFuzz("ipv4", ALL_CAPTURE_V4, (input, rnd) => {

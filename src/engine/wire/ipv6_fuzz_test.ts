@@ -4,9 +4,9 @@
  * and a parsed chain must survive emit + parse unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { emitIpv6, ipv6Len, newIpv6Upper, parseIpv6, walkIpv6 } from "./ipv6.ts";
-import { ALL_CAPTURE_V6, mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { ALL_CAPTURE_V6, mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 Deno.test("parseIpv6() fuzz: only ParseError escapes; walk agrees; chains round-trip", () => {
   const up = newIpv6Upper();

@@ -4,9 +4,9 @@
  * must survive emit (checksum filled) + parse (checksum verified) unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { emitTcp, isTcp, parseTcp, tcpFindMss, tcpLen, tcpSegmentLen, tcpSeqLen } from "./tcp.ts";
-import { mustNotReject, runFuzz, TCP_SEEDS } from "./_fuzz_seeds.ts";
+import { mustNotReject, runFuzz, TCP_SEEDS } from "./testing/fuzz_seeds.ts";
 
 const PH4 = { src: new Uint8Array([10, 99, 0, 1]), dst: new Uint8Array([10, 99, 0, 2]) };
 const PH6 = { src: new Uint8Array(16).fill(0xfd), dst: new Uint8Array(16).fill(2) };

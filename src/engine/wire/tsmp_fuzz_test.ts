@@ -3,9 +3,9 @@
  * escape; a parsed message must survive emit + parse unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { emitTsmp, parseTsmp, tsmpLen, type TsmpMessage } from "./tsmp.ts";
-import { mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 const SEED_MESSAGES: TsmpMessage[] = [
   { type: "ping", data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) },

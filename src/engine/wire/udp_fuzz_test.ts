@@ -3,9 +3,9 @@
  * a parsed datagram must survive emit (checksum filled) + parse (checksum verified) unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { emitUdp, isUdp, parseUdp, udpLen } from "./udp.ts";
-import { mustNotReject, runFuzz, UDP_SEEDS } from "./_fuzz_seeds.ts";
+import { mustNotReject, runFuzz, UDP_SEEDS } from "./testing/fuzz_seeds.ts";
 
 const PH4 = { src: new Uint8Array([10, 99, 0, 1]), dst: new Uint8Array([10, 99, 0, 2]) };
 const PH6 = { src: new Uint8Array(16).fill(0xfd), dst: new Uint8Array(16).fill(2) };

@@ -6,7 +6,7 @@
  * cannot cancel a request the way Go's context does.
  * @module
  */
-import type { EngineLink } from "../../ipn/engine_link.ts";
+import type { LocalApiDeps } from "../deps.ts";
 import type { PingKind } from "../../engine/engine.ts";
 import { PING_TIMEOUT_MS } from "../../engine/ping/constants.ts";
 import { parseIpAddr } from "../../engine/wire/ip_addr.ts";
@@ -18,10 +18,10 @@ const MAX_TIMEOUT_MS = 60_000;
 
 /**
  * The `ping` handler.
- * @param link the data plane
+ * @param deps the data plane
  * @returns the handler
  */
-export function pingHandler(link: EngineLink): LocalApiHandler {
+export function pingHandler({ dataPlane }: LocalApiDeps): LocalApiHandler {
   return async (req, url) => {
     requireMethod(req, ["POST"], 400);
     const ip = url.searchParams.get("ip") ?? "";
@@ -46,19 +46,19 @@ export function pingHandler(link: EngineLink): LocalApiHandler {
         `invalid timeout ${JSON.stringify(t)}; want 1 to ${MAX_TIMEOUT_MS} ms`,
       );
     }
-    return jsonResponse(await link.ping(ip, kind, timeoutMs));
+    return jsonResponse(await dataPlane.ping(ip, kind, timeoutMs));
   };
 }
 
 /**
  * The `engine-stats` handler: WireGuard drops by reason, per-peer packets and bytes, DERP and
  * path counters.
- * @param link the data plane
+ * @param deps the data plane
  * @returns the handler
  */
-export function engineStatsHandler(link: EngineLink): LocalApiHandler {
+export function engineStatsHandler({ dataPlane }: LocalApiDeps): LocalApiHandler {
   return (req) => {
     requireMethod(req, ["GET"]);
-    return jsonResponse(link.stats());
+    return jsonResponse(dataPlane.stats());
   };
 }

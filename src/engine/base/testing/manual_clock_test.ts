@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../../tests/assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { ManualClock } from "./manual_clock.ts";
 

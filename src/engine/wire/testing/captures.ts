@@ -1,14 +1,14 @@
 /**
  * Shared by the wire codecs' tests (not shipped): the captures as bytes, the 0xa5 / offset-3
- * emit checks, and the seeded fuzz driver of `tests/fuzz.ts`.
+ * emit checks, and the seeded fuzz driver of `base/testing/fuzz.ts`.
  * @module
  */
 
-import { assertEquals, AssertionError } from "../../../tests/assert.ts";
-import * as CAPTURES from "../../../tests/testdata/wire/linux_captures.ts";
-import { fromHex, toHex } from "../base/bytes.ts";
-import { ParseError } from "../base/errors.ts";
-import { inspectIp, newIpInfo } from "./ip.ts";
+import { assertEquals, AssertionError } from "../../base/testing/assert.ts";
+import * as CAPTURES from "./linux_captures.ts";
+import { fromHex, toHex } from "../../base/bytes.ts";
+import { ParseError } from "../../base/errors.ts";
+import { inspectIp, newIpInfo } from "../ip.ts";
 
 /** Every Linux capture, by name, as bytes. */
 export const CAPTURE: Readonly<Record<keyof typeof CAPTURES, Uint8Array>> = Object.fromEntries(
@@ -61,7 +61,7 @@ export {
   type FuzzStats,
   prng,
   runFuzz,
-} from "../../../tests/fuzz.ts";
+} from "../../base/testing/fuzz.ts";
 
 /**
  * Runs the checks after a successful parse (emit, re-parse, compare) so that a ParseError

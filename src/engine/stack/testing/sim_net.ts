@@ -5,9 +5,9 @@
  * a moment of CPU.
  * @module
  */
-import { ManualClock } from "../base/testing/manual_clock.ts";
-import { formatIpAddrAt } from "../wire/mod.ts";
-import { Stack, type StackOptions } from "./stack.ts";
+import { ManualClock } from "../../base/testing/manual_clock.ts";
+import { formatIpAddrAt } from "../../wire/mod.ts";
+import { Stack, type StackOptions } from "../stack.ts";
 
 /** A small seeded PRNG (mulberry32). */
 export class Prng {

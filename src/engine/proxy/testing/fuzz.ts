@@ -1,15 +1,15 @@
 /**
  * The proxy folder's fuzz inputs (byte-level edits suited to protocol heads), run by the shared
- * driver of `tests/fuzz.ts`. Knobs (environment): `FUZZ_ROUNDS` rounds per parser
+ * driver of `base/testing/fuzz.ts`. Knobs (environment): `FUZZ_ROUNDS` rounds per parser
  * (default 3000), `FUZZ_SEED` the first seed (default 20261125). Round `r` uses seed
  * `FUZZ_SEED + r`, so a failure's seed replays with `FUZZ_SEED=<seed> FUZZ_ROUNDS=1`.
  * Test-only.
  * @module
  */
-import { type FuzzStats, runFuzz as runSharedFuzz } from "../../../tests/fuzz.ts";
-import { ParseError } from "../base/errors.ts";
+import { type FuzzStats, runFuzz as runSharedFuzz } from "../../base/testing/fuzz.ts";
+import { ParseError } from "../../base/errors.ts";
 
-export { FUZZ_ROUNDS, FUZZ_SEED, type FuzzStats, prng } from "../../../tests/fuzz.ts";
+export { FUZZ_ROUNDS, FUZZ_SEED, type FuzzStats, prng } from "../../base/testing/fuzz.ts";
 
 /** A mutated seed (flips, inserts, deletes, truncation, splices) or random bytes. */
 export function fuzzInput(seeds: readonly Uint8Array[], rnd: () => number): Uint8Array {

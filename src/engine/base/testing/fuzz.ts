@@ -9,8 +9,8 @@
  * @module
  */
 import { AssertionError } from "./assert.ts";
-import { toHex } from "../src/engine/base/bytes.ts";
-import { ParseError } from "../src/engine/base/errors.ts";
+import { toHex } from "../bytes.ts";
+import { ParseError } from "../errors.ts";
 
 /** Rounds per fuzz test. */
 export const FUZZ_ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? "3000");

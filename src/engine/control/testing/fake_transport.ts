@@ -4,14 +4,14 @@
  * `ManualClock.advanceAsync` runs between timers. Used only by tests in this folder.
  * @module
  */
-import type { ControlTransport } from "./transport.ts";
+import type { ControlTransport } from "../transport.ts";
 import type {
   MapRequest,
   MapResponse,
   PingRequest,
   RegisterRequest,
   RegisterResponse,
-} from "./tailcfg.ts";
+} from "../tailcfg.ts";
 
 /** A scripted map stream: the test pushes messages, ends it or fails it. */
 export class FakeMapStream {
