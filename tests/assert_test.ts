@@ -10,6 +10,28 @@ class Point {
   constructor(readonly x: number) {}
 }
 
+/** State in a private field only, with an equals(). */
+class Secret {
+  readonly #value: number;
+  constructor(value: number) {
+    this.#value = value;
+  }
+  equals(other: unknown): boolean {
+    return other instanceof Secret && other.#value === this.#value;
+  }
+}
+
+/** State in a private field only, and no way to compare it. */
+class Sealed {
+  readonly #value: number;
+  constructor(value: number) {
+    this.#value = value;
+  }
+  get value(): number {
+    return this.#value;
+  }
+}
+
 /** Pairs that must compare unequal, by name. */
 const DIFFERENT: [string, unknown, unknown][] = [
   ["Set", new Set([1]), new Set([2])],
@@ -37,6 +59,9 @@ const DIFFERENT: [string, unknown, unknown][] = [
   ["number vs string", 1, "1"],
   ["-0 vs 0", -0, 0],
   ["bigint", 1n, 2n],
+  ["private state (equals)", new Secret(1), new Secret(2)],
+  ["nested private state (equals)", { k: [new Secret(1)] }, { k: [new Secret(2)] }],
+  ["private state in a Map (equals)", new Map([[1, new Secret(1)]]), new Map([[1, new Secret(2)]])],
 ];
 
 /** Pairs that must compare equal, by name. */
@@ -52,6 +77,7 @@ const SAME: [string, unknown, unknown][] = [
   ["empty objects", {}, {}],
   ["NaN", NaN, NaN],
   ["JSON-like", { a: [1, "x", null], b: { c: true } }, { a: [1, "x", null], b: { c: true } }],
+  ["private state (equals)", { k: [new Secret(1)] }, { k: [new Secret(1)] }],
 ];
 
 for (const [name, a, b] of DIFFERENT) {
@@ -79,4 +105,16 @@ Deno.test("a failed assertEquals shows both sides, Sets included", () => {
     AssertionError,
   );
   assert(bytes.message.includes("Uint8Array[ab]"), bytes.message);
+});
+
+Deno.test("assertEquals refuses two instances whose state it cannot see", () => {
+  const err = assertThrows(
+    () => assertEquals({ key: new Sealed(1) }, { key: new Sealed(2) }),
+    AssertionError,
+    "cannot compare .key: two Sealed objects show no fields",
+  );
+  assert(err.message.includes("equals()"), err.message);
+  assertThrows(() => assertEquals(new Sealed(1), new Sealed(1)), AssertionError, "cannot compare");
+  const same = new Sealed(3);
+  assertEquals({ a: same }, { a: same }); // one object: nothing to compare
 });
