@@ -15,7 +15,7 @@ import { Prng, SimNet } from "./_sim.ts";
 import { RECV_BUFFER_MAX, SEND_BUFFER_MAX } from "./constants.ts";
 import { newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
 import { TcpSocket } from "./tcp_socket.ts";
-import { fuzzPlan, runRounds } from "../../../tests/fuzz.ts";
+import { fuzzPlan, runRounds, SHARE_MIN_ROUNDS } from "../../../tests/fuzz.ts";
 
 const STATES = new Set([
   "closed",
@@ -158,7 +158,10 @@ Deno.test("TcpSocket fuzz: random and mutated segments and calls keep every inva
     `fuzz tcp_socket: ${segments} segments in ${result.rounds} rounds; ` +
       `states reached: ${[...seen].sort().join(" ")}`,
   );
-  assert(seen.size >= 9, `most states reached: ${[...seen].join(" ")}`);
+  // Like the share, what a run reaches means something only over enough rounds.
+  if (result.rounds >= SHARE_MIN_ROUNDS) {
+    assert(seen.size >= 9, `most states reached: ${[...seen].join(" ")}`);
+  }
 });
 
 Deno.test("Stack input fuzz: mutated real packets draw only well-formed output", async (t) => {
@@ -244,9 +247,11 @@ Deno.test("Stack input fuzz: mutated real packets draw only well-formed output",
     assert(target.connectionCount <= 32, "connections bounded by the backlog");
     return drops() === dropsBefore;
   });
-  assert(target.stats.drops.badChecksum > 0, "checksums caught corruption");
+  if (result.rounds >= SHARE_MIN_ROUNDS) {
+    assert(target.stats.drops.badChecksum > 0, "checksums caught corruption");
+    assert(icmpOut > 0, "some datagrams drew ICMP errors");
+  }
   assertEquals(icmpOut, target.stats.icmpErrorsSent);
-  assert(result.rounds < 100 || icmpOut > 0, "some datagrams drew ICMP errors");
   // deno-lint-ignore no-console -- what the mutated rounds drew out of the stack
   console.log(`fuzz stack_input: ${icmpOut} ICMP errors sent, all valid`);
   tl.close();

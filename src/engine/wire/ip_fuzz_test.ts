@@ -18,6 +18,7 @@ import { buildIcmpEchoReply, buildIcmpPortUnreachable, buildTcpRst } from "./rep
 import { parseTcp } from "./tcp.ts";
 import { buildTsmpPong, parseTsmp } from "./tsmp.ts";
 import { ALL_CAPTURE_SEEDS, mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { SHARE_MIN_ROUNDS } from "../../../tests/fuzz.ts";
 
 // A TSMP ping (100.64.0.1 -> 100.64.0.2), so buildTsmpPong sees pings too.
 const TSMP_PING = fromHex("4500001d000000004063b1fb6440000164400002700102030405060708");
@@ -27,7 +28,7 @@ Deno.test("inspectIp() and reply builders fuzz: nothing throws; replies are well
   const check = newIpInfo();
   const out = new Uint8Array(1600);
   let replies = 0, filled = 0;
-  runFuzz(
+  const stats = runFuzz(
     t,
     "ip+replies",
     [...ALL_CAPTURE_SEEDS, TSMP_PING],
@@ -90,6 +91,8 @@ Deno.test("inspectIp() and reply builders fuzz: nothing throws; replies are well
     },
     { minShare: 0.25, ci: 200_000 },
   );
-  assert(replies > 0, "no builder ever produced a reply");
-  assert(filled > 0, "fillTransportChecksum never filled a checksum");
+  if (stats.rounds >= SHARE_MIN_ROUNDS) {
+    assert(replies > 0, "no builder ever produced a reply");
+    assert(filled > 0, "fillTransportChecksum never filled a checksum");
+  }
 });
