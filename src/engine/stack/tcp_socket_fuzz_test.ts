@@ -201,7 +201,7 @@ Deno.test("Stack input fuzz: mutated real packets draw only well-formed output",
   const info = newIpInfo();
   let icmpOut = 0;
   let clockMs = 0; // a millisecond a round: the ICMP rate limit then lets each error out
-  const target = new SimNet({}, 5).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"], {
+  const target = new SimNet({}, plan.seed).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"], {
     clock: () => clockMs,
     output: (buf, off, len) => {
       const p = buf.subarray(off, off + len);

@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { MemoryNetwork } from "../../../tests/fakes/memory_bind.ts";
-import { generatePrivate, toHex } from "../key/keys.ts";
+import { privateFromText, toHex } from "../key/keys.ts";
 import { ipv4, SILENT } from "./_test_util.ts";
 import { parsePrefix } from "./allowed_ips.ts";
 import { ManualClock } from "../base/clock.ts";
@@ -15,20 +15,29 @@ import { Device } from "./device.ts";
 import { checkMessage, MSG_TRANSPORT, transportCounter } from "./messages.ts";
 import { fuzzPlan, prng, runFuzz, runRounds } from "../../../tests/fuzz.ts";
 
-/** Two devices with an established session whose datagrams are captured, not delivered. */
-function capturedPair() {
+/**
+ * Two devices with an established session whose datagrams are captured, not delivered. Keys,
+ * ephemerals and indices come from `random`, so the corpus replays with the seed.
+ */
+function capturedPair(random: (out: Uint8Array) => void) {
   const net = new MemoryNetwork();
   const clock = new ManualClock();
   const bindA = net.bind("a");
   const bindB = net.bind("b");
   const gotB: Uint8Array[] = [];
-  const keyB = generatePrivate("node");
-  const a = new Device({ privateKey: generatePrivate("node"), bind: bindA, clock, log: SILENT });
+  const key = () => {
+    const b = new Uint8Array(32);
+    random(b);
+    return privateFromText("node", `privkey:${toHex(b)}`);
+  };
+  const keyB = key();
+  const a = new Device({ privateKey: key(), bind: bindA, clock, log: SILENT, random });
   const b = new Device({
     privateKey: keyB,
     bind: bindB,
     clock,
     log: SILENT,
+    random,
     onPacket: (p) => gotB.push(p.slice()),
   });
   a.setPeer({ publicKey: b.publicKey, allowedIps: ["10.0.0.2/32"], endpoint: bindB.local });
@@ -45,11 +54,17 @@ function capturedPair() {
       else a.receiveDatagram(d.data, bindB.local);
     }
   };
-  return { net, clock, a, b, bindA, bindB, gotB, pump, keyB };
+  return { net, clock, a, b, bindA, bindB, gotB, pump, keyB, random };
 }
 
 Deno.test("receive path fuzz: random and mutated messages are dropped; the session survives", async (t) => {
-  const p = capturedPair();
+  // One stream for the setup and every round: the devices carry state from round to round.
+  const plan = fuzzPlan(t, "wg_receive", { ci: 200_000 });
+  const rnd = prng(plan.seed);
+  const int = (n: number) => Math.floor(rnd() * n);
+  const p = capturedPair((out) => {
+    for (let i = 0; i < out.length; i++) out[i] = int(256);
+  });
   // Build a corpus: initiation, response, keepalive, data, and a cookie reply.
   p.a.sendPacket(ipv4("10.0.0.1", "10.0.0.2", 64));
   p.pump(); // initiation → response → data
@@ -60,6 +75,7 @@ Deno.test("receive path fuzz: random and mutated messages are dropped; the sessi
     bind: p.net.bind("u"),
     clock: p.clock,
     log: SILENT,
+    random: p.random,
     underLoad: () => true,
   });
   under.setPeer({ publicKey: p.a.publicKey, endpoint: p.bindA.local });
@@ -75,10 +91,6 @@ Deno.test("receive path fuzz: random and mutated messages are dropped; the sessi
   const delivered = p.gotB.length;
   assertEquals(delivered, 1);
 
-  // One stream across rounds: the devices carry state from round to round.
-  const plan = fuzzPlan(t, "wg_receive", { ci: 200_000 });
-  const rnd = prng(plan.seed);
-  const int = (n: number) => Math.floor(rnd() * n);
   let input = new Uint8Array(0);
   runRounds(plan, {
     minShare: 0.15,
