@@ -1,8 +1,14 @@
 /**
  * The few assertions the tests use. JSR's @std/assert is not reachable here, so these are
- * written out; each throws an `AssertionError` with both sides in the message.
+ * written out; each throws an `AssertionError` with both sides in the message. Equality is
+ * Node's strict deep equality (`node:util` isDeepStrictEqual, the algorithm behind
+ * `node:assert`'s deepStrictEqual): prototypes, Sets, Maps, Dates, Errors, ArrayBuffers and
+ * typed arrays are compared by content, never assumed equal. Class instances that keep their
+ * state in private fields show no fields to compare, so two of them are compared with their
+ * own `equals()` method, or the assertion fails saying it cannot compare them.
  * @module
  */
+import { isDeepStrictEqual } from "node:util";
 
 /** Thrown by a failed assertion. */
 export class AssertionError extends Error {
@@ -18,7 +24,10 @@ export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new AssertionError(msg);
 }
 
-/** Asserts deep equality (structural, for JSON-like values and byte arrays). */
+/**
+ * Asserts strict deep equality: same prototypes, same own enumerable properties, same
+ * Set/Map entries, Date times, Error names and messages, and buffer bytes.
+ */
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   if (!deepEqual(actual, expected)) {
     throw new AssertionError(
@@ -29,7 +38,7 @@ export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   }
 }
 
-/** Asserts deep inequality. */
+/** Asserts strict deep inequality (see {@linkcode assertEquals}). */
 export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
   if (deepEqual(actual, expected)) {
     throw new AssertionError(`${msg ? msg + ": " : ""}values are equal: ${show(actual)}`);
@@ -95,32 +104,74 @@ function show(v: unknown): string {
   if (v instanceof Uint8Array) {
     return `Uint8Array[${[...v].map((b) => b.toString(16).padStart(2, "0")).join("")}]`;
   }
-  try {
-    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
-  } catch {
-    return String(v);
+  if (v instanceof Error) return `${v.name}: ${v.message}`;
+  // Deno.inspect shows what JSON cannot: Sets, Maps, Dates, class names, undefined, bigint.
+  return Deno.inspect(v, { depth: 8, compact: true, breakLength: Infinity, sorted: true });
+}
+
+/** Builtins whose contents live in internal slots that isDeepStrictEqual reads. */
+const SLOTTED: readonly (abstract new (...args: never[]) => unknown)[] = [
+  Date,
+  RegExp,
+  Map,
+  Set,
+  WeakMap,
+  WeakSet,
+  ArrayBuffer,
+  DataView,
+  Error,
+  Promise,
+  URL,
+  Headers,
+  Number,
+  String,
+  Boolean,
+];
+
+/** A class instance whose state deep equality cannot see: no own enumerable keys. */
+function isOpaque(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  if (proto === null || proto === Object.prototype || Array.isArray(v)) return false;
+  if (ArrayBuffer.isView(v) || SLOTTED.some((c) => v instanceof c)) return false;
+  return Object.keys(v).length === 0 &&
+    !Object.getOwnPropertySymbols(v).some((k) => Object.prototype.propertyIsEnumerable.call(v, k));
+}
+
+type Equatable = { equals(other: unknown): boolean };
+
+/**
+ * Walks `a` and `b` side by side (object keys, array items, Map values) and compares every
+ * pair of opaque instances with their `equals()`.
+ * @returns false when a pair differs
+ * @throws {AssertionError} when a pair has no `equals()`
+ */
+function opaqueEqual(a: unknown, b: unknown, path: string, depth: number): boolean {
+  if (a === b || depth > 64) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return true;
+  if (isOpaque(a) && isOpaque(b)) {
+    if (typeof (a as Partial<Equatable>).equals === "function") return (a as Equatable).equals(b);
+    const name = a.constructor?.name ?? "class";
+    throw new AssertionError(
+      `cannot compare ${path || "the values"}: two ${name} objects show no fields (their ` +
+        `state is private); compare their fields, or give the class an equals()`,
+    );
   }
+  if (a instanceof Map && b instanceof Map) {
+    for (const [k, v] of a) {
+      if (b.has(k) && !opaqueEqual(v, b.get(k), `${path}.get(${String(k)})`, depth + 1)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (ArrayBuffer.isView(a) || SLOTTED.some((c) => a instanceof c)) return true;
+  const rb = b as Record<string, unknown>;
+  for (const [k, v] of Object.entries(a)) {
+    if (!opaqueEqual(v, rb[k], `${path}.${k}`, depth + 1)) return false;
+  }
+  return true;
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (a instanceof Uint8Array && b instanceof Uint8Array) {
-    return a.length === b.length && a.every((x, i) => x === b[i]);
-  }
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (a instanceof Map && b instanceof Map) {
-    if (a.size !== b.size) return false;
-    for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
-    return true;
-  }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) {
-      return false;
-    }
-  }
-  return true;
+  return isDeepStrictEqual(a, b) && opaqueEqual(a, b, "", 0);
 }

@@ -1,21 +1,206 @@
 /**
- * The seeded fuzz driver every codec's fuzz test uses: a small PRNG, mutations of a seed
- * corpus (bit flips, byte sets, truncation, extension, splices), and a runner where only
- * ParseError may escape a parser.
+ * The one fuzz policy every fuzzer follows, and the seeded driver the codecs' fuzz tests use.
  *
- * Knobs (environment): `FUZZ_ROUNDS` rounds per parser (default 3000), `FUZZ_SEED` the first
- * seed (default 20261125). Round `r` uses seed `FUZZ_SEED + r`, so a failure message's seed
- * replays exactly with `FUZZ_SEED=<seed> FUZZ_ROUNDS=1`.
+ * - Rounds: {@linkcode CI_MIN_ROUNDS} or more under CI (`CI` set, not `false`/`0`), a few
+ *   thousand otherwise; `FUZZ_ROUNDS` overrides both (`deno task fuzz` sets 1,000,000).
+ * - Seed: drawn per run unless `FUZZ_SEED` gives one (decimal or `0x` hex); every fuzzer
+ *   prints its seed with the command that replays the run, and a failure repeats it.
+ * - All randomness comes from {@linkcode prng} seeded from the plan, so a seed replays.
+ * - Every fuzzer must run at least one round and see at least its floor share of inputs
+ *   accepted: a fuzzer that reaches no parser proves nothing, and FUZZ_ROUNDS=0 fails.
+ * - Only what the fuzzed code may throw for bad input counts as a rejection; a ParseError
+ *   from re-parsing our own output is a failure ({@linkcode mustNotReject}).
  * @module
  */
 import { AssertionError } from "./assert.ts";
 import { toHex } from "../bytes.ts";
 import { ParseError } from "../errors.ts";
 
-/** Rounds per fuzz test. */
-export const FUZZ_ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? "3000");
-/** Seed of round 0. */
-export const FUZZ_SEED = Number(Deno.env.get("FUZZ_SEED") ?? "20261125");
+/** Rounds every fuzzer runs at least under CI. */
+export const CI_MIN_ROUNDS = 50_000;
+/** Rounds outside CI when neither the fuzzer nor FUZZ_ROUNDS says otherwise. */
+export const LOCAL_ROUNDS = 3_000;
+/**
+ * Fewest rounds whose accepted share is checked: below it (a one-round replay, say) the share
+ * is noise, so only "at least one round" holds.
+ */
+export const SHARE_MIN_ROUNDS = 1_000;
+
+/** Round counts one fuzzer asks for; FUZZ_ROUNDS overrides both. */
+export interface FuzzRounds {
+  /** Under CI; at least {@linkcode CI_MIN_ROUNDS} (the default). */
+  ci?: number;
+  /** Outside CI; default {@linkcode LOCAL_ROUNDS}. */
+  local?: number;
+}
+
+/** How one fuzzer runs this time: its rounds, its seed, and how to run it again. */
+export interface FuzzPlan {
+  /** Short name, shown in every line the fuzzer prints. */
+  readonly name: string;
+  /** Rounds to run. */
+  readonly rounds: number;
+  /** The run's seed (a 32-bit unsigned integer). */
+  readonly seed: number;
+  /**
+   * The shell command that reruns this fuzzer.
+   * @param seed default the run's seed
+   * @param rounds default the run's rounds
+   */
+  replay(seed?: number, rounds?: number): string;
+}
+
+/** Whether the CI variable says this is a CI run. */
+export function isCi(): boolean {
+  const ci = Deno.env.get("CI") ?? "";
+  return ci !== "" && ci !== "false" && ci !== "0";
+}
+
+function envInteger(name: string, max: number): number | undefined {
+  const text = Deno.env.get(name);
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0 || n > max) {
+    throw new Error(`${name}=${text}: want an integer from 0 to ${max} (decimal or 0x hex)`);
+  }
+  return n;
+}
+
+/** @param seed a 32-bit seed @returns it as `0x` hex, the form FUZZ_SEED takes back */
+export function seedText(seed: number): string {
+  return `0x${(seed >>> 0).toString(16)}`;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Decides one fuzzer's rounds and seed from the environment and prints them with the replay
+ * command: `fuzz <name>: seed=0x… rounds=N (replay: FUZZ_SEED=0x… FUZZ_ROUNDS=N deno test …)`.
+ * @param t the running test: its file and name go into the replay command
+ * @param name the fuzzer's short name
+ * @param rounds this fuzzer's round counts
+ * @returns the plan
+ */
+export function fuzzPlan(t: Deno.TestContext, name: string, rounds: FuzzRounds = {}): FuzzPlan {
+  const ci = Math.max(rounds.ci ?? CI_MIN_ROUNDS, CI_MIN_ROUNDS);
+  const count = envInteger("FUZZ_ROUNDS", Number.MAX_SAFE_INTEGER) ??
+    (isCi() ? ci : rounds.local ?? LOCAL_ROUNDS);
+  const seed = envInteger("FUZZ_SEED", 0xffff_ffff) ??
+    crypto.getRandomValues(new Uint32Array(1))[0];
+  const root = new URL("../", import.meta.url).href;
+  const file = t.origin.startsWith(root) ? t.origin.slice(root.length) : t.origin;
+  const plan: FuzzPlan = {
+    name,
+    rounds: count,
+    seed,
+    replay: (s = seed, r = count) =>
+      `FUZZ_SEED=${seedText(s)} FUZZ_ROUNDS=${r} deno test --allow-all --unstable-net ` +
+      `--filter ${shellQuote(t.name)} ${file}`,
+  };
+  // deno-lint-ignore no-console -- the seed line is what makes a failure replayable
+  console.log(`fuzz ${name}: seed=${seedText(seed)} rounds=${count} (replay: ${plan.replay()})`);
+  return plan;
+}
+
+/**
+ * Fails unless the fuzzer ran at least one round and, from {@linkcode SHARE_MIN_ROUNDS}
+ * rounds on, at least `minShare` of its rounds were accepted (parsed, or whatever the fuzzer
+ * counts). Each fuzzer's floor is about half the share measured at 50,000 rounds.
+ * @param plan the run
+ * @param ran rounds actually run
+ * @param accepted rounds whose input was accepted
+ * @param minShare the floor, a fraction of `ran`
+ * @param what what `accepted` counts, for the message
+ */
+export function assertFuzzShare(
+  plan: FuzzPlan,
+  ran: number,
+  accepted: number,
+  minShare: number,
+  what = "accepted",
+): void {
+  if (ran < 1) {
+    throw new AssertionError(
+      `fuzz ${plan.name}: no rounds ran (FUZZ_ROUNDS=${plan.rounds}); a fuzzer must run`,
+    );
+  }
+  if (ran >= SHARE_MIN_ROUNDS && accepted < ran * minShare) {
+    throw new AssertionError(
+      `fuzz ${plan.name}: only ${accepted} of ${ran} inputs ${what} ` +
+        `(${(100 * accepted / ran).toFixed(2)}%, floor ${100 * minShare}%): the fuzzer no ` +
+        `longer reaches what it fuzzes\n  replay: ${plan.replay()}`,
+    );
+  }
+}
+
+/** What a fuzz run saw. */
+export interface FuzzResult {
+  /** Rounds run. */
+  rounds: number;
+  /** Rounds whose input was accepted (the body returned true). */
+  accepted: number;
+  /** Wall time in ms. */
+  ms: number;
+}
+
+/** How {@linkcode runRounds} runs. */
+export interface RoundsOptions {
+  /** Least share of rounds that must be accepted (see {@linkcode assertFuzzShare}). */
+  minShare: number;
+  /** What an accepted round is, for the messages; default "accepted". */
+  what?: string;
+  /**
+   * Each round draws from its own `prng(seed + round)`, so a failing round replays alone
+   * (FUZZ_SEED=seed+round, FUZZ_ROUNDS=1). Default false: one stream, so the replay runs
+   * every round up to the failing one.
+   */
+  perRoundSeed?: boolean;
+  /** Describes the failing round's input for the failure message. */
+  describe?: () => string;
+}
+
+/**
+ * Runs `body` for each of the plan's rounds, counts accepted rounds, turns anything thrown
+ * into a failure naming the round and its replay command, prints one summary line, and
+ * asserts the floor share.
+ * @param plan from {@linkcode fuzzPlan}
+ * @param opts the floor share and how rounds are seeded
+ * @param body runs round `round`; returns true when its input was accepted
+ * @returns the counts
+ */
+export function runRounds(
+  plan: FuzzPlan,
+  opts: RoundsOptions,
+  body: (round: number) => boolean,
+): FuzzResult {
+  const t0 = performance.now();
+  let accepted = 0, ran = 0;
+  for (let round = 0; round < plan.rounds; round++) {
+    try {
+      if (body(round)) accepted++;
+    } catch (err) {
+      const replay = opts.perRoundSeed
+        ? plan.replay((plan.seed + round) >>> 0, 1)
+        : plan.replay(plan.seed, round + 1);
+      const input = opts.describe ? `\n  input: ${opts.describe()}` : "";
+      throw new AssertionError(
+        `fuzz ${plan.name} (seed=${seedText(plan.seed)}) failed in round ${round}: ` +
+          `${err instanceof Error ? err.stack : String(err)}${input}\n  replay: ${replay}`,
+      );
+    }
+    ran++;
+  }
+  const ms = performance.now() - t0;
+  // deno-lint-ignore no-console -- the fuzz summary is the test's report
+  console.log(
+    `fuzz ${plan.name}: ${ran} rounds, ${accepted} ${opts.what ?? "accepted"} ` +
+      `(${ran ? (100 * accepted / ran).toFixed(1) : 0}%), ${ms.toFixed(0)} ms`,
+  );
+  assertFuzzShare(plan, ran, accepted, opts.minShare, opts.what);
+  return { rounds: ran, accepted, ms };
+}
 
 /**
  * mulberry32: a small seeded PRNG.
@@ -110,7 +295,24 @@ export function fuzzInput(seeds: readonly Uint8Array[], rnd: () => number): Uint
   return b;
 }
 
-/** What a fuzz run saw. */
+/**
+ * Runs the checks on our own output after a successful parse (emit, re-parse, compare), so
+ * that a ParseError there fails the fuzz instead of passing as a rejection of the input.
+ * @param what names the step in the failure message
+ * @param fn the checks
+ */
+export function mustNotReject(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ParseError) {
+      throw new AssertionError(`${what}: re-parse of our own output failed: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+/** What a corpus fuzz run saw. */
 export interface FuzzStats {
   /** Rounds run. */
   rounds: number;
@@ -122,45 +324,50 @@ export interface FuzzStats {
   ms: number;
 }
 
+/** How {@linkcode runFuzz} runs, beyond the corpus and the body. */
+export interface CorpusFuzzOptions extends FuzzRounds {
+  /** Least share of inputs that must parse. */
+  minShare: number;
+  /** Makes an input from the corpus; default {@linkcode fuzzInput}. */
+  mutate?: (seeds: readonly Uint8Array[], rnd: () => number) => Uint8Array;
+}
+
 /**
- * Runs `body` on FUZZ_ROUNDS inputs. A ParseError counts as a rejection; anything else thrown
- * fails with the round's seed and the input in hex. Prints one summary line.
+ * Runs `body` on the plan's rounds of mutated corpus inputs, round `r` drawing from
+ * `prng(seed + r)`. A ParseError counts as a rejection; anything else thrown fails with the
+ * round's own replay command and the input in hex. Asserts the floor share of parsed inputs.
+ * @param t the running test
  * @param name shown in the summary
  * @param seeds the corpus
  * @param body parses (and round-trips) one input; returns true when it parsed
- * @param mutate makes an input from the corpus; default {@linkcode fuzzInput}
+ * @param opts the floor share, round counts and mutator
  * @returns the counts
  */
 export function runFuzz(
+  t: Deno.TestContext,
   name: string,
   seeds: readonly Uint8Array[],
   body: (input: Uint8Array, rnd: () => number) => boolean,
-  mutate: (seeds: readonly Uint8Array[], rnd: () => number) => Uint8Array = fuzzInput,
+  opts: CorpusFuzzOptions,
 ): FuzzStats {
-  const t0 = performance.now();
-  let parsed = 0, rejected = 0;
-  for (let r = 0; r < FUZZ_ROUNDS; r++) {
-    const seed = FUZZ_SEED + r;
-    const rnd = prng(seed);
-    const input = mutate(seeds, rnd);
-    try {
-      if (body(input, rnd)) parsed++;
-    } catch (err) {
-      if (err instanceof ParseError) {
+  const plan = fuzzPlan(t, name, opts);
+  const mutate = opts.mutate ?? fuzzInput;
+  let rejected = 0;
+  let input: Uint8Array = new Uint8Array(0);
+  const result = runRounds(
+    plan,
+    { minShare: opts.minShare, what: "parsed", perRoundSeed: true, describe: () => toHex(input) },
+    (round) => {
+      const rnd = prng(plan.seed + round);
+      input = mutate(seeds, rnd);
+      try {
+        return body(input, rnd);
+      } catch (err) {
+        if (!(err instanceof ParseError)) throw err;
         rejected++;
-        continue;
+        return false;
       }
-      throw new AssertionError(
-        `${name}: seed ${seed} threw ${err instanceof Error ? err.stack : String(err)}\n` +
-          `input ${toHex(input)}`,
-      );
-    }
-  }
-  const ms = performance.now() - t0;
-  // deno-lint-ignore no-console -- the fuzz summary is the test's report
-  console.log(
-    `fuzz ${name}: ${FUZZ_ROUNDS} rounds, ${parsed} parsed, ${rejected} ParseError, ` +
-      `${ms.toFixed(0)} ms`,
+    },
   );
-  return { rounds: FUZZ_ROUNDS, parsed, rejected, ms };
+  return { rounds: result.rounds, parsed: result.accepted, rejected, ms: result.ms };
 }
