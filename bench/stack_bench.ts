@@ -6,19 +6,19 @@
  */
 import { checksumAdd } from "../src/engine/wire/mod.ts";
 import { Stack } from "../src/engine/stack/mod.ts";
+import { ManualClock } from "../src/engine/base/testing/manual_clock.ts";
 
 const MIB = 1 << 20;
 const data = crypto.getRandomValues(new Uint8Array(65536));
 
 /** Two stacks with a manual clock and an in-memory queue between them. */
 function pair() {
-  let now = 0;
+  const clock = new ManualClock();
   const q: [Stack, Uint8Array][] = [];
   const mk = (addr: string, peer: () => Stack) =>
     new Stack({
       addresses: [addr],
-      timers: false,
-      clock: () => now,
+      clock,
       output: (buf, off, len) => q.push([peer(), buf.subarray(off, off + len)]),
     });
   const a: Stack = mk("100.64.0.1", () => b);
@@ -30,11 +30,11 @@ function pair() {
       if (q.length === 0) {
         const next = Math.min(a.pollAt(), b.pollAt());
         if (next === Infinity) return;
-        now = Math.max(now + 1, next);
+        clock.advance(Math.max(1, next - clock.now()));
         continue;
       }
       for (const [to, p] of q.splice(0)) to.input(p);
-      now += 0.01;
+      clock.advance(0.01);
     }
   };
   return { a, b, pump };

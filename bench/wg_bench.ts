@@ -11,7 +11,7 @@ import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import { Logger } from "../src/engine/base/logger.ts";
 import { generatePrivate } from "../src/engine/key/keys.ts";
 import type { Bind, BindEndpoint, BindReceived } from "../src/engine/wg/bind.ts";
-import { ManualClock } from "../src/engine/base/clock.ts";
+import { ManualClock } from "../src/engine/base/testing/manual_clock.ts";
 import { Device } from "../src/engine/wg/device.ts";
 
 const PACKET_BYTES = 1420;

@@ -2,8 +2,9 @@
 /**
  * `deno task lab <command>`: the interop lab for people.
  *
- * - `build`: build the pinned headscale, derper, tailscaled and tailscale into ~/.cache/tailnet-lab
- *   (a cache hit costs nothing). Exits 1 with one line when Go is missing or too old.
+ * - `build`: build the pinned headscale, derper, tailscaled, tailscale and wireguard-go into
+ *   ~/.cache/tailnet-lab (a cache hit costs nothing). Exits 1 with one line when Go is missing or
+ *   too old, or a `go` command fails.
  * - `up [--nodes N]`: start a lab in the foreground, print how to reach it; Ctrl-C tears it down.
  * - `down`: stop and remove whatever a killed lab left behind (from the registry of running labs).
  * @module

@@ -1,8 +1,18 @@
 // deno-lint-ignore-file no-console -- a build script talks to the person running it
 /**
- * The project's test command (`deno task test`, `npm test`): builds the interop lab's tools
- * when Go is present (cached under ~/.cache), runs the whole suite with `deno test`, and ends
- * with the one line CI reads: `tests: N passed, N failed` (and `, N skipped` when any were).
+ * The project's test command (`deno task test`, `npm test`), in this order:
+ *
+ * 1. Checks the host programs tests run (`tests/lab/prerequisites.ts`): a missing one stops it
+ *    with one line naming the program and its Debian package, before anything else runs.
+ * 2. Builds the interop lab's programs (`deno task lab build`, cached under ~/.cache). When that
+ *    fails the lab tests skip, saying why; under `CI=true` the run fails here instead.
+ * 3. Runs the suite with `deno test` (plus a JUnit report, which names the skipped tests).
+ * 4. Lists skipped tests with their reasons; under `CI=true` any skip fails the run. A run of the
+ *    whole suite (no arguments) also fails when it found fewer tests than the floor in
+ *    `tests/min_test_count.ts`.
+ *
+ * It ends with the one line CI reads, `tests: N passed, N failed, N skipped` (top-level tests),
+ * after a line counting the steps inside them.
  *
  * Offline by construction: as root with `ip` available, `deno test` runs inside a fresh network
  * namespace that has only `lo` (`ip netns exec tailnet-test-<pid> deno test ...`), so nothing a
@@ -15,19 +25,62 @@
  * @module
  */
 
+import { BUILD_FAILED_ENV, labAvailable } from "../tests/lab/available.ts";
+import { missingPrerequisites, missingPrerequisitesLine } from "../tests/lab/prerequisites.ts";
+import {
+  isCi,
+  parseSummary,
+  skippedFromJunit,
+  type SkippedTest,
+  type TestCounts,
+  verdict,
+} from "../tests/lab/test_report.ts";
+import { MIN_TEST_COUNT } from "../tests/min_test_count.ts";
+
 if (!import.meta.main) throw new Error("scripts/run_tests.ts is a program, not a module");
 
 // `deno task test -- file.ts` passes the "--" through; dropped here, or deno test would take the
 // files after it as script arguments and run the whole suite.
 const extra = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
-const labBuild = await maybeBuildLab();
-const testArgs = ["test", "--allow-all", "--unstable-net", "--doc", ...extra];
+const ci = isCi(Deno.env.get("CI"));
+
+const missing = await missingPrerequisites();
+if (missing.length > 0) {
+  console.error(missingPrerequisitesLine(missing));
+  Deno.exit(1);
+}
+
+const buildCode = await buildLab();
+if (buildCode !== 0) {
+  if (ci) {
+    console.error(
+      `tests: 'deno task lab build' failed (exit ${buildCode}), and under CI=true the lab must ` +
+        `build: no test runs`,
+    );
+    Deno.exit(1);
+  }
+  console.error(
+    `scripts/run_tests.ts: 'deno task lab build' failed (exit ${buildCode}); lab tests will skip`,
+  );
+  // Inherited by deno test, and read by labAvailable() here for the list of skipped tests.
+  Deno.env.set(BUILD_FAILED_ENV, "1");
+}
+
+const junitPath = await Deno.makeTempFile({ prefix: "tailnet-tests-", suffix: ".junit.xml" });
+const testArgs = [
+  "test",
+  "--allow-all",
+  "--unstable-net",
+  "--doc",
+  `--junit-path=${junitPath}`,
+  ...extra,
+];
 const netns = await maybeCreateNetns(testArgs);
 
 const child = new Deno.Command(netns === null ? Deno.execPath() : "ip", {
   args: netns === null ? testArgs : ["netns", "exec", netns, Deno.execPath(), ...testArgs],
   // DENO_NO_UPDATE_CHECK: a `deno run` that a test spawns would otherwise look online for upgrades.
-  env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...labBuild },
+  env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
@@ -40,32 +93,28 @@ const onSignal = () => {
 };
 Deno.addSignalListener("SIGINT", onSignal);
 Deno.addSignalListener("SIGTERM", onSignal);
-const summary = await teeAndFindSummary(child.stdout);
+const counts = await teeAndFindSummary(child.stdout);
 const status = await child.status;
 Deno.removeSignalListener("SIGINT", onSignal);
 Deno.removeSignalListener("SIGTERM", onSignal);
 if (netns !== null) await removeNetns(netns);
 await sweepLabs();
 
-if (summary === null) {
-  console.log(`tests: 0 passed, 1 failed`);
-  console.error(
-    "scripts/run_tests.ts: deno test printed no summary line (exit code " + status.code + ")",
-  );
-  Deno.exit(1);
-}
-const skipped = summary.ignored > 0 ? `, ${summary.ignored} skipped` : "";
-console.log(`tests: ${summary.passed} passed, ${summary.failed} failed${skipped}`);
-Deno.exit(status.success && summary.failed === 0 ? 0 : 1);
+const skipped = await readSkipped(junitPath);
+const lab = labAvailable();
+const outcome = verdict({
+  counts,
+  exitCode: status.code,
+  skipped,
+  ci,
+  floor: extra.length === 0 ? MIN_TEST_COUNT : null,
+  labReason: lab.ok ? "" : lab.reason,
+});
+for (const line of outcome.lines) console.log(line);
+Deno.exit(outcome.ok ? 0 : 1);
 
-interface Summary {
-  passed: number;
-  failed: number;
-  ignored: number;
-}
-
-async function teeAndFindSummary(stream: ReadableStream<Uint8Array>): Promise<Summary | null> {
-  let found: Summary | null = null;
+async function teeAndFindSummary(stream: ReadableStream<Uint8Array>): Promise<TestCounts | null> {
+  let found: TestCounts | null = null;
   let pending = "";
   const dec = new TextDecoder();
   for await (const chunk of stream) {
@@ -78,38 +127,35 @@ async function teeAndFindSummary(stream: ReadableStream<Uint8Array>): Promise<Su
   return parseSummary(pending) ?? found;
 }
 
-// deno test's last line: "ok | 12 passed (3 steps) | 0 failed | 2 ignored (4s)".
-function parseSummary(line: string): Summary | null {
-  const m = line.match(/^(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
-  if (!m) return null;
-  const ignored = line.match(/\| (\d+) ignored/);
-  return { passed: Number(m[2]), failed: Number(m[3]), ignored: ignored ? Number(ignored[1]) : 0 };
+/** The skipped tests the JUnit report names (then deletes it); null when it cannot be read. */
+async function readSkipped(path: string): Promise<SkippedTest[] | null> {
+  try {
+    return skippedFromJunit(await Deno.readTextFile(path));
+  } catch {
+    return null;
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
 }
 
 /**
- * Builds the lab's tools when scripts/lab.ts exists and Go is on PATH; returns the environment
- * the lab tests read. Without Go the lab tests skip themselves and say why.
+ * Runs `deno task lab build` when scripts/lab.ts exists (it prints its own progress and, on
+ * failure, one line saying what is missing).
+ * @returns its exit code (0 when there is no lab)
  */
-async function maybeBuildLab(): Promise<Record<string, string>> {
+async function buildLab(): Promise<number> {
   const labScript = new URL("./lab.ts", import.meta.url);
   try {
     await Deno.stat(labScript);
   } catch {
-    return {};
+    return 0;
   }
   const build = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", labScript.pathname, "build"],
     stdout: "inherit",
     stderr: "inherit",
   });
-  const { code } = await build.output();
-  if (code !== 0) {
-    console.error(
-      `scripts/run_tests.ts: 'deno task lab build' failed (exit ${code}); lab tests will skip`,
-    );
-    return { TAILNET_LAB_BUILD_FAILED: "1" };
-  }
-  return {};
+  return (await build.output()).code;
 }
 
 /**

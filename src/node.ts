@@ -12,6 +12,7 @@ import { TailnetError } from "./engine/base/errors.ts";
 import { createControlClient } from "./engine/control/mod.ts";
 import type { Hostinfo } from "./engine/control/types.ts";
 import type { PingKind, PingResult } from "./engine/engine.ts";
+import { PING_TIMEOUT_MS } from "./engine/ping/constants.ts";
 import { generatePrivate, publicOf } from "./engine/key/keys.ts";
 import { NetmapResolver } from "./engine/proxy/netmap_resolver.ts";
 import { ProxyServers, type ProxyServersOptions } from "./engine/proxy/mod.ts";
@@ -243,7 +244,7 @@ export class TailnetNode implements AsyncDisposable {
    * @param timeoutMs how long to wait
    * @returns the result; `Err` is set on failure
    */
-  ping(host: string, kind: PingKind = "disco", timeoutMs = 5_000): Promise<PingResult> {
+  ping(host: string, kind: PingKind = "disco", timeoutMs = PING_TIMEOUT_MS): Promise<PingResult> {
     return this.link.ping(this.#resolve(host), kind, timeoutMs);
   }
 

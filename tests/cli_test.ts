@@ -2,7 +2,7 @@
  * The `tailnet` executable end to end: spawned as a user runs it, checking exit codes, the
  * one-line error rule, and that the daemon serves its LocalAPI socket with safe modes.
  */
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch } from "../src/engine/base/testing/assert.ts";
 import { runTailnet as tailnet, spawnTailnet } from "./lab/tailnet_process.ts";
 
 Deno.test("tailnet --bogus exits 2 with one line naming the flag", async () => {
@@ -45,7 +45,11 @@ Deno.test("tailnet version --json is JSON with the short version", async () => {
 Deno.test("tailnet --help lists commands; help <cmd> prints its usage", async () => {
   const r = await tailnet(["--help"]);
   assertEquals(r.code, 0);
-  assertMatch(r.stdout, /daemon/);
+  for (
+    const cmd of ["daemon", "up", "down", "login", "logout", "status", "ip", "ping", "version"]
+  ) {
+    assertMatch(r.stdout, new RegExp(`^  ${cmd} +\\S`, "m"), `--help lists ${cmd}`);
+  }
   assertMatch(r.stdout, /--socket/);
   const h = await tailnet(["help", "daemon"]);
   assertEquals(h.code, 0);
@@ -57,6 +61,7 @@ Deno.test("tailnet --help lists commands; help <cmd> prints its usage", async ()
 Deno.test("an unknown command exits 2 with one line", async () => {
   const r = await tailnet(["frobnicate"]);
   assertEquals(r.code, 2);
+  assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
   assertMatch(r.stderr, /unknown command: frobnicate/);
 });
 

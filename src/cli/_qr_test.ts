@@ -3,7 +3,7 @@
  * `ToSmallString(false)` output for these inputs was captured with go-qrcode
  * v0.0.0-20200617195104-da1b6568686e at level Medium.
  */
-import { assertEquals, assertThrows } from "../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../engine/base/testing/assert.ts";
 import { encodeQr, qrToSmallString } from "./_qr.ts";
 
 // A headscale login URL as the lab printed it: version 5, mask 4.

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../engine/base/testing/assert.ts";
 import { UsageError } from "../engine/base/errors.ts";
 import { parseDurationFlag, parseGoFlags } from "./command.ts";
 

@@ -8,7 +8,6 @@ import { Logger } from "../engine/base/logger.ts";
 import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
 import { localApiRoutes } from "../localapi/routes.ts";
-import { engineStatsHandler, pingHandler } from "../localapi/handlers/ping.ts";
 import { parseListenAddr } from "../engine/proxy/mod.ts";
 import { TailnetNode } from "../node.ts";
 import { TAILNET_VERSION } from "../version.ts";
@@ -117,11 +116,8 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       },
     });
     const { backend, link: engineLink } = node;
-    for (const [name, handler] of localApiRoutes(backend, TAILNET_VERSION)) {
-      routes.set(name, handler);
-    }
-    routes.set("ping", pingHandler(engineLink));
-    routes.set("engine-stats", engineStatsHandler(engineLink));
+    const deps = { backend, version: TAILNET_VERSION, dataPlane: engineLink };
+    for (const [name, handler] of localApiRoutes(deps)) routes.set(name, handler);
     const proxies = node.proxies;
     if (proxies?.socks5) {
       log.info(`SOCKS5 server on ${proxies.socks5.addr.hostname}:${proxies.socks5.addr.port}`);

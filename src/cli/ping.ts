@@ -54,9 +54,10 @@ stops after 10 pings or once a direct (non-DERP) path is established.
       verbose: { type: "bool" },
     }, true);
     const num = f.values.has("c") ? parseIntFlag("c", f.values.get("c") as string) : 10;
+    // Without --timeout the LocalAPI's default applies (5 s, as tailscale ping's).
     const timeoutMs = f.values.has("timeout")
       ? parseDurationFlag("timeout", f.values.get("timeout") as string)
-      : 5_000;
+      : null;
     const untilDirect = f.values.get("until-direct") ?? true;
     const type = f.values.get("tsmp") === true
       ? "TSMP"
@@ -91,7 +92,8 @@ stops after 10 pings or once a direct (non-DERP) path is established.
     }
     let anyPong = false;
     for (let n = 1;; n++) {
-      const q = new URLSearchParams({ ip, type, timeout: String(timeoutMs) });
+      const q = new URLSearchParams({ ip, type });
+      if (timeoutMs !== null) q.set("timeout", String(timeoutMs));
       const pr = await client.json<PingResultJson>("POST", `ping?${q}`);
       if (pr.Err === "timeout") {
         ctx.out(`ping "${ip}" timed out`);

@@ -5,10 +5,8 @@
  * @module
  */
 import { LocalApiClient } from "../localapi/client.ts";
-import type { PeerStatusJson, StatusJson } from "../ipn/status.ts";
+import { type PeerStatusJson, type StatusJson, ZERO_TIME } from "../ipn/status.ts";
 import { type Command, parseGoFlags } from "./command.ts";
-
-const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 /** The `status` command. */
 export const statusCommand: Command = {

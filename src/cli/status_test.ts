@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../engine/base/testing/assert.ts";
 import type { PeerStatusJson, StatusJson } from "../ipn/status.ts";
 import { describeState, dnsOrQuoteHostname, statusTable } from "./status.ts";
 import { findPeer } from "./ip.ts";

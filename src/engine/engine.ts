@@ -29,6 +29,7 @@ import {
 } from "./key/keys.ts";
 import { MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
 import { DERP_MAGIC_IP } from "./magicsock/constants.ts";
+import { PING_TIMEOUT_MS } from "./ping/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
@@ -40,9 +41,8 @@ import { parseIpAddr } from "./wire/ip_addr.ts";
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
 
+/** The IP of DERP paths in disco pongs and ping results: Go's `tailcfg.DerpMagicIP`. */
 export { DERP_MAGIC_IP };
-/** Default time a ping waits for its answer. */
-export const PING_TIMEOUT_MS = 5_000;
 
 /** How a ping travels (the `type` of `tailscale ping`). */
 export type PingKind = "disco" | "TSMP" | "ICMP";
@@ -91,7 +91,7 @@ export interface EngineOptions {
   forwarder?: ForwarderOptions;
   /** More stack options (tests). */
   stack?: Partial<Omit<StackOptions, "output" | "addresses">>;
-  /** Time source for WireGuard and DERP; default the system clock. */
+  /** Time source for every layer (WireGuard, DERP, disco, pings, the stack); default the system clock. */
   clock?: Clock;
 }
 
@@ -126,7 +126,7 @@ export class Engine implements AsyncDisposable {
   readonly #pipeline: PacketPipeline;
   readonly #stack: NodeStack;
   readonly #nodePublic: NodePublic;
-  readonly #pinger = new IpPinger();
+  readonly #pinger: IpPinger;
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
@@ -138,6 +138,7 @@ export class Engine implements AsyncDisposable {
     this.#opts = opts;
     this.#log = opts.log;
     this.#nodePublic = publicOf(opts.nodeKey);
+    this.#pinger = new IpPinger({ clock: opts.clock });
     this.#magic = new MagicConn({
       privateKey: opts.nodeKey,
       discoKey: opts.discoKey,
@@ -165,7 +166,7 @@ export class Engine implements AsyncDisposable {
       },
       forward: opts.forwardToLoopback ?? false,
       forwarder: opts.forwarder,
-      stack: opts.stack,
+      stack: { clock: opts.clock, ...opts.stack },
     });
     const stack = this.#stack.stack;
     this.#pipeline = new PacketPipeline({

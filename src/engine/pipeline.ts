@@ -198,11 +198,11 @@ export class PacketPipeline {
       st.dropped++;
       return;
     }
-    if (this.#t.pinger.observe(packet, info)) {
+    if (this.#t.pinger.observeParsed(packet, info)) {
       st.pingReplies++;
       return;
     }
-    const r = this.#t.responder.handle(packet, info, this.#isLocal);
+    const r = this.#t.responder.handleParsed(packet, info, this.#isLocal);
     if (r.kind === "reply") {
       st.answered++;
       this.outboundPacket(r.packet);

@@ -7,6 +7,7 @@
  */
 import { TailnetError } from "../engine/base/errors.ts";
 import type { Logger } from "../engine/base/logger.ts";
+import { type Clock, SYSTEM_CLOCK } from "../engine/base/clock.ts";
 import {
   type ControlClient,
   type ControlClientOptions,
@@ -94,8 +95,8 @@ export interface BackendOptions {
   health?: readonly string[];
   /** The daemon version for Status and Notify. */
   version: string;
-  /** Wall clock in ms; default Date.now. */
-  now?: () => number;
+  /** Time for the auth URL's age; default the system clock. */
+  clock?: Clock;
 }
 
 /** How long a control-supplied auth URL stays usable (Go: 7 days less an hour). */
@@ -106,7 +107,7 @@ export class Backend implements AsyncDisposable {
   readonly #o: BackendOptions;
   readonly #log: Logger;
   readonly #bus = new NotifyBus();
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #storeError: StateFileError | null;
   #machineKey: MachinePrivate;
   #prefs: Prefs;
@@ -140,7 +141,7 @@ export class Backend implements AsyncDisposable {
   ) {
     this.#o = o;
     this.#log = o.log;
-    this.#now = o.now ?? Date.now;
+    this.#clock = o.clock ?? SYSTEM_CLOCK;
     this.#machineKey = loaded.machineKey;
     this.#prefs = loaded.prefs;
     this.#persist = loaded.persist;
@@ -327,7 +328,7 @@ export class Backend implements AsyncDisposable {
     const cc = this.#cc;
     if (cc === null) throw new BackendError("not-started", "not started: run 'tailnet up' first");
     const url = this.#authUrl;
-    if (url !== null && this.#now() - this.#authUrlAt < AUTH_URL_TTL_MS) {
+    if (url !== null && this.#clock.now() - this.#authUrlAt < AUTH_URL_TTL_MS) {
       this.#publish({ BrowseToURL: url });
       return;
     }
@@ -561,7 +562,7 @@ export class Backend implements AsyncDisposable {
     let pop: boolean;
     if (url !== this.#authUrl) {
       this.#authUrl = url;
-      this.#authUrlAt = this.#now();
+      this.#authUrlAt = this.#clock.now();
       pop = true;
     } else {
       pop = this.#authActorWaiting;

@@ -3,8 +3,13 @@
  * fixture brings a backend to one state the way a user would; tests assert the control calls
  * made, in order, and the notifications sent.
  */
-import { assert, assertEquals, assertRejects, assertThrows } from "../../tests/assert.ts";
-import { FakeControl, fakeNetmap } from "../../tests/fakes/fake_control.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../engine/base/testing/assert.ts";
+import { FakeControl, fakeNetmap } from "./testing/fake_control.ts";
 import { Logger } from "../engine/base/logger.ts";
 import { generatePrivate, publicOf, publicToText } from "../engine/key/keys.ts";
 import { Backend, BackendError } from "./backend.ts";

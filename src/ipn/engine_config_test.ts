@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../engine/base/testing/assert.ts";
 import { applyMapResponse } from "../engine/control/netmap.ts";
 import type { JsonObject, MapResponse } from "../engine/control/tailcfg.ts";
 import { formatIpPrefix } from "../engine/wire/ip_addr.ts";

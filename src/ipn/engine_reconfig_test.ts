@@ -5,11 +5,11 @@
  * other than B's own is dropped by A's WireGuard (cryptokey routing) and counted as
  * `badAllowedIp` in engine stats; once A chooses B as exit node the same packet reaches A's stack.
  */
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../engine/base/testing/assert.ts";
 import { Logger } from "../engine/base/logger.ts";
 import { applyMapResponse } from "../engine/control/netmap.ts";
 import type { JsonObject } from "../engine/control/tailcfg.ts";
-import { TestDerpServer } from "../engine/derp/_test_server.ts";
+import { TestDerpServer } from "../engine/derp/testing/derp_server.ts";
 import { Engine } from "../engine/engine.ts";
 import {
   type DiscoPrivate,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
+import { assert, assertEquals, assertRejects } from "../engine/base/testing/assert.ts";
 import { emptyPersist } from "../engine/control/client.ts";
 import { generatePrivate } from "../engine/key/keys.ts";
 import { defaultPrefs } from "./prefs.ts";

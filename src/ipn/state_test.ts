@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../engine/base/testing/assert.ts";
 import { type IpnState, nextState, type StateInputs, stateNumber } from "./state.ts";
 
 const base: StateInputs = {

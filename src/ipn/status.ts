@@ -3,11 +3,10 @@
  * a snapshot of the backend, with tailscaled's field names.
  * @module
  */
-import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
+import { type NetmapNode, type NetworkMap, ZERO_TIME } from "../engine/control/mod.ts";
 import type { UserProfileJson } from "./prefs.ts";
 
-/** Go's zero `time.Time`. */
-export const ZERO_TIME = "0001-01-01T00:00:00Z";
+export { ZERO_TIME };
 const ZERO_NODE_KEY = "nodekey:" + "0".repeat(64);
 
 /** `ipnstate.PeerStatus` JSON (the fields tailnet fills). */

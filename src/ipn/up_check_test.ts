@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../engine/base/testing/assert.ts";
 import { defaultPrefs, type Prefs } from "./prefs.ts";
 import { checkUpFlags, formatFlagArg, type UpCheckInput } from "./up_check.ts";
 

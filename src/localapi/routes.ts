@@ -1,29 +1,34 @@
 /**
  * The LocalAPI's table from endpoint name (after `/localapi/v0/`) to handler, as tailscaled's
- * `ipn/localapi` has it. Handlers hold no state: everything lives in the backend.
+ * `ipn/localapi` has it. Handlers hold no state: each takes the one {@linkcode LocalApiDeps}
+ * object (backend, version, data plane) and everything lives there.
  * @module
  */
-import type { Backend } from "../ipn/backend.ts";
+import type { LocalApiDeps } from "./deps.ts";
 import { checkPrefsHandler, prefsHandler } from "./handlers/prefs.ts";
 import { loginInteractiveHandler, logoutHandler, startHandler } from "./handlers/login.ts";
+import { engineStatsHandler, pingHandler } from "./handlers/ping.ts";
 import { statusHandler } from "./handlers/status.ts";
 import { watchIpnBusHandler } from "./handlers/watch_ipn_bus.ts";
 import type { LocalApiHandler } from "./server.ts";
 
+export type { DataPlane, LocalApiDeps } from "./deps.ts";
+
 /**
  * Every endpoint tailnet serves.
- * @param backend the backend
- * @param version the daemon version
+ * @param deps what the handlers read and drive
  * @returns name to handler
  */
-export function localApiRoutes(backend: Backend, version: string): Map<string, LocalApiHandler> {
+export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler> {
   return new Map<string, LocalApiHandler>([
-    ["status", statusHandler(backend)],
-    ["prefs", prefsHandler(backend)],
-    ["check-prefs", checkPrefsHandler(backend)],
-    ["start", startHandler(backend)],
-    ["login-interactive", loginInteractiveHandler(backend)],
-    ["logout", logoutHandler(backend)],
-    ["watch-ipn-bus", watchIpnBusHandler(backend, version)],
+    ["status", statusHandler(deps)],
+    ["prefs", prefsHandler(deps)],
+    ["check-prefs", checkPrefsHandler(deps)],
+    ["start", startHandler(deps)],
+    ["login-interactive", loginInteractiveHandler(deps)],
+    ["logout", logoutHandler(deps)],
+    ["watch-ipn-bus", watchIpnBusHandler(deps)],
+    ["ping", pingHandler(deps)],
+    ["engine-stats", engineStatsHandler(deps)],
   ]);
 }

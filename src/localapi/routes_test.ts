@@ -2,16 +2,22 @@
  * The LocalAPI routes over a real Unix socket, with a backend driven by the fake control
  * client: JSON shapes, the 2xx/4xx rules, and the watch-ipn-bus stream.
  */
-import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
-import { FakeControl, fakeNetmap } from "../../tests/fakes/fake_control.ts";
+import { assert, assertEquals, assertRejects } from "../engine/base/testing/assert.ts";
+import { FakeControl, fakeNetmap } from "../ipn/testing/fake_control.ts";
 import { Logger } from "../engine/base/logger.ts";
 import { generatePrivate, publicOf } from "../engine/key/keys.ts";
 import { Backend } from "../ipn/backend.ts";
 import { defaultPrefs } from "../ipn/prefs.ts";
 import { MemoryStateStore } from "../ipn/state_store.ts";
 import { LocalApiClient, LocalApiClientError } from "./client.ts";
-import { localApiRoutes } from "./routes.ts";
+import { type DataPlane, localApiRoutes } from "./routes.ts";
 import { LocalApiServer } from "./server.ts";
+
+/** These tests drive the backend only; the data-plane routes are covered with a real node. */
+const NO_DATA_PLANE: DataPlane = {
+  ping: () => Promise.reject(new Error("no data plane in this test")),
+  stats: () => null,
+};
 
 interface Rig {
   backend: Backend;
@@ -37,7 +43,7 @@ async function rig(): Promise<Rig> {
   });
   const server = await LocalApiServer.listen({
     socketPath: socket,
-    routes: localApiRoutes(backend, "9.9.9"),
+    routes: localApiRoutes({ backend, version: "9.9.9", dataPlane: NO_DATA_PLANE }),
     log,
   });
   return {

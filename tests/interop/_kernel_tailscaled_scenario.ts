@@ -15,7 +15,7 @@ import { Lab, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Connect } from "../lab/socks5.ts";
 import { digestServer, exchangeCheck } from "../lab/exchange.ts";
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 
 const MIB = 1 << 20;
 const SIZE = 10 * MIB;

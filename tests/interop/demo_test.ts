@@ -3,7 +3,7 @@
  * the pings and the page fetched through our SOCKS5 proxy. Skipped when the lab is unavailable.
  * @module
  */
-import { assertEquals, assertMatch } from "../assert.ts";
+import { assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import { labAvailable } from "../lab/mod.ts";
 import { runCommand } from "../lab/run_command.ts";
 

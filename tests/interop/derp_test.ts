@@ -1,14 +1,15 @@
 // deno-lint-ignore-file no-console -- the interop test prints the numbers it measured
 /**
- * Our DERP client against the real derper (tailscale v1.98.10) on loopback, with its
- * self-signed certificate: InsecureForTests, sha256-raw pinning, a wrong pin, 1,000 packets each
- * way, PeerGone, throughput, and reconnecting after derper is killed and restarted.
+ * Our DERP client against the real derper (the lab's default tailscale release) on loopback,
+ * with its self-signed certificate: InsecureForTests, sha256-raw pinning, a wrong pin, 1,000
+ * packets each way, PeerGone, throughput, and reconnecting after derper is killed and restarted.
  *
  * Starts derper itself (`-certmode manual -hostname 127.0.0.1`); skipped, with the reason in the
- * test name, when the binary is missing. DERPER_BIN overrides where it is looked for.
+ * test name, when the lab's derper is not built (or the lab build failed). DERPER_BIN overrides
+ * where it is looked for.
  * @module
  */
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects } from "../../src/engine/base/testing/assert.ts";
 import type { DerpMap, DerpNode, DerpRegion } from "../../src/engine/control/types.ts";
 import { DerpClient, type DerpMessage } from "../../src/engine/derp/client.ts";
 import { dialNode, dialRegion } from "../../src/engine/derp/dial.ts";
@@ -20,16 +21,13 @@ import {
   type NodePublic,
   toHex,
 } from "../../src/engine/key/keys.ts";
+import { binariesAvailable } from "../lab/available.ts";
+import { tailscaleBin } from "../lab/paths.ts";
+import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 
-const DERPER_BIN = Deno.env.get("DERPER_BIN") ??
-  `${Deno.env.get("HOME") ?? "/root"}/.cache/tailnet-lab/ts-v1.98.10/bin/derper`;
-const HAVE_DERPER = (() => {
-  try {
-    return Deno.statSync(DERPER_BIN).isFile;
-  } catch {
-    return false;
-  }
-})();
+const DERPER_VERSION = TAILSCALE_RELEASES[0].version;
+const DERPER_BIN = Deno.env.get("DERPER_BIN") ?? tailscaleBin("derper", DERPER_VERSION);
+const derperAvailable = binariesAvailable([DERPER_BIN]);
 
 /** A derper process we started; stop() kills it by its own PID. */
 class Derper {
@@ -234,10 +232,10 @@ function numbered(n: number, size: number, tag: number): Uint8Array[] {
 }
 
 Deno.test({
-  name: HAVE_DERPER
-    ? "DERP interop with the real derper v1.98.10 (TLS, self-signed cert)"
-    : `DERP interop with the real derper (skipped: no derper binary at ${DERPER_BIN})`,
-  ignore: !HAVE_DERPER,
+  name: `DERP interop with the real derper ${DERPER_VERSION} (TLS, self-signed cert)${
+    derperAvailable.ok ? "" : ` (skipped: ${derperAvailable.reason})`
+  }`,
+  ignore: !derperAvailable.ok,
   fn: async (t) => {
     const derper = await Derper.create();
     try {
@@ -477,10 +475,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: HAVE_DERPER
-    ? "DERP interop with a plain-HTTP derper: only with the TS_DEBUG_USE_DERP_HTTP option"
-    : `DERP interop with a plain-HTTP derper (skipped: no derper binary at ${DERPER_BIN})`,
-  ignore: !HAVE_DERPER,
+  name: `DERP interop with a plain-HTTP derper: only with the TS_DEBUG_USE_DERP_HTTP option${
+    derperAvailable.ok ? "" : ` (skipped: ${derperAvailable.reason})`
+  }`,
+  ignore: !derperAvailable.ok,
   fn: async () => {
     const derper = await Derper.create(true);
     try {

@@ -5,7 +5,7 @@
  * reason when the lab is not built. Measured figures go to stderr as `[engine interop] …`.
  * @module
  */
-import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import {
   Lab,
   LAB_DERP_REGION_CODE,

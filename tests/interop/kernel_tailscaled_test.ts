@@ -6,7 +6,7 @@
  * root, `ip`, /dev/net/tun or the lab.
  * @module
  */
-import { assert } from "../assert.ts";
+import { assert } from "../../src/engine/base/testing/assert.ts";
 import { labAvailable } from "../lab/mod.ts";
 
 const SCENARIO = new URL("./_kernel_tailscaled_scenario.ts", import.meta.url).pathname;

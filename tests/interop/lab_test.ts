@@ -4,7 +4,7 @@
  * and afterwards nothing the lab started is left: no process, no port, no temp dir.
  * Skipped (never passed) where the lab's programs are not built.
  */
-import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable } from "../lab/mod.ts";
 import { processAlive, tcpFree } from "../lab/ports.ts";
 import { listLabs } from "../lab/registry.ts";

@@ -5,7 +5,7 @@
  * SOCKS5 proxy. Skipped with the reason when the lab is not built.
  * @module
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { socks5Connect } from "../lab/socks5.ts";
 import { type StackConn, TailnetNode } from "../../mod.ts";

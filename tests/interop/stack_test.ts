@@ -19,7 +19,7 @@
  * Skipped with the reason when the lab is not built.
  * @module
  */
-import { assertEquals } from "../assert.ts";
+import { assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { Lab, LAB_DERP_REGION_CODE, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../lab/transfer.ts";
@@ -295,7 +295,7 @@ Deno.test({
       }
     }
 
-    // ---- IPv6: us -> real over the v6 tailnet addresses, and real -> us with `tailscale nc`.
+    // ---- IPv6: us -> real over the v6 tailnet addresses, and real -> us through ts1's SOCKS5.
     {
       const up = payload(MIB, 31), down = payload(MIB, 32);
       const srv = loopbackServer(MIB, down);

@@ -3,8 +3,15 @@
  * the real `tailnet daemon` (main.ts) and the real CLI, spawned as a user runs them. No
  * fakes. Skipped, with the reason, when the lab's programs are not built.
  */
-import { assert, assertEquals, assertMatch, assertNotEquals } from "../assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+} from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, sleep, waitFor } from "../lab/mod.ts";
+import { tailscaleBin } from "../lab/paths.ts";
+import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import type { CommandResult } from "../lab/run_command.ts";
 import { spawnTailnet } from "../lab/tailnet_process.ts";
@@ -203,6 +210,7 @@ Deno.test({
     const st2 = await d.status();
     assertEquals(st2.BackendState, "Running");
     assertNotEquals(st2.Self!.PublicKey, st.Self!.PublicKey);
+    assertEquals(st2.Self!.HostName, "tn-login");
   },
 });
 
@@ -284,3 +292,67 @@ Deno.test({
     assertEquals((await d.cli(["status", "--json"])).code, 0);
   },
 });
+
+// Join and be seen, against every pinned tailscale release (tailscaled, its CLI and derper all
+// from that release): the version is a parameter of the lab, the checks are the same.
+for (const release of TAILSCALE_RELEASES) {
+  const available = labAvailable(release.version);
+  if (!available.ok) {
+    // deno-lint-ignore no-console -- the reason a test is skipped belongs in the test output
+    console.error(`tests/interop/up_test.ts (${release.version}) skipped: ${available.reason}`);
+  }
+  Deno.test({
+    name: `tailnet up is seen by headscale and by a real tailscaled ${release.version}`,
+    ignore: !available.ok,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      await using l = await Lab.start({ tailscaleds: 1, tailscaleVersion: release.version });
+      const ts1 = l.nodes[0];
+      // The lab runs the release asked for: the node reports it, derper is that release's.
+      const tsSt0 = await ts1.status();
+      const version = String(tsSt0.Version);
+      assert(version.startsWith(release.version.slice(1)), `tailscaled says it is ${version}`);
+      const derper = l.processes.find((p) => p.name === "derper");
+      assertEquals(derper?.cmd, tailscaleBin("derper", release.version));
+
+      await using d = await TailnetDaemon.create();
+      const up = await joinCli(d, l, "up", "--hostname", "tn-seen");
+      assertEquals(up.code, 0, up.stderr);
+      const st = await d.status();
+      const ourKey = st.Self!.PublicKey;
+      const ourIps = [...(st.TailscaleIPs ?? [])].sort();
+      assertEquals(ourIps.length, 2, `one IPv4 and one IPv6 in ${ourIps}`);
+
+      // headscale: our node key, online, our hostname.
+      await waitFor("headscale to list us online", async () => {
+        const n = (await hsNodes(l)).find((x) => x.node_key === ourKey);
+        return n?.online === true && n.given_name === "tn-seen";
+      }, { timeoutMs: 15_000 });
+
+      // The real node's `tailscale status --json`: our node key, addresses, OS and hostname.
+      await waitFor(`${ts1.name} to list us`, async () => {
+        const p = Object.values((await ts1.status()).Peer ?? {}).find((x) =>
+          x.PublicKey === ourKey
+        );
+        return p !== undefined && p.TailscaleIPs !== undefined;
+      }, { timeoutMs: 20_000 });
+      const us = Object.values((await ts1.status()).Peer ?? {}).find((x) =>
+        x.PublicKey === ourKey
+      )!;
+      assertEquals([...(us.TailscaleIPs ?? [])].sort(), ourIps);
+      assertEquals(us.OS, "linux");
+      assertEquals(us.HostName, "tn-seen");
+
+      // And we list the real node with its addresses.
+      const tsIps = [...(tsSt0.Self.TailscaleIPs ?? [])].sort();
+      await waitFor(`us to list ${ts1.name}`, async () => {
+        const p = Object.values((await d.status()).Peer ?? {}).find((x) =>
+          x.PublicKey === tsSt0.Self.PublicKey
+        );
+        return p !== undefined && JSON.stringify([...(p.TailscaleIPs ?? [])].sort()) ===
+            JSON.stringify(tsIps);
+      }, { timeoutMs: 20_000 });
+    },
+  });
+}

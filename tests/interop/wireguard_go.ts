@@ -1,61 +1,13 @@
 /**
- * Helpers for the wireguard-go interop test: build the pinned wireguard-go once (cached under
- * `~/.cache/tailnet-lab`), talk to its UAPI socket, run commands in a network namespace, and
- * a {@linkcode UdpBind} that puts a wg Device on a real UDP socket (`Deno.listenDatagram`).
+ * Helpers for the wireguard-go interop test: talk to wireguard-go's UAPI socket, run commands in
+ * a network namespace, and a {@linkcode UdpBind} that puts a wg Device on a real UDP socket
+ * (`Deno.listenDatagram`). wireguard-go itself is pinned in `tests/lab/versions.ts` and built by
+ * `deno task lab build` (before any test, outside the offline namespace); the test finds it with
+ * `wireguardGoBin()` and gates on `wireguardGoAvailable()`, never building anything.
  * @module
  */
 import type { Bind, BindEndpoint, BindReceived } from "../../src/engine/wg/bind.ts";
 import { parseIp } from "../../src/engine/wg/allowed_ips.ts";
-
-/** The wireguard-go version the interop test runs against. */
-export const WIREGUARD_GO_VERSION = "v0.0.0-20260522210424-ecfc5a8d5446";
-/** Its module path (the main package is the `wireguard-go` daemon, binary name `wireguard`). */
-export const WIREGUARD_GO_MODULE = "golang.zx2c4.com/wireguard";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Finds the Go tool: `$GO`, then PATH, then /usr/local/go/bin/go. */
-export async function findGo(): Promise<string | null> {
-  const candidates = [Deno.env.get("GO") ?? ""];
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) candidates.push(`${dir}/go`);
-  candidates.push("/usr/local/go/bin/go");
-  for (const c of candidates) if (c && await exists(c)) return c;
-  return null;
-}
-
-/**
- * Returns the path of the pinned wireguard-go binary, building it with `go install` on first
- * use. Returns a reason string instead when it cannot be had.
- * @returns `{ path }` or `{ reason }`
- */
-export async function ensureWireguardGo(): Promise<{ path: string } | { reason: string }> {
-  const home = Deno.env.get("HOME") ?? "/root";
-  const bin = `${home}/.cache/tailnet-lab/wireguard-go-${WIREGUARD_GO_VERSION}/bin`;
-  const path = `${bin}/wireguard`;
-  if (await exists(path)) return { path };
-  const go = await findGo();
-  if (go === null) return { reason: "Go toolchain not found" };
-  await Deno.mkdir(bin, { recursive: true });
-  const out = await new Deno.Command(go, {
-    args: ["install", `${WIREGUARD_GO_MODULE}@${WIREGUARD_GO_VERSION}`],
-    env: { CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOBIN: bin },
-    cwd: Deno.env.get("TMPDIR") ?? "/tmp",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success || !await exists(path)) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
-    return { reason: `go install wireguard-go failed: ${err}` };
-  }
-  return { path };
-}
 
 /**
  * Runs a command and returns its output; throws with stderr when it fails and `check` is set.

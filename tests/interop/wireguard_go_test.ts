@@ -1,13 +1,13 @@
 /**
- * Interop with real wireguard-go (the userspace daemon, pinned in `wireguard_go.ts`): it runs
- * in a network namespace of its own, joined to this one by a veth pair; our Device listens on
- * a real UDP socket on the host end. Skipped, with the reason in the test name, when Go,
- * /dev/net/tun, `ip` or root are missing.
+ * Interop with real wireguard-go (the userspace daemon, pinned in `tests/lab/versions.ts` and
+ * built by `deno task lab build`): it runs in a network namespace of its own, joined to this one
+ * by a veth pair; our Device listens on a real UDP socket on the host end. Skipped, with the
+ * reason in the test name, when the lab's wireguard-go, /dev/net/tun, `ip` or root are missing.
  *
  * Addresses: veth 10.99.A.1 (us) / 10.99.A.2 (namespace); tunnel 10.99.B.1 (us) / 10.99.B.2
  * (wireguard-go's tun), with A and B picked from the process id so parallel runs differ.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { Logger } from "../../src/engine/base/logger.ts";
 import { generatePrivate, publicOf, toHex } from "../../src/engine/key/keys.ts";
 import { parseIp } from "../../src/engine/wg/allowed_ips.ts";
@@ -15,16 +15,10 @@ import { Device, type DeviceOptions } from "../../src/engine/wg/device.ts";
 import { mac1Key } from "../../src/engine/wg/cookie.ts";
 import { LoopbackForwarder, Stack } from "../../src/engine/stack/mod.ts";
 import { blake2sMac } from "../../src/engine/crypto/blake2s.ts";
-import {
-  answerEcho,
-  ensureWireguardGo,
-  icmpEcho,
-  run,
-  uapi,
-  UdpBind,
-  UdpEndpoint,
-  WIREGUARD_GO_VERSION,
-} from "./wireguard_go.ts";
+import { wireguardGoAvailable } from "../lab/available.ts";
+import { wireguardGoBin } from "../lab/paths.ts";
+import { WIREGUARD_GO_RELEASE } from "../lab/versions.ts";
+import { answerEcho, icmpEcho, run, uapi, UdpBind, UdpEndpoint } from "./wireguard_go.ts";
 
 const WG_PORT = 51820;
 
@@ -41,12 +35,12 @@ async function skipReason(): Promise<string | null> {
   } catch {
     return "`ip` unavailable";
   }
-  const wg = await ensureWireguardGo();
-  return "reason" in wg ? wg.reason : null;
+  const wg = wireguardGoAvailable();
+  return wg.ok ? null : wg.reason;
 }
 
 const reason = await skipReason();
-const WG_BIN = reason === null ? (await ensureWireguardGo() as { path: string }).path : "";
+const WG_BIN = wireguardGoBin();
 
 interface Lab {
   ns: string;
@@ -205,7 +199,7 @@ function ourSide(lab: Lab, extra: Partial<DeviceOptions> = {}) {
   return { dev, bind, publicKey: publicOf(key), others, echoed: () => echoed };
 }
 
-const NAME = `interop: wireguard-go ${WIREGUARD_GO_VERSION.slice(-12)}`;
+const NAME = `interop: wireguard-go ${WIREGUARD_GO_RELEASE.version.slice(-12)}`;
 const skip = reason ? ` (skipped: ${reason})` : "";
 
 Deno.test({

@@ -1,5 +1,10 @@
-import { assertEquals, assertMatch } from "../assert.ts";
-import { BUILD_FAILED_ENV, labAvailable } from "./available.ts";
+import { assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
+import {
+  binariesAvailable,
+  BUILD_FAILED_ENV,
+  labAvailable,
+  wireguardGoAvailable,
+} from "./available.ts";
 import { CACHE_ENV } from "./paths.ts";
 
 function withEnv(vars: Record<string, string | undefined>, f: () => void): void {
@@ -32,5 +37,24 @@ Deno.test("labAvailable() names the missing binary and the command that builds i
       a.reason,
       /^\/nonexistent\/tailnet-lab\/ts-v[\d.]+\/bin\/tailscaled is missing: run 'deno task lab build'/,
     );
+  });
+});
+
+Deno.test("wireguardGoAvailable() looks in the lab cache and honours the build-failed flag", () => {
+  withEnv({ [BUILD_FAILED_ENV]: undefined, [CACHE_ENV]: "/nonexistent/tailnet-lab" }, () => {
+    const a = wireguardGoAvailable();
+    assertEquals(a.ok, false);
+    assertMatch(a.reason, /^\/nonexistent\/tailnet-lab\/wg-v[^/]+\/bin\/wireguard is missing: /);
+  });
+  withEnv({ [BUILD_FAILED_ENV]: "1" }, () => {
+    assertMatch(wireguardGoAvailable().reason, /lab build' failed/);
+  });
+});
+
+Deno.test("binariesAvailable() is ok when every path is a file", () => {
+  withEnv({ [BUILD_FAILED_ENV]: undefined }, () => {
+    const self = new URL(import.meta.url).pathname;
+    assertEquals(binariesAvailable([self]), { ok: true, reason: "" });
+    assertEquals(binariesAvailable([self, "/nonexistent/x"]).ok, false);
   });
 });

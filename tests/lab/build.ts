@@ -7,7 +7,11 @@
  * github.com/juanfont/headscale/cmd/headscale@v0.29.2` asks the proxy for the module's version
  * list (the deprecation check), and the proxy answers 403 for it. So headscale is built from a
  * scratch module that requires exactly that version, which selects the same dependency versions
- * as headscale's own go.mod (minimal version selection over a single requirement).
+ * as headscale's own go.mod (minimal version selection over a single requirement). wireguard-go
+ * (for `tests/interop/wireguard_go_test.ts`) is one `go install module@pseudo-version`.
+ *
+ * Everything is built here, before any test starts and before `scripts/run_tests.ts` enters its
+ * offline network namespace: a test only looks binaries up (`paths.ts`, `available.ts`).
  * @module
  */
 
@@ -19,6 +23,8 @@ import {
   STAMP_FILE,
   tailscaleBin,
   tailscaleBinDir,
+  wireguardGoBin,
+  wireguardGoBinDir,
 } from "./paths.ts";
 import {
   type GoRelease,
@@ -28,6 +34,8 @@ import {
   TAILSCALE_PROGRAMS,
   TAILSCALE_RELEASES,
   type TailscaleRelease,
+  WIREGUARD_GO_MODULE,
+  WIREGUARD_GO_RELEASE,
 } from "./versions.ts";
 
 /** The build cannot run on this machine (no Go, Go too old) or a `go` command failed. */
@@ -41,7 +49,7 @@ export class LabBuildError extends Error {
 
 /** What one release's build did. */
 export interface BuildOutcome {
-  /** "tailscale" or "headscale". */
+  /** "tailscale", "headscale" or "wireguard-go". */
   readonly name: string;
   /** The release. */
   readonly version: string;
@@ -83,6 +91,11 @@ export function headscaleStamp(r: GoRelease): string {
   return JSON.stringify({ module: HEADSCALE_MODULE, version: r.version, cgo: false });
 }
 
+/** The stamp text for a wireguard-go commit. */
+export function wireguardGoStamp(r: GoRelease): string {
+  return JSON.stringify({ module: WIREGUARD_GO_MODULE, version: r.version, cgo: false });
+}
+
 /**
  * Compares dotted Go versions ("1.26.5" vs "go1.26.8").
  * @returns negative, zero or positive as `a` is older, equal or newer
@@ -96,6 +109,15 @@ export function compareGoVersions(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/** The oldest Go that builds every pinned release: the highest `minGo` in `versions.ts`. */
+export function requiredGoVersion(): string {
+  return [
+    ...TAILSCALE_RELEASES.map((r) => r.minGo),
+    HEADSCALE_RELEASE.minGo,
+    WIREGUARD_GO_RELEASE.minGo,
+  ].sort(compareGoVersions).at(-1)!;
 }
 
 /**
@@ -141,10 +163,30 @@ export async function buildLabTools(opts: BuildOptions = {}): Promise<BuildOutco
       todo.push(() => buildHeadscale(r, log));
     }
   }
+  {
+    const r = WIREGUARD_GO_RELEASE;
+    const binDir = wireguardGoBinDir(r.version);
+    const t0 = performance.now();
+    // No adoption of unstamped binaries: wireguard-go's --version does not name its commit.
+    const adopt = () => Promise.resolve(false);
+    if (
+      !opts.force &&
+      await cacheHit(binDir, [wireguardGoBin(r.version)], wireguardGoStamp(r), adopt)
+    ) {
+      out.push({
+        name: "wireguard-go",
+        version: r.version,
+        binDir,
+        cached: true,
+        ms: performance.now() - t0,
+      });
+    } else {
+      todo.push(() => buildWireguardGo(r, log));
+    }
+  }
   if (todo.length === 0) return out;
   const go = await findGo();
-  const needed = [...TAILSCALE_RELEASES.map((r) => r.minGo), HEADSCALE_RELEASE.minGo]
-    .sort(compareGoVersions).at(-1)!;
+  const needed = requiredGoVersion();
   if (compareGoVersions(go.version, needed) < 0 && go.toolchain === "local") {
     throw new LabBuildError(
       `needs Go >= ${needed} (found ${go.version}, GOTOOLCHAIN=local): ` +
@@ -255,6 +297,24 @@ async function buildHeadscale(r: GoRelease, log: (l: string) => void) {
   };
 }
 
+async function buildWireguardGo(r: GoRelease, log: (l: string) => void) {
+  const binDir = wireguardGoBinDir(r.version);
+  const t0 = performance.now();
+  const partial = await freshPartialDir(binDir);
+  const target = `${WIREGUARD_GO_MODULE}@${r.version}`;
+  log(`lab build: go install ${target}`);
+  await go(["install", target], { GOBIN: partial }, undefined);
+  await Deno.writeTextFile(join(partial, STAMP_FILE), wireguardGoStamp(r));
+  await swapIn(partial, binDir);
+  return {
+    name: "wireguard-go",
+    version: r.version,
+    binDir,
+    cached: false,
+    ms: performance.now() - t0,
+  };
+}
+
 /** A new empty `<binDir>.partial` beside the final folder; nothing half-built is ever in `bin`. */
 async function freshPartialDir(binDir: string): Promise<string> {
   const partial = `${binDir}.partial`;
@@ -273,7 +333,7 @@ async function findGo(): Promise<{ version: string; toolchain: string }> {
   try {
     res = await runQuiet("go", ["env", "GOVERSION", "GOTOOLCHAIN"]);
   } catch {
-    const needed = TAILSCALE_RELEASES[0].minGo;
+    const needed = requiredGoVersion();
     throw new LabBuildError(
       `needs Go >= ${needed} on PATH (none found): install it from https://go.dev/dl`,
     );

@@ -1,6 +1,12 @@
-import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { compareGoVersions, headscaleStamp, tailscaleLdflags, tailscaleStamp } from "./build.ts";
-import { HEADSCALE_RELEASE, TAILSCALE_RELEASES } from "./versions.ts";
+import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
+import {
+  compareGoVersions,
+  headscaleStamp,
+  tailscaleLdflags,
+  tailscaleStamp,
+  wireguardGoStamp,
+} from "./build.ts";
+import { HEADSCALE_RELEASE, TAILSCALE_RELEASES, WIREGUARD_GO_RELEASE } from "./versions.ts";
 
 Deno.test("compareGoVersions() orders go1.x.y and x.y.z strings numerically", () => {
   assert(compareGoVersions("go1.26.8", "1.26.5") > 0);
@@ -29,4 +35,10 @@ Deno.test("the pinned tailscale release claims capability version 138", () => {
   assertEquals(TAILSCALE_RELEASES[0].version, "v1.98.10");
   assertEquals(TAILSCALE_RELEASES[0].capabilityVersion, 138);
   assertEquals(HEADSCALE_RELEASE.version, "v0.29.2");
+});
+
+Deno.test("the wireguard-go stamp names its module and changes with the pinned commit", () => {
+  const r = WIREGUARD_GO_RELEASE;
+  assertMatch(wireguardGoStamp(r), /"module":"golang\.zx2c4\.com\/wireguard"/);
+  assert(wireguardGoStamp(r) !== wireguardGoStamp({ ...r, version: "v0.0.0-1-abc" }));
 });

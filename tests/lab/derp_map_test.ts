@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../assert.ts";
+import { assertEquals, assertRejects } from "../../src/engine/base/testing/assert.ts";
 import { derpMapYaml, LAB_DERP_REGION_ID, labDerpMap, pemCertSha256Hex } from "./derp_map.ts";
 
 Deno.test("labDerpMap() pins the certificate or marks the node InsecureForTests", () => {

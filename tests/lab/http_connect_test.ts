@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../assert.ts";
+import { assertEquals, assertRejects } from "../../src/engine/base/testing/assert.ts";
 import { httpConnect, HttpConnectError } from "./http_connect.ts";
 
 /** A one-shot fake proxy: records the request head, then writes `answer`. */

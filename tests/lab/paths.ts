@@ -7,6 +7,7 @@
  * ~/.cache/tailnet-lab/
  *   ts-v1.98.10/bin/{tailscaled,tailscale,derper,.stamp}
  *   hs-v0.29.2/bin/{headscale,.stamp}
+ *   wg-v0.0.0-…/bin/{wireguard,.stamp}   wireguard-go, for tests/interop/wireguard_go_test.ts
  *   go/mod  go/build          GOMODCACHE, GOCACHE
  *   run/<lab id>.json         one file per running lab (PIDs, work dir, ports)
  *   run/ports/<port>          a port some running lab holds
@@ -15,7 +16,13 @@
  */
 
 import { join } from "node:path";
-import { HEADSCALE_RELEASE, TAILSCALE_RELEASES, type TailscaleProgram } from "./versions.ts";
+import {
+  HEADSCALE_RELEASE,
+  TAILSCALE_RELEASES,
+  type TailscaleProgram,
+  WIREGUARD_GO_PROGRAM,
+  WIREGUARD_GO_RELEASE,
+} from "./versions.ts";
 
 /** Environment variable that moves the whole cache (used to time a cold build). */
 export const CACHE_ENV = "TAILNET_LAB_CACHE";
@@ -56,6 +63,16 @@ export function tailscaleBin(
 /** Path of the headscale binary. @param version release, the pinned one unless given */
 export function headscaleBin(version: string = HEADSCALE_RELEASE.version): string {
   return join(headscaleBinDir(version), "headscale");
+}
+
+/** Folder holding the wireguard-go binary of one commit. @param version its pseudo-version */
+export function wireguardGoBinDir(version: string = WIREGUARD_GO_RELEASE.version): string {
+  return join(cacheRoot(), `wg-${version}`, "bin");
+}
+
+/** Path of the wireguard-go daemon. @param version its pseudo-version, the pinned one if none */
+export function wireguardGoBin(version: string = WIREGUARD_GO_RELEASE.version): string {
+  return join(wireguardGoBinDir(version), WIREGUARD_GO_PROGRAM);
 }
 
 /** GOMODCACHE and GOCACHE for lab builds, both under the cache root. */

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { PortClaims, processAlive, tcpFree, udpFree } from "./ports.ts";
 
 Deno.test("PortClaims.claim() gives ports free for TCP and UDP, never one another claim holds", async () => {

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
 import { LabProcess } from "./process.ts";
 import { waitFor } from "./wait.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { listLabs, RegistryRecord, runsBinary, sweepLabs } from "./registry.ts";
 import { processAlive } from "./ports.ts";
 

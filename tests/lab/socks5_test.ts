@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../assert.ts";
+import { assertEquals, assertRejects } from "../../src/engine/base/testing/assert.ts";
 import { connectRequest, socks5Connect, Socks5Error } from "./socks5.ts";
 
 Deno.test("connectRequest() encodes an IPv4 literal and a port", () => {

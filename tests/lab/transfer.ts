@@ -25,17 +25,30 @@ export interface TransferResult {
   ms: number;
 }
 
+/** Options of {@linkcode socks5Transfer}. */
+export interface TransferOptions {
+  /**
+   * Called by the receiving server after each read with the bytes received so far. The server
+   * reads nothing more until a returned promise settles, so a test can act at a known point of
+   * the transfer (e.g. stop derper once a quarter has arrived) while the sender is held back by
+   * flow control instead of racing ahead.
+   */
+  onReceived?: (received: number) => void | Promise<void>;
+}
+
 /**
  * Moves `bytes` random bytes from the proxy's node to `peerIp`'s loopback server and back a digest.
  * @param socks5Addr the sending node's SOCKS5 proxy ("127.0.0.1:port")
  * @param peerIp the receiving node's tailnet IP
  * @param bytes how many bytes (e.g. 10 MiB)
+ * @param opts a progress hook at the receiving server
  * @returns sizes, digests and time
  */
 export async function socks5Transfer(
   socks5Addr: string,
   peerIp: string,
   bytes: number,
+  opts: TransferOptions = {},
 ): Promise<TransferResult> {
   const data = new Uint8Array(bytes);
   for (let off = 0; off < bytes; off += 65_536) {
@@ -44,7 +57,7 @@ export async function socks5Transfer(
   const sentSha256 = createHash("sha256").update(data).digest("hex");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
-  const server = serveOnce(listener, bytes);
+  const server = serveOnce(listener, bytes, opts.onReceived);
   let conn: Deno.TcpConn | null = null;
   try {
     const t0 = performance.now();
@@ -82,6 +95,7 @@ export async function socks5Transfer(
 async function serveOnce(
   listener: Deno.Listener,
   bytes: number,
+  onReceived: TransferOptions["onReceived"],
 ): Promise<{ received: number; hex: string }> {
   const c = await listener.accept();
   try {
@@ -93,6 +107,7 @@ async function serveOnce(
       if (n === null) break;
       h.update(buf.subarray(0, n));
       received += n;
+      await onReceived?.(received);
     }
     const digest = new Uint8Array(h.digest());
     for (let off = 0; off < digest.length;) off += await c.write(digest.subarray(off));

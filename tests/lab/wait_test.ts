@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch, assertRejects } from "../assert.ts";
+import { assertEquals, assertMatch, assertRejects } from "../../src/engine/base/testing/assert.ts";
 import { LabTimeoutError, sleep, waitFor } from "./wait.ts";
 
 Deno.test("waitFor() returns the first accepted value", async () => {

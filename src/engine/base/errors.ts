@@ -4,20 +4,32 @@
  * @module
  */
 
+/** Options every {@linkcode TailnetError} takes: the standard `cause`, and `retryable`. */
+export interface TailnetErrorOptions extends ErrorOptions {
+  /** Whether the same operation may succeed later (default false). */
+  retryable?: boolean;
+}
+
 /** The base of every error tailnet throws on purpose. */
 export class TailnetError extends Error {
   /** A stable, machine-readable reason, e.g. `"bad-state-file"`. */
   readonly code: string;
+  /**
+   * Whether trying the same thing again later may succeed: callers back off on this, never on
+   * message text.
+   */
+  readonly retryable: boolean;
 
   /**
    * @param code stable reason
    * @param message human-readable, one line
-   * @param options standard error options (`cause`)
+   * @param options `cause`, and `retryable` (default false)
    */
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: string, message: string, options?: TailnetErrorOptions) {
     super(message, options);
     this.name = "TailnetError";
     this.code = code;
+    this.retryable = options?.retryable ?? false;
   }
 }
 

@@ -2,15 +2,15 @@
  * The timers one client owns, on its injected clock, so that `close()` can clear them all.
  * @module
  */
-import type { ControlClock } from "./client.ts";
+import type { Clock, TimerId } from "../base/clock.ts";
 
 /** A set of timers on one clock. */
 export class TimerSet {
-  readonly #clock: ControlClock;
-  readonly #ids = new Set<number>();
+  readonly #clock: Clock;
+  readonly #ids = new Set<TimerId>();
 
   /** @param clock the clock to schedule on */
-  constructor(clock: ControlClock) {
+  constructor(clock: Clock) {
     this.#clock = clock;
   }
 
@@ -25,8 +25,8 @@ export class TimerSet {
    * @param ms delay
    * @returns an id for {@linkcode TimerSet.clear}
    */
-  set(fn: () => void, ms: number): number {
-    const id: number = this.#clock.setTimeout(() => {
+  set(fn: () => void, ms: number): TimerId {
+    const id = this.#clock.setTimeout(() => {
       this.#ids.delete(id);
       fn();
     }, ms);
@@ -35,7 +35,7 @@ export class TimerSet {
   }
 
   /** Cancels a timer; ignores unknown or finished ids (and -1). @param id from set() */
-  clear(id: number): void {
+  clear(id: TimerId): void {
     if (!this.#ids.delete(id)) return;
     this.#clock.clearTimeout(id);
   }

@@ -11,7 +11,6 @@
 import {
   type ControlClient,
   type ControlClientOptions,
-  type ControlClock,
   ControlError,
   type ControlStatus,
   type LoginOptions,
@@ -33,16 +32,10 @@ import {
 } from "./constants.ts";
 import { CAPABILITY_VERSION } from "../../version.ts";
 import type { Logger } from "../base/logger.ts";
+import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 
 export { backoffDelay } from "./backoff.ts";
 export { ZERO_NODE_KEY } from "./requests.ts";
-
-/** The real clock. */
-export const realClock: ControlClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
-  clearTimeout: (id) => clearTimeout(id),
-};
 
 /** How many PingRequest URLs are remembered to answer each only once. */
 const PINGS_REMEMBERED = 64;
@@ -60,7 +53,7 @@ export function createControlClient(options: ControlClientOptions): ControlClien
 export class AutoClient implements ControlClient {
   readonly #opts: ControlClientOptions;
   readonly #log: Logger;
-  readonly #clock: ControlClock;
+  readonly #clock: Clock;
   readonly #random: () => number;
   readonly #transport: ControlTransport;
   readonly #timers: TimerSet;
@@ -96,7 +89,7 @@ export class AutoClient implements ControlClient {
   constructor(options: ControlClientOptions) {
     this.#opts = options;
     this.#log = options.log;
-    this.#clock = options.clock ?? realClock;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#random = options.random ?? Math.random;
     this.#timers = new TimerSet(this.#clock);
     this.#persist = { ...options.persist };
@@ -106,6 +99,7 @@ export class AutoClient implements ControlClient {
       machineKey: options.machineKey,
       version: CAPABILITY_VERSION,
       log: options.log,
+      clock: this.#clock,
     });
   }
 
@@ -313,7 +307,7 @@ export class AutoClient implements ControlClient {
     this.#mapAbort = ac;
     const onOuter = () => ac.abort(signal.reason);
     signal.addEventListener("abort", onOuter, { once: true });
-    let watchdog = -1;
+    let watchdog: TimerId = -1;
     const armWatchdog = () => {
       this.#timers.clear(watchdog);
       watchdog = this.#timers.set(() => {
@@ -361,7 +355,7 @@ export class AutoClient implements ControlClient {
   }
 
   #applyMessage(base: NetworkMap | null, msg: MapResponse): void {
-    const nm = applyMapResponse(base, msg, { nowMs: this.#clock.now() });
+    const nm = applyMapResponse(base, msg, { nowMs: this.#clock.wallNow() });
     this.#netmap = nm;
     const nodeId = nm.self.stableId;
     if (nodeId && nodeId !== this.#persist.nodeId) this.#persist = { ...this.#persist, nodeId };

@@ -1,6 +1,7 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { AutoClient, backoffDelay, ZERO_NODE_KEY } from "./auto.ts";
-import { FakeTransport, ManualClock, settle } from "./_fake_transport.ts";
+import { FakeTransport, settle } from "./testing/fake_transport.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import { ControlError, type ControlStatus, emptyPersist, type Persist } from "./client.ts";
 import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";
 import { Logger } from "../base/logger.ts";
@@ -40,7 +41,7 @@ interface Fixture {
 
 function fixture(persist: Persist = emptyPersist()): Fixture {
   const transport = new FakeTransport();
-  const clock = new ManualClock();
+  const clock = new ManualClock({ wallStartMs: Date.parse("2026-11-25T12:00:00Z") });
   const statuses: ControlStatus[] = [];
   const client = new AutoClient({
     serverUrl: "http://control.test",
@@ -100,7 +101,7 @@ Deno.test("AutoClient reports a bad auth key once, as non-retryable invalid-auth
   f.transport.answer({ ...OK, MachineAuthorized: false, Error: "invalid pre auth key" });
   f.client.login({ authKey: "hskey-auth-bad" });
   await settle();
-  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  await f.clock.advanceAsync(10 * BACKOFF_MAX_MS, settle);
   const s = f.last();
   assertEquals(s.error?.code, "invalid-auth-key");
   assertEquals(s.error?.retryable, false);
@@ -176,6 +177,37 @@ Deno.test("AutoClient.login({ forceReauth }) registers a new key with OldNodeKey
   await f.client.close();
 });
 
+Deno.test("AutoClient backs off a failing register exponentially up to BACKOFF_MAX_MS, on its clock alone", async () => {
+  const f = fixture();
+  const FAILURES = 9;
+  const at: number[] = []; // when each register attempt reached the transport
+  for (let i = 0; i < FAILURES; i++) {
+    f.transport.answer(() => {
+      at.push(f.clock.now());
+      return new ControlError("server-error", "HTTP 502", true);
+    });
+  }
+  f.transport.answer(() => {
+    at.push(f.clock.now());
+    return OK;
+  });
+  const delays = Array.from({ length: FAILURES }, (_, i) => backoffDelay(i + 1, 0.5));
+  const wallStart = performance.now();
+  f.client.login({ authKey: "hskey-auth-good" });
+  // Exactly the total backoff: the map watchdog, 120 s after login, stays quiet.
+  await f.clock.advanceAsync(delays.reduce((a, b) => a + b), settle);
+  const gaps = at.slice(1).map((t, i) => t - at[i]);
+  assertEquals(gaps, delays);
+  assert(gaps[1] === 2 * gaps[0] && gaps[2] === 2 * gaps[1], "doubling");
+  assertEquals(gaps.slice(-3), [gaps.at(-1), gaps.at(-1), gaps.at(-1)], "capped");
+  assert(gaps.at(-1)! <= BACKOFF_MAX_MS);
+  assert(f.last().loggedIn && f.last().error === null);
+  // Minutes of backoff passed on the manual clock; the test itself took a moment.
+  assert(at.at(-1)! - at[0] > 60_000, `${at.at(-1)! - at[0]} ms of backoff`);
+  assert(performance.now() - wallStart < at.at(-1)! - at[0], "no real waiting");
+  await f.client.close();
+});
+
 Deno.test("AutoClient keeps the netmap across a stream failure and reconnects with backoff", async () => {
   const f = await loggedIn();
   const nm = f.last().netmap;
@@ -186,14 +218,14 @@ Deno.test("AutoClient keeps the netmap across a stream failure and reconnects wi
   assertEquals(f.last().error?.code, "connection-lost");
   assert(f.last().netmap === nm, "netmap kept");
   assertEquals(f.transport.streams.length, 1);
-  assertEquals(f.clock.pending[0], backoffDelay(1, 0.5));
-  await f.clock.advance(backoffDelay(1, 0.5));
+  assertEquals(f.clock.pendingDelays()[0], backoffDelay(1, 0.5));
+  await f.clock.advanceAsync(backoffDelay(1, 0.5), settle);
   assertEquals(f.transport.streams.length, 2);
   // A second failure before any message waits longer.
   f.transport.streams[1].fail(new ControlError("server-error", "HTTP 502", true));
   await settle();
-  assertEquals(f.clock.pending[0], backoffDelay(2, 0.5));
-  await f.clock.advance(backoffDelay(2, 0.5));
+  assertEquals(f.clock.pendingDelays()[0], backoffDelay(2, 0.5));
+  await f.clock.advanceAsync(backoffDelay(2, 0.5), settle);
   f.transport.streams[2].push(firstMap());
   f.transport.streams[2].push({ OnlineChange: { "2": true } });
   await settle();
@@ -209,7 +241,7 @@ Deno.test("AutoClient stops on a non-retryable map error", async () => {
     new ControlError("map-rejected", "Control map failed: HTTP 400", false, 400),
   );
   await settle();
-  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  await f.clock.advanceAsync(10 * BACKOFF_MAX_MS, settle);
   assertEquals(f.transport.streams.length, 1);
   assertEquals(f.last().error?.httpStatus, 400);
   await f.client.close();
@@ -218,13 +250,13 @@ Deno.test("AutoClient stops on a non-retryable map error", async () => {
 Deno.test("AutoClient's watchdog drops a silent map poll after 120 s", async () => {
   const f = await loggedIn();
   f.transport.streams[0].push({ KeepAlive: true });
-  await f.clock.advance(MAP_WATCHDOG_MS - 1);
+  await f.clock.advanceAsync(MAP_WATCHDOG_MS - 1, settle);
   assertEquals([f.transport.resets, f.transport.streams.length], [0, 1]);
-  await f.clock.advance(1);
+  await f.clock.advanceAsync(1, settle);
   assert(f.transport.streams[0].aborted);
   assertEquals(f.transport.resets, 1);
   assertEquals(f.last().error?.code, "map-timeout");
-  await f.clock.advance(BACKOFF_MAX_MS);
+  await f.clock.advanceAsync(BACKOFF_MAX_MS, settle);
   assertEquals(f.transport.streams.length, 2);
   await f.client.close();
 });
@@ -240,7 +272,7 @@ Deno.test("AutoClient.logout() sends Expiry = Unix 123 with the current key and 
   const s = f.last();
   assertEquals([s.loggedIn, s.netmap, s.persist.privateNodeKey], [false, null, null]);
   assert(f.transport.streams[0].aborted);
-  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  await f.clock.advanceAsync(10 * BACKOFF_MAX_MS, settle);
   assertEquals(f.transport.streams.length, 1, "no poll after logout");
   await f.client.close();
 });
@@ -250,7 +282,7 @@ Deno.test("AutoClient.setPaused() stops the poll and resumes it", async () => {
   f.client.setPaused(true);
   await settle();
   assert(f.transport.streams[0].aborted);
-  await f.clock.advance(10 * BACKOFF_MAX_MS);
+  await f.clock.advanceAsync(10 * BACKOFF_MAX_MS, settle);
   assertEquals(f.transport.streams.length, 1);
   assertEquals(f.last().error, null, "pausing is not an error");
   f.client.setPaused(false);
@@ -307,10 +339,10 @@ Deno.test("AutoClient.close() is safe twice and leaves no timers", async () => {
   const f = await loggedIn();
   f.transport.streams[0].fail(new ControlError("connection-lost", "lost", true));
   await settle();
-  assert(f.clock.pending.length > 0);
+  assert(f.clock.pending > 0);
   await f.client.close();
   await f.client.close();
-  assertEquals(f.clock.pending, []);
+  assertEquals(f.clock.pending, 0);
 });
 
 Deno.test("backoffDelay() doubles from 500 ms to 30 s with jitter in the upper half", () => {
@@ -328,7 +360,7 @@ Deno.test("AutoClient builds each new session's netmap from its first response",
   assertEquals(f.last().netmap?.peers.map((p) => p.id), [2, 3]);
   f.transport.streams[0].fail(new ControlError("connection-lost", "lost", true));
   await settle();
-  await f.clock.advance(BACKOFF_MAX_MS);
+  await f.clock.advanceAsync(BACKOFF_MAX_MS, settle);
   // Both peers left during the outage: the new session's first response has no Peers at all.
   f.transport.streams[1].push({ Node: firstMap().Node });
   await settle();
@@ -336,7 +368,7 @@ Deno.test("AutoClient builds each new session's netmap from its first response",
   // And a session whose first response lacks Node is dropped and retried.
   f.transport.streams[1].fail(new ControlError("connection-lost", "lost", true));
   await settle();
-  await f.clock.advance(BACKOFF_MAX_MS);
+  await f.clock.advanceAsync(BACKOFF_MAX_MS, settle);
   f.transport.streams[2].push({ OnlineChange: { "2": true } });
   await settle();
   assertEquals(f.last().error?.code, "bad-map-response");
@@ -365,10 +397,10 @@ Deno.test("AutoClient waits at least a 429's Retry-After before registering agai
   f.client.login({ authKey: "k" });
   await settle();
   assertEquals(f.last().error?.code, "rate-limited");
-  await f.clock.advance(19_999);
+  await f.clock.advanceAsync(19_999, settle);
   assertEquals(f.transport.registers.length, 1);
   f.transport.answer(OK);
-  await f.clock.advance(1);
+  await f.clock.advanceAsync(1, settle);
   assertEquals(f.transport.registers.length, 2);
   assertEquals(f.last().loggedIn, true);
   await f.client.close();

@@ -8,20 +8,12 @@
  * retries with backoff and jitter; the backend never retries.
  * @module
  */
+import type { Clock } from "../base/clock.ts";
+import { TailnetError } from "../base/errors.ts";
 import type { Logger } from "../base/logger.ts";
 import type { DiscoPublic, MachinePrivate, NodePrivate, NodePublic } from "../key/keys.ts";
 import type { Hostinfo, NetworkMap, UserProfile } from "./types.ts";
 import type { ControlTransport } from "./transport.ts";
-
-/** The clock a control client uses for backoff, the map watchdog and key expiry. */
-export interface ControlClock {
-  /** Wall-clock time in ms since the epoch. */
-  now(): number;
-  /** Schedules `fn` after `ms`; returns a handle for {@linkcode ControlClock.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): number;
-  /** Cancels a timer from {@linkcode ControlClock.setTimeout}. */
-  clearTimeout(id: number): void;
-}
 
 /** What a control client persists between runs (Go's `persist.Persist`). */
 export interface Persist {
@@ -69,8 +61,11 @@ export interface ControlClientOptions {
   onStatus: (status: ControlStatus) => void;
   /** Logger (prefix "control"). */
   log: Logger;
-  /** Clock for timers and expiry; default the real one. */
-  clock?: ControlClock;
+  /**
+   * Time for backoff, the map watchdog, request and dial timeouts (monotonic) and key expiry
+   * (wall); default {@linkcode SYSTEM_CLOCK}.
+   */
+  clock?: Clock;
   /** Random numbers in [0, 1) for backoff jitter; default `Math.random`. */
   random?: () => number;
   /**
@@ -112,11 +107,7 @@ export interface ControlClient extends AsyncDisposable {
 }
 
 /** A control-plane failure; `retryable` says whether backing off and trying again can help. */
-export class ControlError extends Error {
-  /** Stable reason, e.g. `"invalid-auth-key"`, `"unreachable"`, `"not-tailscale-control"`. */
-  readonly code: string;
-  /** Whether the same request may succeed later. */
-  readonly retryable: boolean;
+export class ControlError extends TailnetError {
   /** The HTTP status, when one was received. */
   readonly httpStatus: number | undefined;
   /** How long the server asked us to wait (HTTP 429 `Retry-After`), in ms, when it said. */
@@ -128,10 +119,8 @@ export class ControlError extends Error {
    * @param httpStatus HTTP status if any
    */
   constructor(code: string, message: string, retryable: boolean, httpStatus?: number) {
-    super(message);
+    super(code, message, { retryable });
     this.name = "ControlError";
-    this.code = code;
-    this.retryable = retryable;
     this.httpStatus = httpStatus;
   }
 }

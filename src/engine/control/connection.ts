@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 import type { MachinePrivate, MachinePublic } from "../key/keys.ts";
 import { type Connector, dialNoise, fetchServerKey, parseServerUrl } from "./dial.ts";
 import { NoiseH2 } from "./h2.ts";
@@ -22,6 +23,8 @@ export interface ControlConnectionOptions {
   log: Logger;
   /** Byte-stream opener for tests. */
   connect?: Connector;
+  /** Where dial timeouts run and dial time is measured; default the system clock. */
+  clock?: Clock;
 }
 
 /** A lazily dialed, self-replacing Noise HTTP/2 connection. */
@@ -66,9 +69,10 @@ export class ControlConnection {
     this.#h2 = null;
     if (old) this.#retire(old);
     const { serverUrl, machineKey, version, log } = this.#opts;
-    const t0 = performance.now();
+    const clock = this.#opts.clock ?? SYSTEM_CLOCK;
+    const t0 = clock.now();
     // Fetch the key on every dial: a restarted server may have a new one, and the GET is cheap.
-    this.#controlKey = await fetchServerKey(serverUrl, version, signal);
+    this.#controlKey = await fetchServerKey(serverUrl, version, signal, clock);
     const conn = await dialNoise({
       serverUrl,
       machineKey,
@@ -76,6 +80,7 @@ export class ControlConnection {
       version,
       signal,
       connect: this.#opts.connect,
+      clock,
     });
     // The conn strips the early payload whenever it comes; HTTP/2 need not wait for it (a
     // server that sends none would otherwise stall us until its first HTTP/2 frame).
@@ -89,7 +94,7 @@ export class ControlConnection {
       throw new ControlError("closed", "Control client is closed", false);
     }
     log.debug(
-      `ts2021 connected to ${serverUrl} in ${Math.round(performance.now() - t0)} ms`,
+      `ts2021 connected to ${serverUrl} in ${Math.round(clock.now() - t0)} ms`,
     );
     this.#h2 = h2;
     this.#all.add(h2);

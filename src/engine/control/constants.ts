@@ -18,8 +18,8 @@ export const KEY_BODY_MAX_BYTES = 64 * 1024;
 export const DIAL_TIMEOUT_MS = 10_000;
 /** Go cancels the map poll when nothing arrives for this long (keep-alives included). */
 export const MAP_WATCHDOG_MS = 120_000;
-/** Go answers a PingRequest within this time. */
-export const PING_TIMEOUT_MS = 15_000;
+/** Go answers a PingRequest (control asking "are you there?") within this time. */
+export const PING_REQUEST_TIMEOUT_MS = 15_000;
 /** `RegisterRequest.Expiry` for a logout: Unix time 123. */
 export const LOGOUT_EXPIRY = "1970-01-01T00:02:03Z";
 /** The zero `time.Time` as Go's JSON writes it. */

@@ -26,7 +26,16 @@ import type { MachinePrivate, MachinePublic } from "../key/keys.ts";
 import { publicFromText } from "../key/keys.ts";
 import { type ByteTransport, NoiseConn, writeAll } from "./noise_conn.ts";
 import { errorMessage } from "../base/errors.ts";
+import { concat } from "../base/bytes.ts";
+import {
+  findHeadEnd,
+  headerValues,
+  HttpParseError,
+  type HttpResponseHead,
+  parseResponseHead,
+} from "../wire/http1_head.ts";
 import { timeoutSignal } from "./_timeout.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 
 /** Opens a byte stream to host:port (TLS when `tls`). Tests may inject one. */
 export type Connector = (
@@ -104,18 +113,20 @@ export function parseServerUrl(serverUrl: string): { url: URL; port: number; tls
  * @param serverUrl control URL
  * @param capver our capability version
  * @param signal cancels the request
+ * @param clock where the timeout runs; default the system clock
  * @returns the key
  */
 export async function fetchServerKey(
   serverUrl: string,
   capver: number,
   signal?: AbortSignal,
+  clock: Clock = SYSTEM_CLOCK,
 ): Promise<MachinePublic> {
   const { url } = parseServerUrl(serverUrl);
   const keyUrl = new URL(`/key?v=${capver}`, url);
   let res: Response;
   let body: string;
-  const t = timeoutSignal(signal, DIAL_TIMEOUT_MS, "GET /key timed out");
+  const t = timeoutSignal(clock, signal, DIAL_TIMEOUT_MS, "GET /key timed out");
   try {
     res = await fetch(keyUrl, { signal: t.signal });
     body = await readLimited(res, KEY_BODY_MAX_BYTES);
@@ -182,6 +193,8 @@ export interface DialNoiseOptions {
   signal?: AbortSignal;
   /** Byte-stream opener; default {@linkcode denoConnector}. */
   connect?: Connector;
+  /** Where the dial timeout runs; default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -192,7 +205,12 @@ export interface DialNoiseOptions {
 export async function dialNoise(options: DialNoiseOptions): Promise<NoiseConn> {
   const { serverUrl } = options;
   const { url, port, tls } = parseServerUrl(serverUrl);
-  const t = timeoutSignal(options.signal, DIAL_TIMEOUT_MS, "ts2021 dial timed out");
+  const t = timeoutSignal(
+    options.clock ?? SYSTEM_CLOCK,
+    options.signal,
+    DIAL_TIMEOUT_MS,
+    "ts2021 dial timed out",
+  );
   const signal = t.signal;
   const connect = options.connect ?? denoConnector;
   let transport: ByteTransport;
@@ -246,7 +264,7 @@ export async function dialNoise(options: DialNoiseOptions): Promise<NoiseConn> {
     if (first[0] === MSG_ERROR) {
       const len = (first[1] << 8) | first[2];
       const rest = await reader.readExactly(len);
-      const text = rest === null ? "(truncated)" : noiseErrorText(concat(first, rest));
+      const text = rest === null ? "(truncated)" : noiseErrorText(concat([first, rest]));
       throw new ControlError(
         "handshake-refused",
         `Noise handshake with ${serverUrl} refused: ${text}`,
@@ -254,7 +272,7 @@ export async function dialNoise(options: DialNoiseOptions): Promise<NoiseConn> {
       );
     }
     const rest = await reader.readExactly(RESPONSE_LEN - RESPONSE_HEADER_LEN);
-    const response = rest === null ? null : concat(first, rest);
+    const response = rest === null ? null : concat([first, rest]);
     if (response === null) {
       throw new ControlError(
         "handshake-refused",
@@ -293,19 +311,25 @@ export async function dialNoise(options: DialNoiseOptions): Promise<NoiseConn> {
 /**
  * Checks the HTTP response head of the upgrade: status 101 and the right Upgrade value.
  * @param serverUrl for messages
- * @param head the response head text, without the blank line
+ * @param head the response head as bytes or text; the blank line that ends it may be left off
  */
-export function checkUpgradeResponse(serverUrl: string, head: string): void {
-  const lines = head.split("\r\n");
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
-  if (!m) {
+export function checkUpgradeResponse(serverUrl: string, head: Uint8Array | string): void {
+  let bytes = typeof head === "string" ? new TextEncoder().encode(head) : head;
+  if (findHeadEnd(bytes, 0) < 0) bytes = concat([bytes, HEAD_END]);
+  let parsed: HttpResponseHead | undefined;
+  try {
+    parsed = parseResponseHead(bytes, 0)?.value;
+  } catch (err) {
+    if (!(err instanceof HttpParseError)) throw err;
+  }
+  if (parsed === undefined) {
     throw new ControlError(
       "not-tailscale-control",
       `Cannot upgrade to ts2021 at ${serverUrl}: not an HTTP response`,
       false,
     );
   }
-  const status = Number(m[1]);
+  const status = parsed.status;
   if (status !== 101) {
     const retryable = status >= 500 || status === 429;
     throw new ControlError(
@@ -315,9 +339,7 @@ export function checkUpgradeResponse(serverUrl: string, head: string): void {
       status,
     );
   }
-  const upgrade = lines.slice(1).map((l) => /^upgrade:\s*(.*)$/i.exec(l)?.[1]?.trim()).find((
-    v,
-  ) => v !== undefined);
+  const upgrade = headerValues(parsed.headers, "upgrade")[0];
   if (upgrade !== TS2021_UPGRADE) {
     throw new ControlError(
       "not-tailscale-control",
@@ -330,6 +352,9 @@ export function checkUpgradeResponse(serverUrl: string, head: string): void {
   }
 }
 
+/** The empty line that ends an HTTP head. */
+const HEAD_END = new Uint8Array([13, 10, 13, 10]);
+
 /** Buffered reads over a transport, for the upgrade response and the handshake. */
 class Reader {
   readonly #t: ByteTransport;
@@ -341,15 +366,16 @@ class Reader {
     const chunk = new Uint8Array(4096);
     const n = await this.#t.read(chunk);
     if (n === null) return false;
-    this.#buf = concat(this.#buf, chunk.subarray(0, n));
+    this.#buf = concat([this.#buf, chunk.subarray(0, n)]);
     return true;
   }
-  async readHead(max: number): Promise<string | null> {
+  /** The response head, blank line included, or null when the stream ends before it. */
+  async readHead(max: number): Promise<Uint8Array | null> {
     for (;;) {
-      const end = indexOfCrlfCrlf(this.#buf);
+      const end = findHeadEnd(this.#buf, 0);
       if (end >= 0) {
-        const head = new TextDecoder().decode(this.#buf.subarray(0, end));
-        this.#buf = this.#buf.subarray(end + 4);
+        const head = this.#buf.subarray(0, end);
+        this.#buf = this.#buf.subarray(end);
         return head;
       }
       if (this.#buf.length > max) {
@@ -369,20 +395,6 @@ class Reader {
   }
 }
 
-function indexOfCrlfCrlf(b: Uint8Array): number {
-  for (let i = 0; i + 3 < b.length; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
-  }
-  return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 async function readLimited(res: Response, max: number): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
@@ -392,19 +404,13 @@ async function readLimited(res: Response, max: number): Promise<string> {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      total += value.length;
-      if (total > max) break;
-      chunks.push(value);
+      const room = max - total;
+      chunks.push(value.subarray(0, room));
+      total += Math.min(value.length, room);
+      if (value.length >= room) break;
     }
   } finally {
     await reader.cancel().catch(() => {});
   }
-  const all = new Uint8Array(Math.min(total, max));
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c.subarray(0, all.length - off), off);
-    off += c.length;
-    if (off >= all.length) break;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(concat(chunks));
 }

@@ -1,7 +1,11 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import { checkUpgradeResponse, dialNoise, fetchServerKey, parseServerUrl } from "./dial.ts";
 import { ControlError } from "./client.ts";
+import { TailnetError } from "../base/errors.ts";
 import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
+import { DIAL_TIMEOUT_MS } from "./constants.ts";
+import type { ByteTransport } from "./noise_conn.ts";
 
 /** Serves `handler` on a loopback port for the duration of `fn`. */
 async function withServer(
@@ -144,6 +148,43 @@ Deno.test("dialNoise() reports EOF after 101 as a refused handshake; type 3 with
   });
 });
 
+Deno.test("dialNoise() gives up after DIAL_TIMEOUT_MS on its clock when the server never answers", async () => {
+  const clock = new ManualClock();
+  let closed = false;
+  let failRead: ((err: Error) => void) | null = null;
+  // A connection that takes the upgrade request and never answers; close() ends the read the
+  // way closing a Deno.Conn does.
+  const silent: ByteTransport = {
+    read: () => new Promise((_, reject) => failRead = reject),
+    write: (p) => Promise.resolve(p.length),
+    close: () => {
+      closed = true;
+      failRead?.(new Deno.errors.BadResource("Bad resource ID"));
+    },
+  };
+  let err: unknown = null;
+  const dialing = dialNoise({
+    serverUrl: "http://control.test",
+    machineKey: generatePrivate("machine"),
+    controlKey: publicOf(generatePrivate("machine")),
+    version: 113,
+    connect: () => Promise.resolve(silent),
+    clock,
+  }).catch((e) => err = e);
+  await clock.advanceAsync(DIAL_TIMEOUT_MS - 1);
+  assertEquals([err, closed], [null, false], "still waiting just before the deadline");
+  await clock.advanceAsync(1);
+  await dialing;
+  assert(err instanceof ControlError, String(err));
+  assertEquals([err.code, err.retryable], ["unreachable", true]);
+  assertEquals(
+    err.message,
+    "Cannot reach control server http://control.test: ts2021 dial timed out or was cancelled",
+  );
+  assert(closed, "the connection was closed");
+  assertEquals(clock.pending, 0);
+});
+
 Deno.test("checkUpgradeResponse() wants 101 and the ts2021 Upgrade value", () => {
   checkUpgradeResponse(
     "u",
@@ -168,4 +209,15 @@ Deno.test("parseServerUrl() takes the scheme's default port and rejects other sc
   assertEquals(parseServerUrl("http://127.0.0.1:8080").port, 8080);
   const e = assertThrows(() => parseServerUrl("ftp://x"), ControlError) as ControlError;
   assertEquals([e.code, e.retryable], ["bad-server-url", false]);
+});
+
+Deno.test("ControlError is a TailnetError with retryable and the HTTP status", () => {
+  const e = new ControlError("server-error", "Control said 503", true, 503);
+  assert(e instanceof TailnetError);
+  assertEquals([e.name, e.code, e.retryable, e.httpStatus], [
+    "ControlError",
+    "server-error",
+    true,
+    503,
+  ]);
 });

@@ -6,7 +6,7 @@
  */
 import type { NoiseH2 } from "./h2.ts";
 import { ControlError } from "./client.ts";
-import { MAX_MAP_FRAME_BYTES, PING_TIMEOUT_MS } from "./constants.ts";
+import { MAX_MAP_FRAME_BYTES, PING_REQUEST_TIMEOUT_MS } from "./constants.ts";
 import { MapFrameSplitter } from "./map_frames.ts";
 import {
   type MapRequest,
@@ -18,6 +18,7 @@ import {
 } from "./tailcfg.ts";
 import { errorMessage } from "../base/errors.ts";
 import { timeoutSignal } from "./_timeout.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 
 /** Path of the register call. */
 export const REGISTER_PATH = "/machine/register";
@@ -167,14 +168,16 @@ export async function sendLiteUpdate(
  * @param ping the request
  * @param h2 the session (for Noise URLs)
  * @param signal cancels
+ * @param clock where the timeout runs; default the system clock
  * @returns the HTTP status
  */
 export async function answerPing(
   ping: PingRequest,
   h2: NoiseH2 | null,
   signal?: AbortSignal,
+  clock: Clock = SYSTEM_CLOCK,
 ): Promise<number> {
-  const t = timeoutSignal(signal, PING_TIMEOUT_MS, "ping answer timed out");
+  const t = timeoutSignal(clock, signal, PING_REQUEST_TIMEOUT_MS, "ping answer timed out");
   try {
     if (ping.URLIsNoise) {
       if (!h2) throw new ControlError("connection-lost", "No control connection for ping", true);

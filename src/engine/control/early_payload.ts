@@ -10,6 +10,7 @@
  * @module
  */
 import { ParseError } from "../base/errors.ts";
+import { concat } from "../base/bytes.ts";
 
 /** The early-payload magic. */
 export const EARLY_PAYLOAD_MAGIC: Uint8Array = new Uint8Array([0xff, 0xff, 0xff, 0x54, 0x53]);
@@ -54,7 +55,7 @@ export class EarlyPayloadStripper {
    */
   push(chunk: Uint8Array): Uint8Array {
     if (this.#state === "done") return chunk;
-    this.#buf = concat(this.#buf, chunk);
+    this.#buf = this.#buf.length === 0 ? chunk : concat([this.#buf, chunk]);
     if (this.#state === "header") {
       if (this.#buf.length < EARLY_PAYLOAD_HEADER_LEN) {
         // Decide early when the bytes so far already differ from the magic.
@@ -115,12 +116,4 @@ function startsWithMagicPrefix(b: Uint8Array): boolean {
   const n = Math.min(b.length, EARLY_PAYLOAD_MAGIC.length);
   for (let i = 0; i < n; i++) if (b[i] !== EARLY_PAYLOAD_MAGIC[i]) return false;
   return true;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

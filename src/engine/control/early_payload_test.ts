@@ -1,14 +1,9 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { EarlyPayloadStripper, parseEarlyNoise } from "./early_payload.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import { ParseError } from "../base/errors.ts";
+import { NOISE_SESSION as session } from "../crypto/testing/noise_session.ts";
 
-// The plaintexts of headscale v0.29.2's first records (tests/testdata/control/noise_headscale_session.json).
-const session = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
-  ),
-) as { serverPlaintexts: string[] };
 const [magic, len, json, settings] = session.serverPlaintexts.map(fromHex);
 
 Deno.test("EarlyPayloadStripper strips headscale's three-record early payload", () => {

@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import type { NoiseConn } from "./noise_conn.ts";
 import { ControlError } from "./client.ts";
 import { errorMessage } from "../base/errors.ts";
+import { concat } from "../base/bytes.ts";
 
 /** One HTTP/2 request over Noise. */
 export interface H2Request {
@@ -155,7 +156,7 @@ export class NoiseH2 {
               }
               chunks.push(c);
             }
-            return new TextDecoder().decode(concatAll(chunks));
+            return new TextDecoder().decode(concat(chunks));
           },
           cancel,
         });
@@ -199,14 +200,4 @@ async function* bodyIterable(
 function lost(err: unknown): ControlError {
   if (err instanceof ControlError) return err;
   return new ControlError("connection-lost", `Control connection lost: ${errorMessage(err)}`, true);
-}
-
-function concatAll(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

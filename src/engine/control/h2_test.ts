@@ -1,6 +1,6 @@
 import * as http2 from "node:http2";
-import { assert, assertEquals, assertRejects } from "../../../tests/assert.ts";
-import { memoryTransportPair } from "./_memory_transport.ts";
+import { assert, assertEquals, assertRejects } from "../base/testing/assert.ts";
+import { memoryTransportPair } from "./testing/memory_transport.ts";
 import { NoiseConn } from "./noise_conn.ts";
 import { NoiseH2 } from "./h2.ts";
 import { answerPing, mapPoll, register, sendLiteUpdate } from "./direct.ts";

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { emitMapFrame, mapFrameLen, MapFrameSplitter } from "./map_frames.ts";
 import { ParseError } from "../base/errors.ts";
 

@@ -15,7 +15,8 @@
  */
 export * from "./client.ts";
 export type * from "./types.ts";
-export { AutoClient, backoffDelay, createControlClient, realClock } from "./auto.ts";
+export { AutoClient, backoffDelay, createControlClient } from "./auto.ts";
+export { ZERO_TIME } from "./constants.ts";
 export {
   applyMapResponse,
   dnsConfigFromJson,

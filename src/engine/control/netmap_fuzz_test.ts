@@ -1,23 +1,19 @@
 /**
  * Seeded fuzz of applyMapResponse(): headscale's captured MapResponses with fields swapped for
  * values of the wrong JSON type. A control server's bad JSON must never throw anything but the
- * documented ControlError, and the netmap must stay well-formed. Rounds: FUZZ_ROUNDS (default
- * 2000); seed: FUZZ_SEED.
+ * documented ControlError, and the netmap must stay well-formed. Rounds and seed follow
+ * tests/fuzz.ts; a round is the whole captured session, each frame maybe mutated.
+ * @module
  */
-import { assert } from "../../../tests/assert.ts";
+import { assert } from "../base/testing/assert.ts";
 import { applyMapResponse } from "./netmap.ts";
 import { ControlError } from "./client.ts";
 import type { MapResponse } from "./tailcfg.ts";
 import type { NetworkMap } from "./types.ts";
-import { prng } from "../../../tests/fuzz.ts";
+import { fuzzPlan, prng, runRounds } from "../base/testing/fuzz.ts";
+import { MAP_SESSION } from "./testing/map_session.ts";
 
-const capture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
-  ),
-) as { frames: { msg: MapResponse }[] };
-const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? 2000);
-const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
+const capture = MAP_SESSION;
 
 const ODD_VALUES: unknown[] = [null, 0, -1, 1.5, "", "x", true, [], [null], {}, { "1": null }, [
   1,
@@ -49,9 +45,10 @@ function wellFormed(nm: NetworkMap): void {
   for (let i = 1; i < nm.peers.length; i++) assert(nm.peers[i - 1].id <= nm.peers[i].id);
 }
 
-Deno.test(`applyMapResponse() survives ${ROUNDS} mutated headscale responses (seed ${SEED})`, () => {
-  const rnd = prng(SEED);
-  for (let round = 0; round < ROUNDS; round++) {
+Deno.test("applyMapResponse() fuzz: mutated headscale responses give ControlError or a well-formed netmap", (t) => {
+  const plan = fuzzPlan(t, "netmap", { ci: 100_000 });
+  runRounds(plan, { minShare: 0.5, what: "sessions applied", perRoundSeed: true }, (round) => {
+    const rnd = prng(plan.seed + round);
     let nm: NetworkMap | null = null;
     try {
       for (const f of capture.frames) {
@@ -61,8 +58,9 @@ Deno.test(`applyMapResponse() survives ${ROUNDS} mutated headscale responses (se
         wellFormed(nm);
       }
     } catch (err) {
-      if (err instanceof ControlError && err.code === "bad-map-response") continue;
-      throw new Error(`round ${round} (seed ${SEED}): ${err instanceof Error ? err.stack : err}`);
+      if (err instanceof ControlError && err.code === "bad-map-response") return false;
+      throw err;
     }
-  }
+    return true;
+  });
 });

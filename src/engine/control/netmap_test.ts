@@ -1,15 +1,10 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { applyMapResponse, magicDnsSuffix, mergeDerpMap, nodeFromRaw } from "./netmap.ts";
-import type { JsonObject, MapResponse } from "./tailcfg.ts";
+import type { JsonObject } from "./tailcfg.ts";
 import type { NetworkMap } from "./types.ts";
 import { ControlError } from "./client.ts";
+import { MAP_SESSION as capture } from "./testing/map_session.ts";
 
-// MapResponses real headscale v0.29.2 sent one node; see the "how" field in the file.
-const capture = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
-  ),
-) as { frames: { atMs: number; msg: MapResponse }[] };
 const T0 = Date.parse("2026-11-25T12:58:54Z");
 
 function replay(upTo = capture.frames.length): NetworkMap {

@@ -12,6 +12,7 @@
 import { AEAD_TAG_LEN, aeadOpen, aeadSeal } from "../crypto/aead.ts";
 import { MSG_RECORD } from "../crypto/noise_ik.ts";
 import { ParseError } from "../base/errors.ts";
+import { concat } from "../base/bytes.ts";
 
 /** Record header length: type and length. */
 export const RECORD_HEADER_LEN = 3;
@@ -181,10 +182,7 @@ export class RecordSplitter {
       this.#buf = chunk.slice();
       return;
     }
-    const next = new Uint8Array(this.#buf.length + chunk.length);
-    next.set(this.#buf);
-    next.set(chunk, this.#buf.length);
-    this.#buf = next;
+    this.#buf = concat([this.#buf, chunk]);
   }
 
   /** Bytes held that do not yet form a whole record. */

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../base/testing/assert.ts";
 import {
   MAX_PLAINTEXT_LEN,
   MAX_RECORD_LEN,
@@ -11,13 +11,7 @@ import {
 } from "./noise_records.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import { ParseError } from "../base/errors.ts";
-
-// One real session with headscale v0.29.2; see the "how" field in the file.
-const session = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
-  ),
-) as { [k: string]: string } & { serverRecords: string[]; serverPlaintexts: string[] };
+import { NOISE_SESSION as session } from "../crypto/testing/noise_session.ts";
 
 Deno.test("RecordCipher.open() opens headscale's records with big-endian nonces 0..3", () => {
   const rx = new RecordCipher(fromHex(session.receiveKey));

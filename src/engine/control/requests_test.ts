@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import { logoutRequest, mapRequest, registerRequest, ZERO_NODE_KEY } from "./requests.ts";
 import {
@@ -9,6 +9,7 @@ import {
   publicToText,
 } from "../key/keys.ts";
 import { CAPABILITY_VERSION } from "../../version.ts";
+import { MAP_SESSION } from "./testing/map_session.ts";
 
 const KEY = fromHex("18".repeat(32)) as NodePrivate;
 const OLD = fromHex("28".repeat(32)) as NodePrivate;
@@ -70,13 +71,8 @@ Deno.test("mapRequest() streams with KeepAlive and no Compress; lite updates omi
   ]);
 });
 
-Deno.test("key text forms round-trip the keys headscale sent in a netmap", async () => {
-  const capture = JSON.parse(
-    await Deno.readTextFile(
-      new URL("../../../tests/testdata/control/headscale_map_session.json", import.meta.url),
-    ),
-  ) as { frames: { msg: { Node?: Record<string, string> } }[] };
-  const self = capture.frames[0].msg.Node!;
+Deno.test("key text forms round-trip the keys headscale sent in a netmap", () => {
+  const self = MAP_SESSION.frames[0].msg.Node as Record<string, string>;
   for (
     const [kind, field] of [["node", "Key"], ["machine", "Machine"], ["disco", "DiscoKey"]] as const
   ) {

@@ -4,8 +4,7 @@
  * over one ts2021 connection ({@linkcode NoiseTransport}).
  * @module
  */
-import type { Logger } from "../base/logger.ts";
-import type { MachinePrivate } from "../key/keys.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 import type {
   MapRequest,
   MapResponse,
@@ -13,8 +12,7 @@ import type {
   RegisterRequest,
   RegisterResponse,
 } from "./tailcfg.ts";
-import { ControlConnection } from "./connection.ts";
-import type { Connector } from "./dial.ts";
+import { ControlConnection, type ControlConnectionOptions } from "./connection.ts";
 import { answerPing, mapPoll, register, sendLiteUpdate } from "./direct.ts";
 
 /** What the auto client needs from the wire. Every failure is a ControlError. */
@@ -33,27 +31,21 @@ export interface ControlTransport {
   close(): Promise<void>;
 }
 
-/** Options for {@linkcode NoiseTransport}. */
-export interface NoiseTransportOptions {
-  /** Control URL. */
-  serverUrl: string;
-  /** Our machine key. */
-  machineKey: MachinePrivate;
-  /** Capability version (also the Noise protocol version). */
-  version: number;
-  /** Logger. */
-  log: Logger;
-  /** Byte-stream opener; default Deno.connect. */
-  connect?: Connector;
-}
+/**
+ * Options for {@linkcode NoiseTransport}: those of its one connection (URL, machine key,
+ * capability version, logger, connector); its clock also times ping answers.
+ */
+export type NoiseTransportOptions = ControlConnectionOptions;
 
 /** {@linkcode ControlTransport} over ts2021: Noise, then HTTP/2 with node:http2. */
 export class NoiseTransport implements ControlTransport {
   readonly #conn: ControlConnection;
+  readonly #clock: Clock;
 
   /** @param opts server, keys, version */
   constructor(opts: NoiseTransportOptions) {
     this.#conn = new ControlConnection(opts);
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
   }
 
   /** @inheritdoc */
@@ -74,7 +66,7 @@ export class NoiseTransport implements ControlTransport {
   /** @inheritdoc */
   async ping(ping: PingRequest, signal: AbortSignal): Promise<number> {
     const h2 = ping.URLIsNoise ? await this.#conn.get(signal) : null;
-    return await answerPing(ping, h2, signal);
+    return await answerPing(ping, h2, signal, this.#clock);
   }
 
   /** @inheritdoc */

@@ -6,6 +6,11 @@
  * @module
  */
 
+import type { DerpMap } from "../wire/derp_map.ts";
+
+// The DERP map types live with the other wire shapes so derp/ can use them without importing
+// control/, its sibling; they are re-exported here for the netmap's readers.
+export type { DerpMap, DerpNode, DerpRegion } from "../wire/derp_map.ts";
 import type { DnsConfigJson, FilterRuleJson } from "./tailcfg.ts";
 
 /** A user, as control describes it (tailcfg.UserProfile). */
@@ -88,40 +93,6 @@ export interface NetmapNode {
   expired: boolean;
   /** The raw tailcfg.Node JSON as last received, unknown fields included. */
   raw: Readonly<Record<string, unknown>>;
-}
-
-/** One DERP node (tailcfg.DERPNode), JSON field names. */
-export interface DerpNode {
-  Name: string;
-  RegionID: number;
-  HostName: string;
-  CertName?: string;
-  IPv4?: string;
-  IPv6?: string;
-  STUNPort?: number;
-  STUNOnly?: boolean;
-  DERPPort?: number;
-  InsecureForTests?: boolean;
-  STUNTestIP?: string;
-  CanPort80?: boolean;
-}
-
-/** One DERP region (tailcfg.DERPRegion). */
-export interface DerpRegion {
-  RegionID: number;
-  RegionCode: string;
-  RegionName: string;
-  Avoid?: boolean;
-  NoMeasureNoHome?: boolean;
-  Nodes: DerpNode[];
-}
-
-/** The DERP map (tailcfg.DERPMap). */
-export interface DerpMap {
-  /** Region ID (as a string key, as JSON has it) to region. */
-  Regions: Record<string, DerpRegion>;
-  OmitDefaultRegions?: boolean;
-  HomeParams?: unknown;
 }
 
 /** An immutable snapshot of everything control told us. */

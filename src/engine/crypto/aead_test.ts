@@ -1,4 +1,4 @@
-import { assertEquals } from "../../../tests/assert.ts";
+import { assertEquals } from "../base/testing/assert.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import { AEAD_TAG_LEN, aeadOpen, aeadSeal, xaeadOpen, xaeadSeal } from "./aead.ts";
 

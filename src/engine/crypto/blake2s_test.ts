@@ -1,4 +1,4 @@
-import { assertEquals } from "../../../tests/assert.ts";
+import { assertEquals } from "../base/testing/assert.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import { blake2sHash, blake2sMac, hkdfBlake2s, hmacBlake2s } from "./blake2s.ts";
 

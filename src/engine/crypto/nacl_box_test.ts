@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import {
   BOX_NONCE_LEN,
@@ -24,7 +24,7 @@ interface Vector {
 
 const vectors: Vector[] = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../../tests/testdata/nacl/box_vectors.json", import.meta.url),
+    new URL("./testing/box_vectors.json", import.meta.url),
   ),
 ).vectors;
 

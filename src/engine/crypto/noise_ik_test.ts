@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import {
   INITIATION_LEN,
   noiseFinish,
@@ -12,13 +12,7 @@ import { ParseError } from "../base/errors.ts";
 import { x25519GeneratePrivate, x25519Public, x25519Shared } from "./x25519.ts";
 import { blake2sHash, hkdfBlake2s } from "./blake2s.ts";
 import { aeadOpen, aeadSeal } from "./aead.ts";
-
-// One real session with headscale v0.29.2; see the "how" field in the file.
-const session = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../../tests/testdata/control/noise_headscale_session.json", import.meta.url),
-  ),
-) as Record<string, string>;
+import { NOISE_SESSION as session } from "./testing/noise_session.ts";
 
 Deno.test("noiseInitialHash() is BLAKE2s of the protocol name (PROTOCOL §2.4 vector)", () => {
   assertEquals(

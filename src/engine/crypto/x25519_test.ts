@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { fromHex, toHex } from "../key/keys.ts";
 import { X25519_KEY_LEN, x25519GeneratePrivate, x25519Public, x25519Shared } from "./x25519.ts";
 

@@ -1,9 +1,9 @@
-import { assert, assertEquals, assertRejects } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects } from "../base/testing/assert.ts";
 import { generatePrivate, type NodePublic, publicOf, toHex } from "../key/keys.ts";
 import { encodeFrame, FRAME_TYPE } from "../wire/derp_frames.ts";
-import { TestDerpServer } from "./_test_server.ts";
+import { TestDerpServer } from "./testing/derp_server.ts";
 import { DerpClient, type DerpMessage } from "./client.ts";
-import { ManualClock } from "../base/clock.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import { DerpError } from "./errors.ts";
 import { type DerpStream, memoryStreamPair } from "./stream.ts";
 

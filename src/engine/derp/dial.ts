@@ -24,7 +24,10 @@ import net from "node:net";
 import tls from "node:tls";
 import { createHash, X509Certificate } from "node:crypto";
 import type { Logger } from "../base/logger.ts";
-import type { DerpNode, DerpRegion } from "../control/types.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
+import { concat } from "../base/bytes.ts";
+import { HttpParseError, parseResponseHead } from "../wire/http1_head.ts";
+import type { DerpNode, DerpRegion } from "../wire/derp_map.ts";
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_DERP_HTTP_PORT,
@@ -54,8 +57,8 @@ export interface DialOptions {
    * protocol version), as tailscaled does. Default true.
    */
   fastStart?: boolean;
-  /** Wall-clock time for certificate validity checks. Default `new Date()`. */
-  now?: () => Date;
+  /** Where dial timeouts run, and wall time for certificate validity. Default: system. */
+  clock?: Clock;
   /** Logger. */
   log?: Logger;
 }
@@ -158,28 +161,24 @@ export interface UpgradeResponse {
  * @returns the head, or null
  */
 export function parseUpgradeResponse(b: Uint8Array): UpgradeResponse | null {
-  let end = -1;
-  for (let i = 3; i < b.length; i++) {
-    if (b[i] === 10 && b[i - 1] === 13 && b[i - 2] === 10 && b[i - 3] === 13) {
-      end = i + 1;
-      break;
-    }
-  }
-  if (end < 0) return null;
-  const lines = new TextDecoder().decode(b.subarray(0, end - 4)).split("\r\n");
-  const m = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(lines[0]);
-  if (!m) {
+  let parsed;
+  try {
+    parsed = parseResponseHead(b, 0);
+  } catch (err) {
+    if (!(err instanceof HttpParseError)) throw err;
+    const firstLine = new TextDecoder().decode(b.subarray(0, 200)).split(/\r?\n/)[0];
     throw new DerpError(
       "derp-upgrade",
-      `DERP upgrade: not an HTTP response: ${JSON.stringify(lines[0])}`,
+      /^HTTP\/1\.[01] \d{3}/.test(firstLine)
+        ? `DERP upgrade: ${err.message}`
+        : `DERP upgrade: not an HTTP response: ${JSON.stringify(firstLine)}`,
     );
   }
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const i = line.indexOf(":");
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-  }
-  return { status: Number(m[1]), statusText: m[2], headers, headLen: end };
+  if (parsed === null) return null;
+  const { status, reason, headers } = parsed.value;
+  const byName = new Map<string, string>();
+  for (const [name, value] of headers) byName.set(name.toLowerCase(), value);
+  return { status, statusText: reason, headers: byName, headLen: parsed.end };
 }
 
 /**
@@ -339,6 +338,7 @@ function tcpConnect(
   port: number,
   timeoutMs: number,
   signal: AbortSignal,
+  clock: Clock,
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: t.host, port, family: t.family });
@@ -347,14 +347,14 @@ function tcpConnect(
       sock.destroy();
       reject(new DerpError("derp-dial", msg));
     };
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () => fail(`DERP dial ${t.host}:${port}: timed out after ${timeoutMs} ms`),
       timeoutMs,
     );
     const onAbort = () => fail(`DERP dial ${t.host}:${port}: aborted`);
     const onError = (err: Error) => fail(`DERP dial ${t.host}:${port}: ${err.message}`);
     const cleanup = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
       sock.off("error", onError);
       sock.off("connect", onConnect);
@@ -386,6 +386,7 @@ async function dialTcp(
   port: number,
   timeoutMs: number,
   signal: AbortSignal,
+  clock: Clock,
 ): Promise<net.Socket> {
   const targets = dialTargets(node);
   if (targets.length === 0) {
@@ -395,7 +396,7 @@ async function dialTcp(
   const race = new AbortController();
   const onAbort = () => race.abort();
   signal.addEventListener("abort", onAbort, { once: true });
-  const attempts = targets.map((t) => tcpConnect(t, port, timeoutMs, race.signal));
+  const attempts = targets.map((t) => tcpConnect(t, port, timeoutMs, race.signal, clock));
   try {
     return await Promise.any(attempts);
   } catch (err) {
@@ -467,7 +468,7 @@ function tlsHandshake(
           chain.map((c) => new Uint8Array(c.raw)),
           pin,
           node.HostName,
-          opts.now?.() ?? new Date(),
+          new Date((opts.clock ?? SYSTEM_CLOCK).wallNow()),
         );
         if (why !== null) {
           fail(
@@ -508,7 +509,7 @@ function tlsHandshake(
 }
 
 async function readUpgrade(stream: DerpStream, node: DerpNode): Promise<Uint8Array> {
-  let buf = new Uint8Array(0);
+  let buf: Uint8Array = new Uint8Array(0);
   for (;;) {
     const head = parseUpgradeResponse(buf);
     if (head !== null) {
@@ -534,10 +535,7 @@ async function readUpgrade(stream: DerpStream, node: DerpNode): Promise<Uint8Arr
     if (chunk === null) {
       throw new DerpError("derp-upgrade", `DERP upgrade at ${node.HostName}: connection closed`);
     }
-    const next = new Uint8Array(buf.length + chunk.length);
-    next.set(buf);
-    next.set(chunk, buf.length);
-    buf = next;
+    buf = concat([buf, chunk]);
   }
 }
 
@@ -555,13 +553,14 @@ export async function dialNode(
   idealNode?: string,
 ): Promise<DerpConnection> {
   const timeoutMs = opts.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  const clock = opts.clock ?? SYSTEM_CLOCK;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const timer = clock.setTimeout(() => deadline.abort(), timeoutMs);
   const budget = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
   try {
     return await dialNodeWithin(node, opts, idealNode, budget);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 
@@ -572,7 +571,13 @@ async function dialNodeWithin(
   budget: AbortSignal,
 ): Promise<DerpConnection> {
   const port = derpPort(node, opts.useHttp);
-  const tcp = await dialTcp(node, port, opts.dialNodeTimeoutMs ?? DIAL_NODE_TIMEOUT_MS, budget);
+  const tcp = await dialTcp(
+    node,
+    port,
+    opts.dialNodeTimeoutMs ?? DIAL_NODE_TIMEOUT_MS,
+    budget,
+    opts.clock ?? SYSTEM_CLOCK,
+  );
   let sock: net.Socket = tcp;
   let certSha256: string | null = null;
   let serverKey: NodePublic | null = null;

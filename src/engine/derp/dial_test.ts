@@ -1,7 +1,7 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import type { DerpNode } from "../control/types.ts";
+import type { DerpNode } from "../wire/derp_map.ts";
 import {
   checkPinnedChain,
   derpPort,
@@ -13,7 +13,10 @@ import {
   upgradeRequest,
 } from "./dial.ts";
 import { DerpError } from "./errors.ts";
+import { TailnetError } from "../base/errors.ts";
 import { toHex } from "../key/keys.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
+import { CONNECT_TIMEOUT_MS } from "./constants.ts";
 
 /**
  * The certificate chain derper v1.98.10 presented on 127.0.0.1 (`-certmode manual -hostname
@@ -206,6 +209,39 @@ Deno.test("dialNode() reports a refused upgrade with the server's status and tex
   await srv.done;
 });
 
+Deno.test("dialNode() gives up at CONNECT_TIMEOUT_MS of its clock when the upgrade gets no answer", async () => {
+  // A server that reads the upgrade request and never answers.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let gotRequest: () => void = () => {};
+  const requested = new Promise<void>((r) => gotRequest = r);
+  const serving = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(4096);
+    let n = await conn.read(buf);
+    gotRequest();
+    while (n !== null) n = await conn.read(buf).catch(() => null);
+    conn.close();
+  })();
+  const clock = new ManualClock();
+  const n = node({ HostName: "127.0.0.1", IPv6: "none", DERPPort: listener.addr.port });
+  let err: unknown = null;
+  const dialing = dialNode(n, { useHttp: true, clock }).catch((e) => err = e);
+  await requested; // real TCP: connected and the request sent
+  await clock.advanceAsync(CONNECT_TIMEOUT_MS - 1);
+  assertEquals(err, null, "still waiting just before the deadline");
+  await clock.advanceAsync(1);
+  await dialing;
+  assert(err instanceof DerpError, String(err));
+  // The deadline closes the stream under the pending read, which reports the close.
+  assertEquals([err.code, err.message], [
+    "derp-upgrade",
+    "DERP upgrade at 127.0.0.1: connection closed",
+  ]);
+  assertEquals(clock.pending, 0);
+  await serving;
+  listener.close();
+});
+
 Deno.test("dialNode() fails with derp-dial when nothing listens", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -254,7 +290,7 @@ Deno.test("dialRegion() skips STUN-only and failing nodes, naming the ideal node
 Deno.test("parseMetaCert() reads derper's key and protocol version from its meta certificate", () => {
   const meta = parseMetaCert([DERPER_LEAF, DERPER_META]);
   assert(meta !== null);
-  // The same derper's ServerKey frame carried this key (see wire/derp_frames_testdata.ts).
+  // The same derper's ServerKey frame carried this key (see wire/testing/derp_frames_captures.ts).
   assertEquals(
     toHex(meta.serverKey),
     "437a52bba91f97c56c48353f385c9ed4b88663f90d8626055a2a99645e218938",
@@ -310,4 +346,11 @@ Deno.test("dialNode()'s stream: a thousand writes waiting on one full socket sha
   } finally {
     process.off("warning", onWarning);
   }
+});
+
+Deno.test("DerpError is a TailnetError, retryable unless told otherwise", () => {
+  const e = new DerpError("derp-dial", "DERP dial: refused");
+  assert(e instanceof TailnetError);
+  assertEquals([e.name, e.retryable], ["DerpError", true]);
+  assertEquals(new DerpError("derp-cert-pin", "pin", { retryable: false }).retryable, false);
 });

@@ -3,7 +3,7 @@
  * (the region manager, magicsock) can tell a refused certificate from a dropped connection.
  * @module
  */
-import { TailnetError } from "../base/errors.ts";
+import { TailnetError, type TailnetErrorOptions } from "../base/errors.ts";
 
 /** Stable reasons a DERP connection fails. */
 export type DerpErrorCode =
@@ -18,21 +18,14 @@ export type DerpErrorCode =
 
 /** A DERP connection failed or was closed. */
 export class DerpError extends TailnetError {
-  /** Whether trying again later may succeed (false for a refused certificate or pin). */
-  readonly retryable: boolean;
-
   /**
    * @param code stable reason
    * @param message one line, std style ("DERP TLS: …")
-   * @param options `cause`, and `retryable` (default true)
+   * @param options `cause`, and `retryable`: default true here, since most DERP failures pass
+   *   (false for a refused certificate or pin)
    */
-  constructor(
-    code: DerpErrorCode,
-    message: string,
-    options?: ErrorOptions & { retryable?: boolean },
-  ) {
-    super(code, message, options);
+  constructor(code: DerpErrorCode, message: string, options?: TailnetErrorOptions) {
+    super(code, message, { ...options, retryable: options?.retryable ?? true });
     this.name = "DerpError";
-    this.retryable = options?.retryable ?? true;
   }
 }

@@ -28,7 +28,7 @@ export type {
   DerpMessage,
   ServerInfoMessage,
 } from "./client.ts";
-export { type Clock, ManualClock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
+export { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 export * from "./constants.ts";
 export {
   checkPinnedChain,

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
-import type { DerpMap, DerpRegion } from "../control/types.ts";
+import type { DerpMap, DerpRegion } from "../wire/derp_map.ts";
 import type { NodePrivate, NodePublic } from "../key/keys.ts";
 import { DerpClient, type DerpClientOptions, type DerpMessage } from "./client.ts";
 import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
@@ -188,7 +188,12 @@ export class DerpRegions {
     this.#derpMap = opts.derpMap;
     this.#home = opts.homeRegion ?? 0;
     this.#connect = opts.connect ?? (async (region, signal) => {
-      const c = await dialRegion(region, { ...opts.dial, log: opts.log, signal });
+      const c = await dialRegion(region, {
+        clock: this.#clock,
+        ...opts.dial,
+        log: opts.log,
+        signal,
+      });
       return {
         stream: c.stream,
         initialBytes: c.initialBytes,

@@ -1,9 +1,9 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
-import type { DerpMap } from "../control/types.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
+import type { DerpMap } from "../wire/derp_map.ts";
 import { generatePrivate, publicOf } from "../key/keys.ts";
-import { TestDerpServer } from "./_test_server.ts";
+import { TestDerpServer } from "./testing/derp_server.ts";
 import { DerpClient, type DerpMessage } from "./client.ts";
-import { ManualClock } from "../base/clock.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import { IDLE_CHECK_INTERVAL_MS, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from "./constants.ts";
 import { backoffDelay, DerpRegions } from "./regions.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { generatePrivate } from "../key/keys.ts";
 import { DiscoSealer } from "./seal.ts";
 

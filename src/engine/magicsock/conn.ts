@@ -11,7 +11,7 @@
  * else goes to WireGuard through {@linkcode MagicConn.receive}.
  * @module
  */
-import type { Clock } from "../base/clock.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { DerpMap } from "../control/types.ts";
 import type { DerpMessage } from "../derp/client.ts";
@@ -70,7 +70,7 @@ export interface MagicConnOptions {
   derpDial?: Omit<DialOptions, "signal">;
   /** Opens region streams; tests replace it. */
   derpConnect?: RegionConnector;
-  /** Time source for DERP; default the system clock. */
+  /** Time source for DERP and disco pings; default the system clock. */
   clock?: Clock;
 }
 
@@ -103,7 +103,7 @@ export class MagicConn {
   readonly #opts: MagicConnOptions;
   readonly #peers = new PeerMap();
   readonly #disco: DiscoSealer;
-  readonly #discoPings = new PingTracker<{ regionId: number }>();
+  readonly #discoPings: PingTracker<{ regionId: number }>;
   readonly #queue: MagicReceived[] = [];
   #waiter: ((r: MagicReceived | null) => void) | null = null;
   #regions: DerpRegions | null = null;
@@ -116,6 +116,7 @@ export class MagicConn {
   constructor(opts: MagicConnOptions) {
     this.#opts = opts;
     this.#disco = new DiscoSealer(opts.discoKey);
+    this.#discoPings = new PingTracker({ clock: opts.clock });
   }
 
   /** Our disco public key. */
@@ -235,7 +236,7 @@ export class MagicConn {
     this.#sendDerp(ep, packet, path.regionId);
     try {
       const { value, rttMs } = await answer;
-      ep.lastPongAt = performance.now();
+      ep.lastPongAt = (this.#opts.clock ?? SYSTEM_CLOCK).now();
       return { ok: true, rttMs, regionId: value.regionId };
     } catch (err) {
       return { ok: false, err: err instanceof PingTimeoutError ? "timeout" : String(err) };

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { type DiscoPublic, generatePrivate, type NodePublic, publicOf } from "../key/keys.ts";
 import { parseIpAddr } from "../wire/ip_addr.ts";
 import { parseCandidates } from "./endpoint.ts";
@@ -17,7 +17,7 @@ Deno.test("PeerMap finds a peer by node key, disco key and ip:port", () => {
     candidates: parseCandidates(["192.0.2.1:41641", "[2001:db8::1]:41642"]),
   }]);
   const ep = m.byNodeKey(nk.slice() as NodePublic);
-  assert(ep !== undefined);
+  if (ep === undefined) throw new Error("peer not found by node key");
   assertEquals(ep.homeDerp, 900);
   assertEquals(m.byDiscoKey(dk.slice() as DiscoPublic), ep);
   assertEquals(m.byAddrPort(parseIpAddr("192.0.2.1"), 41641), ep);

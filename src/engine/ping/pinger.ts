@@ -5,12 +5,13 @@
  * caller sends the built packet and feeds inbound packets to {@linkcode IpPinger.observe}.
  * @module
  */
+import type { Clock } from "../base/clock.ts";
 import { PingTracker } from "../disco/ping_tracker.ts";
 import { emitIcmpv4 } from "../wire/icmpv4.ts";
 import { emitIcmpv6 } from "../wire/icmpv6.ts";
 import { emitIpv4 } from "../wire/ipv4.ts";
 import { emitIpv6 } from "../wire/ipv6.ts";
-import type { IpInfo } from "../wire/ip.ts";
+import { inspectIp, type IpInfo, newIpInfo } from "../wire/ip.ts";
 import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TSMP } from "../wire/ip_proto.ts";
 import { emitTsmpPacket, parseTsmp, TSMP_PING_DATA_LEN, tsmpPacketLen } from "../wire/tsmp.ts";
 
@@ -25,11 +26,23 @@ const TTL = 64;
 const ICMP_ECHO_REPLY = 0;
 const ICMPV6_ECHO_REPLY = 129;
 
+/** Options for {@linkcode IpPinger}. */
+export interface IpPingerOptions {
+  /** Where ping deadlines run and round trips are measured; default the system clock. */
+  clock?: Clock;
+}
+
 /** Builds pings and matches their answers for one node. */
 export class IpPinger {
-  readonly #tracker = new PingTracker<PongInfo>();
+  readonly #tracker: PingTracker<PongInfo>;
+  readonly #info: IpInfo = newIpInfo();
   readonly #ident = crypto.getRandomValues(new Uint16Array(1))[0];
   #seq = 0;
+
+  /** @param opts the clock */
+  constructor(opts: IpPingerOptions = {}) {
+    this.#tracker = new PingTracker<PongInfo>({ clock: opts.clock });
+  }
 
   /**
    * Builds an echo request and a promise of its reply.
@@ -113,10 +126,22 @@ export class IpPinger {
   /**
    * Looks at an inbound packet; if it answers one of our pings, resolves it.
    * @param packet a decrypted IP packet
+   * @returns true when it was an answer to us (the caller drops it)
+   */
+  observe(packet: Uint8Array): boolean {
+    if (this.#tracker.size === 0) return false;
+    const info = this.#info;
+    if (!inspectIp(packet, 0, packet.length, info)) return false;
+    return this.observeParsed(packet, info);
+  }
+
+  /**
+   * Like {@linkcode IpPinger.observe} for a packet the caller has already inspected.
+   * @param packet a decrypted IP packet
    * @param info what `inspectIp` found in it (the pipeline parses each packet once)
    * @returns true when it was an answer to us (the caller drops it)
    */
-  observe(packet: Uint8Array, info: Readonly<IpInfo>): boolean {
+  observeParsed(packet: Uint8Array, info: Readonly<IpInfo>): boolean {
     if (this.#tracker.size === 0 || info.fragment) return false;
     const p = info.payloadOff;
     if (info.protocol === IP_PROTO_TSMP) {

@@ -7,7 +7,7 @@
  */
 import { buildIcmpEchoReply } from "../wire/replies.ts";
 import { buildTsmpPong } from "../wire/tsmp.ts";
-import { type IpInfo, newIpInfo } from "../wire/ip.ts";
+import { inspectIp, type IpInfo, newIpInfo } from "../wire/ip.ts";
 import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TSMP } from "../wire/ip_proto.ts";
 
 /** What {@linkcode Responder.handle} did with a packet. */
@@ -23,17 +23,34 @@ const REPLY_BUFFER_LEN = 1500;
 export class Responder {
   // The reply builders in wire/ re-check the request into this scratch.
   readonly #scratch: IpInfo = newIpInfo();
+  readonly #info: IpInfo = newIpInfo();
   readonly #out = new Uint8Array(REPLY_BUFFER_LEN);
   #echoId = 0;
 
   /**
    * Handles one inbound packet.
    * @param packet a decrypted IP packet
-   * @param info what `inspectIp` found in it (the pipeline parses each packet once)
    * @param isLocal whether an address (4 or 16 bytes at `off`) is one of ours
    * @returns a reply to send, "consumed" (TSMP we do not answer), or "pass" (for the stack)
    */
   handle(
+    packet: Uint8Array,
+    isLocal: (b: Uint8Array, off: number, len: number) => boolean,
+  ): Handled {
+    const info = this.#info;
+    if (!inspectIp(packet, 0, packet.length, info)) return { kind: "pass" };
+    return this.handleParsed(packet, info, isLocal);
+  }
+
+  /**
+   * Handles one inbound packet the caller has already inspected (the pipeline parses each
+   * packet once).
+   * @param packet a decrypted IP packet
+   * @param info what `inspectIp` found in it
+   * @param isLocal whether an address (4 or 16 bytes at `off`) is one of ours
+   * @returns a reply to send, "consumed" (TSMP we do not answer), or "pass" (for the stack)
+   */
+  handleParsed(
     packet: Uint8Array,
     info: Readonly<IpInfo>,
     isLocal: (b: Uint8Array, off: number, len: number) => boolean,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ProxyConn } from "./dialer.ts";
+import { concat } from "../base/bytes.ts";
 
 /** A reader that keeps unread bytes so that a parser can look at them again. */
 export class ByteReader {
@@ -38,10 +39,7 @@ export class ByteReader {
       this.#buf = b;
       return;
     }
-    const n = new Uint8Array(b.length + this.#buf.length);
-    n.set(b);
-    n.set(this.#buf, b.length);
-    this.#buf = n;
+    this.#buf = concat([b, this.#buf]);
   }
 
   /**
@@ -62,12 +60,7 @@ export class ByteReader {
       return false;
     }
     if (this.#buf.length === 0) this.#buf = r.value;
-    else {
-      const b = new Uint8Array(this.#buf.length + r.value.length);
-      b.set(this.#buf);
-      b.set(r.value, this.#buf.length);
-      this.#buf = b;
-    }
+    else this.#buf = concat([this.#buf, r.value]);
     return true;
   }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { HTTP_MAX_CHUNK_LINE_BYTES } from "./constants.ts";
-import { HttpParseError } from "./http_proxy_messages.ts";
+import { HttpParseError } from "../wire/http1_head.ts";
 
 const enum Chunk {
   Size,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects } from "../base/testing/assert.ts";
 import type { NetworkMap } from "../control/mod.ts";
 import {
   type Dialer,
@@ -11,7 +11,7 @@ import { HostDialer } from "./host_dialer.ts";
 import { RouterDialer } from "./router_dialer.ts";
 import { isTailnetIp, NetmapResolver } from "./netmap_resolver.ts";
 import { StackDialer, type TailnetDatagram, type TailnetStack } from "./stack_dialer.ts";
-import { closedPort, TcpEcho, UdpEcho } from "./_test_util.ts";
+import { closedPort, TcpEcho, UdpEcho } from "./testing/loopback.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();

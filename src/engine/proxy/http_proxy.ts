@@ -13,6 +13,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
+import { concat } from "../base/bytes.ts";
 import { type Dialer, joinHostPort, toDialError } from "./dialer.ts";
 import { proxyConnFromDeno } from "./_deno_conn.ts";
 import { type ByteReader, relay, type RelayEnd, relayEnd, writeQuietly } from "./_relay.ts";
@@ -26,21 +27,23 @@ import {
   HTTP_RESPONSE_HEAD_TIMEOUT_MS,
 } from "./constants.ts";
 import {
+  parseAbsoluteTarget,
+  parseConnectTarget,
+  requestFraming,
+  responseFraming,
+  stripHopByHop,
+  wantsKeepAlive,
+} from "./http_proxy_messages.ts";
+import {
   formatRequestHead,
   formatResponseHead,
   headerValues,
   type HttpHeader,
   HttpParseError,
   type HttpRequestHead,
-  parseAbsoluteTarget,
-  parseConnectTarget,
   parseRequestHead,
   parseResponseHead,
-  requestFraming,
-  responseFraming,
-  stripHopByHop,
-  wantsKeepAlive,
-} from "./http_proxy_messages.ts";
+} from "../wire/http1_head.ts";
 import type { Parsed } from "./socks5_messages.ts";
 
 /** Options of {@linkcode HttpProxy.listen}. */
@@ -241,10 +244,7 @@ export class HttpProxy {
         ...extra,
       ],
     });
-    const out = new Uint8Array(head.length + body.length);
-    out.set(head);
-    out.set(body, head.length);
-    await writeQuietly(client.writer, out);
+    await writeQuietly(client.writer, concat([head, body]));
   }
 
   async #dial(host: string, port: number): Promise<RelayEnd> {

@@ -1,20 +1,22 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import {
-  findHeadEnd,
-  formatRequestHead,
-  formatResponseHead,
-  HttpParseError,
   parseAbsoluteTarget,
   parseConnectTarget,
-  parseRequestHead,
-  parseResponseHead,
   requestFraming,
   responseFraming,
   stripHopByHop,
   wantsKeepAlive,
 } from "./http_proxy_messages.ts";
+import {
+  findHeadEnd,
+  formatRequestHead,
+  formatResponseHead,
+  HttpParseError,
+  parseRequestHead,
+  parseResponseHead,
+} from "../wire/http1_head.ts";
 import { ChunkedScanner } from "./chunked_scanner.ts";
-import { hex } from "./_test_util.ts";
+import { hex } from "./testing/loopback.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();

@@ -5,12 +5,12 @@
  * LIVE_GARBAGE_ROUNDS (default 150 per proxy).
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertMatch } from "../base/testing/assert.ts";
 import { Socks5Server } from "./socks5_server.ts";
 import { HttpProxy } from "./http_proxy.ts";
 import { HostDialer } from "./host_dialer.ts";
-import { fuzzInput, prng } from "./_fuzz.ts";
-import { eventually, hex, readAll, TcpEcho, writeAll } from "./_test_util.ts";
+import { fuzzInput, prng } from "./testing/fuzz.ts";
+import { eventually, hex, readAll, TcpEcho, toHex, writeAll } from "./testing/loopback.ts";
 
 const ROUNDS = Number(Deno.env.get("LIVE_GARBAGE_ROUNDS") ?? "150");
 const te = new TextEncoder();
@@ -20,14 +20,16 @@ function summary(name: string, stats: object): void {
   console.log(`live garbage ${name}: ${ROUNDS} connections, ${JSON.stringify(stats)}`);
 }
 
-async function blast(port: number, input: Uint8Array, halfClose: boolean): Promise<void> {
+/** Sends `input`, then reads until the server closes; returns what came back. */
+async function blast(port: number, input: Uint8Array, halfClose: boolean): Promise<Uint8Array> {
   const c = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await writeAll(c, input);
     if (halfClose) await c.closeWrite();
   } catch { /* the server may close first */ }
-  await readAll(c); // ends when the server closes: at the answer, EOF, or its timeout
+  const answer = await readAll(c); // ends when the server closes: at the answer, EOF, or its timeout
   c.close();
+  return answer;
 }
 
 Deno.test("Socks5Server survives seeded garbage and truncation on live sockets", async () => {
@@ -52,8 +54,10 @@ Deno.test("Socks5Server survives seeded garbage and truncation on live sockets",
   summary("socks5", st);
   assertEquals(st.accepted, ROUNDS);
   assert(st.badInput + st.truncated + st.authFailures > ROUNDS / 3, JSON.stringify(st));
-  // Still serving.
-  await blast(s.addr.port, hex(`050100050100017f000001${p}` + "41"), true);
+  // Still serving: no auth chosen, CONNECT succeeded (bound to 127.0.0.1), the byte echoed.
+  const good = await blast(s.addr.port, hex(`050100050100017f000001${p}` + "41"), true);
+  assertEquals(toHex(good.subarray(0, 8)), "050005000001" + "7f00", toHex(good));
+  assertEquals(toHex(good.subarray(12)), "41", toHex(good));
   assert(await eventually(() => st.active === 0), "handlers still active");
   await echo.close();
 });
@@ -83,7 +87,15 @@ Deno.test("HttpProxy survives seeded garbage and truncation on live sockets", as
   summary("http", st);
   assertEquals(st.accepted, ROUNDS);
   assert(st.badInput + st.truncated > ROUNDS / 3, JSON.stringify(st));
-  await blast(h.addr.port, te.encode(`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\n\r\n`), true);
+  // Still serving: the CONNECT is answered 200 and the tunnel echoes what follows the head.
+  const good = new TextDecoder().decode(
+    await blast(
+      h.addr.port,
+      te.encode(`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\n\r\nhello`),
+      true,
+    ),
+  );
+  assertMatch(good, /^HTTP\/1\.1 200 [^\r]*\r\n(?:[^\r]+\r\n)*\r\nhello$/);
   assert(await eventually(() => st.active === 0), "handlers still active");
   await echo.close();
 });

@@ -1,8 +1,8 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../base/testing/assert.ts";
 import type { NetworkMap } from "../control/mod.ts";
 import { parseListenAddr, ProxyServers } from "./proxy_servers.ts";
 import type { TailnetStack } from "./stack_dialer.ts";
-import { curl } from "./_test_util.ts";
+import { closedPort, curl } from "./testing/loopback.ts";
 
 /** A stand-in for the stack: every tailnet dial lands on 127.0.0.1, same port. */
 function fakeStack(calls: string[]): TailnetStack {
@@ -64,18 +64,29 @@ Deno.test("ProxyServers starts both proxies over one router: names from the netm
   }
 });
 
-Deno.test("ProxyServers.start() leaves nothing listening when the second port is taken", () => {
+Deno.test("ProxyServers.start() leaves nothing listening when the second port is taken", async () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  // A known port for the SOCKS5 server, so the test can look at it afterwards.
+  const socksPort = closedPort();
   try {
     assertThrows(
       () =>
         ProxyServers.start({
-          socks5: "127.0.0.1:0",
+          socks5: `127.0.0.1:${socksPort}`,
           http: `127.0.0.1:${taken.addr.port}`,
           tailnet: null,
           netmap: () => null,
         }),
       Deno.errors.AddrInUse,
+    );
+    // The SOCKS5 listener opened before the failure is closed: the port can be bound again,
+    // and once that is released too, connecting is refused. Deno frees a closed listener's
+    // socket when the accept pending on it is dropped, on the event loop's next turn.
+    await new Promise((r) => setTimeout(r, 0));
+    Deno.listen({ hostname: "127.0.0.1", port: socksPort }).close();
+    await assertRejects(
+      () => Deno.connect({ hostname: "127.0.0.1", port: socksPort }),
+      Deno.errors.ConnectionRefused,
     );
   } finally {
     taken.close();

@@ -4,7 +4,7 @@
  * of another kind.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import {
   emitGreeting,
   emitReply,
@@ -22,8 +22,8 @@ import {
   udpHeaderLen,
   userPassLen,
 } from "./socks5_messages.ts";
-import { hex } from "./_test_util.ts";
-import { runFuzz, tryEachParser } from "./_fuzz.ts";
+import { hex } from "./testing/loopback.ts";
+import { parserCheck, runFuzz, tryEachParser } from "./testing/fuzz.ts";
 
 const SEEDS = [
   hex("05020001"),
@@ -49,37 +49,28 @@ function roundTrip<T>(
   assertEquals(parse(out, 2)!.value, v);
 }
 
-Deno.test("SOCKS5 parsers fuzz: only ParseError escapes; messages round-trip", () => {
-  const stats = runFuzz("socks5", SEEDS, (input) =>
+Deno.test("SOCKS5 parsers fuzz: only ParseError escapes; messages round-trip", (t) => {
+  runFuzz(t, "socks5", SEEDS, (input) =>
     tryEachParser("socks5", [
-      () => {
-        const p = parseGreeting(input, 0);
-        if (p !== null) roundTrip(p.value, greetingLen, emitGreeting, parseGreeting);
-        return p !== null;
-      },
-      () => {
-        const p = parseUserPass(input, 0);
-        if (p === null) return false;
-        const v = { username: p.value.username.slice(), password: p.value.password.slice() };
-        roundTrip(v, userPassLen, emitUserPass, parseUserPass);
-        return true;
-      },
-      () => {
-        const p = parseRequest(input, 0);
-        if (p !== null) roundTrip(p.value, requestLen, emitRequest, parseRequest);
-        return p !== null;
-      },
-      () => {
-        const p = parseReply(input, 0);
-        if (p !== null) roundTrip(p.value, replyLen, emitReply, parseReply);
-        return p !== null;
-      },
-      () => {
+      parserCheck("greeting", () => parseGreeting(input, 0)?.value ?? null, (v) => {
+        roundTrip(v, greetingLen, emitGreeting, parseGreeting);
+      }),
+      parserCheck("user/pass", () => parseUserPass(input, 0)?.value ?? null, (v) => {
+        const copy = { username: v.username.slice(), password: v.password.slice() };
+        roundTrip(copy, userPassLen, emitUserPass, parseUserPass);
+      }),
+      parserCheck("request", () => parseRequest(input, 0)?.value ?? null, (v) => {
+        roundTrip(v, requestLen, emitRequest, parseRequest);
+      }),
+      parserCheck("reply", () => parseReply(input, 0)?.value ?? null, (v) => {
+        roundTrip(v, replyLen, emitReply, parseReply);
+      }),
+      parserCheck("UDP header", () => {
         const p = parseUdpHeader(input, 0);
         assert(p.end <= input.length);
-        roundTrip(p.value, udpHeaderLen, emitUdpHeader, (b, o) => parseUdpHeader(b, o));
-        return true;
-      },
-    ]));
-  assert(stats.parsed > stats.rounds / 20, "too few inputs parsed for the fuzz to mean much");
+        return p.value;
+      }, (v) => {
+        roundTrip(v, udpHeaderLen, emitUdpHeader, (b, o) => parseUdpHeader(b, o));
+      }),
+    ]), { minShare: 0.2, ci: 100_000 });
 });

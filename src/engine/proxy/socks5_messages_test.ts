@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import {
   emitGreeting,
@@ -25,7 +25,7 @@ import {
   userPassLen,
   ZERO_ADDR,
 } from "./socks5_messages.ts";
-import { hex, toHex } from "./_test_util.ts";
+import { hex, toHex } from "./testing/loopback.ts";
 
 // Captured from curl 7.88.1 against a recording server (see the proxy report):
 // curl --socks5-hostname 127.0.0.1:P http://ts1.tailnet.test:8080/

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertMatch } from "../base/testing/assert.ts";
 import type { NetworkMap } from "../control/mod.ts";
 import { Socks5Server } from "./socks5_server.ts";
 import { HostDialer } from "./host_dialer.ts";
@@ -29,7 +29,7 @@ import {
   toHex,
   UdpEcho,
   writeAll,
-} from "./_test_util.ts";
+} from "./testing/loopback.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { ByteRing } from "./byte_ring.ts";
 
 Deno.test("ByteRing.push() wraps around and grows up to its bound, keeping order", () => {

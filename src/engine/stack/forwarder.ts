@@ -8,6 +8,7 @@
  * the peer gets ICMP port unreachable (tailscaled forwards such datagrams into the void).
  * @module
  */
+import type { Clock, TimerId } from "../base/clock.ts";
 import { MAX_UDP_FLOWS, UDP_FLOW_IDLE_MS } from "./constants.ts";
 import type { StackConn } from "./conn.ts";
 import type { Stack, SynRequest, UdpUnbound } from "./stack.ts";
@@ -40,6 +41,8 @@ export interface ForwarderOptions {
   dial?: (host: string, port: number) => Promise<Deno.Conn>;
   /** Whether something on the host may receive UDP at host:port (tests replace it). */
   udpPortBound?: (host: string, port: number) => boolean;
+  /** Where UDP flows' idle timers run; default the stack's clock. */
+  clock?: Clock;
 }
 
 /**
@@ -61,7 +64,7 @@ export function udpPortBound(host: string, port: number): boolean {
 interface UdpFlow {
   sock: Deno.DatagramConn;
   lastActive: number;
-  timer: ReturnType<typeof setTimeout> | null;
+  timer: TimerId | null;
   loop: Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export class LoopbackForwarder {
   readonly #host: string;
   readonly #dial: (host: string, port: number) => Promise<Deno.Conn>;
   readonly #udpPortBound: (host: string, port: number) => boolean;
+  readonly #clock: Clock;
   readonly #tcp = new Set<{ host: Deno.Conn | null; conn: StackConn | null }>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #flows = new Map<string, UdpFlow>();
@@ -100,6 +104,7 @@ export class LoopbackForwarder {
     this.#dial = opts.dial ??
       ((hostname, port) => Deno.connect({ hostname, port, transport: "tcp" }));
     this.#udpPortBound = opts.udpPortBound ?? udpPortBound;
+    this.#clock = opts.clock ?? stack.clock;
     stack.setSynHandler((req) => this.#onSyn(req));
     stack.setUdpHandler((d) => this.#onUdp(d));
   }
@@ -173,7 +178,7 @@ export class LoopbackForwarder {
       this.stats.udpFlows++;
       const f: UdpFlow = {
         sock,
-        lastActive: performance.now(),
+        lastActive: this.#clock.now(),
         timer: null,
         loop: Promise.resolve(),
       };
@@ -182,7 +187,7 @@ export class LoopbackForwarder {
       this.#flows.set(key, f);
       flow = f;
     }
-    flow.lastActive = performance.now();
+    flow.lastActive = this.#clock.now();
     const target: Deno.NetAddr = { transport: "udp", hostname: this.#host, port: d.localAddr.port };
     flow.sock.send(d.data, target).then(
       () => this.stats.udpOut++,
@@ -195,7 +200,7 @@ export class LoopbackForwarder {
     try {
       for (;;) {
         const [data] = await f.sock.receive();
-        f.lastActive = performance.now();
+        f.lastActive = this.#clock.now();
         const ok = this.#stack.sendUdp(
           first.localAddr.hostname,
           first.localAddr.port,
@@ -214,16 +219,16 @@ export class LoopbackForwarder {
   }
 
   #armIdle(key: string, f: UdpFlow): void {
-    f.timer = setTimeout(() => {
+    f.timer = this.#clock.setTimeout(() => {
       f.timer = null;
-      const idle = performance.now() - f.lastActive;
+      const idle = this.#clock.now() - f.lastActive;
       if (idle >= UDP_FLOW_IDLE_MS) this.#closeFlow(key, f);
       else this.#armIdle(key, f);
     }, UDP_FLOW_IDLE_MS);
   }
 
   #closeFlow(key: string, f: UdpFlow): void {
-    if (f.timer !== null) clearTimeout(f.timer);
+    if (f.timer !== null) this.#clock.clearTimeout(f.timer);
     f.timer = null;
     try {
       f.sock.close();

@@ -1,8 +1,9 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
-import { linkedStacks } from "./_memory_link.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
+import { linkedStacks } from "./testing/memory_link.ts";
 import { LoopbackForwarder, udpPortBound } from "./forwarder.ts";
 import { MAX_PENDING_SYNS } from "./constants.ts";
 import { Stack } from "./stack.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 
 async function readAll(r: { read(p: Uint8Array): Promise<number | null> }): Promise<string> {
   const buf = new Uint8Array(4096);
@@ -185,7 +186,7 @@ Deno.test("Stack holds at most MAX_PENDING_SYNS SYNs for the SYN handler", () =>
     // SYNs from many ports: build them with a stack whose output we keep.
     const src = new Stack({
       addresses: ["100.64.0.1"],
-      timers: false,
+      clock: new ManualClock(),
       output: (buf, off, len) => sent.push(buf.slice(off, off + len)),
     });
     for (let i = 0; i < MAX_PENDING_SYNS + 5; i++) src.openTcp("100.64.0.2", 80);

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { RangeSet } from "./range_set.ts";
 
 function ranges(s: RangeSet): [number, number][] {

@@ -1,10 +1,10 @@
 /**
  * The userspace network stack of one node: IPv4 and IPv6 in, TCP connections and UDP
  * sockets, packets out through the `output` it is given. One object per node, no globals;
- * time comes from the injected clock, and every timer is driven from one place
- * ({@linkcode Stack.pollAt}): with `timers` on (the default) the stack arms a single
- * `setTimeout` for it, with `timers: false` the owner calls {@linkcode Stack.poll} (tests
- * with a manual clock).
+ * time and timers come from the injected {@linkcode Clock}, and every timer is driven from
+ * one place ({@linkcode Stack.pollAt}): the stack keeps a single clock timer armed for it.
+ * On a manual clock that timer fires only when the test advances time, and a test may also
+ * call {@linkcode Stack.poll} itself.
  *
  * Inbound: `input(packet)` checks the IP and transport headers and checksums, finds the
  * connection, listener or UDP socket; a SYN to a port with no listener goes to the SYN
@@ -49,6 +49,7 @@ import {
   udpSrcPort,
 } from "../wire/mod.ts";
 import { readU16be, readU32be, writeU16be } from "../base/bytes.ts";
+import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 import {
   DEFAULT_BACKLOG,
   DISPATCH_BUDGET,
@@ -154,12 +155,10 @@ export interface StackOptions {
   output: (buf: Uint8Array, off: number, len: number) => void;
   /** Our addresses (text); more may be set with {@linkcode Stack.setAddresses}. */
   addresses?: readonly string[];
-  /** Monotonic milliseconds; default `performance.now`. */
-  clock?: () => number;
+  /** Time and the stack's one timer; default {@linkcode SYSTEM_CLOCK}. */
+  clock?: Clock;
   /** Random bytes; default `crypto.getRandomValues`. */
   random?: (out: Uint8Array) => void;
-  /** Arm a timer for {@linkcode Stack.pollAt} (default true); false: the owner polls. */
-  timers?: boolean;
   /** Keep-alive idle time for every connection (0, the default, turns it off). */
   keepAliveIdleMs?: number;
   /** Receive buffer bound per connection (default 4 MiB). */
@@ -243,9 +242,9 @@ export class TcpListener implements AsyncIterable<StackConn> {
 /** The userspace TCP/UDP stack of one node. */
 export class Stack implements ConnHost, UdpHost {
   readonly #output: StackOptions["output"];
-  readonly #clock: () => number;
+  /** Where the stack reads time and arms its timer (the forwarder's flow timers use it too). */
+  readonly clock: Clock;
   readonly #random: (out: Uint8Array) => void;
-  readonly #timers: boolean;
   readonly #opts: StackOptions;
   readonly #info: IpInfo = newIpInfo();
   readonly #seg: TcpRepr = newTcpRepr();
@@ -257,7 +256,7 @@ export class Stack implements ConnHost, UdpHost {
   readonly #owner = new Map<TcpEntry, ListenerCore>();
   #addrs: Uint8Array[] = [];
   #nextTimerAt = Infinity;
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timer: TimerId | null = null;
   #timerAt = Infinity;
   #flushQueued = false;
   #closed = false;
@@ -289,13 +288,12 @@ export class Stack implements ConnHost, UdpHost {
     },
   };
 
-  /** @param opts output, addresses, clock, random, timer mode */
+  /** @param opts output, addresses, clock, random */
   constructor(opts: StackOptions) {
     this.#opts = opts;
     this.#output = opts.output;
-    this.#clock = opts.clock ?? (() => performance.now());
+    this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.#random = opts.random ?? ((b) => crypto.getRandomValues(b));
-    this.#timers = opts.timers ?? true;
     this.setAddresses(opts.addresses ?? []);
   }
 
@@ -416,7 +414,7 @@ export class Stack implements ConnHost, UdpHost {
     const e = this.#conns.get(quoted.key);
     if (e === undefined) return;
     if (e.sock.icmpUnreachable(quoted.seq, msg.code === port ? "refused" : "unreachable")) {
-      this.#service(e, this.#clock());
+      this.#service(e, this.clock.now());
     }
   }
 
@@ -445,7 +443,7 @@ export class Stack implements ConnHost, UdpHost {
     const remoteText = formatIpAddrAt(packet, info.srcOff, info.addrLen);
     const localText = formatIpAddrAt(packet, info.dstOff, info.addrLen);
     const key = connKey(remoteText, seg.srcPort, localText, seg.dstPort);
-    const now = this.#clock();
+    const now = this.clock.now();
     const e = this.#conns.get(key);
     let iss: number | undefined;
     if (e !== undefined) {
@@ -530,7 +528,7 @@ export class Stack implements ConnHost, UdpHost {
           key,
           p.iss,
         );
-        const now = this.#clock();
+        const now = this.clock.now();
         e.sock.listen();
         e.sock.process(now, p.syn);
         const conn = new StackConn(e, this);
@@ -598,7 +596,7 @@ export class Stack implements ConnHost, UdpHost {
 
   /** ICMP / ICMPv6 port unreachable for a UDP datagram (RFC 1122 §4.1.3.1), rate-limited. */
   #sendPortUnreachable(packet: Uint8Array, info: IpInfo): void {
-    const now = this.#clock();
+    const now = this.clock.now();
     const refill = Math.floor((now - this.#icmpFilledAt) * ICMP_ERRORS_PER_SEC / 1000);
     if (refill > 0) {
       this.#icmpTokens = Math.min(ICMP_ERROR_BURST, this.#icmpTokens + refill);
@@ -742,7 +740,7 @@ export class Stack implements ConnHost, UdpHost {
       if (!this.#conns.has(key) && !this.#listeners.has(localPort)) break;
     }
     const e = this.#newEntry(localIp, remoteIp, localText, remoteText, localPort, key);
-    const now = this.#clock();
+    const now = this.clock.now();
     e.sock.connect(now, port);
     const conn = new StackConn(e, this);
     this.#service(e, now);
@@ -753,7 +751,6 @@ export class Stack implements ConnHost, UdpHost {
   touch(e: TcpEntry): void {
     if (this.#closed) return;
     this.#dirty.add(e);
-    if (!this.#timers) return;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => {
@@ -891,7 +888,7 @@ export class Stack implements ConnHost, UdpHost {
   /** Dispatches what the application touched and every connection whose timer is due. */
   poll(): void {
     if (this.#closed) return;
-    const now = this.#clock();
+    const now = this.clock.now();
     for (const e of [...this.#dirty]) this.#service(e, now);
     if (now >= this.#nextTimerAt) {
       this.#nextTimerAt = Infinity;
@@ -911,14 +908,14 @@ export class Stack implements ConnHost, UdpHost {
   }
 
   #arm(now: number): void {
-    if (!this.#timers || this.#closed) return;
+    if (this.#closed) return;
     const at = this.#nextTimerAt;
     if (at === this.#timerAt && this.#timer !== null) return;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#timerAt = at;
     if (at === Infinity) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.setTimeout(() => {
       this.#timer = null;
       this.#timerAt = Infinity;
       this.poll();
@@ -931,14 +928,14 @@ export class Stack implements ConnHost, UdpHost {
     for (const l of [...this.#listeners.values()]) this.closeListener(l);
     for (const e of [...this.#conns.values()]) {
       e.sock.abort();
-      this.#service(e, this.#clock());
+      this.#service(e, this.clock.now());
     }
     for (const s of [...this.#udp.values()]) s.close();
     this.#closed = true;
     this.#conns.clear();
     this.#pending.clear();
     this.#dirty.clear();
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
     this.#timer = null;
   }
 

@@ -1,6 +1,7 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { createHash } from "node:crypto";
-import { Prng, SimNet } from "./_sim.ts";
+import { Prng, SimNet } from "./testing/sim_net.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import type { StackConn } from "./conn.ts";
 import { Stack } from "./stack.ts";
 import { ICMP_ERROR_BURST } from "./constants.ts";
@@ -221,14 +222,13 @@ Deno.test("Stack counts drops by reason and answers strays with RST", () => {
 });
 
 Deno.test("Stack answers UDP to a port nobody serves with ICMP port unreachable, rate-limited", () => {
-  let now = 1000;
+  const clock = new ManualClock({ startMs: 1000 });
   /** A stack on the test's clock whose packets are kept in `into`. */
   const recording = (addresses: string[], into: Uint8Array[]) =>
     new Stack({
       addresses,
       output: (buf, off, len) => into.push(buf.slice(off, off + len)),
-      clock: () => now,
-      timers: false,
+      clock,
     });
   const out: Uint8Array[] = [], sent: Uint8Array[] = [];
   const b = recording([B4, B6], out), a = recording([A4, A6], sent);
@@ -255,13 +255,13 @@ Deno.test("Stack answers UDP to a port nobody serves with ICMP port unreachable,
   for (let i = 0; i < 200; i++) b.input(v4);
   assertEquals(b.stats.icmpErrorsSent, ICMP_ERROR_BURST);
   assertEquals(b.stats.icmpErrorsLimited, 200 + 2 - ICMP_ERROR_BURST);
-  now += 10; // 10 ms: ten more at 1000 per second
+  clock.advance(10); // 10 ms: ten more at 1000 per second
   for (let i = 0; i < 20; i++) b.input(v4);
   assertEquals(b.stats.icmpErrorsSent, ICMP_ERROR_BURST + 10);
   // A handler that takes the datagram silences the error; one that declines does not.
   const before = out.length;
   b.setUdpHandler(() => true);
-  now += 1000;
+  clock.advance(1000);
   b.input(v4);
   assertEquals(out.length, before);
   b.setUdpHandler(() => false);

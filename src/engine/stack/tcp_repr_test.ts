@@ -1,4 +1,4 @@
-import { assertEquals } from "../../../tests/assert.ts";
+import { assertEquals } from "../base/testing/assert.ts";
 import { parseTcp, TCP_ACK, TCP_SYN } from "../wire/mod.ts";
 import { emitTcpRepr, newTcpRepr, parseTcpRepr, tcpReprHeaderLen } from "./tcp_repr.ts";
 

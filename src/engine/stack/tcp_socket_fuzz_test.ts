@@ -1,6 +1,6 @@
 /**
- * Fuzz of the TCP state machine and the stack's input path, seeded. Rounds: FUZZ_ROUNDS
- * (default 3000). Each round builds a socket (listening or connecting) and feeds it random
+ * Fuzz of the TCP state machine and the stack's input path, seeded (rounds and seed follow
+ * tests/fuzz.ts). Each round builds a socket (listening or connecting) and feeds it random
  * segments, some plausible (sequence and ack numbers near the live ones, every flag
  * combination, random options, SACK blocks and payloads), some wholly random, with random
  * application calls and clock jumps between them. Nothing may throw; buffers stay bounded;
@@ -9,15 +9,15 @@
  * bad checksums, random bytes) to a listening stack.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { inspectIp, newIpInfo, parseIcmpv4, parseIcmpv6 } from "../wire/mod.ts";
-import { Prng, SimNet } from "./_sim.ts";
+import { Prng, SimNet } from "./testing/sim_net.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
 import { RECV_BUFFER_MAX, SEND_BUFFER_MAX } from "./constants.ts";
 import { newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
 import { TcpSocket } from "./tcp_socket.ts";
+import { fuzzPlan, runRounds, SHARE_MIN_ROUNDS } from "../base/testing/fuzz.ts";
 
-const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? "3000");
-const SEED = Number(Deno.env.get("FUZZ_SEED") ?? "20261125");
 const STATES = new Set([
   "closed",
   "listen",
@@ -73,96 +73,99 @@ function randomSegment(r: Prng, s: TcpSocket, peerSeq: { v: number }, out: TcpRe
   out.payload = p;
 }
 
-Deno.test(`TcpSocket survives ${ROUNDS} rounds of random and mutated segments`, () => {
-  const r = new Prng(SEED);
+Deno.test("TcpSocket fuzz: random and mutated segments and calls keep every invariant", (t) => {
+  const plan = fuzzPlan(t, "tcp_socket");
   const seg = newTcpRepr();
   const sink = new Uint8Array(1 << 16);
   const out = new Uint8Array(1 << 16);
   const source = new Uint8Array(100_000);
-  const started = performance.now();
   let segments = 0;
   const seen = new Set<string>();
-  for (let round = 0; round < ROUNDS; round++) {
-    const roundSeed = u32(r);
-    const rr = new Prng(roundSeed);
-    try {
-      const iss = u32(rr);
-      let written = 0;
-      const s = new TcpSocket({
-        localPort: 80,
-        mss: rr.next() < 0.5 ? 1240 : 1220,
-        iss,
-        tsOffset: u32(rr),
-        keepAliveIdleMs: rr.next() < 0.3 ? 1000 : 0,
-      });
-      let now = rr.int(1_000_000);
-      const peerSeq = { v: u32(rr) };
-      if (rr.next() < 0.5) s.listen();
-      else s.connect(now, 40000);
-      const steps = 1 + rr.int(60);
-      for (let i = 0; i < steps; i++) {
-        const action = rr.next();
-        if (action < 0.6) {
-          randomSegment(rr, s, peerSeq, seg);
-          s.process(now, seg);
-          segments++;
-        } else if (action < 0.7) {
-          const n = rr.int(100_000);
-          for (let k = 0; k < n; k++) source[k] = streamByte(written + k);
-          written += s.send(source.subarray(0, n));
-        } else if (action < 0.78) {
-          s.recv(sink);
-        } else if (action < 0.82) {
-          s.close();
-        } else if (action < 0.84) {
-          s.abort();
-        } else {
-          now += rr.next() < 0.5 ? rr.int(100) : rr.int(200_000);
-        }
-        let emitted = 0;
-        while (
-          s.dispatch(now, (o) => {
-            if (o.payloadLen === 0) return;
-            assert(!(o.flags & 0x02), "no data on a SYN");
-            const off = (o.seq - iss - 1) >>> 0;
-            assert(off + o.payloadLen <= written, `segment ${off}+${o.payloadLen} of ${written}`);
-            s.copyPayload(o, out, 0);
-            for (let k = 0; k < o.payloadLen; k++) {
-              if (out[k] !== streamByte(off + k)) {
-                throw new Error(`byte ${off + k} of the stream is wrong in ${s.state}`);
-              }
-            }
-          })
-        ) {
-          assert(++emitted < 100_000, "dispatch stops");
-        }
-        const t = s.pollAt();
-        assert(!Number.isNaN(t), "pollAt is a number");
-        // Once dispatch has nothing to send, no timer may be due: else the owner would spin.
-        assert(t > now, `pollAt ${t} after dispatch at ${now} in ${s.state}`);
-        assert(STATES.has(s.state), `state ${s.state}`);
-        assert(
-          s.bufferBytes <= RECV_BUFFER_MAX + SEND_BUFFER_MAX,
-          `buffers bounded: ${s.bufferBytes}`,
-        );
-        seen.add(s.state);
+  // A round is accepted when its socket got synchronized (handshake done): the fuzz reached
+  // the states past the handshake, not only SYN handling.
+  const result = runRounds(plan, {
+    minShare: 0.04,
+    what: "synchronized",
+    perRoundSeed: true,
+  }, (round) => {
+    const rr = new Prng(plan.seed + round);
+    let synchronized = false;
+    const iss = u32(rr);
+    let written = 0;
+    const s = new TcpSocket({
+      localPort: 80,
+      mss: rr.next() < 0.5 ? 1240 : 1220,
+      iss,
+      tsOffset: u32(rr),
+      keepAliveIdleMs: rr.next() < 0.3 ? 1000 : 0,
+    });
+    let now = rr.int(1_000_000);
+    const peerSeq = { v: u32(rr) };
+    if (rr.next() < 0.5) s.listen();
+    else s.connect(now, 40000);
+    const steps = 1 + rr.int(60);
+    for (let i = 0; i < steps; i++) {
+      const action = rr.next();
+      if (action < 0.6) {
+        randomSegment(rr, s, peerSeq, seg);
+        s.process(now, seg);
+        segments++;
+      } else if (action < 0.7) {
+        const n = rr.int(100_000);
+        for (let k = 0; k < n; k++) source[k] = streamByte(written + k);
+        written += s.send(source.subarray(0, n));
+      } else if (action < 0.78) {
+        s.recv(sink);
+      } else if (action < 0.82) {
+        s.close();
+      } else if (action < 0.84) {
+        s.abort();
+      } else {
+        now += rr.next() < 0.5 ? rr.int(100) : rr.int(200_000);
       }
-    } catch (err) {
-      throw new Error(`fuzz round ${round} (round seed ${roundSeed}) failed: ${err}`, {
-        cause: err,
-      });
+      let emitted = 0;
+      while (
+        s.dispatch(now, (o) => {
+          if (o.payloadLen === 0) return;
+          assert(!(o.flags & 0x02), "no data on a SYN");
+          const off = (o.seq - iss - 1) >>> 0;
+          assert(off + o.payloadLen <= written, `segment ${off}+${o.payloadLen} of ${written}`);
+          s.copyPayload(o, out, 0);
+          for (let k = 0; k < o.payloadLen; k++) {
+            if (out[k] !== streamByte(off + k)) {
+              throw new Error(`byte ${off + k} of the stream is wrong in ${s.state}`);
+            }
+          }
+        })
+      ) {
+        assert(++emitted < 100_000, "dispatch stops");
+      }
+      const t = s.pollAt();
+      assert(!Number.isNaN(t), "pollAt is a number");
+      // Once dispatch has nothing to send, no timer may be due: else the owner would spin.
+      assert(t > now, `pollAt ${t} after dispatch at ${now} in ${s.state}`);
+      assert(STATES.has(s.state), `state ${s.state}`);
+      assert(
+        s.bufferBytes <= RECV_BUFFER_MAX + SEND_BUFFER_MAX,
+        `buffers bounded: ${s.bufferBytes}`,
+      );
+      seen.add(s.state);
+      synchronized ||= s.isSynchronized;
     }
-  }
-  const ms = performance.now() - started;
-  // deno-lint-ignore no-console -- the count and time are what a long run reports
-  console.error(
-    `[tcp fuzz] ${ROUNDS} rounds, ${segments} segments in ${(ms / 1000).toFixed(1)} s; ` +
+    return synchronized;
+  });
+  // deno-lint-ignore no-console -- what the rounds reached
+  console.log(
+    `fuzz tcp_socket: ${segments} segments in ${result.rounds} rounds; ` +
       `states reached: ${[...seen].sort().join(" ")}`,
   );
-  assert(seen.size >= 9, `most states reached: ${[...seen].join(" ")}`);
+  // Like the share, what a run reaches means something only over enough rounds.
+  if (result.rounds >= SHARE_MIN_ROUNDS) {
+    assert(seen.size >= 9, `most states reached: ${[...seen].join(" ")}`);
+  }
 });
 
-Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} rounds)`, async () => {
+Deno.test("Stack input fuzz: mutated real packets draw only well-formed output", async (t) => {
   const captured: Uint8Array[] = [];
   // A real exchange (handshake, data, UDP, IPv4 and IPv6), recorded at the receiver.
   const rec = new SimNet({ delayMs: 1 }, 4);
@@ -191,15 +194,16 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
   rec.close();
   assert(captured.length >= 6, `captured ${captured.length} packets`);
 
-  const r = new Prng(SEED ^ 0x5a5a);
-  const outputs: number[] = [];
+  // One stream across rounds: the target stack carries its connections from round to round.
+  const plan = fuzzPlan(t, "stack_input", { ci: 200_000 });
+  const r = new Prng(plan.seed);
   // Every packet the target sends must be a well-formed IP packet; ICMP errors it builds from
   // mutated datagrams must carry a valid checksum.
   const info = newIpInfo();
   let icmpOut = 0;
-  let clockMs = 0; // a millisecond a round: the ICMP rate limit then lets each error out
-  const target = new SimNet({}, 5).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"], {
-    clock: () => clockMs,
+  const clock = new ManualClock(); // a millisecond a round: the ICMP rate limit lets each error out
+  const target = new SimNet({}, plan.seed).addStack(["100.64.0.2", "fd7a:115c:a1e0::2"], {
+    clock,
     output: (buf, off, len) => {
       const p = buf.subarray(off, off + len);
       assert(inspectIp(p, 0, p.length, info), "the stack sent a malformed packet");
@@ -216,8 +220,9 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
     },
   });
   const tl = target.listenTcp({ port: 80, backlog: 16 });
-  const rounds = Math.ceil(ROUNDS / 3);
-  for (let i = 0; i < rounds; i++) {
+  const drops = () => Object.values(target.stats.drops).reduce((a, b) => a + b, 0);
+  // A packet is accepted when the stack dropped it for no reason it counts.
+  const result = runRounds(plan, { minShare: 0.08, what: "not dropped" }, (i) => {
     const p = captured[r.int(captured.length)].slice();
     const kind = r.int(6); // 5: as captured
     let q = p;
@@ -236,17 +241,20 @@ Deno.test(`Stack input survives mutated real packets (${Math.ceil(ROUNDS / 3)} r
     // Half the rounds a UDP handler takes every datagram; the others, nobody serves UDP and
     // each datagram that survived the mutation draws an ICMP port unreachable.
     target.setUdpHandler(i % 2 === 0 ? () => true : null);
-    clockMs++;
+    clock.advance(1);
+    const dropsBefore = drops();
     target.input(q);
     target.pollAll();
-    outputs.push(target.connectionCount);
     assert(target.connectionCount <= 32, "connections bounded by the backlog");
+    return drops() === dropsBefore;
+  });
+  if (result.rounds >= SHARE_MIN_ROUNDS) {
+    assert(target.stats.drops.badChecksum > 0, "checksums caught corruption");
+    assert(icmpOut > 0, "some datagrams drew ICMP errors");
   }
-  assert(target.stats.drops.badChecksum > 0, "checksums caught corruption");
   assertEquals(icmpOut, target.stats.icmpErrorsSent);
-  assert(rounds < 100 || icmpOut > 0, "some datagrams drew ICMP errors");
   // deno-lint-ignore no-console -- what the mutated rounds drew out of the stack
-  console.error(`[stack fuzz] ${rounds} mutated packets; ${icmpOut} ICMP errors sent, all valid`);
+  console.log(`fuzz stack_input: ${icmpOut} ICMP errors sent, all valid`);
   tl.close();
   target.close();
 });

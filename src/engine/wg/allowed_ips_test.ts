@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import { AllowedIps, formatIp, parseIp, parsePrefix } from "./allowed_ips.ts";
 

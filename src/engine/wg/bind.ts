@@ -1,6 +1,6 @@
 /**
  * The datagram interface wg needs from the path layer. magicsock (UDP or DERP) fits it by
- * shape without importing wg; tests use `tests/fakes/memory_bind.ts`; the interop test wraps
+ * shape without importing wg; tests use `wg/testing/memory_bind.ts`; the interop test wraps
  * `Deno.listenDatagram`.
  * @module
  */

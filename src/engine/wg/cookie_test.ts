@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { generatePrivate, publicOf } from "../key/keys.ts";
 import { COOKIE_REFRESH_TIME_MS } from "./constants.ts";
 import { CookieChecker, CookieGenerator } from "./cookie.ts";

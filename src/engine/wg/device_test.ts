@@ -1,7 +1,7 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { toHex } from "../key/keys.ts";
-import { settle } from "../../../tests/fakes/memory_bind.ts";
-import { advance, ipv4, ipv6, makePair, typeOf } from "./_test_util.ts";
+import { settle } from "./testing/memory_bind.ts";
+import { advance, ipv4, ipv6, makePair, typeOf } from "./testing/device_pair.ts";
 import { INITIATION_LEN, MSG_COOKIE_REPLY, MSG_INITIATION, MSG_TRANSPORT } from "./messages.ts";
 import {
   KEEPALIVE_TIMEOUT_MS,

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { generatePrivate, publicOf, toHex } from "../key/keys.ts";
 import {
   consumeInitiation,

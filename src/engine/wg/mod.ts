@@ -14,7 +14,7 @@
  */
 export { Device, type DeviceOptions, type PeerConfig, type PeerStatus } from "./device.ts";
 export type { Bind, BindEndpoint, BindReceived } from "./bind.ts";
-export { type Clock, ManualClock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
+export { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 export * from "./constants.ts";
 export type { DropCounters, PeerStats } from "./stats.ts";
 export { formatPrefix, parseIp, parsePrefix, type Prefix } from "./allowed_ips.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { RateLimiter, sourceIp } from "./ratelimiter.ts";
 
 const IP_A = new Uint8Array([192, 0, 2, 1]);

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../../tests/assert.ts";
+import { assertEquals } from "../base/testing/assert.ts";
 import { REJECT_AFTER_MESSAGES, REPLAY_WINDOW } from "./constants.ts";
 import { ReplayFilter } from "./replay.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { fromHex } from "../base/bytes.ts";
 import {
   checksumAdd,
@@ -9,7 +9,7 @@ import {
   pseudoHeaderSum,
   pseudoHeaderSumAt,
 } from "./checksum.ts";
-import { CAPTURE } from "./_test_util.ts";
+import { CAPTURE } from "./testing/captures.ts";
 
 Deno.test("internetChecksum() matches the RFC 1071 example", () => {
   // RFC 1071 §3: words 0001 f203 f4f5 f6f7 sum to ddf2; the checksum is its complement.

@@ -1,25 +1,20 @@
 /**
  * Fuzzes the DERP frame codec: mutated derper captures and random bytes. Only ParseError may
- * escape parseFrame(), and every parsed frame must survive encode and parse unchanged.
- * FUZZ_ROUNDS sets the number of rounds (default 5000); FUZZ_SEED the starting seed.
+ * escape parseFrame(), and every parsed frame must survive encode and parse unchanged. Rounds
+ * and seed follow tests/fuzz.ts.
  * @module
  */
-import { assertEquals, AssertionError } from "../../../tests/assert.ts";
-import { ParseError } from "../base/errors.ts";
+import { assertEquals } from "../base/testing/assert.ts";
 import { fromHex } from "../key/keys.ts";
 import { encodeFrame, FRAME_TYPE, parseFrame } from "./derp_frames.ts";
-import { DERPER_CAPTURES } from "./derp_frames_testdata.ts";
-import { prng } from "../../../tests/fuzz.ts";
+import { DERPER_CAPTURES } from "./testing/derp_frames_captures.ts";
+import { mustNotReject, runFuzz } from "../base/testing/fuzz.ts";
 
-const ROUNDS = Number(Deno.env.get("FUZZ_ROUNDS") ?? "5000");
-const SEED = Number(Deno.env.get("FUZZ_SEED") ?? "20261125");
-
-const seeds = Object.values(DERPER_CAPTURES).map(fromHex);
+const SEEDS = Object.values(DERPER_CAPTURES).map(fromHex);
 const types = Object.values(FRAME_TYPE);
 
-/** One fuzz input for `round`: a capture mutated a few ways, or random bytes. */
-export function fuzzInput(round: number): Uint8Array {
-  const rnd = prng(SEED + round);
+/** One fuzz input: a capture mutated a few ways (types and lengths too), or random bytes. */
+function frameInput(seeds: readonly Uint8Array[], rnd: () => number): Uint8Array {
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = int(10);
   if (pick === 0) {
@@ -67,32 +62,10 @@ export function fuzzInput(round: number): Uint8Array {
   return b;
 }
 
-Deno.test(`parseFrame() survives ${ROUNDS} fuzz rounds (seed ${SEED}); parsed frames round-trip`, () => {
-  const t0 = performance.now();
-  let parsed = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    const input = fuzzInput(r);
-    let f;
-    try {
-      f = parseFrame(input);
-    } catch (err) {
-      if (err instanceof ParseError) continue;
-      throw new AssertionError(`round ${r} (seed ${SEED + r}): ${err} for input ${input.join()}`);
-    }
-    parsed++;
-    try {
-      assertEquals(parseFrame(encodeFrame(f)), f);
-    } catch (err) {
-      throw new AssertionError(`round ${r} (seed ${SEED + r}) did not round-trip: ${err}`);
-    }
-  }
-  const ms = performance.now() - t0;
-  if (ROUNDS >= 100_000) {
-    // deno-lint-ignore no-console -- the one line a long fuzz run is for
-    console.log(`derp_frames fuzz: ${ROUNDS} rounds, ${parsed} parsed, ${ms.toFixed(0)} ms`);
-  }
-  // Guard against a fuzzer that only ever produces garbage.
-  if (ROUNDS >= 1000 && parsed < ROUNDS / 20) {
-    throw new AssertionError(`only ${parsed} of ${ROUNDS} inputs parsed: the mutator is too harsh`);
-  }
+Deno.test("parseFrame() fuzz: only ParseError escapes; parsed frames round-trip", (t) => {
+  runFuzz(t, "derp_frames", SEEDS, (input) => {
+    const f = parseFrame(input);
+    mustNotReject("encode + parse", () => assertEquals(parseFrame(encodeFrame(f)), f));
+    return true;
+  }, { minShare: 0.2, ci: 200_000, mutate: frameInput });
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import { boxOpen } from "../crypto/nacl_box.ts";
 import { fromHex, type NodePublic, toHex } from "../key/keys.ts";
@@ -20,7 +20,7 @@ import {
   readFrameHeader,
 } from "./derp_frames.ts";
 import { createHash } from "node:crypto";
-import { DERPER_CAPTURES } from "./derp_frames_testdata.ts";
+import { DERPER_CAPTURES } from "./testing/derp_frames_captures.ts";
 
 const DERPER_PUBLIC = "437a52bba91f97c56c48353f385c9ed4b88663f90d8626055a2a99645e218938";
 const A_PUBLIC = "c04cd666f2535fdd5e9cc0b21f5610e2c2a23f1eabbe92daefe90f94f7f69a04";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import { ParseError } from "../base/errors.ts";
 import {
@@ -13,7 +13,7 @@ import {
   isIcmpv4,
   parseIcmpv4,
 } from "./icmpv4.ts";
-import { assertEmits, CAPTURE } from "./_test_util.ts";
+import { assertEmits, CAPTURE } from "./testing/captures.ts";
 
 const body = (p: Uint8Array) => p.subarray((p[0] & 15) * 4);
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import { ParseError } from "../base/errors.ts";
 import { pseudoHeaderSumAt } from "./checksum.ts";
@@ -13,7 +13,7 @@ import {
   isIcmpv6,
   parseIcmpv6,
 } from "./icmpv6.ts";
-import { assertEmits, CAPTURE } from "./_test_util.ts";
+import { assertEmits, CAPTURE } from "./testing/captures.ts";
 
 const ph = (p: Uint8Array) => ({ src: p.slice(8, 24), dst: p.slice(24, 40) });
 

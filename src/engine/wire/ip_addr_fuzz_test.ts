@@ -4,7 +4,7 @@
  * prefix parsing must agree with prefixContains on its own address.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import {
   formatIpAddr,
@@ -13,7 +13,7 @@ import {
   parseIpPrefix,
   prefixContains,
 } from "./ip_addr.ts";
-import { mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 const enc = new TextEncoder();
 const SEEDS = [
@@ -27,23 +27,28 @@ const SEEDS = [
   "1:2:3:4:5:6:7:8",
 ].map((s) => enc.encode(s));
 
-Deno.test("parseIpAddr()/parseIpPrefix() fuzz: only ParseError escapes; text round-trips", () => {
-  const stats = runFuzz("ip_addr", SEEDS, (input) => {
-    const text = String.fromCharCode(...input);
-    if (text.includes("/")) {
-      const p = parseIpPrefix(text);
-      assert(prefixContains(p, p.addr));
+Deno.test("parseIpAddr()/parseIpPrefix() fuzz: only ParseError escapes; text round-trips", (t) => {
+  runFuzz(
+    t,
+    "ip_addr",
+    SEEDS,
+    (input) => {
+      const text = String.fromCharCode(...input);
+      if (text.includes("/")) {
+        const p = parseIpPrefix(text);
+        assert(prefixContains(p, p.addr));
+        mustNotReject("format + parse", () => {
+          const back = parseIpPrefix(formatIpPrefix(p));
+          assertEquals([toHex(back.addr), back.bits], [toHex(p.addr), p.bits]);
+        });
+        return true;
+      }
+      const a = parseIpAddr(text);
       mustNotReject("format + parse", () => {
-        const back = parseIpPrefix(formatIpPrefix(p));
-        assertEquals([toHex(back.addr), back.bits], [toHex(p.addr), p.bits]);
+        assertEquals(toHex(parseIpAddr(formatIpAddr(a))), toHex(a));
       });
       return true;
-    }
-    const a = parseIpAddr(text);
-    mustNotReject("format + parse", () => {
-      assertEquals(toHex(parseIpAddr(formatIpAddr(a))), toHex(a));
-    });
-    return true;
-  });
-  assert(stats.parsed > stats.rounds / 50, "too few inputs parsed for the fuzz to mean much");
+    },
+    { minShare: 0.03, ci: 200_000 },
+  );
 });

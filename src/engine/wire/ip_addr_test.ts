@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import { ParseError } from "../base/errors.ts";
 import {
@@ -12,7 +12,7 @@ import {
   prefixContains,
   prefixContainsAt,
 } from "./ip_addr.ts";
-import { CAPTURE } from "./_test_util.ts";
+import { CAPTURE } from "./testing/captures.ts";
 
 Deno.test("parseIpAddr()/formatIpAddr() round-trip Go netip text forms", () => {
   // [input, bytes, Go's String()]

@@ -1,8 +1,8 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import { inspectIp, newIpInfo } from "./ip.ts";
 import { emitIpHeader, fillTransportChecksum } from "./ip_build.ts";
-import { assertEmits, CAPTURE } from "./_test_util.ts";
+import { assertEmits, CAPTURE } from "./testing/captures.ts";
 
 // Rebuilds a captured packet: IP header from emitIpHeader with the capture's own field values,
 // transport bytes copied with the checksum zeroed, then fillTransportChecksum.

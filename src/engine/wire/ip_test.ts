@@ -1,9 +1,9 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { formatIpAddrAt } from "./ip_addr.ts";
 import { inspectIp, ipVersion, newIpInfo } from "./ip.ts";
 import { parseIcmpv4 } from "./icmpv4.ts";
 import { parseIcmpv6 } from "./icmpv6.ts";
-import { CAPTURE } from "./_test_util.ts";
+import { CAPTURE } from "./testing/captures.ts";
 
 Deno.test("inspectIp() finds addresses, protocol and payload in every capture", () => {
   const info = newIpInfo();

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import { ParseError } from "../base/errors.ts";
 import { formatIpAddr } from "./ip_addr.ts";
@@ -19,7 +19,7 @@ import {
   isIpv4,
   parseIpv4,
 } from "./ipv4.ts";
-import { assertEmits, CAPTURE } from "./_test_util.ts";
+import { assertEmits, CAPTURE } from "./testing/captures.ts";
 
 Deno.test("parseIpv4() reads the fields of a Linux TCP SYN", () => {
   const p = CAPTURE.TCPV4_SYN;

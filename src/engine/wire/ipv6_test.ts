@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import { ParseError } from "../base/errors.ts";
 import { formatIpAddr, parseIpAddr } from "./ip_addr.ts";
@@ -16,7 +16,7 @@ import {
   parseIpv6,
   walkIpv6,
 } from "./ipv6.ts";
-import { assertEmits, CAPTURE } from "./_test_util.ts";
+import { assertEmits, CAPTURE } from "./testing/captures.ts";
 
 Deno.test("parseIpv6() reads the fixed header of a Linux ICMPv6 echo request", () => {
   const p = CAPTURE.ICMPV6_ECHO_REQUEST;

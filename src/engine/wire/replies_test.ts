@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
 import { inspectIp, newIpInfo } from "./ip.ts";
 import {
@@ -10,7 +10,7 @@ import {
 import { parseIcmpv4 } from "./icmpv4.ts";
 import { parseIpv4 } from "./ipv4.ts";
 import { parseTcp, TCP_RST } from "./tcp.ts";
-import { CAPTURE } from "./_test_util.ts";
+import { CAPTURE } from "./testing/captures.ts";
 
 type Builder = typeof buildIcmpEchoReply;
 

@@ -4,27 +4,32 @@
  * must survive emit (checksum filled) + parse (checksum verified) unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../base/testing/assert.ts";
 import { emitTcp, isTcp, parseTcp, tcpFindMss, tcpLen, tcpSegmentLen, tcpSeqLen } from "./tcp.ts";
-import { mustNotReject, runFuzz, TCP_SEEDS } from "./_fuzz_seeds.ts";
+import { mustNotReject, runFuzz, TCP_SEEDS } from "./testing/fuzz_seeds.ts";
 
 const PH4 = { src: new Uint8Array([10, 99, 0, 1]), dst: new Uint8Array([10, 99, 0, 2]) };
 const PH6 = { src: new Uint8Array(16).fill(0xfd), dst: new Uint8Array(16).fill(2) };
 
-Deno.test("parseTcp() fuzz: only ParseError escapes; segments round-trip with checksums", () => {
-  const stats = runFuzz("tcp", TCP_SEEDS, (input, rnd) => {
-    const ph = rnd() < 0.5 ? PH4 : PH6;
-    const s = parseTcp(input, 0, input.length, rnd() < 0.1 ? ph : undefined);
-    assert(isTcp(input, 0, input.length));
-    assertEquals(tcpSegmentLen(input, 0, input.length), tcpSeqLen(s));
-    const mss = s.options.find((o) => o.kind === "mss");
-    assertEquals(tcpFindMss(input, 0), mss && mss.kind === "mss" ? mss.mss : -1);
-    mustNotReject("emit + parse", () => {
-      const out = new Uint8Array(tcpLen(s));
-      emitTcp(s, out, 0, ph);
-      assertEquals(parseTcp(out, 0, out.length, ph), s);
-    });
-    return true;
-  });
-  assert(stats.parsed > stats.rounds / 20, "too few inputs parsed for the fuzz to mean much");
+Deno.test("parseTcp() fuzz: only ParseError escapes; segments round-trip with checksums", (t) => {
+  runFuzz(
+    t,
+    "tcp",
+    TCP_SEEDS,
+    (input, rnd) => {
+      const ph = rnd() < 0.5 ? PH4 : PH6;
+      const s = parseTcp(input, 0, input.length, rnd() < 0.1 ? ph : undefined);
+      assert(isTcp(input, 0, input.length));
+      assertEquals(tcpSegmentLen(input, 0, input.length), tcpSeqLen(s));
+      const mss = s.options.find((o) => o.kind === "mss");
+      assertEquals(tcpFindMss(input, 0), mss && mss.kind === "mss" ? mss.mss : -1);
+      mustNotReject("emit + parse", () => {
+        const out = new Uint8Array(tcpLen(s));
+        emitTcp(s, out, 0, ph);
+        assertEquals(parseTcp(out, 0, out.length, ph), s);
+      });
+      return true;
+    },
+    { minShare: 0.15, ci: 200_000 },
+  );
 });

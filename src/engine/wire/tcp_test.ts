@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import { pseudoHeaderSumAt } from "./checksum.ts";
 import {
@@ -27,7 +27,7 @@ import {
   tcpSrcPort,
   tcpWindow,
 } from "./tcp.ts";
-import { assertEmits, CAPTURE } from "./_test_util.ts";
+import { assertEmits, CAPTURE } from "./testing/captures.ts";
 
 const ph = (p: Uint8Array) =>
   p[0] >>> 4 === 4

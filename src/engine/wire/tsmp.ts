@@ -1,7 +1,7 @@
 /**
  * TSMP, the Tailscale Message Protocol: IP protocol 99 between Tailscale addresses, inside
  * WireGuard, never handed to an OS stack. Layouts as tailscale's `net/packet/tsmp.go` defines
- * them (read at tailscale HEAD de9ec7e; the same in v1.98.10 except reason `'T'`):
+ * them (read at tailscale HEAD de9ec7e; the same in v1.102.5; v1.98.10 lacks reason `'T'`):
  *
  * ```
  * after the IPv4 or IPv6 header, first byte = type:
@@ -75,7 +75,7 @@ export const TSMP_REASON_SHIELDS_UP = 0x53; // 'S'
 export const TSMP_REASON_IP_FORWARDING = 0x46; // 'F'
 /** Reject reason: the target's host firewall. */
 export const TSMP_REASON_HOST_FIREWALL = 0x57; // 'W'
-/** Reject reason: unknown app-connector transit IP (tailscale HEAD only, not v1.98.10). */
+/** Reject reason: unknown app-connector transit IP (since v1.102.5; not in v1.98.10). */
 export const TSMP_REASON_APP_CONNECTOR_TRANSIT_IP = 0x54; // 'T'
 const FLAG_MAYBE_BROKEN = 0x01;
 const FORMAT = "tsmp";

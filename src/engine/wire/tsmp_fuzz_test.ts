@@ -3,9 +3,9 @@
  * escape; a parsed message must survive emit + parse unchanged.
  * @module
  */
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assertEquals } from "../base/testing/assert.ts";
 import { emitTsmp, parseTsmp, tsmpLen, type TsmpMessage } from "./tsmp.ts";
-import { mustNotReject, runFuzz } from "./_fuzz_seeds.ts";
+import { mustNotReject, runFuzz } from "./testing/fuzz_seeds.ts";
 
 const SEED_MESSAGES: TsmpMessage[] = [
   { type: "ping", data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) },
@@ -20,15 +20,20 @@ const SEEDS = SEED_MESSAGES.map((m) => {
   return b;
 });
 
-Deno.test("parseTsmp() fuzz: only ParseError escapes; messages round-trip", () => {
-  const stats = runFuzz("tsmp", SEEDS, (input) => {
-    const m = parseTsmp(input, 0, input.length);
-    mustNotReject("emit + parse", () => {
-      const out = new Uint8Array(tsmpLen(m));
-      emitTsmp(m, out, 0);
-      assertEquals(parseTsmp(out, 0, out.length), m);
-    });
-    return true;
-  });
-  assert(stats.parsed > stats.rounds / 20, "too few inputs parsed for the fuzz to mean much");
+Deno.test("parseTsmp() fuzz: only ParseError escapes; messages round-trip", (t) => {
+  runFuzz(
+    t,
+    "tsmp",
+    SEEDS,
+    (input) => {
+      const m = parseTsmp(input, 0, input.length);
+      mustNotReject("emit + parse", () => {
+        const out = new Uint8Array(tsmpLen(m));
+        emitTsmp(m, out, 0);
+        assertEquals(parseTsmp(out, 0, out.length), m);
+      });
+      return true;
+    },
+    { minShare: 0.4, ci: 200_000 },
+  );
 });

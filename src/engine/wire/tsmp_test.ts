@@ -6,7 +6,7 @@
  * run `tailscale ping --tsmp` against us.
  * @module
  */
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { fromHex, toHex } from "../base/bytes.ts";
 import { ParseError } from "../base/errors.ts";
 import { parseIpAddr } from "./ip_addr.ts";
@@ -22,7 +22,7 @@ import {
   type TsmpMessage,
   tsmpPacketLen,
 } from "./tsmp.ts";
-import { assertEmits } from "./_test_util.ts";
+import { assertEmits } from "./testing/captures.ts";
 
 // 100.64.0.1 -> 100.64.0.2, IPv4 ID 0, TTL 64, proto 99: 'p' + 01..08 (as sendTSMPPing builds it).
 const PING4 = "4500001d000000004063b1fb6440000164400002700102030405060708";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../base/testing/assert.ts";
 import { ParseError } from "../base/errors.ts";
 import { pseudoHeaderSumAt } from "./checksum.ts";
 import {
@@ -12,7 +12,7 @@ import {
   udpLength,
   udpSrcPort,
 } from "./udp.ts";
-import { assertEmits, CAPTURE } from "./_test_util.ts";
+import { assertEmits, CAPTURE } from "./testing/captures.ts";
 
 const V4 = CAPTURE.UDPV4; // 20-byte IPv4 header
 const V6 = CAPTURE.UDPV6; // 40-byte IPv6 header

@@ -3,17 +3,17 @@
  * answers 204 on success, as tailscaled does.
  * @module
  */
-import type { Backend } from "../../ipn/backend.ts";
+import type { LocalApiDeps } from "../deps.ts";
 import { type Prefs, prefsFromJson } from "../../ipn/prefs.ts";
 import { LocalApiError, type LocalApiHandler } from "../server.ts";
 import { callBackend, noContent, readJson, requireMethod } from "./_common.ts";
 
 /**
  * The `start` handler.
- * @param backend the backend
+ * @param deps the backend
  * @returns the handler
  */
-export function startHandler(backend: Backend): LocalApiHandler {
+export function startHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return async (req) => {
     requireMethod(req, ["POST"], 400);
     const body = await readJson(req);
@@ -40,10 +40,10 @@ export function startHandler(backend: Backend): LocalApiHandler {
 
 /**
  * The `login-interactive` handler.
- * @param backend the backend
+ * @param deps the backend
  * @returns the handler
  */
-export function loginInteractiveHandler(backend: Backend): LocalApiHandler {
+export function loginInteractiveHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return async (req) => {
     requireMethod(req, ["POST"], 400);
     await callBackend(() => backend.startLoginInteractive());
@@ -53,10 +53,10 @@ export function loginInteractiveHandler(backend: Backend): LocalApiHandler {
 
 /**
  * The `logout` handler.
- * @param backend the backend
+ * @param deps the backend
  * @returns the handler
  */
-export function logoutHandler(backend: Backend): LocalApiHandler {
+export function logoutHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return async (req) => {
     requireMethod(req, ["POST"], 400);
     await callBackend(() => backend.logout());

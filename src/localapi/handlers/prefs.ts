@@ -4,17 +4,17 @@
  * `{"Error": …}` as tailscaled does, and changes nothing.
  * @module
  */
-import type { Backend } from "../../ipn/backend.ts";
+import type { LocalApiDeps } from "../deps.ts";
 import { prefsFromJson } from "../../ipn/prefs.ts";
 import { jsonResponse, LocalApiError, type LocalApiHandler } from "../server.ts";
 import { callBackend, readJson, requireMethod } from "./_common.ts";
 
 /**
  * The `prefs` handler.
- * @param backend the backend
+ * @param deps the backend
  * @returns the handler
  */
-export function prefsHandler(backend: Backend): LocalApiHandler {
+export function prefsHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return async (req) => {
     requireMethod(req, ["GET", "PATCH"]);
     if (req.method === "GET") return jsonResponse(backend.prefsJson());
@@ -35,10 +35,10 @@ export function prefsHandler(backend: Backend): LocalApiHandler {
 
 /**
  * The `check-prefs` handler.
- * @param backend the backend
+ * @param deps the backend
  * @returns the handler
  */
-export function checkPrefsHandler(backend: Backend): LocalApiHandler {
+export function checkPrefsHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return async (req) => {
     requireMethod(req, ["POST"], 400);
     const body = await readJson(req);

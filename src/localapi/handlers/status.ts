@@ -2,16 +2,16 @@
  * `GET status`: `ipnstate.Status` JSON; `?peers=false` leaves the peers out.
  * @module
  */
-import type { Backend } from "../../ipn/backend.ts";
+import type { LocalApiDeps } from "../deps.ts";
 import { jsonResponse, type LocalApiHandler } from "../server.ts";
 import { requireMethod } from "./_common.ts";
 
 /**
  * The `status` handler.
- * @param backend the backend
+ * @param deps the backend
  * @returns the handler
  */
-export function statusHandler(backend: Backend): LocalApiHandler {
+export function statusHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return (req, url) => {
     requireMethod(req, ["GET", "HEAD"]);
     return jsonResponse(backend.status(url.searchParams.get("peers") !== "false"));

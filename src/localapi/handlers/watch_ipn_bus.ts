@@ -3,7 +3,7 @@
  * flushed as it happens, until the client goes away or the daemon stops.
  * @module
  */
-import type { Backend } from "../../ipn/backend.ts";
+import type { LocalApiDeps } from "../deps.ts";
 import { notifyToJsonLine } from "../../ipn/notify_bus.ts";
 import { LocalApiError, type LocalApiHandler } from "../server.ts";
 import { requireMethod } from "./_common.ts";
@@ -13,11 +13,10 @@ const IN_PROCESS_NO_DISCONNECT = 65536;
 
 /**
  * The `watch-ipn-bus` handler.
- * @param backend the backend
- * @param version the daemon version, sent in each Notify
+ * @param deps the backend, and the daemon version sent in each Notify
  * @returns the handler
  */
-export function watchIpnBusHandler(backend: Backend, version: string): LocalApiHandler {
+export function watchIpnBusHandler({ backend, version }: LocalApiDeps): LocalApiHandler {
   return (req, url) => {
     requireMethod(req, ["GET"]);
     const maskText = url.searchParams.get("mask") ?? "0";

@@ -3,7 +3,7 @@
  * registers node A with a pre-auth key and records every frame of its map poll while node B
  * joins, opens its own poll, sends a lite update, goes away, is renamed and deleted.
  *
- *   deno run -A tests/testdata/control/capture_map_session.ts > tests/testdata/control/headscale_map_session.json
+ *   deno run -A tests/testdata/control/capture_map_session.ts > src/engine/control/testing/headscale_map_session.json
  * @module
  */
 import { Lab } from "../../lab/mod.ts";

@@ -3,7 +3,7 @@
  * in a lab) using fixed machine and ephemeral private keys, then the server's first records (the
  * early payload) and its answer to our sealed HTTP/2 preface. The unit tests replay it.
  *
- *   deno run -A tests/testdata/control/capture_noise.ts > tests/testdata/control/noise_headscale_session.json
+ *   deno run -A tests/testdata/control/capture_noise.ts > src/engine/crypto/testing/noise_headscale_session.json
  * @module
  */
 import { Lab } from "../../lab/mod.ts";

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../../../tests/assert.ts";
+import { assertEquals } from "../../base/testing/assert.ts";
 import { INITIAL_WINDOW_SEGMENTS, NewReno } from "./new_reno.ts";
 
 Deno.test("NewReno slow start grows by acked bytes (at most 2 MSS per ACK)", () => {

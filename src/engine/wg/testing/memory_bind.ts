@@ -5,7 +5,7 @@
  * drains every exchange a test started. A `tap` sees (and may drop) each datagram.
  * @module
  */
-import type { Bind, BindEndpoint, BindReceived } from "../../src/engine/wg/bind.ts";
+import type { Bind, BindEndpoint, BindReceived } from "../bind.ts";
 
 /** An address on a {@linkcode MemoryNetwork}. */
 export class MemoryEndpoint implements BindEndpoint {

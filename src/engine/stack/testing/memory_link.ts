@@ -3,7 +3,7 @@
  * delivered in a microtask, so the stacks run at CPU speed.
  * @module
  */
-import { Stack } from "./stack.ts";
+import { Stack } from "../stack.ts";
 
 /** Two linked stacks (A: 100.64.0.1 / fd7a:115c:a1e0::1, B: .2 / ::2). */
 export function linkedStacks(): { a: Stack; b: Stack; close(): void } {

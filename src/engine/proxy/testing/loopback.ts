@@ -3,8 +3,9 @@
  * redirects to loopback, curl, hex. Not imported by production code.
  * @module
  */
-import type { Dialer, ProxyConn, ProxyUdpFlow } from "./dialer.ts";
-import { HostDialer } from "./host_dialer.ts";
+import type { Dialer, ProxyConn, ProxyUdpFlow } from "../dialer.ts";
+import { HostDialer } from "../host_dialer.ts";
+import { concat } from "../../base/bytes.ts";
 
 /** Bytes from hex (spaces allowed). @param s hex @returns bytes */
 export function hex(s: string): Uint8Array {
@@ -112,10 +113,7 @@ export class UdpEcho {
       for (;;) {
         try {
           const [data, from] = await sock.receive();
-          const out = new Uint8Array(p.length + data.length);
-          out.set(p);
-          out.set(data, p.length);
-          await sock.send(out, from);
+          await sock.send(concat([p, data]), from);
         } catch {
           return;
         }
@@ -133,12 +131,17 @@ export class UdpEcho {
   }
 }
 
-/** Runs curl; returns its exit code, stdout and stderr. */
+/**
+ * Runs curl; returns its exit code, stdout and stderr.
+ * @param args curl's arguments after `-sS --max-time`
+ * @param maxTimeS curl's `--max-time`, in seconds
+ */
 export async function curl(
   args: string[],
+  maxTimeS = 10,
 ): Promise<{ code: number; stdout: Uint8Array; out: string; err: string }> {
   const r = await new Deno.Command("/usr/bin/curl", {
-    args: ["-sS", "--max-time", "10", ...args],
+    args: ["-sS", "--max-time", String(maxTimeS), ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -180,13 +183,7 @@ export async function readAll(c: Deno.Conn): Promise<Uint8Array> {
     if (n === null) break;
     parts.push(buf.slice(0, n));
   }
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Writes all of `b`. */

@@ -3,10 +3,10 @@
  * re-exported so each fuzz test imports one module.
  * @module
  */
-import { ALL_CAPTURES, transportSeeds } from "./_test_util.ts";
-import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TCP, IP_PROTO_UDP } from "./ip_proto.ts";
+import { ALL_CAPTURES, transportSeeds } from "./captures.ts";
+import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TCP, IP_PROTO_UDP } from "../ip_proto.ts";
 
-export { mustNotReject, runFuzz } from "./_test_util.ts";
+export { mustNotReject, runFuzz } from "./captures.ts";
 
 /** Every capture (both families). */
 export const ALL_CAPTURE_SEEDS: readonly Uint8Array[] = ALL_CAPTURES;

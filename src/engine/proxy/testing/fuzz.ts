@@ -1,15 +1,17 @@
 /**
  * The proxy folder's fuzz inputs (byte-level edits suited to protocol heads), run by the shared
- * driver of `tests/fuzz.ts`. Knobs (environment): `FUZZ_ROUNDS` rounds per parser
- * (default 3000), `FUZZ_SEED` the first seed (default 20261125). Round `r` uses seed
- * `FUZZ_SEED + r`, so a failure's seed replays with `FUZZ_SEED=<seed> FUZZ_ROUNDS=1`.
- * Test-only.
+ * driver and policy of `tests/fuzz.ts` (rounds, seed, replay, floor share). Test-only.
  * @module
  */
-import { type FuzzStats, runFuzz as runSharedFuzz } from "../../../tests/fuzz.ts";
-import { ParseError } from "../base/errors.ts";
+import {
+  type CorpusFuzzOptions,
+  type FuzzStats,
+  mustNotReject,
+  runFuzz as runSharedFuzz,
+} from "../../base/testing/fuzz.ts";
+import { ParseError } from "../../base/errors.ts";
 
-export { FUZZ_ROUNDS, FUZZ_SEED, type FuzzStats, prng } from "../../../tests/fuzz.ts";
+export { type FuzzStats, prng } from "../../base/testing/fuzz.ts";
 
 /** A mutated seed (flips, inserts, deletes, truncation, splices) or random bytes. */
 export function fuzzInput(seeds: readonly Uint8Array[], rnd: () => number): Uint8Array {
@@ -45,32 +47,70 @@ export function fuzzInput(seeds: readonly Uint8Array[], rnd: () => number): Uint
 }
 
 /**
- * Runs `body` FUZZ_ROUNDS times on {@linkcode fuzzInput}s; only ParseError may escape it.
- * @param name for the summary @param seeds corpus
+ * Runs `body` on the plan's rounds of {@linkcode fuzzInput}s; only ParseError may escape it.
+ * @param t the running test
+ * @param name for the summary
+ * @param seeds corpus
  * @param body returns true when the input parsed to a value
+ * @param opts the floor share of parsed inputs, round counts
  * @returns the counts
  */
 export function runFuzz(
+  t: Deno.TestContext,
   name: string,
   seeds: readonly Uint8Array[],
   body: (input: Uint8Array, rnd: () => number) => boolean,
+  opts: Omit<CorpusFuzzOptions, "mutate">,
 ): FuzzStats {
-  return runSharedFuzz(name, seeds, body, fuzzInput);
+  return runSharedFuzz(t, name, seeds, body, { ...opts, mutate: fuzzInput });
+}
+
+/**
+ * One parser under {@linkcode tryEachParser}: `parse` may reject the input with a ParseError;
+ * `verify` checks what it parsed (our own output re-parsed, for one), where a ParseError is a
+ * failure, not a rejection.
+ */
+export interface ParserCheck {
+  /** Runs both steps. @returns true when the parser gave a value */
+  run(): boolean;
+}
+
+/**
+ * Pairs a parse with the checks of its value.
+ * @param what names the parser in a failure
+ * @param parse parses the input; null means incomplete; a ParseError is a rejection
+ * @param verify checks the value (round trip, accessors); any throw is a failure
+ * @returns the check for {@linkcode tryEachParser}
+ */
+export function parserCheck<T>(
+  what: string,
+  parse: () => T | null,
+  verify: (value: T) => void,
+): ParserCheck {
+  return {
+    run() {
+      const value = parse();
+      if (value === null) return false;
+      mustNotReject(what, () => verify(value));
+      return true;
+    },
+  };
 }
 
 /**
  * Gives one input to every parser check, so that a ParseError from one does not spare the
- * others.
+ * others. Only a parse step may reject; a ParseError while verifying a parsed value (say,
+ * re-parsing our own output) fails the fuzz.
  * @param format names the ParseError thrown when every check rejected the input
- * @param checks each returns true when its parser gave a value; a ParseError is a rejection
+ * @param checks from {@linkcode parserCheck}
  * @returns whether any check parsed the input
  * @throws {ParseError} when none parsed and at least one rejected; whatever else a check threw
  */
-export function tryEachParser(format: string, checks: readonly (() => boolean)[]): boolean {
+export function tryEachParser(format: string, checks: readonly ParserCheck[]): boolean {
   let parsed = false, rejected = false;
   for (const check of checks) {
     try {
-      parsed = check() || parsed;
+      parsed = check.run() || parsed;
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       rejected = true;

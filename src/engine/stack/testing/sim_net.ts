@@ -1,12 +1,13 @@
 /**
- * Test helper: a discrete-event network between stacks with a manual clock and a fault
+ * Test helper: a discrete-event network between stacks on one `ManualClock` and a fault
  * injector (loss, delay, jitter, reordering, corruption), seeded so every run is the same.
  * Time only moves when the simulation has nothing to do now, so minutes of protocol run in
  * a moment of CPU.
  * @module
  */
-import { formatIpAddrAt } from "../wire/mod.ts";
-import { Stack, type StackOptions } from "./stack.ts";
+import { ManualClock } from "../../base/testing/manual_clock.ts";
+import { formatIpAddrAt } from "../../wire/mod.ts";
+import { Stack, type StackOptions } from "../stack.ts";
 
 /** A small seeded PRNG (mulberry32). */
 export class Prng {
@@ -57,8 +58,8 @@ interface Event {
 
 /** A simulated network of stacks. */
 export class SimNet {
-  /** Simulated time in ms. */
-  now = 0;
+  /** The simulated time every stack of this network runs on. */
+  readonly clock: ManualClock = new ManualClock();
   /** Packets sent, lost and delivered. */
   readonly counts = { sent: 0, lost: 0, corrupted: 0, delivered: 0 };
   readonly #rng: Prng;
@@ -74,18 +75,22 @@ export class SimNet {
     this.#rng = new Prng(seed);
   }
 
+  /** Simulated time in ms. */
+  get now(): number {
+    return this.clock.now();
+  }
+
   /**
    * Adds a stack with the given addresses.
    * @param addresses its IPs
    * @param opts more stack options
-   * @returns the stack (timers off, clock = simulated time)
+   * @returns the stack, on the simulated clock
    */
   addStack(addresses: string[], opts: Partial<StackOptions> = {}): Stack {
     const rng = new Prng(this.#rng.int(1 << 30));
     const s = new Stack({
       addresses,
-      clock: () => this.now,
-      timers: false,
+      clock: this.clock,
       random: (b) => rng.fill(b),
       output: (buf, off, len) => this.#send(buf.slice(off, off + len)),
       ...opts,
@@ -171,7 +176,8 @@ export class SimNet {
       let next = this.#events.length > 0 ? this.#events[0].at : Infinity;
       for (const s of this.#stacks) next = Math.min(next, s.pollAt());
       if (next === Infinity || next > limit) return done();
-      if (next > this.now) this.now = next;
+      // Stack timers due by then fire here; the loop polls every stack again anyway.
+      if (next > this.now) this.clock.advance(next - this.now);
       while (this.#events.length > 0 && this.#events[0].at <= this.now) {
         const e = this.#pop()!;
         this.counts.delivered++;

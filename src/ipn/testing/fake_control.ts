@@ -10,15 +10,15 @@ import type {
   ControlStatus,
   LoginOptions,
   Persist,
-} from "../../src/engine/control/client.ts";
-import { ControlError } from "../../src/engine/control/client.ts";
-import type { NetmapNode, NetworkMap } from "../../src/engine/control/types.ts";
+} from "../../engine/control/client.ts";
+import { ControlError } from "../../engine/control/client.ts";
+import type { NetmapNode, NetworkMap } from "../../engine/control/types.ts";
 import {
   generatePrivate,
   type NodePrivate,
   publicOf,
   publicToText,
-} from "../../src/engine/key/keys.ts";
+} from "../../engine/key/keys.ts";
 
 /** One recorded call. */
 export interface FakeCall {

@@ -1,18 +1,17 @@
 /**
  * Test doubles for the auto client: a {@linkcode ControlTransport} that records every call and
- * lets a test script the server's answers and map streams, and a manual {@linkcode ControlClock}.
- * Used only by tests in this folder.
+ * lets a test script the server's answers and map streams, and {@linkcode settle}, which
+ * `ManualClock.advanceAsync` runs between timers. Used only by tests in this folder.
  * @module
  */
-import type { ControlTransport } from "./transport.ts";
+import type { ControlTransport } from "../transport.ts";
 import type {
   MapRequest,
   MapResponse,
   PingRequest,
   RegisterRequest,
   RegisterResponse,
-} from "./tailcfg.ts";
-import type { ControlClock } from "./client.ts";
+} from "../tailcfg.ts";
 
 /** A scripted map stream: the test pushes messages, ends it or fails it. */
 export class FakeMapStream {
@@ -162,54 +161,6 @@ export class FakeTransport implements ControlTransport {
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
-  }
-}
-
-/** A clock whose time moves only when the test says so. */
-export class ManualClock implements ControlClock {
-  #now: number;
-  #next = 1;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-
-  /** @param startMs initial time */
-  constructor(startMs = Date.parse("2026-11-25T12:00:00Z")) {
-    this.#now = startMs;
-  }
-  /** @inheritdoc */
-  now(): number {
-    return this.#now;
-  }
-  /** @inheritdoc */
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id;
-  }
-  /** @inheritdoc */
-  clearTimeout(id: number): void {
-    this.#timers.delete(id);
-  }
-  /** Pending timer delays from now, sorted. */
-  get pending(): number[] {
-    return [...this.#timers.values()].map((t) => t.at - this.#now).sort((a, b) => a - b);
-  }
-  /**
-   * Moves time forward by `ms`, firing due timers in order and letting promises settle after each.
-   * @param ms how far
-   */
-  async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
-    for (;;) {
-      await settle();
-      let first: [number, { at: number; fn: () => void }] | null = null;
-      for (const e of this.#timers) if (!first || e[1].at < first[1].at) first = e;
-      if (!first || first[1].at > target) break;
-      this.#timers.delete(first[0]);
-      this.#now = first[1].at;
-      first[1].fn();
-    }
-    this.#now = target;
-    await settle();
   }
 }
 

@@ -3,13 +3,13 @@
  * a manual clock, and an `advance` that lets the network drain between timer firings.
  * @module
  */
-import { Logger } from "../base/logger.ts";
-import { generatePrivate } from "../key/keys.ts";
-import { MemoryNetwork, settle } from "../../../tests/fakes/memory_bind.ts";
-import type { MemoryBind } from "../../../tests/fakes/memory_bind.ts";
-import { ManualClock } from "../base/clock.ts";
-import { Device, type DeviceOptions } from "./device.ts";
-import { parseIp } from "./allowed_ips.ts";
+import { Logger } from "../../base/logger.ts";
+import { generatePrivate } from "../../key/keys.ts";
+import { MemoryNetwork, settle } from "./memory_bind.ts";
+import type { MemoryBind } from "./memory_bind.ts";
+import { ManualClock } from "../../base/testing/manual_clock.ts";
+import { Device, type DeviceOptions } from "../device.ts";
+import { parseIp } from "../allowed_ips.ts";
 
 /** A logger that drops everything. */
 export const SILENT: Logger = new Logger({ sink: () => {} });
@@ -91,22 +91,17 @@ export function makePair(
   const bindB = net.bind("b");
   const gotA: Uint8Array[] = [];
   const gotB: Uint8Array[] = [];
-  const a = new Device({
-    privateKey: generatePrivate("node"),
-    bind: bindA,
-    clock,
-    log: SILENT,
-    onPacket: (p) => gotA.push(p.slice()),
-    ...optsA,
-  });
-  const b = new Device({
-    privateKey: generatePrivate("node"),
-    bind: bindB,
-    clock,
-    log: SILENT,
-    onPacket: (p) => gotB.push(p.slice()),
-    ...optsB,
-  });
+  const device = (bind: MemoryBind, got: Uint8Array[], opts: Partial<DeviceOptions>) =>
+    new Device({
+      privateKey: generatePrivate("node"),
+      bind,
+      clock,
+      log: SILENT,
+      onPacket: (p) => got.push(p.slice()),
+      ...opts,
+    });
+  const a = device(bindA, gotA, optsA);
+  const b = device(bindB, gotB, optsB);
   a.setPeer({ publicKey: b.publicKey, allowedIps: ["10.0.0.2/32"], endpoint: bindB.local });
   b.setPeer({ publicKey: a.publicKey, allowedIps: ["10.0.0.1/32"], endpoint: bindA.local });
   a.start();
@@ -128,22 +123,13 @@ export function makePair(
 }
 
 /**
- * Moves the clock forward by `ms`, firing timers one deadline at a time and letting the
- * memory network drain after each, as time would pass for real.
+ * Moves the clock forward by `ms`, firing timers one at a time and letting the memory
+ * network drain after each, as time would pass for real.
  * @param clock the manual clock
  * @param ms how far
  */
 export async function advance(clock: ManualClock, ms: number): Promise<void> {
-  const target = clock.now() + ms;
-  await settle();
-  for (;;) {
-    const next = clock.nextDeadline();
-    if (next === null || next > target) break;
-    clock.advance(next - clock.now());
-    await settle();
-  }
-  clock.advance(target - clock.now());
-  await settle();
+  await clock.advanceAsync(ms, settle);
 }
 
 /** The message type of a datagram (first byte). */

@@ -1,14 +1,14 @@
 /**
  * Shared by the wire codecs' tests (not shipped): the captures as bytes, the 0xa5 / offset-3
- * emit checks, and the seeded fuzz driver of `tests/fuzz.ts`.
+ * emit checks, and the seeded fuzz driver of `tests/fuzz.ts` (its policy: rounds, seeds,
+ * floors) re-exported.
  * @module
  */
 
-import { assertEquals, AssertionError } from "../../../tests/assert.ts";
-import * as CAPTURES from "../../../tests/testdata/wire/linux_captures.ts";
-import { fromHex, toHex } from "../base/bytes.ts";
-import { ParseError } from "../base/errors.ts";
-import { inspectIp, newIpInfo } from "./ip.ts";
+import { assertEquals } from "../../base/testing/assert.ts";
+import * as CAPTURES from "./linux_captures.ts";
+import { fromHex, toHex } from "../../base/bytes.ts";
+import { inspectIp, newIpInfo } from "../ip.ts";
 
 /** Every Linux capture, by name, as bytes. */
 export const CAPTURE: Readonly<Record<keyof typeof CAPTURES, Uint8Array>> = Object.fromEntries(
@@ -55,27 +55,9 @@ export function assertEmits(
 }
 
 export {
-  FUZZ_ROUNDS,
-  FUZZ_SEED,
   fuzzInput,
   type FuzzStats,
+  mustNotReject,
   prng,
   runFuzz,
-} from "../../../tests/fuzz.ts";
-
-/**
- * Runs the checks after a successful parse (emit, re-parse, compare) so that a ParseError
- * there fails the fuzz instead of passing as a rejection of the input.
- * @param what names the step in the failure message
- * @param fn the checks
- */
-export function mustNotReject(what: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ParseError) {
-      throw new AssertionError(`${what}: re-parse of emitted bytes failed: ${err.message}`);
-    }
-    throw err;
-  }
-}
+} from "../../base/testing/fuzz.ts";

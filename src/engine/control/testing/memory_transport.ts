@@ -3,7 +3,7 @@
  * HTTP/2 over it without sockets. Every write is also recorded, so tests can inspect the wire.
  * @module
  */
-import type { ByteTransport } from "./noise_conn.ts";
+import type { ByteTransport } from "../noise_conn.ts";
 
 interface End {
   queue: Uint8Array[];

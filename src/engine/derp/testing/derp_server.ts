@@ -3,22 +3,22 @@
  * clients, pongs, PeerGone to past senders on disconnect. Test code only.
  * @module
  */
-import { boxOpen, boxSeal } from "../crypto/nacl_box.ts";
+import { boxOpen, boxSeal } from "../../crypto/nacl_box.ts";
 import {
   generatePrivate,
   type NodePrivate,
   type NodePublic,
   publicOf,
   toHex,
-} from "../key/keys.ts";
+} from "../../key/keys.ts";
 import {
   type ClientInfo,
   encodeFrame,
   encodeServerInfoJson,
   MAX_FRAME_LEN,
   parseClientInfoJson,
-} from "../wire/derp_frames.ts";
-import { type DerpStream, FrameReader, memoryStreamPair } from "./stream.ts";
+} from "../../wire/derp_frames.ts";
+import { type DerpStream, FrameReader, memoryStreamPair } from "../stream.ts";
 
 interface Conn {
   key: NodePublic;

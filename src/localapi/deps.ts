@@ -1,0 +1,29 @@
+/**
+ * What the LocalAPI's handlers read and drive, in one object: the handlers hold no state of
+ * their own, so this is all a route can reach.
+ * @module
+ */
+import type { Backend } from "../ipn/backend.ts";
+import type { EngineStats, PingKind, PingResult } from "../engine/engine.ts";
+
+/** The data plane as the `ping` and `engine-stats` endpoints see it. */
+export interface DataPlane {
+  /**
+   * Pings a peer's tailnet address.
+   * @param ip the peer's address @param kind disco, TSMP or ICMP @param timeoutMs how long to wait
+   * @returns the outcome, `Err` set on failure
+   */
+  ping(ip: string, kind: PingKind, timeoutMs: number): Promise<PingResult>;
+  /** The engine's counters, or null while there is no engine. */
+  stats(): EngineStats | null;
+}
+
+/** The dependencies every LocalAPI handler takes. */
+export interface LocalApiDeps {
+  /** The ipn backend: state, prefs, login, status and the notify bus. */
+  backend: Backend;
+  /** The daemon version the IPN bus reports. */
+  version: string;
+  /** Pings and counters (the node's engine link). */
+  dataPlane: DataPlane;
+}
