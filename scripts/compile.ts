@@ -50,6 +50,9 @@ const PERMISSIONS = [
  */
 const V8_FLAGS = ["--v8-flags=--max-semi-space-size=4"];
 
+/** One target could not be built; the message is the one line to print. */
+class BuildFailure extends Error {}
+
 const { values } = parseArgs({
   args: Deno.args,
   options: { target: { type: "string" }, out: { type: "string", default: "dist" } },
@@ -84,6 +87,9 @@ const commit = await gitCommit();
 const buildInfo = `${root}src/build_info.ts`;
 const originalBuildInfo = await Deno.readTextFile(buildInfo);
 const sums: string[] = [];
+// A failed target is thrown, not exited on the spot, so that the finally below puts
+// src/build_info.ts back before the process ends (Deno.exit skips finally blocks).
+let failure: string | null = null;
 try {
   if (commit) {
     await Deno.writeTextFile(
@@ -117,7 +123,7 @@ try {
       const why = /dl\.deno\.land|download|dns|connect|network/i.test(text)
         ? `cannot download the denort runtime for ${t.triple} (no network?); set DENORT_BIN to a denort ${Deno.version.deno} binary for the host target`
         : firstErrorLine(text);
-      fail(`${t.name}: ${why}`);
+      throw new BuildFailure(`${t.name}: ${why}`);
     }
     if (t.triple === host) {
       const probe = await new Deno.Command(tmp, {
@@ -128,7 +134,7 @@ try {
         .catch(() => null);
       if (!probe?.success) {
         await removeQuietly(tmp);
-        fail(
+        throw new BuildFailure(
           `${t.name}: the built binary does not run 'version'; is DENORT_BIN a denort ${Deno.version.deno} runtime (not the full deno binary)?`,
         );
       }
@@ -137,9 +143,13 @@ try {
     sums.push(`${sha256(await Deno.readFile(final))}  ${t.name}`);
     console.log(`built ${final}`);
   }
+} catch (err) {
+  if (!(err instanceof BuildFailure)) throw err;
+  failure = err.message;
 } finally {
   await Deno.writeTextFile(buildInfo, originalBuildInfo);
 }
+if (failure !== null) fail(failure);
 await Deno.writeTextFile(`${outDir}/SHA256SUMS`, sums.join("\n") + "\n");
 console.log(`wrote ${outDir}/SHA256SUMS`);
 

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../engine/base/testing/assert.ts";
 import { UsageError } from "../engine/base/errors.ts";
-import { parseDurationFlag, parseGoFlags } from "./command.ts";
+import { parseDurationFlag, parseFlags, parseGoFlags } from "./command.ts";
 
 const SPEC = {
   "auth-key": { type: "string", aliases: ["authkey"] },
@@ -39,4 +39,14 @@ Deno.test("parseDurationFlag() reads Go durations", () => {
   assertEquals(parseDurationFlag("timeout", "250ms"), 250);
   assertThrows(() => parseDurationFlag("timeout", "10"), UsageError, "--timeout");
   assertThrows(() => parseDurationFlag("timeout", ""), UsageError, "--timeout");
+});
+
+Deno.test("parseFlags() types string and boolean flags and names a bad one", () => {
+  const spec = { socket: { type: "string" }, json: { type: "boolean" } } as const;
+  const f = parseFlags(["--socket=/s", "-json"], spec);
+  assertEquals(f.values, { socket: "/s", json: true });
+  assertEquals(parseFlags(["--socket", "/t"], spec).values.socket, "/t");
+  assertThrows(() => parseFlags(["--bogus=1"], spec), UsageError, "unknown flag: --bogus");
+  assertThrows(() => parseFlags(["--socket"], spec), UsageError, "--socket needs a value");
+  assertThrows(() => parseFlags(["extra"], spec), UsageError, "unexpected argument: extra");
 });

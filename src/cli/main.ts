@@ -6,16 +6,70 @@
  */
 import { errorMessage, UsageError } from "../engine/base/errors.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { daemonCommand } from "./daemon.ts";
 import { defaultSocketPath } from "./paths.ts";
-import { versionCommand } from "./version.ts";
-import { upCommand } from "./up.ts";
-import { downCommand } from "./down.ts";
-import { loginCommand } from "./login.ts";
-import { logoutCommand } from "./logout.ts";
-import { statusCommand } from "./status.ts";
-import { ipCommand } from "./ip.ts";
-import { pingCommand } from "./ping.ts";
+
+/**
+ * A command as `tailnet --help` lists it. Its module loads only when it runs or its usage is
+ * asked for: every command pays the start-up of what it imports, and the daemon's (the engine,
+ * crypto, control client) is most of the program, which `tailnet status` must not wait for.
+ */
+export interface CommandEntry {
+  /** The word after `tailnet`. */
+  readonly name: string;
+  /** One line for `tailnet --help`; the same as the loaded command's. */
+  readonly summary: string;
+  /** Imports the command's module. */
+  load(): Promise<Command>;
+}
+
+/** The built commands, in help order. */
+const BUILT: readonly CommandEntry[] = [
+  {
+    name: "daemon",
+    summary: "Run the tailnet node (the daemon) in the foreground",
+    load: async () => (await import("./daemon.ts")).daemonCommand,
+  },
+  {
+    name: "up",
+    summary: "Connect to a tailnet, logging in if needed",
+    load: async () => (await import("./up.ts")).upCommand,
+  },
+  {
+    name: "down",
+    summary: "Disconnect from the tailnet",
+    load: async () => (await import("./down.ts")).downCommand,
+  },
+  {
+    name: "login",
+    summary: "Log in to a tailnet",
+    load: async () => (await import("./login.ts")).loginCommand,
+  },
+  {
+    name: "logout",
+    summary: "Disconnect from the tailnet and expire the current node key",
+    load: async () => (await import("./logout.ts")).logoutCommand,
+  },
+  {
+    name: "status",
+    summary: "Show the state of the tailnet daemon and its connections",
+    load: async () => (await import("./status.ts")).statusCommand,
+  },
+  {
+    name: "ip",
+    summary: "Show Tailscale IP addresses",
+    load: async () => (await import("./ip.ts")).ipCommand,
+  },
+  {
+    name: "ping",
+    summary: "Ping a host at the Tailscale layer, see how it routed",
+    load: async () => (await import("./ping.ts")).pingCommand,
+  },
+  {
+    name: "version",
+    summary: "Print tailnet version",
+    load: async () => (await import("./version.ts")).versionCommand,
+  },
+];
 
 /** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
 const PLANNED = new Map<string, string>([
@@ -42,27 +96,20 @@ class NotBuiltError extends Error {
   }
 }
 
-/** Every command, in help order. */
-export function commands(): Command[] {
-  const built = [
-    daemonCommand,
-    upCommand,
-    downCommand,
-    loginCommand,
-    logoutCommand,
-    statusCommand,
-    ipCommand,
-    pingCommand,
-    versionCommand,
-  ];
-  const builtNames = new Set(built.map((c) => c.name));
-  const planned = [...PLANNED].filter(([n]) => !builtNames.has(n)).map(([n, s]) =>
-    plannedCommand(n, s)
-  );
-  return [...built, ...planned];
+/**
+ * Every command, in help order, none of them loaded yet.
+ * @returns the built commands, then the planned ones
+ */
+export function commands(): CommandEntry[] {
+  const builtNames = new Set(BUILT.map((c) => c.name));
+  const planned = [...PLANNED].filter(([n]) => !builtNames.has(n)).map(([n, s]) => {
+    const cmd = plannedCommand(n, s);
+    return { name: n, summary: cmd.summary, load: () => Promise.resolve(cmd) };
+  });
+  return [...BUILT, ...planned];
 }
 
-function mainUsage(cmds: Command[]): string {
+function mainUsage(cmds: CommandEntry[]): string {
   const width = Math.max(...cmds.map((c) => c.name.length));
   return [
     "USAGE",
@@ -123,6 +170,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (arg === "--version") {
+      const { versionCommand } = await import("./version.ts");
       return await versionCommand.run([], { socketPath, out: io.out, err: io.err });
     }
     if (arg === "--socket" || arg === "-socket") {
@@ -150,13 +198,14 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       io.out(mainUsage(cmds));
       return 0;
     }
-    const cmd = cmds.find((c) => c.name === target);
-    if (!cmd) throw new UsageError(`unknown command: ${target}`);
-    io.out(cmd.usage);
+    const entry = cmds.find((c) => c.name === target);
+    if (!entry) throw new UsageError(`unknown command: ${target}`);
+    io.out((await entry.load()).usage);
     return 0;
   }
-  const cmd = cmds.find((c) => c.name === word);
-  if (!cmd) throw new UsageError(`unknown command: ${word}`);
+  const entry = cmds.find((c) => c.name === word);
+  if (!entry) throw new UsageError(`unknown command: ${word}`);
+  const cmd = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     io.out(cmd.usage);
     return 0;

@@ -3,7 +3,8 @@
  * a snapshot of the backend, with tailscaled's field names.
  * @module
  */
-import { type NetmapNode, type NetworkMap, ZERO_TIME } from "../engine/control/mod.ts";
+import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
+import { ZERO_TIME } from "../engine/control/constants.ts";
 import type { UserProfileJson } from "./prefs.ts";
 
 export { ZERO_TIME };

@@ -1,12 +1,12 @@
 /**
  * The LocalAPI client every CLI command uses: HTTP over the daemon's Unix socket through
- * node:http (`socketPath`), which also streams long responses such as `watch-ipn-bus`.
+ * `fetch` with a Unix-socket `Deno.HttpClient`, which also streams long responses such as
+ * `watch-ipn-bus`. Not node:http: loading Deno's Node compatibility for it costs a CLI command
+ * about 60 ms of start-up, as much as the rest of `tailnet status`.
  * It speaks tailscaled's paths and JSON, so it also works against tailscaled's socket.
  * @module
  */
-import { request } from "node:http";
-import { concat } from "../engine/base/bytes.ts";
-import { TailnetError } from "../engine/base/errors.ts";
+import { errorMessage, TailnetError } from "../engine/base/errors.ts";
 import { LOCALAPI_PREFIX } from "../version.ts";
 
 /** An error reply from the daemon, or no daemon at all. */
@@ -22,6 +22,12 @@ export class LocalApiClientError extends TailnetError {
     this.name = "LocalApiClientError";
     this.status = status;
   }
+}
+
+/** A response and the HTTP client (one connection) it came over, closed once it is read. */
+interface Exchange {
+  res: Response;
+  close(): void;
 }
 
 /** A client of one daemon's LocalAPI. */
@@ -46,12 +52,14 @@ export class LocalApiClient {
    * @returns the response body
    */
   async call(method: string, name: string, body?: unknown): Promise<string> {
-    const chunks: Uint8Array[] = [];
-    const status = await this.#send(method, name, body, (chunk) => {
-      chunks.push(chunk);
-      return true;
-    });
-    const text = new TextDecoder().decode(concat(chunks));
+    const ex = await this.#send(method, name, body);
+    let text: string;
+    try {
+      text = await ex.res.text();
+    } finally {
+      ex.close();
+    }
+    const status = ex.res.status;
     if (status < 200 || status > 299) {
       throw new LocalApiClientError(status, errorText(text, status));
     }
@@ -82,13 +90,32 @@ export class LocalApiClient {
    * @param onChunk receives each chunk; return false to stop
    * @returns the HTTP status
    */
-  stream(
+  async stream(
     method: string,
     name: string,
     body: unknown,
     onChunk: (chunk: Uint8Array) => boolean,
   ): Promise<number> {
-    return this.#send(method, name, body, onChunk);
+    const ex = await this.#send(method, name, body);
+    const reader = ex.res.body?.getReader();
+    try {
+      while (reader) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch {
+          break; // the daemon went away mid-stream: what came is what there is
+        }
+        if (chunk.done) break;
+        if (!onChunk(chunk.value)) {
+          await reader.cancel().catch(() => {});
+          break;
+        }
+      }
+    } finally {
+      ex.close();
+    }
+    return ex.res.status;
   }
 
   /**
@@ -97,78 +124,74 @@ export class LocalApiClient {
    * @param name endpoint name, with any query
    * @returns the open stream; close it when done
    */
-  openJsonLines(name: string): Promise<JsonLineStream> {
-    return new Promise((resolve, reject) => {
-      const req = request({
-        socketPath: this.#socketPath,
-        path: LOCALAPI_PREFIX + name,
-        method: "GET",
-        headers: { host: "local-tailscaled.sock" },
-      }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status !== 200) {
-          const chunks: Uint8Array[] = [];
-          res.on("data", (c: Uint8Array) => chunks.push(c));
-          res.on("end", () => {
-            const text = new TextDecoder().decode(concat(chunks));
-            reject(new LocalApiClientError(status, errorText(text, status)));
-          });
-          return;
-        }
-        const lines = new LineQueue(() => res.destroy());
-        const dec = new TextDecoder();
-        res.on("data", (c: Uint8Array) => lines.push(dec.decode(c, { stream: true })));
-        res.on("end", () => lines.end(null));
-        res.on("close", () => lines.end(null));
-        res.on("error", (err: Error) => lines.end(err));
-        resolve(lines);
-      });
-      req.on("error", (err: NodeJS.ErrnoException) => reject(this.#connectError(err)));
-      req.end();
+  async openJsonLines(name: string): Promise<JsonLineStream> {
+    const ex = await this.#send("GET", name, undefined);
+    const status = ex.res.status;
+    if (status !== 200 || ex.res.body === null) {
+      const text = await ex.res.text().finally(() => ex.close());
+      throw new LocalApiClientError(status, errorText(text, status));
+    }
+    const reader = ex.res.body.getReader();
+    const lines = new LineQueue(() => {
+      reader.cancel().catch(() => {}).finally(() => ex.close());
     });
+    void (async () => {
+      const dec = new TextDecoder();
+      try {
+        while (true) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          lines.push(dec.decode(value, { stream: true }));
+        }
+        lines.end(null);
+      } catch (err) {
+        lines.end(err instanceof Error ? err : new Error(String(err)));
+      }
+    })();
+    return lines;
   }
 
-  #connectError(err: NodeJS.ErrnoException): LocalApiClientError {
-    const why = err.code === "ENOENT" || err.code === "ECONNREFUSED"
+  /** Sends the request over a fresh connection; the caller closes the exchange. */
+  async #send(method: string, name: string, body: unknown): Promise<Exchange> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const client = Deno.createHttpClient({
+      proxy: { transport: "unix", path: this.#socketPath },
+    });
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      client.close();
+    };
+    try {
+      // The URL's host is the Host header tailscaled insists on (its DNS rebinding guard).
+      const res = await fetch(`http://local-tailscaled.sock${LOCALAPI_PREFIX}${name}`, {
+        method,
+        body: payload,
+        headers: payload === undefined ? {} : { "content-type": "application/json" },
+        client,
+      });
+      return { res, close };
+    } catch (err) {
+      close();
+      throw this.#connectError(err);
+    }
+  }
+
+  #connectError(err: unknown): LocalApiClientError {
+    // fetch says only "fetch failed"; the cause names the OS error.
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
+    const why = /\(os error (2|111)\)/.test(cause)
       ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running?`
-      : `LocalAPI request failed: ${err.message}`;
+      : `LocalAPI request failed: ${lastPart(cause) || errorMessage(err)}`;
     return new LocalApiClientError(0, why);
   }
+}
 
-  #send(
-    method: string,
-    name: string,
-    body: unknown,
-    onChunk: (chunk: Uint8Array) => boolean,
-  ): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request({
-        socketPath: this.#socketPath,
-        path: LOCALAPI_PREFIX + name,
-        method,
-        // tailscaled rejects LocalAPI requests whose Host is not this name (DNS rebinding guard).
-        headers: {
-          host: "local-tailscaled.sock",
-          ...(payload === undefined ? {} : { "content-type": "application/json" }),
-        },
-      }, (res) => {
-        const status = res.statusCode ?? 0;
-        res.on("data", (chunk: Uint8Array) => {
-          if (!onChunk(chunk)) {
-            res.destroy();
-            resolve(status);
-          }
-        });
-        res.on("end", () => resolve(status));
-        res.on("error", () => resolve(status));
-        res.on("close", () => resolve(status));
-      });
-      req.on("error", (err: NodeJS.ErrnoException) => reject(this.#connectError(err)));
-      if (payload !== undefined) req.write(payload);
-      req.end();
-    });
-  }
+/** The OS's words at the end of a fetch error chain ("…: Permission denied (os error 13)"). */
+function lastPart(message: string): string {
+  const parts = message.split(": ");
+  return parts[parts.length - 1] ?? "";
 }
 
 /** One line of an error reply: its JSON `Error`/`error` field, or the text. */

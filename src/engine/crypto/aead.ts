@@ -4,7 +4,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { xchacha20poly1305 } from "./_deps.ts";
 
 /** Poly1305 tag length. */
 export const AEAD_TAG_LEN = 16;

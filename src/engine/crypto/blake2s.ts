@@ -2,8 +2,7 @@
  * BLAKE2s-256 and the HMAC/HKDF constructions over it that Noise uses (WireGuard and ts2021).
  * @module
  */
-import { blake2s } from "@noble/hashes/blake2.js";
-import { hmac } from "@noble/hashes/hmac.js";
+import { blake2s, hmac } from "./_deps.ts";
 
 /** BLAKE2s output length used throughout. */
 export const BLAKE2S_LEN = 32;

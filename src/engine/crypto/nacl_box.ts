@@ -3,7 +3,7 @@
  * it; Tailscale uses it for DERP client info and disco messages. Sealed output is tag || body.
  * @module
  */
-import { hsalsa, xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import { hsalsa, xsalsa20poly1305 } from "./_deps.ts";
 import { x25519Shared } from "./x25519.ts";
 
 /** Length of a box nonce. */

@@ -3,7 +3,7 @@
  * scalar multiplication itself, as Go's curve25519 does, so any 32 random bytes are a key.
  * @module
  */
-import { x25519 } from "@noble/curves/ed25519.js";
+import { x25519 } from "./_deps.ts";
 
 /** Length of X25519 public and private keys, and of shared secrets. */
 export const X25519_KEY_LEN = 32;
