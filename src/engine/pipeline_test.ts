@@ -6,34 +6,13 @@ import { ACCEPT_ALL, type LocalService, type PacketFilter, PacketPipeline } from
 import type { IpInfo } from "./wire/ip.ts";
 import { parseIpAddr } from "./wire/ip_addr.ts";
 import { IP_PROTO_UDP } from "./wire/ip_proto.ts";
-import { emitIpv4 } from "./wire/ipv4.ts";
-import { emitUdp } from "./wire/udp.ts";
+import { ipv4UdpPacket } from "./wire/testing/packets.ts";
 
 const PEER: NodePublic = publicOf(generatePrivate("node"));
 
+/** A UDP packet from `src` to `dst`:53 carrying three bytes. */
 function udp(src: string, dst: string): Uint8Array {
-  const s = parseIpAddr(src), d = parseIpAddr(dst);
-  const payload = new Uint8Array([1, 2, 3]);
-  const b = new Uint8Array(20 + 8 + payload.length);
-  const at = emitIpv4(
-    {
-      tos: 0,
-      id: 7,
-      dontFragment: false,
-      moreFragments: false,
-      fragmentOffset: 0,
-      ttl: 64,
-      protocol: IP_PROTO_UDP,
-      src: s,
-      dst: d,
-      options: new Uint8Array(0),
-      payloadLen: 8 + payload.length,
-    },
-    b,
-    0,
-  );
-  emitUdp({ srcPort: 1000, dstPort: 53, payload }, b, at, { src: s, dst: d });
-  return b;
+  return ipv4UdpPacket(src, dst, 1000, 53, new Uint8Array([1, 2, 3]));
 }
 
 function pipeline() {

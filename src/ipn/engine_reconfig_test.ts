@@ -19,10 +19,7 @@ import {
   publicToText,
 } from "../engine/key/keys.ts";
 import type { UdpReceived } from "../engine/stack/mod.ts";
-import { emitIpv4 } from "../engine/wire/ipv4.ts";
-import { IP_PROTO_UDP } from "../engine/wire/ip_proto.ts";
-import { parseIpAddr } from "../engine/wire/ip_addr.ts";
-import { emitUdp } from "../engine/wire/udp.ts";
+import { ipv4UdpPacket } from "../engine/wire/testing/packets.ts";
 import { engineConfig } from "./engine_config.ts";
 import { defaultPrefs } from "./prefs.ts";
 
@@ -64,28 +61,7 @@ function nodeJson(s: Side, allowed: string[] = []): JsonObject {
 
 /** An IPv4 UDP packet from `src` to `dst`:UDP_PORT. */
 function udpPacket(src: string, dst: string, text: string): Uint8Array {
-  const payload = new TextEncoder().encode(text);
-  const s = parseIpAddr(src), d = parseIpAddr(dst);
-  const b = new Uint8Array(20 + 8 + payload.length);
-  const at = emitIpv4(
-    {
-      tos: 0,
-      id: 1,
-      dontFragment: false,
-      moreFragments: false,
-      fragmentOffset: 0,
-      ttl: 64,
-      protocol: IP_PROTO_UDP,
-      src: s,
-      dst: d,
-      options: new Uint8Array(0),
-      payloadLen: 8 + payload.length,
-    },
-    b,
-    0,
-  );
-  emitUdp({ srcPort: 40000, dstPort: UDP_PORT, payload }, b, at, { src: s, dst: d });
-  return b;
+  return ipv4UdpPacket(src, dst, 40000, UDP_PORT, text);
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {

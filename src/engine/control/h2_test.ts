@@ -250,17 +250,7 @@ Deno.test("answerPing() sends HEAD over Noise when URLIsNoise, else over plain H
 });
 
 Deno.test("a corrupt record from the server ends the map poll with connection-lost, not a crash", async () => {
-  const [ct, st] = memoryTransportPair();
-  const client = new NoiseConn(
-    ct,
-    { sendKey: K1, receiveKey: K2, handshakeHash: HASH },
-    new Uint8Array(0),
-  );
-  const server = new NoiseConn(
-    st,
-    { sendKey: K2, receiveKey: K1, handshakeHash: HASH },
-    new Uint8Array(0),
-  );
+  const { client, server, st } = noisePair();
   const h2server = http2.createServer();
   h2server.on("stream", (stream) => {
     stream.respond({ ":status": 200 });
