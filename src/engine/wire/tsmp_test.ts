@@ -30,6 +30,15 @@ const PING4 = "4500001d000000004063b1fb6440000164400002700102030405060708";
 const PONG4 = "4500001fffff00004063b1f964400002644000016f01020304050607081234";
 // 100.64.0.2 rejects 100.64.0.1's TCP flow 567 -> 443 for ACLs (7-byte body, no flags).
 const REJECT4 = "4500001b000000004063b1fd6440000264400001210641023701bb";
+// What REJECT4 means.
+const REJECT4_MESSAGE: TsmpMessage = {
+  type: "reject",
+  proto: 6,
+  reason: TSMP_REASON_ACL,
+  srcPort: 567,
+  dstPort: 443,
+  maybeBroken: false,
+};
 // The same for UDP, shields up, MaybeBroken: the optional eighth byte is 0x01.
 const REJECT4_MAYBE_BROKEN = "4500001c000000004063b1fc6440000264400001211153023701bb01";
 // fd7a:115c:a1e0::1 -> ::2, flow label 0, hop limit 64.
@@ -60,14 +69,7 @@ Deno.test("parseTsmp() reads ping, pong, reject and disco advertisement bodies",
     data: fromHex("0102030405060708"),
     peerApiPort: 0x1234,
   });
-  assertEquals(parseTsmp(body(REJECT4), 0, 7), {
-    type: "reject",
-    proto: 6,
-    reason: TSMP_REASON_ACL,
-    srcPort: 567,
-    dstPort: 443,
-    maybeBroken: false,
-  });
+  assertEquals(parseTsmp(body(REJECT4), 0, 7), REJECT4_MESSAGE);
   const mb = parseTsmp(body(REJECT4_MAYBE_BROKEN), 0, 8);
   assert(mb.type === "reject");
   assertEquals([mb.proto, mb.reason, mb.maybeBroken], [17, TSMP_REASON_SHIELDS_UP, true]);
@@ -119,15 +121,7 @@ Deno.test("emitTsmpPacket() builds whole packets as Go does (0xa5 buffer, offset
   const ping: TsmpMessage = { type: "ping", data };
   assertEquals(tsmpPacketLen(ping, 4), 29);
   assertEmits((out, off) => emitTsmpPacket(ping, a4, b4, out, off), fromHex(PING4));
-  const reject: TsmpMessage = {
-    type: "reject",
-    proto: 6,
-    reason: TSMP_REASON_ACL,
-    srcPort: 567,
-    dstPort: 443,
-    maybeBroken: false,
-  };
-  assertEmits((out, off) => emitTsmpPacket(reject, b4, a4, out, off), fromHex(REJECT4));
+  assertEmits((out, off) => emitTsmpPacket(REJECT4_MESSAGE, b4, a4, out, off), fromHex(REJECT4));
   const a6 = parseIpAddr("fd7a:115c:a1e0::1"), b6 = parseIpAddr("fd7a:115c:a1e0::2");
   assertEmits((out, off) => emitTsmpPacket(ping, a6, b6, out, off), fromHex(PING6));
   const advert: TsmpMessage = { type: "disco-advert", key: new Uint8Array(32).fill(0x61) };
