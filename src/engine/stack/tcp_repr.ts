@@ -16,22 +16,15 @@ import {
   TCP_OPT_TIMESTAMPS,
   TCP_OPT_WINDOW_SCALE,
   TCP_SYN,
+  type TcpSegment,
 } from "../wire/mod.ts";
 
-/** A TCP header and the options the stack uses. */
-export interface TcpRepr {
-  /** Source port. */
-  srcPort: number;
-  /** Destination port. */
-  dstPort: number;
-  /** Sequence number. */
-  seq: number;
-  /** Acknowledgment number. */
-  ack: number;
-  /** Flag bits (`TCP_FIN` … `TCP_AE`). */
-  flags: number;
-  /** Window field as sent (unscaled). */
-  window: number;
+/**
+ * A TCP header and the options the stack uses: the header fields are those of the wire codec's
+ * {@linkcode TcpSegment} (the urgent pointer left out: the stack neither sends nor honours it).
+ */
+export interface TcpRepr
+  extends Pick<TcpSegment, "srcPort" | "dstPort" | "seq" | "ack" | "flags" | "window"> {
   /** MSS option, or -1. */
   mss: number;
   /** Window-scale shift, or -1. */

@@ -57,19 +57,23 @@ import { RttEstimator } from "./rtt_estimator.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
 import { clearTcpOptions, newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
 
-/** RFC 9293's eleven states. */
-export type TcpState =
-  | "closed"
-  | "listen"
-  | "syn-sent"
-  | "syn-received"
-  | "established"
-  | "fin-wait-1"
-  | "fin-wait-2"
-  | "close-wait"
-  | "closing"
-  | "last-ack"
-  | "time-wait";
+/** RFC 9293's eleven states, in its order. */
+export const TCP_STATES = [
+  "closed",
+  "listen",
+  "syn-sent",
+  "syn-received",
+  "established",
+  "fin-wait-1",
+  "fin-wait-2",
+  "close-wait",
+  "closing",
+  "last-ack",
+  "time-wait",
+] as const;
+
+/** One of RFC 9293's eleven states. */
+export type TcpState = typeof TCP_STATES[number];
 
 /** Why a connection ended abnormally. */
 export type TcpError = "refused" | "unreachable" | "reset" | "timeout" | "aborted";
@@ -116,15 +120,8 @@ export interface TcpSocketStats {
   lostRetransmits: number;
 }
 
-const SYNCHRONIZED = new Set<TcpState>([
-  "established",
-  "fin-wait-1",
-  "fin-wait-2",
-  "close-wait",
-  "closing",
-  "last-ack",
-  "time-wait",
-]);
+// RFC 9293's synchronized states: ESTABLISHED and every state after it in its order.
+const SYNCHRONIZED = new Set<TcpState>(TCP_STATES.slice(TCP_STATES.indexOf("established")));
 
 /** A TCP connection's state machine. */
 export class TcpSocket {

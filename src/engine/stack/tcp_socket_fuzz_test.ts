@@ -15,22 +15,10 @@ import { Prng, SimNet } from "./testing/sim_net.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { RECV_BUFFER_MAX, SEND_BUFFER_MAX } from "./constants.ts";
 import { newTcpRepr, type TcpRepr } from "./tcp_repr.ts";
-import { TcpSocket } from "./tcp_socket.ts";
+import { TCP_STATES, TcpSocket } from "./tcp_socket.ts";
 import { fuzzPlan, runRounds, SHARE_MIN_ROUNDS } from "../base/testing/fuzz.ts";
 
-const STATES = new Set([
-  "closed",
-  "listen",
-  "syn-sent",
-  "syn-received",
-  "established",
-  "fin-wait-1",
-  "fin-wait-2",
-  "close-wait",
-  "closing",
-  "last-ack",
-  "time-wait",
-]);
+const STATES = new Set<string>(TCP_STATES);
 
 /** The application's byte at stream offset `i`: a pattern with no short period. */
 function streamByte(i: number): number {

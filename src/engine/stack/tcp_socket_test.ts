@@ -58,18 +58,10 @@ function seg(init: SegInit): TcpRepr {
   return r;
 }
 
-interface Out {
-  seq: number;
-  ack: number;
-  flags: number;
-  window: number;
-  mss: number;
-  wscale: number;
-  sackPermitted: boolean;
-  hasTs: boolean;
-  sack: [number, number][];
-  payload: Uint8Array;
-}
+/** A segment the socket sent, copied out of the reused {@linkcode TcpRepr}. */
+type Out =
+  & Pick<TcpRepr, "seq" | "ack" | "flags" | "window" | "mss" | "wscale" | "sackPermitted" | "hasTs">
+  & { sack: [number, number][]; payload: Uint8Array };
 
 function snapshot(s: TcpSocket, r: TcpRepr): Out {
   const payload = new Uint8Array(r.payloadLen);
