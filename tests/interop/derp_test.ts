@@ -151,6 +151,34 @@ async function connectClient(derper: Derper, extra: Partial<DerpNode>): Promise<
   return client;
 }
 
+/** Runs `fn` with two clients of `derper`, dialled with `extraA` and `extraB`; closes both after. */
+async function withClientPair(
+  derper: Derper,
+  extraA: Partial<DerpNode>,
+  extraB: Partial<DerpNode>,
+  fn: (a: DerpClient, b: DerpClient) => Promise<void>,
+): Promise<void> {
+  const a = await connectClient(derper, extraA);
+  const b = await connectClient(derper, extraB);
+  try {
+    await fn(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+/** Runs `fn` against a fresh derper (TLS, or plain HTTP); stops it and removes its files after. */
+async function withDerper(plain: boolean, fn: (derper: Derper) => Promise<void>): Promise<void> {
+  const derper = await Derper.create(plain);
+  try {
+    await fn(derper);
+  } finally {
+    await derper.stop();
+    await Deno.remove(derper.dir, { recursive: true });
+  }
+}
+
 /** Reads `client` until `n` packets from `src` have arrived (20 s at most); returns them. */
 async function receivePackets(client: DerpClient, src: NodePublic, n: number, onEach?: () => void) {
   const out: Uint8Array[] = [];
@@ -237,8 +265,7 @@ Deno.test({
   }`,
   ignore: !derperAvailable.ok,
   fn: async (t) => {
-    const derper = await Derper.create();
-    try {
+    await withDerper(false, async (derper) => {
       assert(
         derper.certName.startsWith("sha256-raw:"),
         `no CertName in derper's log: ${derper.log}`,
@@ -313,87 +340,87 @@ Deno.test({
       await t.step(
         "1,000 packets each way, one client via InsecureForTests, one pinned",
         async () => {
-          const a = await connectClient(derper, { InsecureForTests: true });
-          const b = await connectClient(derper, { CertName: derper.certName });
-          try {
-            const toB = numbered(1000, 1200, 0xaa);
-            const toA = numbered(1000, 1200, 0xbb);
-            const gotB = new Counter();
-            const gotA = new Counter();
-            const t0 = performance.now();
-            const [atB, atA] = await Promise.all([
-              receivePackets(b, a.publicKey, 1000, gotB.bump),
-              receivePackets(a, b.publicKey, 1000, gotA.bump),
-              sendPaced(a, b.publicKey, toB, gotB, 16),
-              sendPaced(b, a.publicKey, toA, gotA, 16),
-            ]);
-            const ms = performance.now() - t0;
-            assertEquals(atB.length, 1000);
-            for (let i = 0; i < 1000; i++) {
-              assertEquals(toHex(atB[i]), toHex(toB[i]), `packet ${i} to B`);
-              assertEquals(toHex(atA[i]), toHex(toA[i]), `packet ${i} to A`);
-            }
-            assertEquals(a.serverInfo?.version, 2);
-            assertEquals(a.stats.drops, { malformed: 0, unknownType: 0, unexpectedType: 0 });
-            console.log(
-              `  2,000 packets (1,000 each way, ~1.2 KB) in ${ms.toFixed(0)} ms, no loss`,
-            );
-          } finally {
-            await a.close();
-            await b.close();
-          }
+          await withClientPair(
+            derper,
+            { InsecureForTests: true },
+            { CertName: derper.certName },
+            async (a, b) => {
+              const toB = numbered(1000, 1200, 0xaa);
+              const toA = numbered(1000, 1200, 0xbb);
+              const gotB = new Counter();
+              const gotA = new Counter();
+              const t0 = performance.now();
+              const [atB, atA] = await Promise.all([
+                receivePackets(b, a.publicKey, 1000, gotB.bump),
+                receivePackets(a, b.publicKey, 1000, gotA.bump),
+                sendPaced(a, b.publicKey, toB, gotB, 16),
+                sendPaced(b, a.publicKey, toA, gotA, 16),
+              ]);
+              const ms = performance.now() - t0;
+              assertEquals(atB.length, 1000);
+              for (let i = 0; i < 1000; i++) {
+                assertEquals(toHex(atB[i]), toHex(toB[i]), `packet ${i} to B`);
+                assertEquals(toHex(atA[i]), toHex(toA[i]), `packet ${i} to A`);
+              }
+              assertEquals(a.serverInfo?.version, 2);
+              assertEquals(a.stats.drops, { malformed: 0, unknownType: 0, unexpectedType: 0 });
+              console.log(
+                `  2,000 packets (1,000 each way, ~1.2 KB) in ${ms.toFixed(0)} ms, no loss`,
+              );
+            },
+          );
         },
       );
 
       await t.step("throughput: packets per second A to B through derper", async () => {
-        const a = await connectClient(derper, { InsecureForTests: true });
-        const b = await connectClient(derper, { InsecureForTests: true });
-        try {
-          const n = 20_000;
-          for (const size of [100, 1200]) {
-            const packets = numbered(n, size, 0xcc);
-            const got = new Counter();
-            const t0 = performance.now();
-            await Promise.all([
-              receivePackets(b, a.publicKey, n, got.bump),
-              sendPaced(a, b.publicKey, packets, got, 24),
-            ]);
-            const s = (performance.now() - t0) / 1000;
-            console.log(
-              `  ${n} packets of ~${size} B: ${(n / s).toFixed(0)} packets/s, ` +
-                `${((n * size * 8) / s / 1e6).toFixed(1)} Mbit/s (window 24, no loss)`,
-            );
-          }
-        } finally {
-          await a.close();
-          await b.close();
-        }
+        await withClientPair(
+          derper,
+          { InsecureForTests: true },
+          { InsecureForTests: true },
+          async (a, b) => {
+            const n = 20_000;
+            for (const size of [100, 1200]) {
+              const packets = numbered(n, size, 0xcc);
+              const got = new Counter();
+              const t0 = performance.now();
+              await Promise.all([
+                receivePackets(b, a.publicKey, n, got.bump),
+                sendPaced(a, b.publicKey, packets, got, 24),
+              ]);
+              const s = (performance.now() - t0) / 1000;
+              console.log(
+                `  ${n} packets of ~${size} B: ${(n / s).toFixed(0)} packets/s, ` +
+                  `${((n * size * 8) / s / 1e6).toFixed(1)} Mbit/s (window 24, no loss)`,
+              );
+            }
+          },
+        );
       });
 
       await t.step("a peer-gone frame arrives when the other client disconnects", async () => {
-        const a = await connectClient(derper, { InsecureForTests: true });
-        const b = await connectClient(derper, { CertName: derper.certName });
-        try {
-          await b.send(a.publicKey, new Uint8Array([1, 2, 3]));
-          await receivePackets(a, b.publicKey, 1);
-          await b.close();
-          const gone = await within(
-            (async () => {
-              for (;;) {
-                const m: DerpMessage = await a.recv();
-                if (m.type === "peer-gone") return m;
-              }
-            })(),
-            10_000,
-            "peer-gone after B left",
-          );
-          assert(gone.type === "peer-gone");
-          assertEquals(toHex(gone.peer), toHex(b.publicKey));
-          assertEquals(gone.reason, 0);
-        } finally {
-          await a.close();
-          await b.close();
-        }
+        await withClientPair(
+          derper,
+          { InsecureForTests: true },
+          { CertName: derper.certName },
+          async (a, b) => {
+            await b.send(a.publicKey, new Uint8Array([1, 2, 3]));
+            await receivePackets(a, b.publicKey, 1);
+            await b.close();
+            const gone = await within(
+              (async () => {
+                for (;;) {
+                  const m: DerpMessage = await a.recv();
+                  if (m.type === "peer-gone") return m;
+                }
+              })(),
+              10_000,
+              "peer-gone after B left",
+            );
+            assert(gone.type === "peer-gone");
+            assertEquals(toHex(gone.peer), toHex(b.publicKey));
+            assertEquals(gone.reason, 0);
+          },
+        );
       });
 
       await t.step(
@@ -467,10 +494,7 @@ Deno.test({
           }
         },
       );
-    } finally {
-      await derper.stop();
-      await Deno.remove(derper.dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -480,8 +504,7 @@ Deno.test({
   }`,
   ignore: !derperAvailable.ok,
   fn: async () => {
-    const derper = await Derper.create(true);
-    try {
+    await withDerper(true, async (derper) => {
       // Without the knob we speak TLS, which a plain-HTTP derper cannot answer.
       const err = await assertRejects(
         () => dialNode(derper.node({ InsecureForTests: true })),
@@ -491,19 +514,11 @@ Deno.test({
       const c = await dialNode(derper.node({}), { useHttp: true });
       assertEquals(c.certSha256, null);
       await c.stream.close();
-      const a = await connectClient(derper, {});
-      const b = await connectClient(derper, {});
-      try {
+      await withClientPair(derper, {}, {}, async (a, b) => {
         await a.send(b.publicKey, new Uint8Array([5, 6, 7]));
         const [p] = await receivePackets(b, a.publicKey, 1);
         assertEquals(p, new Uint8Array([5, 6, 7]));
-      } finally {
-        await a.close();
-        await b.close();
-      }
-    } finally {
-      await derper.stop();
-      await Deno.remove(derper.dir, { recursive: true });
-    }
+      });
+    });
   },
 });
