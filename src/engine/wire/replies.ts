@@ -49,8 +49,9 @@ import {
   ICMPV6_ERROR_MAX_PACKET,
 } from "./icmpv6.ts";
 import { inspectIp, type IpInfo } from "./ip.ts";
+import { emitIpHeader } from "./ip_build.ts";
 import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TCP, IP_PROTO_UDP } from "./ip_proto.ts";
-import { fillIpv4Checksum, IPV4_HEADER_LEN } from "./ipv4.ts";
+import { IPV4_HEADER_LEN } from "./ipv4.ts";
 import { IPV6_HEADER_LEN } from "./ipv6.ts";
 import {
   fillTcpChecksum,
@@ -80,9 +81,9 @@ export interface ReplyOptions {
   dontFragment?: boolean;
 }
 
-// Writes a 20-byte IPv4 header or a 40-byte IPv6 header answering `info`'s packet (addresses
-// swapped) and returns the offset after it. The IPv4 checksum is filled by the caller after
-// the total length is known, via fillIpv4Checksum.
+// Writes the IP header answering `info`'s packet in `b` (addresses swapped, TTL / hop limit
+// REPLY_TTL, no options) with emitIpHeader and returns the offset after it. Callers have
+// checked that `out` has room.
 function writeReplyIp(
   b: Uint8Array,
   info: IpInfo,
@@ -93,36 +94,15 @@ function writeReplyIp(
   out: Uint8Array,
   at: number,
 ): number {
-  if (info.version === 4) {
-    const total = IPV4_HEADER_LEN + payloadLen;
-    out[at] = 0x45;
-    out[at + 1] = tos;
-    out[at + 2] = total >>> 8;
-    out[at + 3] = total;
-    const id = o.ipId ?? 0;
-    out[at + 4] = id >>> 8;
-    out[at + 5] = id;
-    out[at + 6] = o.dontFragment ? 0x40 : 0;
-    out[at + 7] = 0;
-    out[at + 8] = REPLY_TTL;
-    out[at + 9] = protocol;
-    out.set(b.subarray(info.dstOff, info.dstOff + 4), at + 12);
-    out.set(b.subarray(info.srcOff, info.srcOff + 4), at + 16);
-    fillIpv4Checksum(out, at);
-    return at + IPV4_HEADER_LEN;
-  }
-  const fl = (o.ipId ?? 0) & 0xfffff;
-  out[at] = 0x60 | (tos >>> 4);
-  out[at + 1] = ((tos & 0x0f) << 4) | (fl >>> 16);
-  out[at + 2] = fl >>> 8;
-  out[at + 3] = fl;
-  out[at + 4] = payloadLen >>> 8;
-  out[at + 5] = payloadLen;
-  out[at + 6] = protocol;
-  out[at + 7] = REPLY_TTL;
-  out.set(b.subarray(info.dstOff, info.dstOff + 16), at + 8);
-  out.set(b.subarray(info.srcOff, info.srcOff + 16), at + 24);
-  return at + IPV6_HEADER_LEN;
+  return emitIpHeader(
+    b.subarray(info.dstOff, info.dstOff + info.addrLen),
+    b.subarray(info.srcOff, info.srcOff + info.addrLen),
+    protocol,
+    payloadLen,
+    out,
+    at,
+    { ttl: REPLY_TTL, tos, id: o.ipId, dontFragment: o.dontFragment },
+  );
 }
 
 function isMulticastOrBroadcast(b: Uint8Array, info: IpInfo): boolean {
