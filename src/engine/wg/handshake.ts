@@ -66,6 +66,37 @@ export interface LocalStatic {
   readonly publicKey: Uint8Array;
 }
 
+// Noise's EncryptAndHash: seals `plaintext` under `key` (nonce 0) with the running hash as
+// associated data, writes it into `msg` at `at`, and returns the hash mixed with it.
+function encryptAndHash(
+  key: Uint8Array,
+  plaintext: Uint8Array,
+  hash: Uint8Array,
+  msg: Uint8Array,
+  at: number,
+): Uint8Array {
+  const sealed = aeadSeal(key, ZERO_NONCE, plaintext, hash);
+  msg.set(sealed, at);
+  return blake2sHash(hash, sealed);
+}
+
+// What creating an initiation or a response leaves in `hs`: the transcript after the message,
+// the ephemeral key and index we sent, and the new state.
+function recordCreated(
+  hs: Handshake,
+  state: HandshakeStateValue,
+  hash: Uint8Array,
+  chainKey: Uint8Array,
+  ephemeral: Uint8Array,
+  localIndex: number,
+): void {
+  hs.hash = hash;
+  hs.chainKey = chainKey;
+  hs.localEphemeral = ephemeral;
+  hs.localIndex = localIndex;
+  hs.state = state;
+}
+
 function dh(priv: Uint8Array, pub: Uint8Array): Uint8Array | null {
   try {
     return x25519Shared(priv, pub);
@@ -152,21 +183,13 @@ export function createInitiation(
   if (es === null) return null;
   let key: Uint8Array;
   [chainKey, key] = hkdfBlake2s(chainKey, es, 2);
-  const encStatic = aeadSeal(key, ZERO_NONCE, local.publicKey, hash);
-  msg.set(encStatic, INIT_STATIC_AT);
-  hash = blake2sHash(hash, encStatic);
+  hash = encryptAndHash(key, local.publicKey, hash, msg, INIT_STATIC_AT);
   [chainKey, key] = hkdfBlake2s(chainKey, hs.precomputedStaticStatic, 2);
   const ts = new Uint8Array(TAI64N_LEN);
   emitTai64n(wallMs, ts);
-  const encTs = aeadSeal(key, ZERO_NONCE, ts, hash);
-  msg.set(encTs, INIT_TIMESTAMP_AT);
-  hash = blake2sHash(hash, encTs);
+  hash = encryptAndHash(key, ts, hash, msg, INIT_TIMESTAMP_AT);
 
-  hs.hash = hash;
-  hs.chainKey = chainKey;
-  hs.localEphemeral = ephemeral;
-  hs.localIndex = localIndex;
-  hs.state = HandshakeState.initiationCreated;
+  recordCreated(hs, HandshakeState.initiationCreated, hash, chainKey, ephemeral, localIndex);
   return msg;
 }
 
@@ -251,15 +274,9 @@ export function createResponse(
   chainKey = hkdfBlake2s(chainKey, se, 1)[0];
   const [ck, tau, key] = hkdfBlake2s(chainKey, hs.presharedKey, 3);
   hash = blake2sHash(hash, tau);
-  const empty = aeadSeal(key, ZERO_NONCE, EMPTY, hash);
-  msg.set(empty, RESP_EMPTY_AT);
-  hash = blake2sHash(hash, empty);
+  hash = encryptAndHash(key, EMPTY, hash, msg, RESP_EMPTY_AT);
 
-  hs.hash = hash;
-  hs.chainKey = ck;
-  hs.localEphemeral = ephemeral;
-  hs.localIndex = localIndex;
-  hs.state = HandshakeState.responseCreated;
+  recordCreated(hs, HandshakeState.responseCreated, hash, ck, ephemeral, localIndex);
   return msg;
 }
 
