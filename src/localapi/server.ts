@@ -122,9 +122,8 @@ async function dispatch(
   }
   const name = url.pathname.slice(LOCALAPI_PREFIX.length);
   const handler = routes.get(name);
-  if (!handler) {
-    return new Response(`unknown localapi call ${JSON.stringify(name)}\n`, { status: 404 });
-  }
+  // tailscaled answers an unknown call as Go's http.NotFound does, whatever the name.
+  if (!handler) return new Response("404 page not found\n", { status: 404 });
   try {
     return await handler(req, url);
   } catch (err) {
