@@ -1,0 +1,259 @@
+/**
+ * Issue 14, "Drop-in for tailscaled": the real `tailscale` CLI (v1.98.10) with `--socket <ours>`
+ * drives our `tailnet daemon` through every everyday verb, and each verb's output is checked,
+ * next to the same verb against a real tailscaled's socket where the two should agree. No
+ * fakes: real headscale, real derper, a real tailscaled peer. Skipped, with the reason, when the
+ * lab's programs are not built.
+ */
+import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing/assert.ts";
+import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
+import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
+import { tailscaleBin } from "../lab/paths.ts";
+import { type CommandResult, runCommand } from "../lab/run_command.ts";
+
+function assertStringIncludes(text: string, part: string): void {
+  assert(text.includes(part), `${JSON.stringify(part)} in:\n${text}`);
+}
+
+const lab = labAvailable();
+const ignore = !lab.ok;
+if (ignore) {
+  // deno-lint-ignore no-console -- the reason a test is skipped belongs in the test output
+  console.error(`tests/interop/tailscale_cli_test.ts skipped: ${lab.reason}`);
+}
+
+/** `tailscale --socket <socket> ...args`, the real CLI, killed after 30 s. */
+function tailscale(socket: string, ...args: string[]): Promise<CommandResult> {
+  return runCommand(tailscaleBin("tailscale"), { args: ["--socket", socket, ...args] }, 30_000);
+}
+
+/** Fails with the command's whole output unless it exited 0; returns its stdout. */
+async function ok(r: Promise<CommandResult>, what: string): Promise<string> {
+  const res = await r;
+  assertEquals(res.code, 0, `${what}: exit ${res.code}\n${res.stderr}${res.stdout}`);
+  return res.stdout;
+}
+
+/** One raw LocalAPI GET over a Unix socket: status, body and the headers. */
+async function localApiGet(
+  socket: string,
+  path: string,
+): Promise<{ status: number; body: string; headers: Headers }> {
+  using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  const res = await fetch(`http://local-tailscaled.sock/localapi/v0/${path}`, { client });
+  return { status: res.status, body: await res.text(), headers: res.headers };
+}
+
+/** The `Machine:`/`User:` block `tailscale whois` prints, without the capabilities. */
+function whoisIdentity(out: string): string {
+  return out.split("\n").filter((l) => !/^\s*$/.test(l)).slice(0, 7).join("\n");
+}
+
+Deno.test({
+  name: "the real tailscale CLI drives tailnet's daemon: up, set, status, whois, ping, debug",
+  ignore,
+  sanitizeResources: false, // the lab's child processes are stopped by the lab itself
+  sanitizeOps: false,
+  async fn(t) {
+    await using l = await Lab.start({ tailscaleds: 1 });
+    await using d = await TailnetDaemon.create();
+    const real = l.nodes[0];
+    const ours = d.socket;
+    const realIp = (await ok(tailscale(real.socket, "ip", "-4"), "real ip -4")).trim();
+
+    await t.step("up --login-server --auth-key --hostname", async () => {
+      await ok(
+        tailscale(
+          ours,
+          "up",
+          "--login-server",
+          l.controlUrl,
+          "--auth-key",
+          l.authKey,
+          "--hostname",
+          "tn-cli",
+        ),
+        "up",
+      );
+      const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
+      assertEquals(st.BackendState, "Running");
+      assertEquals(st.Self.HostName, "tn-cli");
+    });
+
+    const ourIps = (await ok(tailscale(ours, "ip"), "ip")).trim().split("\n");
+    await t.step("ip, ip -4", async () => {
+      assertEquals(ourIps.length, 2);
+      assertMatch(ourIps[0], /^100\.64\.\d+\.\d+$/);
+      assertMatch(ourIps[1], /^fd7a:115c:a1e0::/);
+      assertEquals((await ok(tailscale(ours, "ip", "-4"), "ip -4")).trim(), ourIps[0]);
+    });
+
+    await t.step(
+      "status: both nodes, no Funnel warning; the real node lists the same two",
+      async () => {
+        await waitFor("the real peer in our status", async () => {
+          return (await tailscale(ours, "status")).stdout.includes(real.name);
+        }, { timeoutMs: 15_000 });
+        const table = await ok(tailscale(ours, "status"), "status");
+        assertMatch(
+          table,
+          new RegExp(`^${ourIps[0].replaceAll(".", "\\.")}\\s+tn-cli\\s+lab\\s+linux`, "m"),
+        );
+        assertMatch(
+          table,
+          new RegExp(`^${realIp.replaceAll(".", "\\.")}\\s+${real.name}\\s+lab\\s+linux`, "m"),
+        );
+        assert(!table.includes("Funnel"), `no Funnel warning:\n${table}`);
+        await waitFor("us in the real node's status", async () => {
+          return (await tailscale(real.socket, "status")).stdout.includes("tn-cli");
+        }, { timeoutMs: 15_000 });
+      },
+    );
+
+    await t.step("status --json: tailscaled's top-level fields, the peer by node key", async () => {
+      const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
+      const theirs = JSON.parse(await ok(tailscale(real.socket, "status", "--json"), "real"));
+      for (const k of Object.keys(theirs)) {
+        if (k === "ClientVersion") continue;
+        assert(k in st, `status --json has ${k}`);
+      }
+      assertEquals(st.TailscaleIPs, ourIps);
+      const peer = st.Peer[theirs.Self.PublicKey];
+      assert(peer !== undefined, "the real node in Peer by its node key");
+      assertEquals(peer.HostName, real.name);
+      assertEquals(peer.TailscaleIPs, theirs.Self.TailscaleIPs);
+    });
+
+    await t.step(
+      "whois by IP and IP:port: the same identity the real tailscaled prints",
+      async () => {
+        const fromUs = await ok(tailscale(ours, "whois", realIp), "whois");
+        const fromThem = await ok(tailscale(real.socket, "whois", realIp), "real whois");
+        assertStringIncludes(fromUs, `Name:          ${real.name}.`);
+        assertStringIncludes(fromUs, "Name:     lab");
+        assertEquals(whoisIdentity(fromUs), whoisIdentity(fromThem));
+        const withPort = await ok(tailscale(ours, "whois", `${realIp}:80`), "whois ip:port");
+        assertEquals(whoisIdentity(withPort), whoisIdentity(fromUs));
+        const self = await ok(tailscale(ours, "whois", ourIps[1]), "whois self v6");
+        assertStringIncludes(self, "tn-cli.");
+        const none = await tailscale(ours, "whois", "100.64.99.99");
+        const noneThem = await tailscale(real.socket, "whois", "100.64.99.99");
+        assertEquals([none.code, none.stderr], [noneThem.code, noneThem.stderr]);
+        assertEquals(none.stderr.trim(), "peer not found");
+      },
+    );
+
+    await t.step("ping <peer>: pongs via DERP", async () => {
+      const r = await tailscale(ours, "ping", "-c", "2", real.name);
+      assertMatch(
+        r.stdout,
+        new RegExp(
+          `^pong from ${real.name} \\(${
+            realIp.replaceAll(".", "\\.")
+          }\\) via DERP\\(lab\\) in \\d+ms$`,
+          "m",
+        ),
+      );
+    });
+
+    await t.step("ping --tsmp <peer>: a pong through WireGuard", async () => {
+      const out = await ok(tailscale(ours, "ping", "--tsmp", "-c", "1", real.name), "ping --tsmp");
+      assertMatch(
+        out,
+        new RegExp(`^pong from ${real.name} \\(${realIp.replaceAll(".", "\\.")}`, "m"),
+      );
+    });
+
+    await t.step("debug prefs: Go decodes ours, with the fields tailscaled serves", async () => {
+      const prefs = JSON.parse(await ok(tailscale(ours, "debug", "prefs"), "debug prefs"));
+      const theirs = JSON.parse(await ok(tailscale(real.socket, "debug", "prefs"), "real"));
+      assertEquals(Object.keys(prefs), Object.keys(theirs));
+      assertEquals(Object.keys(prefs.Config), Object.keys(theirs.Config));
+      assertEquals(prefs.Hostname, "tn-cli");
+      assertEquals(prefs.ControlURL, l.controlUrl);
+      assertEquals(prefs.WantRunning, true);
+      assertEquals(prefs.Config.UserProfile.LoginName, "lab");
+      assertEquals(prefs.Config.PrivateNodeKey, theirs.Config.PrivateNodeKey, "zeroed, as theirs");
+      assertEquals(prefs.Config.NetworkLockKey, theirs.Config.NetworkLockKey);
+    });
+
+    await t.step("set --hostname: applied live", async () => {
+      await ok(tailscale(ours, "set", "--hostname", "tn-cli2"), "set --hostname");
+      const prefs = JSON.parse(await ok(tailscale(ours, "debug", "prefs"), "debug prefs"));
+      assertEquals(prefs.Hostname, "tn-cli2");
+      await waitFor("the new hostname in the real node's status", async () => {
+        return (await tailscale(real.socket, "status")).stdout.includes("tn-cli2");
+      }, { timeoutMs: 15_000 });
+      const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
+      assertEquals(st.BackendState, "Running");
+    });
+
+    await t.step("debug watch-ipn -initial: the initial state and prefs", async () => {
+      const r = await tailscale(
+        ours,
+        "debug",
+        "watch-ipn",
+        "-initial",
+        "-netmap=false",
+        "-count",
+        "1",
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stderr, "Connected.\n");
+      const n = JSON.parse(r.stdout);
+      assertEquals(n.State, 6, "Running");
+      assertEquals(n.Prefs.Hostname, "tn-cli2");
+      assertEquals(n.NetMap, null);
+    });
+
+    await t.step("debug derp-map: the map control sent, as the real node has it", async () => {
+      const ourMap = JSON.parse(await ok(tailscale(ours, "debug", "derp-map"), "debug derp-map"));
+      const theirMap = JSON.parse(await ok(tailscale(real.socket, "debug", "derp-map"), "real"));
+      assertEquals(ourMap, theirMap);
+      assert(String(l.derpRegionId) in ourMap.Regions);
+    });
+
+    await t.step("netcheck: uses the tailnet's DERP map, not the internet", async () => {
+      const out = await ok(tailscale(ours, "netcheck"), "netcheck");
+      assertStringIncludes(out, "* UDP: true");
+      assertStringIncludes(out, "* Nearest DERP: Lab DERP");
+    });
+
+    await t.step("metrics print: tailscaled's metric names in Prometheus text", async () => {
+      const out = await ok(tailscale(ours, "metrics", "print"), "metrics print");
+      const theirs = await ok(tailscale(real.socket, "metrics", "print"), "real");
+      const names = (s: string) =>
+        new Set(s.split("\n").filter((x) => x.startsWith("# TYPE ")).map((x) => x.split(" ")[2]));
+      for (const n of names(out)) assert(names(theirs).has(n), `tailscaled also has ${n}`);
+      assertStringIncludes(out, `tailscaled_home_derp_region_id ${l.derpRegionId}\n`);
+      assertMatch(out, /^tailscaled_outbound_packets_total\{path="derp"\} [1-9]\d*$/m);
+    });
+
+    await t.step("LocalAPI: serve-config and an unknown call answer as tailscaled's", async () => {
+      for (const path of ["serve-config", "no-such-call"]) {
+        const a = await localApiGet(ours, path);
+        const b = await localApiGet(real.socket, path);
+        assertEquals([a.status, a.body], [b.status, b.body], path);
+        if (path === "serve-config") assertEquals(a.headers.get("etag"), b.headers.get("etag"));
+      }
+    });
+
+    await t.step("down: stopped, as tailscaled says it", async () => {
+      await ok(tailscale(ours, "down"), "down");
+      const r = await tailscale(ours, "status");
+      assertEquals([r.code, r.stdout], [1, "Tailscale is stopped.\n"]);
+    });
+
+    await t.step("up --reset: back up, the hostname flag cleared", async () => {
+      await ok(
+        tailscale(ours, "up", "--reset", "--login-server", l.controlUrl, "--auth-key", l.authKey),
+        "up --reset",
+      );
+      const prefs = JSON.parse(await ok(tailscale(ours, "debug", "prefs"), "debug prefs"));
+      assertEquals(prefs.Hostname, "");
+      assertEquals(prefs.WantRunning, true);
+      const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
+      assertEquals(st.BackendState, "Running");
+    });
+  },
+});
