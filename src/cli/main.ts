@@ -16,13 +16,13 @@ import { logoutCommand } from "./logout.ts";
 import { statusCommand } from "./status.ts";
 import { ipCommand } from "./ip.ts";
 import { pingCommand } from "./ping.ts";
+import { setCommand } from "./set.ts";
+import { whoisCommand } from "./whois.ts";
 
 /** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
 const PLANNED = new Map<string, string>([
-  ["set", "Change specified preferences"],
   ["ping", "Ping a host at the Tailscale layer, see how it routed"],
   ["netcheck", "Print an analysis of local network conditions"],
-  ["whois", "Show the machine and user associated with a Tailscale IP"],
 ]);
 
 function plannedCommand(name: string, summary: string): Command {
@@ -48,11 +48,13 @@ export function commands(): Command[] {
     daemonCommand,
     upCommand,
     downCommand,
+    setCommand,
     loginCommand,
     logoutCommand,
     statusCommand,
     ipCommand,
     pingCommand,
+    whoisCommand,
     versionCommand,
   ];
   const builtNames = new Set(built.map((c) => c.name));

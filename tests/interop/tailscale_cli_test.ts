@@ -10,6 +10,7 @@ import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { tailscaleBin } from "../lab/paths.ts";
 import { type CommandResult, runCommand } from "../lab/run_command.ts";
+import { runTailnet } from "../lab/tailnet_process.ts";
 
 function assertStringIncludes(text: string, part: string): void {
   assert(text.includes(part), `${JSON.stringify(part)} in:\n${text}`);
@@ -187,6 +188,58 @@ Deno.test({
       const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
       assertEquals(st.BackendState, "Running");
     });
+
+    await t.step(
+      "tailnet whois and tailnet set, against ours and against a real tailscaled",
+      async () => {
+        // Our CLI prints what tailscale's prints, from either daemon.
+        const theirs = await ok(tailscale(real.socket, "whois", realIp), "real whois");
+        for (const socket of [ours, real.socket]) {
+          const r = await runTailnet(["--socket", socket, "whois", realIp], { timeoutMs: 30_000 });
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(r.stdout, theirs, `tailnet whois via ${socket}`);
+          const none = await runTailnet(["--socket", socket, "whois", "100.64.99.99"], {
+            timeoutMs: 30_000,
+          });
+          assertEquals([none.code, none.stderr], [1, "tailnet: peer not found\n"]);
+        }
+        const json = await runTailnet(["--socket", ours, "whois", "--json", `${realIp}:443`], {
+          timeoutMs: 30_000,
+        });
+        assertEquals(JSON.parse(json.stdout).UserProfile.LoginName, "lab");
+        // set: only the named pref changes, on both daemons.
+        for (const [socket, name] of [[ours, "tn-cli3"], [real.socket, `${real.name}-b`]]) {
+          const before = JSON.parse(await ok(tailscale(socket, "debug", "prefs"), "prefs"));
+          const r = await runTailnet([
+            "--socket",
+            socket,
+            "set",
+            "--hostname",
+            name,
+            "--shields-up",
+          ], {
+            timeoutMs: 30_000,
+          });
+          assertEquals(r.code, 0, r.stderr);
+          const after = JSON.parse(await ok(tailscale(socket, "debug", "prefs"), "prefs"));
+          assertEquals(
+            { ...after, Hostname: before.Hostname, ShieldsUp: before.ShieldsUp },
+            before,
+          );
+          assertEquals([after.Hostname, after.ShieldsUp], [name, true]);
+          const undo = await runTailnet(["--socket", socket, "set", "--shields-up=false"], {
+            timeoutMs: 30_000,
+          });
+          assertEquals(undo.code, 0, undo.stderr);
+        }
+        const bad = await runTailnet(["--socket", ours, "set", "--hostname", "-bad-"], {
+          timeoutMs: 30_000,
+        });
+        assertEquals(bad.code, 1);
+        assertMatch(bad.stderr, /^tailnet: .*-bad-.* not a valid DNS label.*\n$/);
+        await ok(tailscale(ours, "set", "--hostname", "tn-cli2"), "set back");
+      },
+    );
 
     await t.step("debug watch-ipn -initial: the initial state and prefs", async () => {
       const r = await tailscale(
