@@ -308,5 +308,31 @@ Deno.test({
       const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
       assertEquals(st.BackendState, "Running");
     });
+
+    await t.step(
+      "SIGTERM: the map stream is closed (control sees us offline), the socket removed",
+      async () => {
+        const nodeKey = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status")).Self
+          .PublicKey;
+        const onlineInControl = async () => {
+          const nodes = (await l.headscale(["nodes", "list"])) as {
+            node_key: string;
+            online?: boolean;
+          }[];
+          return nodes.find((n) => n.node_key === nodeKey)?.online === true;
+        };
+        await waitFor("control to see us online", onlineInControl, { timeoutMs: 15_000 });
+        const log = await d.stop();
+        assertStringIncludes(log, "SIGTERM: shutting down");
+        // headscale marks a node offline about 10 s after its map stream ends (measured: the
+        // same for a real tailscaled stopped with SIGTERM).
+        await waitFor("control to see us offline", async () => !(await onlineInControl()), {
+          timeoutMs: 20_000,
+        });
+        let socketGone = false;
+        await Deno.lstat(ours).catch(() => socketGone = true);
+        assert(socketGone, "socket removed");
+      },
+    );
   },
 });
