@@ -94,3 +94,28 @@ Deno.test("validatePrefs() reports bad URLs, routes and features tailnet lacks",
     "--ssh is not built yet in this version of tailnet",
   ]);
 });
+
+Deno.test("applyMaskedPrefs() takes every Go field (AutoExitNode, RelayServerPort); validatePrefs() refuses what tailnet lacks", () => {
+  const auto = applyMaskedPrefs(defaultPrefs(), {
+    AutoExitNode: "auto:any",
+    AutoExitNodeSet: true,
+  });
+  assertEquals(auto.AutoExitNode, "auto:any");
+  assertEquals(validatePrefs(auto), ["--exit-node is not built yet in this version of tailnet"]);
+  const relay = applyMaskedPrefs(defaultPrefs(), {
+    RelayServerPort: 4000,
+    RelayServerPortSet: true,
+  });
+  assertEquals(relay.RelayServerPort, 4000);
+  assertEquals(validatePrefs(relay), [
+    "--relay-server-port is not built yet in this version of tailnet",
+  ]);
+  // Go's omitempty fields at their zero value leave the JSON, as Go writes it.
+  const cleared = applyMaskedPrefs(auto, {
+    AutoExitNode: "",
+    AutoExitNodeSet: true,
+    ForceDaemon: false,
+    ForceDaemonSet: true,
+  });
+  assertEquals("AutoExitNode" in cleared || "ForceDaemon" in cleared, false);
+});

@@ -11,6 +11,8 @@ import { engineStatsHandler, pingHandler } from "./handlers/ping.ts";
 import { statusHandler } from "./handlers/status.ts";
 import { watchIpnBusHandler } from "./handlers/watch_ipn_bus.ts";
 import { whoisHandler } from "./handlers/whois.ts";
+import { profilesHandler } from "./handlers/profiles.ts";
+import { debugHandler } from "./handlers/debug.ts";
 import { derpMapHandler, serveConfigHandler } from "./handlers/netmap_info.ts";
 import { debugMetricsHandler, userMetricsHandler } from "./handlers/metrics.ts";
 import type { LocalApiHandler } from "./server.ts";
@@ -38,5 +40,7 @@ export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler>
     ["serve-config", serveConfigHandler(deps)],
     ["usermetrics", userMetricsHandler(deps)],
     ["metrics", debugMetricsHandler(deps)],
+    ["profiles/", profilesHandler(deps)],
+    ["debug", debugHandler(deps)],
   ]);
 }

@@ -309,6 +309,83 @@ Deno.test({
       assertEquals(st.BackendState, "Running");
     });
 
+    await t.step("set of what tailnet lacks: refused in one line, prefs untouched", async () => {
+      for (const flag of ["--exit-node=auto:any", "--relay-server-port=4000"]) {
+        const r = await tailscale(ours, "set", flag);
+        assertEquals(r.code, 1, flag);
+        assertMatch(r.stderr, /^--[a-z-]+ is not built yet in this version of tailnet\n$/);
+      }
+      const prefs = JSON.parse(await ok(tailscale(ours, "debug", "prefs"), "debug prefs"));
+      assertEquals([prefs.ExitNodeID, "AutoExitNode" in prefs, "RelayServerPort" in prefs], [
+        "",
+        false,
+        false,
+      ]);
+    });
+
+    await t.step("debug netmap: self, the real peer, the tailnet's domain", async () => {
+      const nm = JSON.parse(await ok(tailscale(ours, "debug", "netmap"), "debug netmap"));
+      const theirs = JSON.parse(await ok(tailscale(real.socket, "debug", "netmap"), "real"));
+      const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
+      assertEquals(nm.NodeKey, st.Self.PublicKey);
+      assertEquals(nm.Domain, theirs.Domain);
+      assert(
+        nm.Peers.some((p: { Key: string }) => p.Key === theirs.NodeKey),
+        "the real node among the peers",
+      );
+    });
+
+    await t.step("switch --list: the one profile, as tailscale lists profiles", async () => {
+      const out = await ok(tailscale(ours, "switch", "--list"), "switch --list");
+      const theirs = await ok(tailscale(real.socket, "switch", "--list"), "real");
+      const rows = (s: string) => s.trim().split("\n").map((l) => l.trim().split(/\s+/));
+      assertEquals(rows(out)[0], ["ID", "Tailnet", "Account"]);
+      assertEquals(rows(out).length, 2);
+      assertEquals(rows(out)[1].slice(1), rows(theirs)[1].slice(1), "same tailnet and account*");
+    });
+
+    await t.step(
+      "logout, then login --auth-key: logged out, then Running with a new node key",
+      async () => {
+        const before = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status")).Self
+          .PublicKey;
+        await ok(tailscale(ours, "logout"), "logout");
+        const out = await tailscale(ours, "status");
+        assertEquals([out.code, out.stdout], [1, "Logged out.\n"]);
+        assertEquals(
+          (await ok(tailscale(ours, "switch", "--list"), "list")).trim(),
+          "ID  Tailnet  Account",
+        );
+        await ok(
+          tailscale(
+            ours,
+            "login",
+            "--login-server",
+            l.controlUrl,
+            "--auth-key",
+            l.authKey,
+            "--hostname",
+            "tn-login",
+          ),
+          "login",
+        );
+        const st = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
+        assertEquals(st.BackendState, "Running");
+        assert(st.Self.PublicKey !== before, "a new node key");
+        const prefs = JSON.parse(await ok(tailscale(ours, "debug", "prefs"), "debug prefs"));
+        assertEquals(prefs.Hostname, "tn-login");
+        // login again while logged in: tailscale switches to an empty profile first; tailnet
+        // keeps one profile, so that one starts afresh, with another new node key.
+        await ok(
+          tailscale(ours, "login", "--login-server", l.controlUrl, "--auth-key", l.authKey),
+          "login again",
+        );
+        const again = JSON.parse(await ok(tailscale(ours, "status", "--json"), "status --json"));
+        assertEquals(again.BackendState, "Running");
+        assert(again.Self.PublicKey !== st.Self.PublicKey, "another new node key");
+      },
+    );
+
     await t.step(
       "SIGTERM: the map stream is closed (control sees us offline), the socket removed",
       async () => {
