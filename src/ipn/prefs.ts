@@ -372,7 +372,7 @@ function checkObjectField(field: keyof Prefs, v: unknown, bad: (w: string) => Ty
  * @param cur the current prefs (not modified)
  * @param masked the edit, as JSON
  * @returns the new prefs
- * @throws {TypeError} on a non-object, an unknown `…Set` field, or a wrong type
+ * @throws {TypeError} on a non-object or a wrong type (unknown fields are ignored, as in Go)
  *
  * @example Bring a node down
  * ```ts
@@ -391,9 +391,9 @@ export function applyMaskedPrefs(cur: Prefs, masked: unknown): Prefs {
   for (const [k, v] of Object.entries(m)) {
     if (!k.endsWith("Set") || k === "Set") continue;
     const field = k.slice(0, -3) as keyof Prefs;
-    if (!(field in FIELD_KIND)) {
-      throw new TypeError(`Cannot apply prefs edit: unknown field ${k}`);
-    }
+    // Go's JSON decoder ignores fields it does not know, so a newer client's ...Set flag is
+    // ignored here too rather than failing the whole edit.
+    if (!(field in FIELD_KIND)) continue;
     if (field === "AutoUpdate" && typeof v === "object" && v !== null) {
       const set = v as Record<string, unknown>;
       const au = (m.AutoUpdate ?? {}) as Record<string, unknown>;

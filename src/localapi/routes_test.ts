@@ -90,10 +90,11 @@ Deno.test("LocalAPI: wrong method, bad JSON and bad prefs answer 4xx in one line
     const [method, name, body, status] of [
       ["GET", "start", undefined, 400],
       ["GET", "logout", undefined, 400],
-      ["POST", "status", undefined, 405],
+      ["POST", "check-prefs", "{oops", 400],
+      ["GET", "check-prefs", undefined, 405],
       ["DELETE", "prefs", undefined, 405],
       ["PATCH", "prefs", { HostnameSet: true, Hostname: "no_way" }, 400],
-      ["PATCH", "prefs", { NoSuchFieldSet: true }, 400],
+      ["PATCH", "prefs", [], 400],
       ["POST", "start", { UpdatePrefs: { WantRunning: "yes" } }, 400],
       ["GET", "nosuch", undefined, 404],
       ["GET", "watch-ipn-bus?mask=x", undefined, 400],

@@ -35,15 +35,49 @@ async function ok(r: Promise<CommandResult>, what: string): Promise<string> {
   return res.stdout;
 }
 
-/** One raw LocalAPI GET over a Unix socket: status, body and the headers. */
-async function localApiGet(
+/** One raw LocalAPI request over a Unix socket: status, body and the headers. */
+async function localApi(
   socket: string,
   path: string,
+  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: string; headers: Headers }> {
   using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-  const res = await fetch(`http://local-tailscaled.sock/localapi/v0/${path}`, { client });
+  const host = init.headers?.host ?? "local-tailscaled.sock";
+  const res = await fetch(`http://${host}/localapi/v0/${path}`, {
+    client,
+    method: init.method ?? "GET",
+    body: init.body,
+    headers: init.headers,
+  });
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
+
+/** Bad requests both daemons must answer alike: [method, path, body, extra headers]. */
+const BAD_REQUESTS: [string, string, string?, Record<string, string>?][] = [
+  ["GET", "no-such-call"],
+  ["GET", "start"],
+  ["POST", "start", "[1]"],
+  ["GET", "login-interactive"],
+  ["GET", "logout"],
+  ["PUT", "prefs", "{}"],
+  ["PATCH", "prefs", "[]"],
+  ["GET", "check-prefs"],
+  ["POST", "check-prefs", "{oops"],
+  ["GET", "ping?ip=100.64.0.1&type=disco"],
+  ["POST", "ping?ip=bogus&type=disco"],
+  ["GET", "watch-ipn-bus?mask=x"],
+  ["POST", "derpmap"],
+  ["GET", "debug?action=current-netmap"],
+  ["POST", "debug"],
+  ["POST", "debug?action=no-such-action"],
+  ["GET", "whois"],
+  ["GET", "whois?addr=bogus"],
+  ["GET", "whois?addr=nodekey:12"],
+  ["DELETE", "serve-config"],
+  ["POST", "profiles/current"],
+  ["GET", "status", undefined, { host: "evil.example" }],
+  ["GET", "status", undefined, { origin: "http://evil.example" }],
+];
 
 /** The `Machine:`/`User:` block `tailscale whois` prints, without the capabilities. */
 function whoisIdentity(out: string): string {
@@ -282,13 +316,23 @@ Deno.test({
       assertMatch(out, /^tailscaled_outbound_packets_total\{path="derp"\} [1-9]\d*$/m);
     });
 
-    await t.step("LocalAPI: serve-config and an unknown call answer as tailscaled's", async () => {
-      for (const path of ["serve-config", "no-such-call"]) {
-        const a = await localApiGet(ours, path);
-        const b = await localApiGet(real.socket, path);
-        assertEquals([a.status, a.body], [b.status, b.body], path);
-        if (path === "serve-config") assertEquals(a.headers.get("etag"), b.headers.get("etag"));
+    await t.step("LocalAPI: serve-config and bad requests answer as tailscaled's", async () => {
+      const a = await localApi(ours, "serve-config");
+      const b = await localApi(real.socket, "serve-config");
+      assertEquals([a.status, a.body, a.headers.get("etag")], [
+        b.status,
+        b.body,
+        b.headers.get("etag"),
+      ]);
+      for (const [method, path, body, headers] of BAD_REQUESTS) {
+        const what = `${method} ${path} ${body ?? ""} ${JSON.stringify(headers ?? {})}`;
+        const x = await localApi(ours, path, { method, body, headers });
+        const y = await localApi(real.socket, path, { method, body, headers });
+        assert(x.status >= 400, what);
+        assertEquals([x.status, x.body], [y.status, y.body], what);
       }
+      // The daemon keeps serving, its prefs unchanged.
+      assertEquals(JSON.parse((await localApi(ours, "prefs")).body).Hostname, "tn-cli2");
     });
 
     await t.step("down: stopped, as tailscaled says it", async () => {

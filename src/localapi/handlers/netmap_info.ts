@@ -31,7 +31,7 @@ export function serveConfigHandler(_deps: LocalApiDeps): LocalApiHandler {
     if (req.method === "POST") {
       throw new LocalApiError(501, "serve is not built yet in this version of tailnet");
     }
-    requireMethod(req, ["GET"]);
+    requireMethod(req, ["GET"], 405, "method not allowed");
     const body = "null";
     const sum = new Uint8Array(
       await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)),

@@ -36,7 +36,7 @@ export function profilesHandler({ backend }: LocalApiDeps): LocalApiHandler {
       throw new LocalApiError(405, "use GET or PUT");
     }
     if (suffix === "current") {
-      requireMethod(req, ["GET"]);
+      requireMethod(req, ["GET"], 405, "use GET");
       return jsonResponse(loginProfile(backend));
     }
     const id = decodeURIComponent(suffix);
