@@ -18,6 +18,7 @@ import { ipCommand } from "./ip.ts";
 import { pingCommand } from "./ping.ts";
 import { setCommand } from "./set.ts";
 import { whoisCommand } from "./whois.ts";
+import { debugCommand, metricsCommand } from "./debug.ts";
 
 /** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
 const PLANNED = new Map<string, string>([
@@ -55,6 +56,8 @@ export function commands(): Command[] {
     ipCommand,
     pingCommand,
     whoisCommand,
+    metricsCommand,
+    debugCommand,
     versionCommand,
   ];
   const builtNames = new Set(built.map((c) => c.name));

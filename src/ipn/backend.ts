@@ -703,7 +703,7 @@ export function netmapJson(nm: NetworkMap): Record<string, unknown> {
       ID: u.id,
       LoginName: u.loginName,
       DisplayName: u.displayName,
-      ProfilePicURL: u.profilePicUrl,
+      ...(u.profilePicUrl ? { ProfilePicURL: u.profilePicUrl } : {}),
     };
   }
   return {

@@ -24,7 +24,8 @@ export function persistToJson(p: Persist, withKeys: boolean): PersistJson {
     ID: u?.id ?? 0,
     LoginName: u?.loginName ?? "",
     DisplayName: u?.displayName ?? "",
-    ProfilePicURL: u?.profilePicUrl ?? "",
+    // Go writes ProfilePicURL with omitzero.
+    ...(u?.profilePicUrl ? { ProfilePicURL: u.profilePicUrl } : {}),
   };
   return {
     PrivateNodeKey: key(p.privateNodeKey),

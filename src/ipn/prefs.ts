@@ -52,8 +52,8 @@ export interface UserProfileJson {
   LoginName: string;
   /** Display name. */
   DisplayName: string;
-  /** Picture URL. */
-  ProfilePicURL: string;
+  /** Picture URL; left out when empty (Go's omitzero). */
+  ProfilePicURL?: string;
 }
 
 /** `ipn.Prefs` without `Config` (the persist), with Go's JSON field names. */

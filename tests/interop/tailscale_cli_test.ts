@@ -275,6 +275,43 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "tailnet debug and metrics print, against ours and against a real tailscaled",
+      async () => {
+        const tn = async (socket: string, ...args: string[]) => {
+          const r = await runTailnet(["--socket", socket, ...args], { timeoutMs: 30_000 });
+          assertEquals(r.code, 0, `tailnet ${args.join(" ")}: ${r.stderr}`);
+          return r;
+        };
+        for (const socket of [ours, real.socket]) {
+          for (const verb of [["debug", "prefs"], ["debug", "derp-map"]]) {
+            const mine = JSON.parse((await tn(socket, ...verb)).stdout);
+            const theirs = JSON.parse(await ok(tailscale(socket, ...verb), verb.join(" ")));
+            assertEquals(mine, theirs, `${verb.join(" ")} via ${socket}`);
+          }
+          const nm = JSON.parse((await tn(socket, "debug", "netmap")).stdout);
+          const st = JSON.parse(await ok(tailscale(socket, "status", "--json"), "status"));
+          assertEquals(nm.NodeKey, st.Self.PublicKey);
+          const w = await tn(
+            socket,
+            "debug",
+            "watch-ipn",
+            "--initial",
+            "--netmap=false",
+            "--count",
+            "1",
+          );
+          assertEquals(w.stderr, "Connected.\n");
+          const first = JSON.parse(w.stdout);
+          assertEquals([first.State, first.NetMap], [6, null]);
+          assertEquals(first.Prefs.ControlURL, l.controlUrl);
+          const metrics = (await tn(socket, "metrics", "print")).stdout;
+          assertStringIncludes(metrics, `tailscaled_home_derp_region_id ${l.derpRegionId}\n`);
+          assertMatch((await tn(socket, "debug", "metrics")).stdout, /^# TYPE /m);
+        }
+      },
+    );
+
     await t.step("debug watch-ipn -initial: the initial state and prefs", async () => {
       const r = await tailscale(
         ours,
