@@ -11,7 +11,7 @@ import { jsonResponse, type LocalApiHandler } from "../server.ts";
  * @returns the handler
  */
 export function statusHandler({ backend }: LocalApiDeps): LocalApiHandler {
-  return (req, url) => {
+  return (_req, url) => {
     // tailscaled serves status whatever the method.
     return jsonResponse(backend.status(url.searchParams.get("peers") !== "false"));
   };
