@@ -492,5 +492,24 @@ Deno.test({
         assert(socketGone, "socket removed");
       },
     );
+
+    await t.step("tailnet down, up, logout, login against a real tailscaled", async () => {
+      const tn = (...args: string[]) =>
+        runTailnet(["--socket", real.socket, ...args], { timeoutMs: 30_000 });
+      const state = async () =>
+        JSON.parse(await ok(tailscale(real.socket, "status", "--json"), "status")).BackendState;
+      assertEquals((await tn("down")).code, 0);
+      assertEquals(await state(), "Stopped");
+      const stopped = await tn("status");
+      assertEquals([stopped.code, stopped.stdout], [1, "Tailscale is stopped.\n"]);
+      assertEquals((await tn("up")).code, 0);
+      assertEquals(await state(), "Running");
+      assertEquals((await tn("logout")).code, 0);
+      const out = await tn("status");
+      assertEquals([out.code, out.stdout], [1, "Logged out.\n"]);
+      const login = await tn("login", "--login-server", l.controlUrl, "--auth-key", l.authKey);
+      assertEquals(login.code, 0, login.stderr);
+      assertEquals(await state(), "Running");
+    });
   },
 });
