@@ -392,3 +392,69 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     }
   });
 }
+
+Deno.test("tailnet daemon: 200 concurrent LocalAPI clients are each answered; it keeps serving, its state intact", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const socket = `${dir}/run/tailnetd.sock`;
+  const child = await spawnStatedirDaemon(`${dir}/state`, socket);
+  try {
+    // A mix: reads, prefs edits, bad JSON, a wrong method and an unknown call, all at once,
+    // each on its own connection.
+    const requests = Array.from({ length: 200 }, (_, i) => {
+      switch (i % 5) {
+        case 0:
+          return { method: "GET", path: "status", body: undefined, want: [200] };
+        case 1:
+          return {
+            method: "PATCH",
+            path: "prefs",
+            body: JSON.stringify({ HostnameSet: true, Hostname: `box-${i}` }),
+            want: [200],
+          };
+        case 2:
+          return { method: "PATCH", path: "prefs", body: "{oops", want: [400] };
+        case 3:
+          return { method: "DELETE", path: "prefs", body: undefined, want: [405] };
+        default:
+          return { method: "GET", path: "no-such-call", body: undefined, want: [404] };
+      }
+    });
+    const t0 = performance.now();
+    const answers = await Promise.all(requests.map(async (r) => {
+      // Raw HTTP/1.1 on a fresh connection each: what 200 separate CLI processes would send.
+      const conn = await Deno.connect({ transport: "unix", path: socket });
+      const body = r.body ?? "";
+      await conn.write(new TextEncoder().encode(
+        `${r.method} /localapi/v0/${r.path} HTTP/1.1\r\nHost: local-tailscaled.sock\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      ));
+      const reply = await new Response(conn.readable).text();
+      const status = Number(reply.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0);
+      return r.want.includes(status) ? "ok" : `${r.method} ${r.path}: ${status}`;
+    }));
+    assertEquals(answers.filter((a) => a !== "ok"), []);
+    // deno-lint-ignore no-console -- the number the issue asks about, for the test log
+    console.error(
+      `200 concurrent LocalAPI clients answered in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
+    const st = await tailnet(["--socket", socket, "status", "--json"]);
+    assertEquals(st.code, 0, st.stderr);
+    const prefs = await tailnet(["--socket", socket, "debug", "prefs"]);
+    const hostname = JSON.parse(prefs.stdout).Hostname as string;
+    assertMatch(hostname, /^box-\d+$/);
+    child.kill("SIGTERM");
+    assertEquals((await child.status).code, 0);
+    await child.stderr.cancel();
+    // The state file parses and holds the last edit the daemon answered with.
+    const saved = JSON.stringify(
+      JSON.parse(await Deno.readTextFile(`${dir}/state/tailnetd.state`)),
+    );
+    assert(saved.includes(`"Hostname":"${hostname}"`), saved.slice(0, 300));
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
