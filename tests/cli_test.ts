@@ -173,6 +173,8 @@ Deno.test("tailnet status without a daemon fails in one line naming the socket",
   assertEquals(r.code, 1);
   assertEquals(r.stderr.trim().split("\n").length, 1);
   assertMatch(r.stderr, /\/nonexistent\/tailnetd\.sock.*is it running/);
+  // It says how to start one, on the same line.
+  assertMatch(r.stderr, /Start one with: tailnet daemon --socket \/nonexistent\/tailnetd\.sock\n$/);
 });
 
 Deno.test("CLI against a fresh daemon: status, ip, down, logout, bad up flags", async () => {

@@ -130,7 +130,8 @@ export class LocalApiClient {
 
   #connectError(err: NodeJS.ErrnoException): LocalApiClientError {
     const why = err.code === "ENOENT" || err.code === "ECONNREFUSED"
-      ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running?`
+      ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running? ` +
+        `Start one with: tailnet daemon --socket ${this.#socketPath}`
       : `LocalAPI request failed: ${err.message}`;
     return new LocalApiClientError(0, why);
   }
