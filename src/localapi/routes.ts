@@ -13,6 +13,7 @@ import { watchIpnBusHandler } from "./handlers/watch_ipn_bus.ts";
 import { whoisHandler } from "./handlers/whois.ts";
 import { profilesHandler } from "./handlers/profiles.ts";
 import { debugHandler } from "./handlers/debug.ts";
+import { dnsConfigHandler, dnsOsConfigHandler } from "./handlers/dns.ts";
 import { derpMapHandler, serveConfigHandler } from "./handlers/netmap_info.ts";
 import { debugMetricsHandler, userMetricsHandler } from "./handlers/metrics.ts";
 import type { LocalApiHandler } from "./server.ts";
@@ -42,5 +43,7 @@ export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler>
     ["metrics", debugMetricsHandler(deps)],
     ["profiles/", profilesHandler(deps)],
     ["debug", debugHandler(deps)],
+    ["dns-config", dnsConfigHandler(deps)],
+    ["dns-osconfig", dnsOsConfigHandler(deps)],
   ]);
 }

@@ -223,6 +223,15 @@ Deno.test("LocalAPI whois, derpmap, profiles, debug: tailscaled's shapes and sta
     LocalApiClientError,
   );
   assertEquals((noNm as LocalApiClientError).status, 400);
+  for (
+    const [name, status, message] of [
+      ["dns-config", 503, "no netmap"],
+      ["dns-osconfig", 500, "getting OS base config is not supported"],
+    ] as const
+  ) {
+    const err = await assertRejects(() => r.client.call("GET", name), LocalApiClientError);
+    assertEquals([(err as LocalApiClientError).status, err.message], [status, message], name);
+  }
 
   await r.client.call("POST", "start", { AuthKey: "k", UpdatePrefs: upPrefs });
   await r.client.call("POST", "login-interactive");
@@ -245,6 +254,7 @@ Deno.test("LocalAPI whois, derpmap, profiles, debug: tailscaled's shapes and sta
     assertEquals((err as LocalApiClientError).status, status, addr);
   }
   assert((await r.client.call("GET", "derpmap")).includes('"Regions"'));
+  assertEquals(await r.client.call("GET", "dns-config"), "null\n", "the fake netmap has no DNS");
   const profiles = await r.client.json<{ ID: string; UserProfile: { ID: number } }[]>(
     "GET",
     "profiles/",

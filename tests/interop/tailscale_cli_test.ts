@@ -372,6 +372,14 @@ Deno.test({
       assertEquals(JSON.parse((await localApi(ours, "prefs")).body).Hostname, "tn-cli2");
     });
 
+    await t.step("dns status: what a userspace tailscaled prints, but for our name", async () => {
+      const mine = await ok(tailscale(ours, "dns", "status"), "dns status");
+      const theirs = await ok(tailscale(real.socket, "dns", "status"), "real dns status");
+      const selfLine = /^Other devices in your tailnet can reach this device at (\S+)\.$/m;
+      assertMatch(mine.match(selfLine)?.[1] ?? "", /^tn-cli\d*\.tailnet\.test$/);
+      assertEquals(mine.replace(selfLine, ""), theirs.replace(selfLine, ""));
+    });
+
     await t.step("down: stopped, as tailscaled says it", async () => {
       await ok(tailscale(ours, "down"), "down");
       const r = await tailscale(ours, "status");
