@@ -441,6 +441,9 @@ export function validatePrefs(p: Prefs): string[] {
   }
   if (p.RunSSH) errs.push("--ssh is not built yet in this version of tailnet");
   if (p.RunWebClient) errs.push("--webclient is not built yet in this version of tailnet");
+  if (p.AppConnector.Advertise) {
+    errs.push("--advertise-connector is not built yet in this version of tailnet");
+  }
   if (p.ExitNodeID !== "" || p.ExitNodeIP !== "" || (p.AutoExitNode ?? "") !== "") {
     errs.push("--exit-node is not built yet in this version of tailnet");
   }

@@ -14,6 +14,10 @@ import { whoisHandler } from "./handlers/whois.ts";
 import { profilesHandler } from "./handlers/profiles.ts";
 import { debugHandler } from "./handlers/debug.ts";
 import { dnsConfigHandler, dnsOsConfigHandler } from "./handlers/dns.ts";
+import {
+  checkIpForwardingHandler,
+  checkUdpGroForwardingHandler,
+} from "./handlers/forwarding_checks.ts";
 import { derpMapHandler, serveConfigHandler } from "./handlers/netmap_info.ts";
 import { debugMetricsHandler, userMetricsHandler } from "./handlers/metrics.ts";
 import type { LocalApiHandler } from "./server.ts";
@@ -45,5 +49,7 @@ export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler>
     ["debug", debugHandler(deps)],
     ["dns-config", dnsConfigHandler(deps)],
     ["dns-osconfig", dnsOsConfigHandler(deps)],
+    ["check-ip-forwarding", checkIpForwardingHandler(deps)],
+    ["check-udp-gro-forwarding", checkUdpGroForwardingHandler(deps)],
   ]);
 }

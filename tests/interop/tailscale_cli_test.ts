@@ -398,8 +398,34 @@ Deno.test({
       assertEquals(st.BackendState, "Running");
     });
 
+    await t.step(
+      "up --advertise-routes: sent, with tailscaled's warning saying why no traffic flows",
+      async () => {
+        const r = await tailscale(
+          ours,
+          "up",
+          "--login-server",
+          l.controlUrl,
+          "--advertise-routes",
+          "10.9.0.0/24",
+        );
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(
+          r.stdout + r.stderr,
+          "Warning: subnet routing is not built yet in this version of tailnet",
+        );
+        let prefs = JSON.parse(await ok(tailscale(ours, "debug", "prefs"), "debug prefs"));
+        assertEquals(prefs.AdvertiseRoutes, ["10.9.0.0/24"]);
+        await ok(tailscale(ours, "set", "--advertise-routes="), "set --advertise-routes=");
+        prefs = JSON.parse(await ok(tailscale(ours, "debug", "prefs"), "debug prefs"));
+        assertEquals(prefs.AdvertiseRoutes, null);
+      },
+    );
+
     await t.step("set of what tailnet lacks: refused in one line, prefs untouched", async () => {
-      for (const flag of ["--exit-node=auto:any", "--relay-server-port=4000"]) {
+      for (
+        const flag of ["--exit-node=auto:any", "--relay-server-port=4000", "--advertise-connector"]
+      ) {
         const r = await tailscale(ours, "set", flag);
         assertEquals(r.code, 1, flag);
         assertMatch(r.stderr, /^--[a-z-]+ is not built yet in this version of tailnet\n$/);
