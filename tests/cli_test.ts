@@ -173,6 +173,8 @@ Deno.test("tailnet status without a daemon fails in one line naming the socket",
   assertEquals(r.code, 1);
   assertEquals(r.stderr.trim().split("\n").length, 1);
   assertMatch(r.stderr, /\/nonexistent\/tailnetd\.sock.*is it running/);
+  // It says how to start one, on the same line.
+  assertMatch(r.stderr, /Start one with: tailnet daemon --socket \/nonexistent\/tailnetd\.sock\n$/);
 });
 
 Deno.test("CLI against a fresh daemon: status, ip, down, logout, bad up flags", async () => {
@@ -296,6 +298,165 @@ Deno.test("tailnet daemon: TAILNET_SOCKS5_USER/PASSWORD make its SOCKS5 proxy as
     await child.status;
     ac.abort();
     await origin.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Spawns `tailnet daemon --statedir state --socket sock` and waits until its socket answers. */
+async function spawnStatedirDaemon(
+  stateDir: string,
+  socket: string,
+): Promise<Deno.ChildProcess> {
+  const child = spawnTailnet(["daemon", "--statedir", stateDir, "--socket", socket], {
+    stderr: "piped",
+  });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const r = await tailnet(["--socket", socket, "status", "--json"]);
+    if (r.code === 0) return child;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  child.kill("SIGKILL");
+  await child.stderr.cancel();
+  await child.status;
+  throw new Error(`daemon on ${socket} did not answer within 15 s`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("one daemon per state directory: the second refuses naming the first's PID; kill -9 leaves no stale lock", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const state = `${dir}/state`;
+  const first = await spawnStatedirDaemon(state, `${dir}/a.sock`);
+  let firstAlive = true;
+  try {
+    const second = await tailnet(["daemon", "--statedir", state, "--socket", `${dir}/b.sock`]);
+    assertEquals(second.code, 1);
+    assertEquals(second.stderr.trim().split("\n").length, 1, second.stderr);
+    assertMatch(second.stderr, new RegExp(`^tailnet: .*PID ${first.pid}\\b.*${state}`));
+    assert(!(await exists(`${dir}/b.sock`)), "the refused daemon did not listen");
+    // The first is unharmed: it still answers, with the state it had.
+    const st = await tailnet(["--socket", `${dir}/a.sock`, "status", "--json"]);
+    assertEquals(st.code, 0, st.stderr);
+    assertEquals(JSON.parse(st.stdout).BackendState, "NeedsLogin");
+    // kill -9: the kernel drops the lock, so a new daemon starts at once.
+    first.kill("SIGKILL");
+    await first.stderr.cancel();
+    await first.status;
+    firstAlive = false;
+    const third = await spawnStatedirDaemon(state, `${dir}/c.sock`);
+    third.kill("SIGTERM");
+    assertEquals((await third.status).code, 0);
+    await third.stderr.cancel();
+  } finally {
+    if (firstAlive) {
+      first.kill("SIGKILL");
+      await first.stderr.cancel();
+      await first.status;
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`tailnet daemon on ${signal}: state flushed, socket removed, exit 0`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+    const socket = `${dir}/run/tailnetd.sock`;
+    const child = await spawnStatedirDaemon(`${dir}/state`, socket);
+    try {
+      const set = await tailnet(["--socket", socket, "set", "--hostname", "flushed-box"]);
+      assertEquals(set.code, 0, set.stderr);
+      child.kill(signal);
+      assertEquals((await child.status).code, 0);
+      const log = await new Response(child.stderr).text();
+      assertMatch(log, new RegExp(`${signal}: shutting down`));
+      assert(!(await exists(socket)), "socket removed");
+      const saved = JSON.parse(await Deno.readTextFile(`${dir}/state/tailnetd.state`));
+      assertMatch(JSON.stringify(saved), /"Hostname":"flushed-box"/);
+      // The lock went with the process: the next daemon starts on the same state.
+      const next = await spawnStatedirDaemon(`${dir}/state`, socket);
+      next.kill("SIGTERM");
+      assertEquals((await next.status).code, 0);
+      await next.stderr.cancel();
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("tailnet daemon: 200 concurrent LocalAPI clients are each answered; it keeps serving, its state intact", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const socket = `${dir}/run/tailnetd.sock`;
+  const child = await spawnStatedirDaemon(`${dir}/state`, socket);
+  try {
+    // A mix: reads, prefs edits, bad JSON, a wrong method and an unknown call, all at once,
+    // each on its own connection.
+    const requests = Array.from({ length: 200 }, (_, i) => {
+      switch (i % 5) {
+        case 0:
+          return { method: "GET", path: "status", body: undefined, want: [200] };
+        case 1:
+          return {
+            method: "PATCH",
+            path: "prefs",
+            body: JSON.stringify({ HostnameSet: true, Hostname: `box-${i}` }),
+            want: [200],
+          };
+        case 2:
+          return { method: "PATCH", path: "prefs", body: "{oops", want: [400] };
+        case 3:
+          return { method: "DELETE", path: "prefs", body: undefined, want: [405] };
+        default:
+          return { method: "GET", path: "no-such-call", body: undefined, want: [404] };
+      }
+    });
+    const t0 = performance.now();
+    const answers = await Promise.all(requests.map(async (r) => {
+      // Raw HTTP/1.1 on a fresh connection each: what 200 separate CLI processes would send.
+      const conn = await Deno.connect({ transport: "unix", path: socket });
+      const body = r.body ?? "";
+      await conn.write(new TextEncoder().encode(
+        `${r.method} /localapi/v0/${r.path} HTTP/1.1\r\nHost: local-tailscaled.sock\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      ));
+      const reply = await new Response(conn.readable).text();
+      const status = Number(reply.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0);
+      return r.want.includes(status) ? "ok" : `${r.method} ${r.path}: ${status}`;
+    }));
+    assertEquals(answers.filter((a) => a !== "ok"), []);
+    // deno-lint-ignore no-console -- the number the issue asks about, for the test log
+    console.error(
+      `200 concurrent LocalAPI clients answered in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
+    const st = await tailnet(["--socket", socket, "status", "--json"]);
+    assertEquals(st.code, 0, st.stderr);
+    const prefs = await tailnet(["--socket", socket, "debug", "prefs"]);
+    const hostname = JSON.parse(prefs.stdout).Hostname as string;
+    assertMatch(hostname, /^box-\d+$/);
+    child.kill("SIGTERM");
+    assertEquals((await child.status).code, 0);
+    await child.stderr.cancel();
+    // The state file parses and holds the last edit the daemon answered with.
+    const saved = JSON.stringify(
+      JSON.parse(await Deno.readTextFile(`${dir}/state/tailnetd.state`)),
+    );
+    assert(saved.includes(`"Hostname":"${hostname}"`), saved.slice(0, 300));
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,6 +1,7 @@
 /**
- * `tailnet daemon`: the long-running node. It owns the state directory and serves the
- * LocalAPI on a Unix socket until SIGINT or SIGTERM.
+ * `tailnet daemon`: the long-running node. It owns the state directory (an exclusive lock on
+ * it: a second daemon there refuses, naming the first's PID) and serves the LocalAPI on a Unix
+ * socket until SIGINT or SIGTERM.
  * @module
  */
 import { resolve } from "node:path";
@@ -13,6 +14,7 @@ import { TailnetNode } from "../node.ts";
 import { TAILNET_VERSION } from "../version.ts";
 import { type Command, parseFlags, parseIntFlag } from "./command.ts";
 import { defaultStateDir } from "./paths.ts";
+import { lockStateDir } from "./_state_dir_lock.ts";
 
 const DAEMON_FLAGS = {
   statedir: { type: "string" },
@@ -81,6 +83,8 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     const memoryOnly = values.state === "mem:";
     const stateDir = memoryOnly ? null : resolve(values.statedir ?? defaultStateDir());
     if (stateDir !== null) await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+    // Before anything else touches the state: a second daemon refuses here, naming the first.
+    using _lock = stateDir === null ? null : await lockStateDir(stateDir);
 
     // Signals first: a SIGTERM that arrives while starting up still shuts down cleanly.
     const stop = Promise.withResolvers<string>();

@@ -40,6 +40,11 @@ const BUILT: readonly CommandEntry[] = [
     load: async () => (await import("./down.ts")).downCommand,
   },
   {
+    name: "set",
+    summary: "Change specified preferences",
+    load: async () => (await import("./set.ts")).setCommand,
+  },
+  {
     name: "login",
     summary: "Log in to a tailnet",
     load: async () => (await import("./login.ts")).loginCommand,
@@ -65,6 +70,21 @@ const BUILT: readonly CommandEntry[] = [
     load: async () => (await import("./ping.ts")).pingCommand,
   },
   {
+    name: "whois",
+    summary: "Show the machine and user associated with a Tailscale IP (v4 or v6)",
+    load: async () => (await import("./whois.ts")).whoisCommand,
+  },
+  {
+    name: "metrics",
+    summary: "Show the daemon's user metrics (Prometheus text)",
+    load: async () => (await import("./debug.ts")).metricsCommand,
+  },
+  {
+    name: "debug",
+    summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics",
+    load: async () => (await import("./debug.ts")).debugCommand,
+  },
+  {
     name: "version",
     summary: "Print tailnet version",
     load: async () => (await import("./version.ts")).versionCommand,
@@ -73,10 +93,8 @@ const BUILT: readonly CommandEntry[] = [
 
 /** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
 const PLANNED = new Map<string, string>([
-  ["set", "Change specified preferences"],
   ["ping", "Ping a host at the Tailscale layer, see how it routed"],
   ["netcheck", "Print an analysis of local network conditions"],
-  ["whois", "Show the machine and user associated with a Tailscale IP"],
 ]);
 
 function plannedCommand(name: string, summary: string): Command {

@@ -413,6 +413,27 @@ export class Backend implements AsyncDisposable {
   }
 
   /**
+   * Switches to a new empty profile (`PUT profiles/`, what `tailscale login` does before it
+   * logs in). tailnet keeps one profile, so the current one is dropped: its node key and prefs
+   * are forgotten (the machine key stays) without expiring the key at control, and the node
+   * waits for a login as a fresh one does.
+   */
+  async switchToEmptyProfile(): Promise<void> {
+    this.#assertUsable();
+    const old = this.#cc;
+    this.#cc = null;
+    if (old) this.#closing.push(old.close().catch((e) => this.#log.warn("control close:", e)));
+    this.#persist = emptyPersist();
+    this.#prefs = defaultPrefs();
+    this.#netmap = null;
+    this.#keyExpired = false;
+    this.#machineAuthorized = true;
+    await this.#save();
+    if (this.#o.controlClientFactory !== null) await this.start({});
+    else this.#stateMachine();
+  }
+
+  /**
    * Adds a watcher (`watch-ipn-bus`). With initial bits in `mask`, a first Notify carrying
    * what was asked goes to `fn` at once.
    * @param mask `NotifyWatchOpt` bits
@@ -669,15 +690,20 @@ function persistEqual(a: Persist, b: Persist): boolean {
     JSON.stringify(a.userProfile) === JSON.stringify(b.userProfile);
 }
 
-/** The netmap as Notify carries it: a subset of Go's `netmap.NetworkMap` JSON. */
-function netmapJson(nm: NetworkMap): Record<string, unknown> {
+/**
+ * The netmap as Notify and `debug?action=current-netmap` carry it: a subset of Go's
+ * `netmap.NetworkMap` JSON.
+ * @param nm the netmap
+ * @returns its JSON
+ */
+export function netmapJson(nm: NetworkMap): Record<string, unknown> {
   const profiles: Record<string, unknown> = {};
   for (const [id, u] of nm.userProfiles) {
     profiles[String(id)] = {
       ID: u.id,
       LoginName: u.loginName,
       DisplayName: u.displayName,
-      ProfilePicURL: u.profilePicUrl,
+      ...(u.profilePicUrl ? { ProfilePicURL: u.profilePicUrl } : {}),
     };
   }
   return {

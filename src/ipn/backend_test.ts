@@ -297,7 +297,11 @@ Deno.test("Backend in Running: a bad prefs edit is refused and changes nothing",
   await using f = await backendInRunning();
   const before = f.b.prefsJson();
   await assertRejects(() => f.b.editPrefs({ HostnameSet: true, Hostname: "-x" }), BackendError);
-  await assertRejects(() => f.b.editPrefs({ BogusSet: true }), BackendError, "BogusSet");
+  await assertRejects(
+    () => f.b.editPrefs({ WantRunningSet: true, WantRunning: "yes" }),
+    BackendError,
+    "WantRunning",
+  );
   await assertRejects(() => f.b.editPrefs([1, 2]), BackendError);
   assertEquals(f.b.prefsJson(), before);
   assertEquals(f.b.state, "Running");

@@ -8,7 +8,8 @@ import { KEY_LEN, type NodePrivate, privateFromText, privateToText } from "../en
 import type { PersistJson, UserProfileJson } from "./prefs.ts";
 
 const ZERO_PRIVATE = "privkey:" + "0".repeat(KEY_LEN * 2);
-const ZERO_NL_PRIVATE = "nlpriv:" + "0".repeat(KEY_LEN * 2);
+// Go's `key.NLPrivate` is an ed25519 private key: 64 bytes, twice a node key's length.
+const ZERO_NL_PRIVATE = "nlpriv:" + "0".repeat(KEY_LEN * 4);
 
 /**
  * Persist as JSON.
@@ -23,7 +24,8 @@ export function persistToJson(p: Persist, withKeys: boolean): PersistJson {
     ID: u?.id ?? 0,
     LoginName: u?.loginName ?? "",
     DisplayName: u?.displayName ?? "",
-    ProfilePicURL: u?.profilePicUrl ?? "",
+    // Go writes ProfilePicURL with omitzero.
+    ...(u?.profilePicUrl ? { ProfilePicURL: u.profilePicUrl } : {}),
   };
   return {
     PrivateNodeKey: key(p.privateNodeKey),

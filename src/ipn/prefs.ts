@@ -52,8 +52,8 @@ export interface UserProfileJson {
   LoginName: string;
   /** Display name. */
   DisplayName: string;
-  /** Picture URL. */
-  ProfilePicURL: string;
+  /** Picture URL; left out when empty (Go's omitzero). */
+  ProfilePicURL?: string;
 }
 
 /** `ipn.Prefs` without `Config` (the persist), with Go's JSON field names. */
@@ -66,6 +66,8 @@ export interface Prefs {
   ExitNodeID: string;
   /** Exit node by IP, "" for none. */
   ExitNodeIP: string;
+  /** An automatic exit node expression (`auto:any`); omitted when "" (Go's omitempty). */
+  AutoExitNode?: string;
   /** The last exit node used, for toggling. */
   InternalExitNodePrior: string;
   /** Allow LAN access while using an exit node. */
@@ -118,6 +120,10 @@ export interface Prefs {
   NetfilterKind: string;
   /** Taildrive shares; unused. */
   DriveShares: unknown[] | null;
+  /** UDP port of this node's peer relay server; omitted when unset. tailnet has none. */
+  RelayServerPort?: number | null;
+  /** Extra `ip:port` endpoints of the peer relay server; omitted when empty. */
+  RelayServerStaticEndpoints?: string[] | null;
   /** Always true in JSON (`marshalAsTrueInJSON`). */
   AllowSingleHosts: true;
 }
@@ -137,6 +143,7 @@ export const PREF_FIELDS: readonly (keyof Prefs)[] = [
   "RouteAll",
   "ExitNodeID",
   "ExitNodeIP",
+  "AutoExitNode",
   "InternalExitNodePrior",
   "ExitNodeAllowLANAccess",
   "CorpDNS",
@@ -163,15 +170,26 @@ export const PREF_FIELDS: readonly (keyof Prefs)[] = [
   "PostureChecking",
   "NetfilterKind",
   "DriveShares",
+  "RelayServerPort",
+  "RelayServerStaticEndpoints",
   "AllowSingleHosts",
 ];
 
-type FieldKind = "string" | "bool" | "optbool" | "strings" | "netfilter" | "object" | "list";
+type FieldKind =
+  | "string"
+  | "bool"
+  | "optbool"
+  | "strings"
+  | "netfilter"
+  | "object"
+  | "list"
+  | "port";
 const FIELD_KIND: Record<keyof Prefs, FieldKind> = {
   ControlURL: "string",
   RouteAll: "bool",
   ExitNodeID: "string",
   ExitNodeIP: "string",
+  AutoExitNode: "string",
   InternalExitNodePrior: "string",
   ExitNodeAllowLANAccess: "bool",
   CorpDNS: "bool",
@@ -198,6 +216,8 @@ const FIELD_KIND: Record<keyof Prefs, FieldKind> = {
   PostureChecking: "bool",
   NetfilterKind: "string",
   DriveShares: "list",
+  RelayServerPort: "port",
+  RelayServerStaticEndpoints: "strings",
   AllowSingleHosts: "bool",
 };
 
@@ -268,7 +288,26 @@ export function prefsFromJson(value: unknown): Prefs {
     out[field] = checkField(field, src[field]);
   }
   out.AllowSingleHosts = true;
+  omitEmpty(out);
   return out as unknown as Prefs;
+}
+
+/** The fields Go writes with `omitempty`, and the zero value that leaves each out. */
+const OMIT_WHEN: Partial<Record<keyof Prefs, unknown>> = {
+  AutoExitNode: "",
+  ForceDaemon: false,
+  Egg: false,
+  OperatorUser: "",
+  ProfileName: "",
+  RelayServerPort: null,
+  RelayServerStaticEndpoints: null,
+};
+
+/** Drops the `omitempty` fields at their zero value, so the JSON has Go's shape. */
+function omitEmpty(out: Record<string, unknown>): void {
+  for (const [field, zero] of Object.entries(OMIT_WHEN)) {
+    if (out[field] === zero) delete out[field];
+  }
 }
 
 function checkField(field: keyof Prefs, v: unknown): unknown {
@@ -296,6 +335,12 @@ function checkField(field: keyof Prefs, v: unknown): unknown {
       return v.length === 0 ? null : [...v];
     case "netfilter":
       if (v !== 0 && v !== 1 && v !== 2) throw bad("0, 1 or 2");
+      return v;
+    case "port":
+      if (v === null || v === undefined) return null;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
+        throw bad("a port number or null");
+      }
       return v;
     case "list":
       if (v === null || v === undefined) return null;
@@ -327,7 +372,7 @@ function checkObjectField(field: keyof Prefs, v: unknown, bad: (w: string) => Ty
  * @param cur the current prefs (not modified)
  * @param masked the edit, as JSON
  * @returns the new prefs
- * @throws {TypeError} on a non-object, an unknown `…Set` field, or a wrong type
+ * @throws {TypeError} on a non-object or a wrong type (unknown fields are ignored, as in Go)
  *
  * @example Bring a node down
  * ```ts
@@ -346,9 +391,9 @@ export function applyMaskedPrefs(cur: Prefs, masked: unknown): Prefs {
   for (const [k, v] of Object.entries(m)) {
     if (!k.endsWith("Set") || k === "Set") continue;
     const field = k.slice(0, -3) as keyof Prefs;
-    if (!(field in FIELD_KIND)) {
-      throw new TypeError(`Cannot apply prefs edit: unknown field ${k}`);
-    }
+    // Go's JSON decoder ignores fields it does not know, so a newer client's ...Set flag is
+    // ignored here too rather than failing the whole edit.
+    if (!(field in FIELD_KIND)) continue;
     if (field === "AutoUpdate" && typeof v === "object" && v !== null) {
       const set = v as Record<string, unknown>;
       const au = (m.AutoUpdate ?? {}) as Record<string, unknown>;
@@ -362,6 +407,7 @@ export function applyMaskedPrefs(cur: Prefs, masked: unknown): Prefs {
     out[field] = checkField(field, m[field]);
   }
   out.AllowSingleHosts = true;
+  omitEmpty(out);
   return out as unknown as Prefs;
 }
 
@@ -395,8 +441,16 @@ export function validatePrefs(p: Prefs): string[] {
   }
   if (p.RunSSH) errs.push("--ssh is not built yet in this version of tailnet");
   if (p.RunWebClient) errs.push("--webclient is not built yet in this version of tailnet");
-  if (p.ExitNodeID !== "" || p.ExitNodeIP !== "") {
+  if (p.AppConnector.Advertise) {
+    errs.push("--advertise-connector is not built yet in this version of tailnet");
+  }
+  if (p.ExitNodeID !== "" || p.ExitNodeIP !== "" || (p.AutoExitNode ?? "") !== "") {
     errs.push("--exit-node is not built yet in this version of tailnet");
+  }
+  if (
+    (p.RelayServerPort ?? null) !== null || (p.RelayServerStaticEndpoints ?? []).length > 0
+  ) {
+    errs.push("--relay-server-port is not built yet in this version of tailnet");
   }
   return errs;
 }

@@ -51,8 +51,9 @@ Deno.test("applyMaskedPrefs() handles AutoUpdateSet as an object", () => {
   assertEquals(p.AutoUpdate, { Check: false, Apply: null });
 });
 
-Deno.test("applyMaskedPrefs() rejects unknown fields and wrong types", () => {
-  assertThrows(() => applyMaskedPrefs(defaultPrefs(), { FooSet: true }), TypeError, "FooSet");
+Deno.test("applyMaskedPrefs() ignores unknown fields, as Go's decoder does, and rejects wrong types", () => {
+  // A newer tailscale CLI may send a ...Set flag this version does not know: Go ignores it.
+  assertEquals(applyMaskedPrefs(defaultPrefs(), { FooSet: true, Foo: 1 }), defaultPrefs());
   assertThrows(
     () => applyMaskedPrefs(defaultPrefs(), { WantRunningSet: true, WantRunning: 1 }),
     TypeError,
@@ -93,4 +94,29 @@ Deno.test("validatePrefs() reports bad URLs, routes and features tailnet lacks",
   assertEquals(validatePrefs({ ...defaultPrefs(), RunSSH: true }), [
     "--ssh is not built yet in this version of tailnet",
   ]);
+});
+
+Deno.test("applyMaskedPrefs() takes every Go field (AutoExitNode, RelayServerPort); validatePrefs() refuses what tailnet lacks", () => {
+  const auto = applyMaskedPrefs(defaultPrefs(), {
+    AutoExitNode: "auto:any",
+    AutoExitNodeSet: true,
+  });
+  assertEquals(auto.AutoExitNode, "auto:any");
+  assertEquals(validatePrefs(auto), ["--exit-node is not built yet in this version of tailnet"]);
+  const relay = applyMaskedPrefs(defaultPrefs(), {
+    RelayServerPort: 4000,
+    RelayServerPortSet: true,
+  });
+  assertEquals(relay.RelayServerPort, 4000);
+  assertEquals(validatePrefs(relay), [
+    "--relay-server-port is not built yet in this version of tailnet",
+  ]);
+  // Go's omitempty fields at their zero value leave the JSON, as Go writes it.
+  const cleared = applyMaskedPrefs(auto, {
+    AutoExitNode: "",
+    AutoExitNodeSet: true,
+    ForceDaemon: false,
+    ForceDaemonSet: true,
+  });
+  assertEquals("AutoExitNode" in cleared || "ForceDaemon" in cleared, false);
 });

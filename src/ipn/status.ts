@@ -130,7 +130,7 @@ export function buildStatus(s: StatusSnapshot): StatusJson {
         ID: u.id,
         LoginName: u.loginName,
         DisplayName: u.displayName,
-        ProfilePicURL: u.profilePicUrl,
+        ...(u.profilePicUrl ? { ProfilePicURL: u.profilePicUrl } : {}),
       };
     }
   }

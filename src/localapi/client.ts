@@ -182,7 +182,8 @@ export class LocalApiClient {
     // fetch says only "fetch failed"; the cause names the OS error.
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
     const why = /\(os error (2|111)\)/.test(cause)
-      ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running?`
+      ? `failed to connect to local tailnet daemon at ${this.#socketPath}; is it running? ` +
+        `Start one with: tailnet daemon --socket ${this.#socketPath}`
       : `LocalAPI request failed: ${lastPart(cause) || errorMessage(err)}`;
     return new LocalApiClientError(0, why);
   }

@@ -10,6 +10,16 @@ import { loginInteractiveHandler, logoutHandler, startHandler } from "./handlers
 import { engineStatsHandler, pingHandler } from "./handlers/ping.ts";
 import { statusHandler } from "./handlers/status.ts";
 import { watchIpnBusHandler } from "./handlers/watch_ipn_bus.ts";
+import { whoisHandler } from "./handlers/whois.ts";
+import { profilesHandler } from "./handlers/profiles.ts";
+import { debugHandler } from "./handlers/debug.ts";
+import { dnsConfigHandler, dnsOsConfigHandler } from "./handlers/dns.ts";
+import {
+  checkIpForwardingHandler,
+  checkUdpGroForwardingHandler,
+} from "./handlers/forwarding_checks.ts";
+import { derpMapHandler, serveConfigHandler } from "./handlers/netmap_info.ts";
+import { debugMetricsHandler, userMetricsHandler } from "./handlers/metrics.ts";
 import type { LocalApiHandler } from "./server.ts";
 
 export type { DataPlane, LocalApiDeps } from "./deps.ts";
@@ -30,5 +40,16 @@ export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler>
     ["watch-ipn-bus", watchIpnBusHandler(deps)],
     ["ping", pingHandler(deps)],
     ["engine-stats", engineStatsHandler(deps)],
+    ["whois", whoisHandler(deps)],
+    ["derpmap", derpMapHandler(deps)],
+    ["serve-config", serveConfigHandler(deps)],
+    ["usermetrics", userMetricsHandler(deps)],
+    ["metrics", debugMetricsHandler(deps)],
+    ["profiles/", profilesHandler(deps)],
+    ["debug", debugHandler(deps)],
+    ["dns-config", dnsConfigHandler(deps)],
+    ["dns-osconfig", dnsOsConfigHandler(deps)],
+    ["check-ip-forwarding", checkIpForwardingHandler(deps)],
+    ["check-udp-gro-forwarding", checkUdpGroForwardingHandler(deps)],
   ]);
 }

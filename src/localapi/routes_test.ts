@@ -2,7 +2,7 @@
  * The LocalAPI routes over a real Unix socket, with a backend driven by the fake control
  * client: JSON shapes, the 2xx/4xx rules, and the watch-ipn-bus stream.
  */
-import { assert, assertEquals, assertRejects } from "../engine/base/testing/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../engine/base/testing/assert.ts";
 import { FakeControl, fakeNetmap } from "../ipn/testing/fake_control.ts";
 import { Logger } from "../engine/base/logger.ts";
 import { generatePrivate, publicOf } from "../engine/key/keys.ts";
@@ -90,10 +90,11 @@ Deno.test("LocalAPI: wrong method, bad JSON and bad prefs answer 4xx in one line
     const [method, name, body, status] of [
       ["GET", "start", undefined, 400],
       ["GET", "logout", undefined, 400],
-      ["POST", "status", undefined, 405],
+      ["POST", "check-prefs", "{oops", 400],
+      ["GET", "check-prefs", undefined, 405],
       ["DELETE", "prefs", undefined, 405],
       ["PATCH", "prefs", { HostnameSet: true, Hostname: "no_way" }, 400],
-      ["PATCH", "prefs", { NoSuchFieldSet: true }, 400],
+      ["PATCH", "prefs", [], 400],
       ["POST", "start", { UpdatePrefs: { WantRunning: "yes" } }, 400],
       ["GET", "nosuch", undefined, 404],
       ["GET", "watch-ipn-bus?mask=x", undefined, 400],
@@ -201,4 +202,104 @@ Deno.test("LocalAPI: a watch-ipn-bus client that goes away is unsubscribed", asy
     await new Promise((res) => setTimeout(res, 50));
   }
   assertEquals(r.backend.watcherCount, 0);
+});
+
+Deno.test("LocalAPI whois, derpmap, profiles, debug: tailscaled's shapes and statuses", async () => {
+  await using r = await rig();
+  // Before any netmap: tailscaled's null DERP map, 404 whois, no profiles, 400 no netmap.
+  assertEquals(await r.client.call("GET", "derpmap"), "null\n");
+  const noPeer = await assertRejects(
+    () => r.client.call("GET", "whois?addr=100.64.0.2"),
+    LocalApiClientError,
+  );
+  assertEquals([(noPeer as LocalApiClientError).status, noPeer.message], [
+    404,
+    "no match for IP:port",
+  ]);
+  assertEquals(await r.client.json("GET", "profiles/"), []);
+  assertEquals((await r.client.json<{ ID: string }>("GET", "profiles/current")).ID, "");
+  const noNm = await assertRejects(
+    () => r.client.call("POST", "debug?action=current-netmap"),
+    LocalApiClientError,
+  );
+  assertEquals((noNm as LocalApiClientError).status, 400);
+  for (
+    const [name, status, message] of [
+      ["dns-config", 503, "no netmap"],
+      ["dns-osconfig", 500, "getting OS base config is not supported"],
+    ] as const
+  ) {
+    const err = await assertRejects(() => r.client.call("GET", name), LocalApiClientError);
+    assertEquals([(err as LocalApiClientError).status, err.message], [status, message], name);
+  }
+
+  await r.client.call("POST", "start", { AuthKey: "k", UpdatePrefs: upPrefs });
+  await r.client.call("POST", "login-interactive");
+  const key = r.fc.current.loginOk(null);
+  r.fc.current.push({ loggedIn: true, netmap: fakeNetmap(key, ["peer"]) });
+  const peerKey = r.backend.netmap!.peers[0].key;
+  for (const addr of ["100.64.0.2", "100.64.0.2:22", "[fd7a:115c:a1e0::2]:22", peerKey]) {
+    const who = await r.client.json<{ Node: { Key: string }; UserProfile: { ID: number } }>(
+      "GET",
+      `whois?addr=${encodeURIComponent(addr)}`,
+    );
+    assertEquals(who.Node.Key, peerKey, addr);
+    assertEquals(who.UserProfile.ID, 1);
+  }
+  for (const [addr, status] of [["", 400], ["bogus", 400], ["nodekey:12", 400]] as const) {
+    const err = await assertRejects(
+      () => r.client.call("GET", `whois?addr=${addr}`),
+      LocalApiClientError,
+    );
+    assertEquals((err as LocalApiClientError).status, status, addr);
+  }
+  assert((await r.client.call("GET", "derpmap")).includes('"Regions"'));
+  assertEquals(await r.client.call("GET", "dns-config"), "null\n", "the fake netmap has no DNS");
+  const profiles = await r.client.json<{ ID: string; UserProfile: { ID: number } }[]>(
+    "GET",
+    "profiles/",
+  );
+  assertEquals(profiles.length, 1);
+  assertEquals(await r.client.json("GET", `profiles/${profiles[0].ID}`), profiles[0]);
+  const missing = await assertRejects(
+    () => r.client.call("GET", "profiles/nosuch"),
+    LocalApiClientError,
+  );
+  assertEquals((missing as LocalApiClientError).status, 404);
+  const nm = await r.client.json<{ NodeKey: string; Peers: unknown[] }>(
+    "POST",
+    "debug?action=current-netmap",
+  );
+  assertEquals(nm.Peers.length, 1);
+  const unknown = await assertRejects(
+    () => r.client.call("POST", "debug?action=nosuch"),
+    LocalApiClientError,
+  );
+  assertEquals(unknown.message, 'unknown action "nosuch"');
+  // PUT profiles/ (tailscale login's first step) drops the one profile: a fresh node.
+  await r.client.call("PUT", "profiles/");
+  assertEquals(r.backend.nodeKey(), null);
+  assertEquals(r.backend.state, "NeedsLogin");
+  assertEquals(await r.client.json("GET", "profiles/"), []);
+});
+
+Deno.test("LocalAPI serve-config, usermetrics and an unknown call answer as tailscaled", async () => {
+  await using r = await rig();
+  const sc = await raw(
+    r.socket,
+    "GET /localapi/v0/serve-config HTTP/1.1\r\nHost: local-tailscaled.sock\r\nConnection: close",
+  );
+  assertMatch(sc, /^HTTP\/1\.1 200/);
+  // Go's Etag of the empty config: the SHA-256 of "null".
+  assertMatch(sc, /etag: 74234e98afe7498fb5daf1f36ac2d78acc339464f950703b8c019892f982b90b/i);
+  assert(sc.endsWith("\r\n\r\nnull"), sc);
+  const metrics = await r.client.call("GET", "usermetrics");
+  assertMatch(metrics, /^# TYPE tailscaled_health_messages gauge$/m);
+  assertMatch(metrics, /^tailscaled_inbound_bytes_total\{path="derp"\} 0$/m);
+  const nf = await raw(
+    r.socket,
+    "GET /localapi/v0/no-such-call HTTP/1.1\r\nHost: local-tailscaled.sock\r\nConnection: close",
+  );
+  assertMatch(nf, /^HTTP\/1\.1 404/);
+  assert(nf.endsWith("\r\n\r\n404 page not found\n"), nf);
 });

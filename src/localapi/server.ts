@@ -121,10 +121,13 @@ async function dispatch(
     return new Response("invalid localapi request\n", { status: 403 });
   }
   const name = url.pathname.slice(LOCALAPI_PREFIX.length);
-  const handler = routes.get(name);
-  if (!handler) {
-    return new Response(`unknown localapi call ${JSON.stringify(name)}\n`, { status: 404 });
-  }
+  // As tailscaled: an exact name ("profiles/current"), else the prefix through the first
+  // slash ("profiles/" serves "profiles/<id>").
+  const slash = name.indexOf("/");
+  const handler = routes.get(name) ??
+    (slash >= 0 ? routes.get(name.slice(0, slash + 1)) : undefined);
+  // tailscaled answers an unknown call as Go's http.NotFound does, whatever the name.
+  if (!handler) return new Response("404 page not found\n", { status: 404 });
   try {
     return await handler(req, url);
   } catch (err) {

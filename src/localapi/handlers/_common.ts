@@ -10,15 +10,40 @@ import { LocalApiError } from "../server.ts";
 export const MAX_BODY_BYTES = 1 << 20;
 
 /**
- * Throws 400 "want POST" (as tailscaled) or 405 unless the request uses one of `methods`.
+ * Throws unless the request uses one of `methods`, with tailscaled's answer for that endpoint:
+ * 400 "want POST" for some, 405 with a message of the endpoint's own for others.
  * @param req the request
  * @param methods allowed methods
  * @param status 400 for tailscaled's "want X" endpoints, 405 otherwise
+ * @param message the 405 body (tailscaled's `servePrefs` says "unsupported method")
  */
-export function requireMethod(req: Request, methods: readonly string[], status = 405): void {
+export function requireMethod(
+  req: Request,
+  methods: readonly string[],
+  status = 405,
+  message = "unsupported method",
+): void {
   if (methods.includes(req.method)) return;
   if (status === 400) throw new LocalApiError(400, `want ${methods.join(" or ")}`);
-  throw new LocalApiError(405, `unsupported method ${req.method}; want ${methods.join(" or ")}`);
+  throw new LocalApiError(405, message);
+}
+
+/**
+ * Go's error for JSON of the wrong kind: `json: cannot unmarshal array into Go value of type
+ * ipn.Options`.
+ * @param value the parsed body
+ * @param goType the Go type the endpoint decodes into
+ * @returns the 400 error
+ */
+export function wrongJsonKind(value: unknown, goType: string): LocalApiError {
+  const kind = Array.isArray(value)
+    ? "array"
+    : value === null || value === undefined
+    ? "null"
+    : typeof value === "boolean"
+    ? "bool"
+    : typeof value;
+  return new LocalApiError(400, `json: cannot unmarshal ${kind} into Go value of type ${goType}`);
 }
 
 /**

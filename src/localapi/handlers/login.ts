@@ -6,7 +6,7 @@
 import type { LocalApiDeps } from "../deps.ts";
 import { type Prefs, prefsFromJson } from "../../ipn/prefs.ts";
 import { LocalApiError, type LocalApiHandler } from "../server.ts";
-import { callBackend, noContent, readJson, requireMethod } from "./_common.ts";
+import { callBackend, noContent, readJson, requireMethod, wrongJsonKind } from "./_common.ts";
 
 /**
  * The `start` handler.
@@ -18,7 +18,7 @@ export function startHandler({ backend }: LocalApiDeps): LocalApiHandler {
     requireMethod(req, ["POST"], 400);
     const body = await readJson(req);
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new LocalApiError(400, "start: body must be a JSON object (ipn.Options)");
+      throw wrongJsonKind(body, "ipn.Options");
     }
     const o = body as Record<string, unknown>;
     const authKey = o.AuthKey ?? "";

@@ -28,7 +28,7 @@ export function pingHandler({ dataPlane }: LocalApiDeps): LocalApiHandler {
     try {
       parseIpAddr(ip);
     } catch {
-      throw new LocalApiError(400, `invalid IP ${JSON.stringify(ip)}`);
+      throw new LocalApiError(400, "invalid IP");
     }
     const typeText = url.searchParams.get("type") ?? "";
     const kind = KINDS[typeText];

@@ -5,9 +5,9 @@
  * @module
  */
 import type { LocalApiDeps } from "../deps.ts";
-import { prefsFromJson } from "../../ipn/prefs.ts";
+import { type Prefs, prefsFromJson } from "../../ipn/prefs.ts";
 import { jsonResponse, LocalApiError, type LocalApiHandler } from "../server.ts";
-import { callBackend, readJson, requireMethod } from "./_common.ts";
+import { callBackend, readJson, requireMethod, wrongJsonKind } from "./_common.ts";
 
 /**
  * The `prefs` handler.
@@ -20,7 +20,7 @@ export function prefsHandler({ backend }: LocalApiDeps): LocalApiHandler {
     if (req.method === "GET") return jsonResponse(backend.prefsJson());
     const body = await readJson(req);
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return jsonResponse({ Error: "prefs edit must be a JSON object (ipn.MaskedPrefs)" }, 400);
+      throw wrongJsonKind(body, "ipn.MaskedPrefs");
     }
     try {
       return jsonResponse(await callBackend(() => backend.editPrefs(body)));
@@ -40,14 +40,18 @@ export function prefsHandler({ backend }: LocalApiDeps): LocalApiHandler {
  */
 export function checkPrefsHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return async (req) => {
-    requireMethod(req, ["POST"], 400);
-    const body = await readJson(req);
-    let errs: string[];
+    requireMethod(req, ["POST"]);
+    // tailscaled's words for any body it cannot decode into ipn.Prefs.
+    const invalid = new LocalApiError(400, "invalid JSON body");
+    let prefs: Prefs;
     try {
-      errs = backend.checkPrefs(prefsFromJson(body));
+      prefs = prefsFromJson(await readJson(req));
     } catch (err) {
-      errs = [err instanceof Error ? err.message : String(err)];
+      if (err instanceof TypeError) throw invalid;
+      if (err instanceof LocalApiError && err.status === 400) throw invalid;
+      throw err;
     }
+    const errs = backend.checkPrefs(prefs);
     return jsonResponse(errs.length ? { Error: errs[0] } : {});
   };
 }

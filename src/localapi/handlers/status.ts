@@ -4,7 +4,6 @@
  */
 import type { LocalApiDeps } from "../deps.ts";
 import { jsonResponse, type LocalApiHandler } from "../server.ts";
-import { requireMethod } from "./_common.ts";
 
 /**
  * The `status` handler.
@@ -12,8 +11,8 @@ import { requireMethod } from "./_common.ts";
  * @returns the handler
  */
 export function statusHandler({ backend }: LocalApiDeps): LocalApiHandler {
-  return (req, url) => {
-    requireMethod(req, ["GET", "HEAD"]);
+  return (_req, url) => {
+    // tailscaled serves status whatever the method.
     return jsonResponse(backend.status(url.searchParams.get("peers") !== "false"));
   };
 }

@@ -21,7 +21,7 @@ export function watchIpnBusHandler({ backend, version }: LocalApiDeps): LocalApi
     requireMethod(req, ["GET"]);
     const maskText = url.searchParams.get("mask") ?? "0";
     if (!/^\d{1,20}$/.test(maskText)) {
-      throw new LocalApiError(400, `bad mask ${JSON.stringify(maskText)}: want a decimal number`);
+      throw new LocalApiError(400, "bad mask");
     }
     const mask = Number(maskText);
     if (mask & IN_PROCESS_NO_DISCONNECT) {
