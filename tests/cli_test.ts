@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../src/engine/base/testing/assert.ts";
 import { runTailnet as tailnet, spawnTailnet } from "./lab/tailnet_process.ts";
+import { LocalApiClient } from "../src/localapi/client.ts";
 
 Deno.test("tailnet --bogus exits 2 with one line naming the flag", async () => {
   const r = await tailnet(["--bogus"]);
@@ -457,6 +458,63 @@ Deno.test("tailnet daemon: 200 concurrent LocalAPI clients are each answered; it
       child.kill("SIGKILL");
     } catch { /* already exited */ }
     await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tailnet daemon --config: an unknown key is refused naming it; a missing file names it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  try {
+    await Deno.writeTextFile(`${dir}/cfg.json`, `{"version": "alpha0", "Hostnam": "x"}`);
+    const r = await tailnet(["daemon", "--state", "mem:", "--config", `${dir}/cfg.json`]);
+    assertEquals(r.code, 1);
+    assertEquals(r.stderr.trim().split("\n").length, 1);
+    assertMatch(r.stderr, /error parsing config file .*cfg\.json: json: unknown field "Hostnam"/);
+    const missing = await tailnet(["daemon", "--state", "mem:", "--config", `${dir}/none.json`]);
+    assertEquals(missing.code, 1);
+    assertEquals(missing.stderr.trim().split("\n").length, 1);
+    assertMatch(missing.stderr, /error reading config file .*none\.json/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tailnet daemon --config: prefs from the file, locked against set; reload-config applies a change", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const cfg = `${dir}/cfg.hujson`;
+  const write = (hostname: string) =>
+    Deno.writeTextFile(
+      cfg,
+      `{
+  "version": "alpha0", // HuJSON
+  "Enabled": false,
+  "ServerURL": "http://127.0.0.1:9",
+  "Hostname": "${hostname}",
+  "acceptRoutes": true,
+}`,
+    );
+  await write("from-config");
+  const d = await startDaemon(["--state", "mem:", "--config", cfg]);
+  try {
+    const client = new LocalApiClient(d.socket);
+    const prefs = await client.json<Record<string, unknown>>("GET", "prefs");
+    assertEquals(
+      [prefs.Hostname, prefs.RouteAll, prefs.ControlURL, prefs.WantRunning],
+      ["from-config", true, "http://127.0.0.1:9", false],
+    );
+    const set = await tailnet(["--socket", d.socket, "set", "--hostname", "other"]);
+    assertEquals(set.code, 1);
+    assertMatch(set.stderr, /config file is locked/);
+    await write("changed");
+    assertEquals(await client.json("POST", "reload-config"), { Reloaded: true, Err: "" });
+    assertEquals((await client.json<Record<string, unknown>>("GET", "prefs")).Hostname, "changed");
+    await Deno.writeTextFile(cfg, `{"version": "alpha0", "Bogus": 1}`);
+    const bad = await client.json<{ Reloaded: boolean; Err: string }>("POST", "reload-config");
+    assertEquals(bad.Reloaded, false);
+    assertMatch(bad.Err, /unknown field "Bogus"/);
+    assertEquals((await client.json<Record<string, unknown>>("GET", "prefs")).Hostname, "changed");
+  } finally {
+    await d.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -67,6 +67,11 @@ export interface StartOptions {
   authKey?: string;
   /** New prefs replacing the current ones (the persist is kept), or null to keep them. */
   updatePrefs?: Prefs | null;
+  /**
+   * Log in even without a node key, as Go does when a config file wants the node running:
+   * without it a fresh node waits in NeedsLogin for an `up`.
+   */
+  loginWithoutNodeKey?: boolean;
 }
 
 /** Options for {@linkcode Backend.open}. */
@@ -128,6 +133,7 @@ export class Backend implements AsyncDisposable {
   #controlHealth: string | null = null;
   #saveHealth: string | null = null;
   #paused: boolean | null = null;
+  #configLocked = false;
   #saves: Promise<void> = Promise.resolve();
   #closing: Promise<void>[] = [];
   #closed = false;
@@ -277,6 +283,7 @@ export class Backend implements AsyncDisposable {
   async start(opts: StartOptions): Promise<void> {
     this.#assertUsable();
     if (opts.updatePrefs) {
+      this.#assertNotConfigLocked();
       const errs = validatePrefs(opts.updatePrefs);
       if (errs.length) throw new BackendError("invalid", errs[0]);
     }
@@ -312,7 +319,10 @@ export class Backend implements AsyncDisposable {
     });
     this.#cc = cc;
     this.#publish({ Prefs: this.#prefsJsonNow() });
-    if (!this.#prefs.LoggedOut && this.#persist.privateNodeKey !== null) {
+    if (
+      !this.#prefs.LoggedOut &&
+      (this.#persist.privateNodeKey !== null || opts.loginWithoutNodeKey === true)
+    ) {
       this.#loginInProgress = true;
       cc.login(this.#pendingAuthKey ? { authKey: this.#pendingAuthKey } : {});
     }
@@ -346,8 +356,38 @@ export class Backend implements AsyncDisposable {
    * @param masked the edit as JSON
    * @returns the prefs after the edit
    */
-  async editPrefs(masked: unknown): Promise<PrefsJson> {
+  editPrefs(masked: unknown): Promise<PrefsJson> {
     this.#assertUsable();
+    this.#assertNotConfigLocked();
+    return this.#editPrefs(masked);
+  }
+
+  /**
+   * Applies a config file's prefs edit (`--config`, `reload-config`), which a locked config
+   * does not stop, and sets whether the config locks prefs against `editPrefs` and `start`.
+   * @param masked the edit the config makes
+   * @param locked whether later edits by clients are refused
+   * @returns the prefs after the edit
+   */
+  async applyConfig(masked: unknown, locked: boolean): Promise<PrefsJson> {
+    this.#assertUsable();
+    // No start here when there is no control client: the daemon starts right after, with the
+    // config's auth key.
+    const p = await this.#editPrefs(masked, false);
+    this.#configLocked = locked;
+    return p;
+  }
+
+  #assertNotConfigLocked(): void {
+    if (this.#configLocked) {
+      throw new BackendError(
+        "invalid",
+        "can't reconfigure tailscaled when using a config file; config file is locked",
+      );
+    }
+  }
+
+  async #editPrefs(masked: unknown, startIfWanted = true): Promise<PrefsJson> {
     let next: Prefs;
     try {
       next = applyMaskedPrefs(this.#prefs, masked);
@@ -369,6 +409,7 @@ export class Backend implements AsyncDisposable {
     }
     if (old.WantRunning !== next.WantRunning) {
       if (next.WantRunning && this.#cc === null) {
+        if (!startIfWanted) return this.#prefsJsonNow();
         await this.start({});
       } else {
         this.#stateMachine();
@@ -385,7 +426,7 @@ export class Backend implements AsyncDisposable {
   async logout(): Promise<void> {
     this.#assertUsable();
     if (this.#persist.privateNodeKey === null) return;
-    await this.editPrefs({
+    await this.#editPrefs({
       WantRunning: false,
       WantRunningSet: true,
       LoggedOut: true,
