@@ -518,3 +518,48 @@ Deno.test("tailnet daemon --config: prefs from the file, locked against set; rel
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tailnet install --dry-run prints a unit systemd accepts; uninstall --dry-run keeps the state; bad flags named", async () => {
+  const r = await tailnet(["install", "--dry-run", "--os", "linux", "--port", "41642"]);
+  assertEquals(r.code, 0, r.stderr);
+  const [first, ...unit] = r.stdout.split("\n");
+  assertEquals(first, "# would write /etc/systemd/system/tailnet.service");
+  const text = unit.join("\n");
+  assertMatch(
+    text,
+    /^ExecStart=.* daemon --statedir \/var\/lib\/tailnet --socket \/var\/run\/tailnet\/tailnetd\.sock --port 41642$/m,
+  );
+  // A `deno run` service: reads and writes narrowed to its own directories.
+  assertMatch(text, /--allow-write=\/var\/lib\/tailnet,\/var\/run\/tailnet,\/run\/tailnet /);
+  assertMatch(text, /^CapabilityBoundingSet=$/m);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/tailnet.service`, text);
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["verify", `${dir}/tailnet.service`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch(() => null);
+    if (verify !== null) {
+      assertEquals(verify.code, 0, new TextDecoder().decode(verify.stderr));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const mac = await tailnet(["install", "--dry-run", "--os", "darwin"]);
+  assertEquals(mac.code, 0, mac.stderr);
+  assertMatch(
+    mac.stdout,
+    /^# would write \/Library\/LaunchDaemons\/com\.tailnet\.tailnetd\.plist\n<\?xml/,
+  );
+  const un = await tailnet(["uninstall", "--dry-run", "--os", "linux"]);
+  assertEquals(un.code, 0, un.stderr);
+  assertMatch(un.stdout, /would remove \/etc\/systemd\/system\/tailnet\.service/);
+  assertMatch(un.stdout, /state directory .* is kept/);
+  const badOs = await tailnet(["install", "--dry-run", "--os", "plan9"]);
+  assertEquals(badOs.code, 2);
+  assertMatch(badOs.stderr, /--os/);
+  const rel = await tailnet(["install", "--dry-run", "--statedir", "state"]);
+  assertEquals(rel.code, 2);
+  assertMatch(rel.stderr, /--statedir: want an absolute path/);
+});

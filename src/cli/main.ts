@@ -85,6 +85,16 @@ const BUILT: readonly CommandEntry[] = [
     load: async () => (await import("./debug.ts")).debugCommand,
   },
   {
+    name: "install",
+    summary: "Install the daemon as a system service (systemd or launchd)",
+    load: async () => (await import("./install.ts")).installCommand,
+  },
+  {
+    name: "uninstall",
+    summary: "Remove the system service that 'tailnet install' wrote (the state stays)",
+    load: async () => (await import("./install.ts")).uninstallCommand,
+  },
+  {
     name: "version",
     summary: "Print tailnet version",
     load: async () => (await import("./version.ts")).versionCommand,
