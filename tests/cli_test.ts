@@ -507,6 +507,8 @@ Deno.test("tailnet daemon --config: prefs from the file, locked against set; rel
     assertMatch(set.stderr, /config file is locked/);
     await write("changed");
     assertEquals(await client.json("POST", "reload-config"), { Reloaded: true, Err: "" });
+    const viaCli = await tailnet(["--socket", d.socket, "debug", "reload-config"]);
+    assertEquals([viaCli.code, viaCli.stdout], [0, "config reloaded\n"]);
     assertEquals((await client.json<Record<string, unknown>>("GET", "prefs")).Hostname, "changed");
     await Deno.writeTextFile(cfg, `{"version": "alpha0", "Bogus": 1}`);
     const bad = await client.json<{ Reloaded: boolean; Err: string }>("POST", "reload-config");

@@ -81,7 +81,7 @@ const BUILT: readonly CommandEntry[] = [
   },
   {
     name: "debug",
-    summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics",
+    summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config",
     load: async () => (await import("./debug.ts")).debugCommand,
   },
   {
