@@ -15,7 +15,7 @@ export interface ServiceSpec {
   socketDir: string;
   /** Environment for the daemon (e.g. `DENO_DIR` for a `deno run` service). */
   env: Readonly<Record<string, string>>;
-  /** Directories the daemon only reads besides its own (a `deno run` source tree, DENO_DIR). */
+  /** What the daemon only reads besides its own directories: sources, DENO_DIR, config. */
   readOnlyPaths: readonly string[];
 }
 

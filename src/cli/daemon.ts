@@ -81,7 +81,9 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     // As tailscaled: a bad config fails before anything else starts.
     const configPath = values.config === undefined ? null : resolve(values.config);
     const config = configPath === null ? null : await loadConfigFile(configPath);
-    const configKey = config === null ? "" : await configAuthKey(config);
+    // Read once now so that an unreadable key file fails here; the backend reads it again
+    // whenever it starts without a key.
+    if (config !== null) await configAuthKey(config);
     if (config !== null) configToMaskedPrefs(config);
     if (values.state !== undefined && values.state !== "mem:") {
       throw new UsageError(
@@ -159,10 +161,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     if (backend.healthy) {
       try {
         await backend.start(
-          config === null ? {} : {
-            authKey: configKey,
-            loginWithoutNodeKey: configWantsRunning(config),
-          },
+          config === null ? {} : { loginWithoutNodeKey: configWantsRunning(config) },
         );
       } catch (err) {
         log.warn(`not starting: ${err instanceof Error ? err.message : err}`);
@@ -180,7 +179,8 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
 /** Merges a config's prefs over the current ones; the config file is named on failure. */
 async function applyConfig(backend: TailnetNode["backend"], config: ConfigAlpha0): Promise<void> {
   try {
-    await backend.applyConfig(configToMaskedPrefs(config), configLocked(config));
+    const authKey = config.authKey ? () => configAuthKey(config) : null;
+    await backend.applyConfig(configToMaskedPrefs(config), configLocked(config), authKey);
   } catch (err) {
     throw new ConfigFileError(`error setting config: ${err instanceof Error ? err.message : err}`);
   }

@@ -144,7 +144,9 @@ service first (systemctl stop tailnet / launchctl bootout system/${LAUNCHD_LABEL
 
 /**
  * What the service runs: the compiled binary itself (its permissions are baked in), or this
- * `deno run` with the daemon's flags and reads and writes narrowed to its own paths.
+ * `deno run` with the daemon's flags and reads and writes narrowed to its own paths. Files it
+ * reads (config, key file) are listed read-only, which also keeps them visible when they live
+ * under /root or /home.
  */
 function serviceSpec(
   stateDir: string,
@@ -154,7 +156,13 @@ function serviceSpec(
 ): ServiceSpec {
   const exe = Deno.execPath();
   if (Deno.build.standalone) {
-    return { argv: [exe, ...daemonArgs], stateDir, socketDir, env: {}, readOnlyPaths: [] };
+    return {
+      argv: [exe, ...daemonArgs],
+      stateDir,
+      socketDir,
+      env: {},
+      readOnlyPaths: [...readPaths],
+    };
   }
   const main = new URL(Deno.mainModule);
   const mainPath = main.protocol === "file:" ? decodeURIComponent(main.pathname) : main.href;
@@ -169,7 +177,7 @@ function serviceSpec(
     stateDir,
     socketDir,
     env: denoDir === null ? {} : { DENO_DIR: denoDir },
-    readOnlyPaths: [...sources, ...(denoDir === null ? [] : [denoDir])],
+    readOnlyPaths: [...sources, ...(denoDir === null ? [] : [denoDir]), ...readPaths],
   };
 }
 

@@ -134,6 +134,7 @@ export class Backend implements AsyncDisposable {
   #saveHealth: string | null = null;
   #paused: boolean | null = null;
   #configLocked = false;
+  #configAuthKey: (() => Promise<string>) | null = null;
   #saves: Promise<void> = Promise.resolve();
   #closing: Promise<void>[] = [];
   #closed = false;
@@ -294,6 +295,14 @@ export class Backend implements AsyncDisposable {
         "control client not built yet in this version of tailnet",
       );
     }
+    let authKey = opts.authKey ?? "";
+    if (authKey === "" && this.#state !== "Running" && this.#configAuthKey !== null) {
+      try {
+        authKey = await this.#configAuthKey();
+      } catch (err) {
+        throw new BackendError("invalid", err instanceof Error ? err.message : String(err));
+      }
+    }
     const old = this.#cc;
     this.#cc = null;
     if (old) this.#closing.push(old.close().catch((e) => this.#log.warn("control close:", e)));
@@ -305,7 +314,7 @@ export class Backend implements AsyncDisposable {
       this.#prefs = clonePrefs(opts.updatePrefs);
       await this.#save();
     }
-    this.#pendingAuthKey = opts.authKey ?? "";
+    this.#pendingAuthKey = authKey;
     this.#state = "NoState";
     let cc: ControlClient | null = null;
     cc = factory({
@@ -367,10 +376,17 @@ export class Backend implements AsyncDisposable {
    * does not stop, and sets whether the config locks prefs against `editPrefs` and `start`.
    * @param masked the edit the config makes
    * @param locked whether later edits by clients are refused
+   * @param authKey reads the config's auth key, which a start that brings none uses while the
+   *   node is not Running (as Go's `Start` does); null when the config has none
    * @returns the prefs after the edit
    */
-  async applyConfig(masked: unknown, locked: boolean): Promise<PrefsJson> {
+  async applyConfig(
+    masked: unknown,
+    locked: boolean,
+    authKey: (() => Promise<string>) | null = null,
+  ): Promise<PrefsJson> {
     this.#assertUsable();
+    this.#configAuthKey = authKey;
     // No start here when there is no control client: the daemon starts right after, with the
     // config's auth key.
     const p = await this.#editPrefs(masked, false);

@@ -151,7 +151,8 @@ Deno.test("Backend with a config file: its prefs merged, a fresh node logs in wi
   assertEquals(f.fc.names(), [], "applying a config starts nothing by itself");
   await f.b.applyConfig({ WantRunning: true, WantRunningSet: true }, true);
   assertEquals(f.fc.names(), []);
-  await f.b.start({ authKey: "tskey-cfg", loginWithoutNodeKey: true });
+  await f.b.applyConfig({}, true, () => Promise.resolve("tskey-cfg"));
+  await f.b.start({ loginWithoutNodeKey: true });
   assertEquals(f.fc.names(), ["new", "login", "setPaused"]);
   assertEquals(f.fc.calls[1].arg, { authKey: "tskey-cfg" });
   const locked = "can't reconfigure tailscaled when using a config file; config file is locked";
