@@ -83,8 +83,10 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     const config = configPath === null ? null : await loadConfigFile(configPath);
     // Read once now so that an unreadable key file fails here; the backend reads it again
     // whenever it starts without a key.
-    if (config !== null) await configAuthKey(config);
-    if (config !== null) configToMaskedPrefs(config);
+    if (config !== null) {
+      await configAuthKey(config);
+      configToMaskedPrefs(config);
+    }
     if (values.state !== undefined && values.state !== "mem:") {
       throw new UsageError(
         `invalid value "${values.state}" for flag --state: only "mem:" is supported; use --statedir`,
@@ -154,7 +156,8 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     );
     log.info(`LocalAPI socket: ${server.socketPath}`);
     log.info(`try: tailnet --socket ${server.socketPath} status`);
-    if (config !== null) {
+    // A state file that cannot be read keeps the daemon serving NoState, config or not.
+    if (config !== null && backend.healthy) {
       await applyConfig(backend, config);
       log.info(`config: ${configPath}`);
     }
