@@ -46,11 +46,18 @@ Deno.test({
     );
     try {
       const out = web.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      const first = (await out.read()).value ?? "";
+      let first = "";
+      while (!first.includes("\n")) {
+        const { value, done } = await out.read();
+        if (done) break;
+        first += value;
+      }
       const url = /Serving tailnet status at (http:\/\/\S+)/.exec(first)?.[1];
       assert(url !== undefined, `status --web printed ${JSON.stringify(first)}`);
-      out.releaseLock();
-      await web.stdout.cancel().catch(() => {});
+      // Nothing more comes on stdout; drain it anyway so the child never blocks.
+      (async () => {
+        while (!(await out.read()).done) { /* discard */ }
+      })().catch(() => {});
 
       await using browser = await HeadlessChromium.open(url);
       type Row = [string, string, string];
