@@ -303,7 +303,11 @@ Deno.test("tailnet daemon: TAILNET_SOCKS5_USER/PASSWORD make its SOCKS5 proxy as
   }
 });
 
-/** Spawns `tailnet daemon --statedir state --socket sock` and waits until its socket answers. */
+/**
+ * Spawns `tailnet daemon --statedir state --socket sock` and waits until its backend is in:
+ * the socket answers `status` (NoState) before the other routes exist, so a test that went on
+ * at the first answer raced the daemon's start-up (prefs edits got 404 under load).
+ */
 async function spawnStatedirDaemon(
   stateDir: string,
   socket: string,
@@ -314,7 +318,7 @@ async function spawnStatedirDaemon(
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const r = await tailnet(["--socket", socket, "status", "--json"]);
-    if (r.code === 0) return child;
+    if (r.code === 0 && JSON.parse(r.stdout).BackendState !== "NoState") return child;
     await new Promise((res) => setTimeout(res, 100));
   }
   child.kill("SIGKILL");
