@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
+import { DAEMON_PERMISSIONS, DAEMON_V8_FLAGS } from "../src/cli/daemon_permissions.ts";
 
 /** Release targets: Deno's target triple and our file name. */
 const TARGETS = [
@@ -22,33 +23,8 @@ const TARGETS = [
   { triple: "aarch64-apple-darwin", name: "tailnet-darwin-arm64" },
 ] as const;
 
-/**
- * The permissions baked into the binary: the narrowest set the daemon works with.
- * - net: control server, DERP, UDP for WireGuard/disco/STUN, the LocalAPI socket, proxies.
- * - read/write: the state directory and socket, chosen at run time by flags, so they cannot be
- *   narrowed to a path at build time.
- * - env: the TS_DEBUG_* knobs tailscaled also honours, HOME and XDG paths.
- * - sys: hostname and OS release for Hostinfo, network interfaces for endpoints.
- * - unstable-net: Deno.listenDatagram (UDP), which is still behind this flag.
- * No --allow-run and no --allow-ffi.
- */
-const PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys=hostname,osRelease,networkInterfaces,uid,gid",
-  "--unstable-net",
-];
-
-/**
- * V8 flags baked in beside the permissions. Semi-spaces of at most 4 MiB keep the young
- * generation near 7 MiB (V8 otherwise grows it to about 45 MiB): every packet buffer is
- * short-lived garbage, and what piles up between scavenges stays resident in malloc's heap
- * after it is freed. Measured with `deno task bench:vs` (100 MiB): RSS after the transfers
- * 134 -> 121 MiB (median of 5), daemon CPU per transfer no higher, throughput unchanged.
- */
-const V8_FLAGS = ["--v8-flags=--max-semi-space-size=4"];
+const PERMISSIONS = DAEMON_PERMISSIONS;
+const V8_FLAGS = DAEMON_V8_FLAGS;
 
 /** One target could not be built; the message is the one line to print. */
 class BuildFailure extends Error {}

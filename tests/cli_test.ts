@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../src/engine/base/testing/assert.ts";
 import { runTailnet as tailnet, spawnTailnet } from "./lab/tailnet_process.ts";
+import { LocalApiClient } from "../src/localapi/client.ts";
 
 Deno.test("tailnet --bogus exits 2 with one line naming the flag", async () => {
   const r = await tailnet(["--bogus"]);
@@ -302,7 +303,11 @@ Deno.test("tailnet daemon: TAILNET_SOCKS5_USER/PASSWORD make its SOCKS5 proxy as
   }
 });
 
-/** Spawns `tailnet daemon --statedir state --socket sock` and waits until its socket answers. */
+/**
+ * Spawns `tailnet daemon --statedir state --socket sock` and waits until its backend is in:
+ * the socket answers `status` (NoState) before the other routes exist, so a test that went on
+ * at the first answer raced the daemon's start-up (prefs edits got 404 under load).
+ */
 async function spawnStatedirDaemon(
   stateDir: string,
   socket: string,
@@ -313,7 +318,7 @@ async function spawnStatedirDaemon(
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const r = await tailnet(["--socket", socket, "status", "--json"]);
-    if (r.code === 0) return child;
+    if (r.code === 0 && JSON.parse(r.stdout).BackendState !== "NoState") return child;
     await new Promise((res) => setTimeout(res, 100));
   }
   child.kill("SIGKILL");
@@ -459,4 +464,108 @@ Deno.test("tailnet daemon: 200 concurrent LocalAPI clients are each answered; it
     await child.status;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("tailnet daemon --config: an unknown key is refused naming it; a missing file names it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  try {
+    await Deno.writeTextFile(`${dir}/cfg.json`, `{"version": "alpha0", "Hostnam": "x"}`);
+    const r = await tailnet(["daemon", "--state", "mem:", "--config", `${dir}/cfg.json`]);
+    assertEquals(r.code, 1);
+    assertEquals(r.stderr.trim().split("\n").length, 1);
+    assertMatch(r.stderr, /error parsing config file .*cfg\.json: json: unknown field "Hostnam"/);
+    const missing = await tailnet(["daemon", "--state", "mem:", "--config", `${dir}/none.json`]);
+    assertEquals(missing.code, 1);
+    assertEquals(missing.stderr.trim().split("\n").length, 1);
+    assertMatch(missing.stderr, /error reading config file .*none\.json/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tailnet daemon --config: prefs from the file, locked against set; reload-config applies a change", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-cli-test-" });
+  const cfg = `${dir}/cfg.hujson`;
+  const write = (hostname: string) =>
+    Deno.writeTextFile(
+      cfg,
+      `{
+  "version": "alpha0", // HuJSON
+  "Enabled": false,
+  "ServerURL": "http://127.0.0.1:9",
+  "Hostname": "${hostname}",
+  "acceptRoutes": true,
+}`,
+    );
+  await write("from-config");
+  const d = await startDaemon(["--state", "mem:", "--config", cfg]);
+  try {
+    const client = new LocalApiClient(d.socket);
+    const prefs = await client.json<Record<string, unknown>>("GET", "prefs");
+    assertEquals(
+      [prefs.Hostname, prefs.RouteAll, prefs.ControlURL, prefs.WantRunning],
+      ["from-config", true, "http://127.0.0.1:9", false],
+    );
+    const set = await tailnet(["--socket", d.socket, "set", "--hostname", "other"]);
+    assertEquals(set.code, 1);
+    assertMatch(set.stderr, /config file is locked/);
+    await write("changed");
+    assertEquals(await client.json("POST", "reload-config"), { Reloaded: true, Err: "" });
+    const viaCli = await tailnet(["--socket", d.socket, "debug", "reload-config"]);
+    assertEquals([viaCli.code, viaCli.stdout], [0, "config reloaded\n"]);
+    assertEquals((await client.json<Record<string, unknown>>("GET", "prefs")).Hostname, "changed");
+    await Deno.writeTextFile(cfg, `{"version": "alpha0", "Bogus": 1}`);
+    const bad = await client.json<{ Reloaded: boolean; Err: string }>("POST", "reload-config");
+    assertEquals(bad.Reloaded, false);
+    assertMatch(bad.Err, /unknown field "Bogus"/);
+    assertEquals((await client.json<Record<string, unknown>>("GET", "prefs")).Hostname, "changed");
+  } finally {
+    await d.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tailnet install --dry-run prints a unit systemd accepts; uninstall --dry-run keeps the state; bad flags named", async () => {
+  const r = await tailnet(["install", "--dry-run", "--os", "linux", "--port", "41642"]);
+  assertEquals(r.code, 0, r.stderr);
+  const [first, ...unit] = r.stdout.split("\n");
+  assertEquals(first, "# would write /etc/systemd/system/tailnet.service");
+  const text = unit.join("\n");
+  assertMatch(
+    text,
+    /^ExecStart=.* daemon --statedir \/var\/lib\/tailnet --socket \/var\/run\/tailnet\/tailnetd\.sock --port 41642$/m,
+  );
+  // A `deno run` service: reads and writes narrowed to its own directories.
+  assertMatch(text, /--allow-write=\/var\/lib\/tailnet,\/var\/run\/tailnet,\/run\/tailnet /);
+  assertMatch(text, /^CapabilityBoundingSet=$/m);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/tailnet.service`, text);
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["verify", `${dir}/tailnet.service`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch(() => null);
+    if (verify !== null) {
+      assertEquals(verify.code, 0, new TextDecoder().decode(verify.stderr));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const mac = await tailnet(["install", "--dry-run", "--os", "darwin"]);
+  assertEquals(mac.code, 0, mac.stderr);
+  assertMatch(
+    mac.stdout,
+    /^# would write \/Library\/LaunchDaemons\/com\.tailnet\.tailnetd\.plist\n<\?xml/,
+  );
+  const un = await tailnet(["uninstall", "--dry-run", "--os", "linux"]);
+  assertEquals(un.code, 0, un.stderr);
+  assertMatch(un.stdout, /would remove \/etc\/systemd\/system\/tailnet\.service/);
+  assertMatch(un.stdout, /state directory .* is kept/);
+  const badOs = await tailnet(["install", "--dry-run", "--os", "plan9"]);
+  assertEquals(badOs.code, 2);
+  assertMatch(badOs.stderr, /--os/);
+  const rel = await tailnet(["install", "--dry-run", "--statedir", "state"]);
+  assertEquals(rel.code, 2);
+  assertMatch(rel.stderr, /--statedir: want an absolute path/);
 });

@@ -21,7 +21,6 @@ import type { StatusJson } from "../ipn/status.ts";
 import { checkUpFlags, formatFlagArg } from "../ipn/up_check.ts";
 import type { CommandContext, GoFlag, GoFlags } from "./command.ts";
 import { parseDurationFlag } from "./command.ts";
-import { encodeQr, qrToSmallString } from "./_qr.ts";
 
 /** `ipn.State` numbers the flow waits for. */
 const STATE_NEEDS_MACHINE_AUTH = 3;
@@ -279,7 +278,8 @@ async function waitRunning(watch: JsonLineStream, o: WaitOptions): Promise<numbe
           );
         } else {
           o.ctx.err(`\nTo authenticate, visit:\n\n\t${url}\n`);
-          if (o.qr) printQr(o.ctx, url);
+          // The QR encoder loads only when asked for: plain `up` does not pay for it.
+          if (o.qr) await printQr(o.ctx, url);
         }
       }
     }
@@ -298,9 +298,10 @@ async function waitRunning(watch: JsonLineStream, o: WaitOptions): Promise<numbe
   throw new Error("the daemon closed the IPN bus before reaching Running");
 }
 
-function printQr(ctx: CommandContext, url: string): void {
+async function printQr(ctx: CommandContext, url: string): Promise<void> {
   try {
-    for (const line of qrToSmallString(encodeQr(url))) ctx.err(line);
+    const { qrLines } = await import("./_qr_text.ts");
+    for (const line of qrLines(url)) ctx.err(line);
   } catch (err) {
     ctx.err(`QR code error: ${err instanceof Error ? err.message : err}`);
   }

@@ -15,6 +15,15 @@ import { TAILNET_VERSION } from "../version.ts";
 import { type Command, parseFlags, parseIntFlag } from "./command.ts";
 import { defaultStateDir } from "./paths.ts";
 import { lockStateDir } from "./_state_dir_lock.ts";
+import {
+  type ConfigAlpha0,
+  configAuthKey,
+  ConfigFileError,
+  configLocked,
+  configToMaskedPrefs,
+  configWantsRunning,
+  loadConfigFile,
+} from "../ipn/conffile.ts";
 
 const DAEMON_FLAGS = {
   statedir: { type: "string" },
@@ -27,9 +36,6 @@ const DAEMON_FLAGS = {
   verbose: { type: "string" },
 } as const;
 
-// Flags accepted for tailscaled compatibility whose feature is not built yet: refusing them
-// is honest, silently ignoring them is not.
-const NOT_BUILT_FLAGS = ["config"] as const;
 const PROXY_FLAGS = ["socks5-server", "outbound-http-proxy-listen"] as const;
 
 /** The `daemon` command. */
@@ -49,7 +55,11 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
                      The SOCKS5 proxy takes clients without credentials from loopback only;
                      TAILNET_SOCKS5_USER and TAILNET_SOCKS5_PASSWORD (both) make every client
                      authenticate (RFC 1929) instead, from any address.
-  --config FILE      accepted, not built yet: refused with an error
+  --config FILE      tailscaled's declarative config ("version": "alpha0", JSON or HuJSON):
+                     Enabled, ServerURL, AuthKey (a key or file:PATH), Hostname,
+                     acceptRoutes, acceptDNS, AdvertiseRoutes, ShieldsUp, Locked, ...,
+                     merged over the saved prefs; the node logs in with no 'up'. The
+                     LocalAPI's reload-config applies a changed file.
   --verbose N        log verbosity: 0, 1 or 2`,
   async run(args, ctx) {
     const { values } = parseFlags(args, DAEMON_FLAGS);
@@ -68,10 +78,14 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       if (v !== undefined) usageOnTypeError(() => parseListenAddr(flag, v));
     }
     const credentials = socks5Credentials();
-    for (const flag of NOT_BUILT_FLAGS) {
-      if (values[flag] !== undefined) {
-        throw new UsageError(`--${flag} is not built yet in this version of tailnet`);
-      }
+    // As tailscaled: a bad config fails before anything else starts.
+    const configPath = values.config === undefined ? null : resolve(values.config);
+    const config = configPath === null ? null : await loadConfigFile(configPath);
+    // Read once now so that an unreadable key file fails here; the backend reads it again
+    // whenever it starts without a key.
+    if (config !== null) {
+      await configAuthKey(config);
+      configToMaskedPrefs(config);
     }
     if (values.state !== undefined && values.state !== "mem:") {
       throw new UsageError(
@@ -120,7 +134,12 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       },
     });
     const { backend, link: engineLink } = node;
-    const deps = { backend, version: TAILNET_VERSION, dataPlane: engineLink };
+    const reloadConfig = configPath === null ? undefined : async () => {
+      const c = await loadConfigFile(configPath);
+      await applyConfig(backend, c);
+      log.info(`config reloaded from ${configPath}`);
+    };
+    const deps = { backend, version: TAILNET_VERSION, dataPlane: engineLink, reloadConfig };
     for (const [name, handler] of localApiRoutes(deps)) routes.set(name, handler);
     const proxies = node.proxies;
     if (proxies?.socks5) {
@@ -137,9 +156,16 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     );
     log.info(`LocalAPI socket: ${server.socketPath}`);
     log.info(`try: tailnet --socket ${server.socketPath} status`);
+    // A state file that cannot be read keeps the daemon serving NoState, config or not.
+    if (config !== null && backend.healthy) {
+      await applyConfig(backend, config);
+      log.info(`config: ${configPath}`);
+    }
     if (backend.healthy) {
       try {
-        await backend.start({});
+        await backend.start(
+          config === null ? {} : { loginWithoutNodeKey: configWantsRunning(config) },
+        );
       } catch (err) {
         log.warn(`not starting: ${err instanceof Error ? err.message : err}`);
       }
@@ -152,6 +178,16 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     return 0;
   },
 };
+
+/** Merges a config's prefs over the current ones; the config file is named on failure. */
+async function applyConfig(backend: TailnetNode["backend"], config: ConfigAlpha0): Promise<void> {
+  try {
+    const authKey = config.authKey ? () => configAuthKey(config) : null;
+    await backend.applyConfig(configToMaskedPrefs(config), configLocked(config), authKey);
+  } catch (err) {
+    throw new ConfigFileError(`error setting config: ${err instanceof Error ? err.message : err}`);
+  }
+}
 
 /** The standing health warning: what the data plane does not do yet, and what that means. */
 const DATA_PLANE_WARNING =

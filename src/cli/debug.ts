@@ -1,5 +1,5 @@
 /**
- * `tailnet debug <prefs|derp-map|watch-ipn|netmap|metrics>` and `tailnet metrics print`: thin
+ * `tailnet debug <prefs|derp-map|watch-ipn|netmap|metrics|reload-config>` and `tailnet metrics print`: thin
  * LocalAPI clients that print what `tailscale debug …` and `tailscale metrics print` print
  * (JSON indented with tabs, Prometheus text as served), against tailnet's daemon or a real
  * tailscaled alike.
@@ -49,6 +49,15 @@ const SUBCOMMANDS: Record<string, (args: string[], ctx: CommandContext) => Promi
     printJson(ctx, await client.json<unknown>("POST", "debug?action=current-netmap"));
     return 0;
   },
+  async "reload-config"(args, ctx) {
+    noArgs("reload-config", args);
+    const client = new LocalApiClient(ctx.socketPath);
+    const r = await client.json<{ Reloaded: boolean; Err: string }>("POST", "reload-config");
+    if (r.Err) throw new Error(r.Err);
+    // tailscale's words and exit codes.
+    ctx.out(r.Reloaded ? "config reloaded" : "config mode not in use");
+    return r.Reloaded ? 0 : 1;
+  },
   async metrics(args, ctx) {
     noArgs("metrics", args);
     printText(ctx, await new LocalApiClient(ctx.socketPath).call("GET", "metrics"));
@@ -90,7 +99,7 @@ const SUBCOMMANDS: Record<string, (args: string[], ctx: CommandContext) => Promi
 /** The `debug` command. */
 export const debugCommand: Command = {
   name: "debug",
-  summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics",
+  summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config",
   usage: `tailnet debug <subcommand> [flags]
 
   prefs              print the daemon's prefs as JSON
@@ -101,7 +110,8 @@ export const debugCommand: Command = {
                        --rate-limit    rate limit netmap updates (default true)
                        --count N       exit after N messages (0: keep going)
   netmap             print the current network map as JSON
-  metrics            print the daemon's metrics (Prometheus text)`,
+  metrics            print the daemon's metrics (Prometheus text)
+  reload-config      re-read and apply the daemon's --config file`,
   async run(args, ctx) {
     const [sub, ...rest] = args;
     if (sub === undefined) throw new UsageError("debug: missing subcommand");

@@ -81,8 +81,18 @@ const BUILT: readonly CommandEntry[] = [
   },
   {
     name: "debug",
-    summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics",
+    summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config",
     load: async () => (await import("./debug.ts")).debugCommand,
+  },
+  {
+    name: "install",
+    summary: "Install the daemon as a system service (systemd or launchd)",
+    load: async () => (await import("./install.ts")).installCommand,
+  },
+  {
+    name: "uninstall",
+    summary: "Remove the system service that 'tailnet install' wrote (the state stays)",
+    load: async () => (await import("./install.ts")).uninstallCommand,
   },
   {
     name: "version",

@@ -7,12 +7,14 @@
 import { LocalApiClient } from "../localapi/client.ts";
 import { type PeerStatusJson, type StatusJson, ZERO_TIME } from "../ipn/status.ts";
 import { type Command, parseGoFlags } from "./command.ts";
+import { UsageError } from "../engine/base/errors.ts";
 
 /** The `status` command. */
 export const statusCommand: Command = {
   name: "status",
   summary: "Show the state of the tailnet daemon and its connections",
   usage: `tailnet status [--json] [--active] [--header] [--self=false] [--peers=false]
+       tailnet status --web [--listen 127.0.0.1:8384] [--no-browser]
 
 Shows this node and its peers: IP, name, owner, OS and connection status.
 
@@ -20,7 +22,13 @@ Shows this node and its peers: IP, name, owner, OS and connection status.
   --active    only peers with active sessions
   --header    print column headers
   --self      show this node (default true)
-  --peers     show peers (default true)`,
+  --peers     show peers (default true)
+  --web       serve a live status page on localhost until interrupted: this node and its
+              peers with their paths, updated every second without a reload
+  --listen    where --web listens (default 127.0.0.1:8384)
+  --browser   accepted as tailscale has it; tailnet cannot start a browser (it has no
+              permission to run programs), so it prints the URL to open either way
+  --no-browser  the same as --browser=false`,
   async run(args, ctx) {
     const f = parseGoFlags(args, {
       json: { type: "bool" },
@@ -28,8 +36,22 @@ Shows this node and its peers: IP, name, owner, OS and connection status.
       header: { type: "bool" },
       self: { type: "bool" },
       peers: { type: "bool" },
+      web: { type: "bool" },
+      listen: { type: "string" },
+      browser: { type: "bool" },
+      "no-browser": { type: "bool" },
     }, true);
     if (f.positionals.length) throw new Error("unexpected non-flag arguments to 'tailnet status'");
+    if (f.values.get("web") === true) {
+      const listen = f.values.get("listen");
+      // The page's module (an HTTP server and the HTML) loads only for --web.
+      const web = await import("./_status_web.ts");
+      return await web.runStatusWeb(
+        ctx,
+        web.parseListen(typeof listen === "string" ? listen : "127.0.0.1:8384"),
+      );
+    }
+    if (f.given.includes("listen")) throw new UsageError("--listen is only for --web");
     const peersWanted = f.values.get("peers") !== false;
     const client = new LocalApiClient(ctx.socketPath);
     const st = await client.json<StatusJson>("GET", peersWanted ? "status" : "status?peers=false");

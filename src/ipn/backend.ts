@@ -67,6 +67,11 @@ export interface StartOptions {
   authKey?: string;
   /** New prefs replacing the current ones (the persist is kept), or null to keep them. */
   updatePrefs?: Prefs | null;
+  /**
+   * Log in even without a node key, as Go does when a config file wants the node running:
+   * without it a fresh node waits in NeedsLogin for an `up`.
+   */
+  loginWithoutNodeKey?: boolean;
 }
 
 /** Options for {@linkcode Backend.open}. */
@@ -128,6 +133,8 @@ export class Backend implements AsyncDisposable {
   #controlHealth: string | null = null;
   #saveHealth: string | null = null;
   #paused: boolean | null = null;
+  #configLocked = false;
+  #configAuthKey: (() => Promise<string>) | null = null;
   #saves: Promise<void> = Promise.resolve();
   #closing: Promise<void>[] = [];
   #closed = false;
@@ -277,6 +284,7 @@ export class Backend implements AsyncDisposable {
   async start(opts: StartOptions): Promise<void> {
     this.#assertUsable();
     if (opts.updatePrefs) {
+      this.#assertNotConfigLocked();
       const errs = validatePrefs(opts.updatePrefs);
       if (errs.length) throw new BackendError("invalid", errs[0]);
     }
@@ -286,6 +294,14 @@ export class Backend implements AsyncDisposable {
         "not-built",
         "control client not built yet in this version of tailnet",
       );
+    }
+    let authKey = opts.authKey ?? "";
+    if (authKey === "" && this.#state !== "Running" && this.#configAuthKey !== null) {
+      try {
+        authKey = await this.#configAuthKey();
+      } catch (err) {
+        throw new BackendError("invalid", err instanceof Error ? err.message : String(err));
+      }
     }
     const old = this.#cc;
     this.#cc = null;
@@ -298,7 +314,7 @@ export class Backend implements AsyncDisposable {
       this.#prefs = clonePrefs(opts.updatePrefs);
       await this.#save();
     }
-    this.#pendingAuthKey = opts.authKey ?? "";
+    this.#pendingAuthKey = authKey;
     this.#state = "NoState";
     let cc: ControlClient | null = null;
     cc = factory({
@@ -312,7 +328,10 @@ export class Backend implements AsyncDisposable {
     });
     this.#cc = cc;
     this.#publish({ Prefs: this.#prefsJsonNow() });
-    if (!this.#prefs.LoggedOut && this.#persist.privateNodeKey !== null) {
+    if (
+      !this.#prefs.LoggedOut &&
+      (this.#persist.privateNodeKey !== null || opts.loginWithoutNodeKey === true)
+    ) {
       this.#loginInProgress = true;
       cc.login(this.#pendingAuthKey ? { authKey: this.#pendingAuthKey } : {});
     }
@@ -346,8 +365,45 @@ export class Backend implements AsyncDisposable {
    * @param masked the edit as JSON
    * @returns the prefs after the edit
    */
-  async editPrefs(masked: unknown): Promise<PrefsJson> {
+  editPrefs(masked: unknown): Promise<PrefsJson> {
     this.#assertUsable();
+    this.#assertNotConfigLocked();
+    return this.#editPrefs(masked);
+  }
+
+  /**
+   * Applies a config file's prefs edit (`--config`, `reload-config`), which a locked config
+   * does not stop, and sets whether the config locks prefs against `editPrefs` and `start`.
+   * @param masked the edit the config makes
+   * @param locked whether later edits by clients are refused
+   * @param authKey reads the config's auth key, which a start that brings none uses while the
+   *   node is not Running (as Go's `Start` does); null when the config has none
+   * @returns the prefs after the edit
+   */
+  async applyConfig(
+    masked: unknown,
+    locked: boolean,
+    authKey: (() => Promise<string>) | null = null,
+  ): Promise<PrefsJson> {
+    this.#assertUsable();
+    this.#configAuthKey = authKey;
+    // No start here when there is no control client: the daemon starts right after, with the
+    // config's auth key.
+    const p = await this.#editPrefs(masked, false);
+    this.#configLocked = locked;
+    return p;
+  }
+
+  #assertNotConfigLocked(): void {
+    if (this.#configLocked) {
+      throw new BackendError(
+        "invalid",
+        "can't reconfigure tailscaled when using a config file; config file is locked",
+      );
+    }
+  }
+
+  async #editPrefs(masked: unknown, startIfWanted = true): Promise<PrefsJson> {
     let next: Prefs;
     try {
       next = applyMaskedPrefs(this.#prefs, masked);
@@ -369,6 +425,7 @@ export class Backend implements AsyncDisposable {
     }
     if (old.WantRunning !== next.WantRunning) {
       if (next.WantRunning && this.#cc === null) {
+        if (!startIfWanted) return this.#prefsJsonNow();
         await this.start({});
       } else {
         this.#stateMachine();
@@ -385,7 +442,7 @@ export class Backend implements AsyncDisposable {
   async logout(): Promise<void> {
     this.#assertUsable();
     if (this.#persist.privateNodeKey === null) return;
-    await this.editPrefs({
+    await this.#editPrefs({
       WantRunning: false,
       WantRunningSet: true,
       LoggedOut: true,

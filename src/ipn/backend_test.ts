@@ -141,6 +141,31 @@ Deno.test("Backend in NeedsLogin: start without a node key makes a client but do
   assertEquals(f.b.status().HaveNodeKey, undefined);
 });
 
+Deno.test("Backend with a config file: its prefs merged, a fresh node logs in with its key, clients' edits refused while locked", async () => {
+  await using f = await fixture();
+  await f.b.applyConfig(
+    { ControlURL: "http://hs.test", ControlURLSet: true, Hostname: "cfg", HostnameSet: true },
+    true,
+  );
+  assertEquals(f.b.prefs().Hostname, "cfg");
+  assertEquals(f.fc.names(), [], "applying a config starts nothing by itself");
+  await f.b.applyConfig({ WantRunning: true, WantRunningSet: true }, true);
+  assertEquals(f.fc.names(), []);
+  await f.b.applyConfig({}, true, () => Promise.resolve("tskey-cfg"));
+  await f.b.start({ loginWithoutNodeKey: true });
+  assertEquals(f.fc.names(), ["new", "login", "setPaused"]);
+  assertEquals(f.fc.calls[1].arg, { authKey: "tskey-cfg" });
+  const locked = "can't reconfigure tailscaled when using a config file; config file is locked";
+  await assertRejects(
+    () => f.b.editPrefs({ HostnameSet: true, Hostname: "x" }),
+    BackendError,
+    locked,
+  );
+  await assertRejects(() => f.b.start({ updatePrefs: upPrefs() }), BackendError, locked);
+  await f.b.applyConfig({ Hostname: "cfg2", HostnameSet: true }, false);
+  assertEquals((await f.b.editPrefs({ HostnameSet: true, Hostname: "y" })).Hostname, "y");
+});
+
 Deno.test("Backend in NeedsLogin: login-interactive logs in with the pending auth key and a new key", async () => {
   await using f = await backendInNeedsLogin("tskey-abc");
   f.fc.reset();

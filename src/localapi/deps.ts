@@ -26,4 +26,9 @@ export interface LocalApiDeps {
   version: string;
   /** Pings and counters (the node's engine link). */
   dataPlane: DataPlane;
+  /**
+   * Re-reads and applies the daemon's `--config` file (`reload-config`); absent when the
+   * daemon has none. Throws a one-line error when the file is bad.
+   */
+  reloadConfig?: () => Promise<void>;
 }

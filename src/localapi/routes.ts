@@ -20,6 +20,7 @@ import {
 } from "./handlers/forwarding_checks.ts";
 import { derpMapHandler, serveConfigHandler } from "./handlers/netmap_info.ts";
 import { debugMetricsHandler, userMetricsHandler } from "./handlers/metrics.ts";
+import { reloadConfigHandler } from "./handlers/reload_config.ts";
 import type { LocalApiHandler } from "./server.ts";
 
 export type { DataPlane, LocalApiDeps } from "./deps.ts";
@@ -51,5 +52,6 @@ export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler>
     ["dns-osconfig", dnsOsConfigHandler(deps)],
     ["check-ip-forwarding", checkIpForwardingHandler(deps)],
     ["check-udp-gro-forwarding", checkUdpGroForwardingHandler(deps)],
+    ["reload-config", reloadConfigHandler(deps)],
   ]);
 }

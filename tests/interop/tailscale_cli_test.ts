@@ -394,6 +394,18 @@ for (const { version } of TAILSCALE_RELEASES) {
         assertMatch(out, /^tailscaled_outbound_packets_total\{path="derp"\} [1-9]\d*$/m);
       });
 
+      await t.step(
+        "debug reload-config without a config file: the same answer as tailscaled's",
+        async () => {
+          for (const socket of [ours, real.socket]) {
+            const r = await tailscale(socket, "debug", "reload-config");
+            assertEquals([r.code, r.stdout], [1, "config mode not in use\n"], r.stderr);
+            const tn = await runTailnet(["--socket", socket, "debug", "reload-config"]);
+            assertEquals([tn.code, tn.stdout], [1, "config mode not in use\n"], tn.stderr);
+          }
+        },
+      );
+
       await t.step("LocalAPI: serve-config and bad requests answer as tailscaled's", async () => {
         const a = await localApi(ours, "serve-config");
         const b = await localApi(real.socket, "serve-config");

@@ -356,3 +356,39 @@ for (const release of TAILSCALE_RELEASES) {
     },
   });
 }
+
+Deno.test({
+  name: "tailnet daemon --config alone (auth key from a file) joins real headscale with no up",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using l = await Lab.start({ tailscaleds: 1 });
+    const dir = await Deno.makeTempDir({ prefix: "tailnet-config-test-" });
+    try {
+      await Deno.writeTextFile(`${dir}/authkey`, `${l.authKey}\n`);
+      await Deno.writeTextFile(
+        `${dir}/cfg.json`,
+        JSON.stringify({
+          version: "alpha0",
+          ServerURL: l.controlUrl,
+          AuthKey: `file:${dir}/authkey`,
+          Hostname: "tn-conf",
+          acceptRoutes: false,
+        }),
+      );
+      await using d = await TailnetDaemon.create({ args: ["--config", `${dir}/cfg.json`] });
+      const st = await waitFor("Running from the config alone", async () => {
+        const s = await d.status();
+        return s.BackendState === "Running" ? s : null;
+      });
+      assert((st.TailscaleIPs ?? []).some((ip) => ip.startsWith("100.")));
+      const peerNames = Object.values(st.Peer ?? {}).map((p) => p.HostName);
+      assert(peerNames.includes(l.nodes[0].name), `peer ${l.nodes[0].name} in ${peerNames}`);
+      const nodes = await hsNodes(l);
+      assert(nodes.some((n) => n.given_name === "tn-conf"), JSON.stringify(nodes));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -54,7 +54,13 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   {
     tool: "python3",
     debianPackage: "python3",
-    neededBy: "the wireguard-go test's kernel-side TCP and UDP client",
+    neededBy:
+      "the wireguard-go test's kernel-side TCP and UDP client; the install test parses the launchd plist",
+  },
+  {
+    tool: "chromium",
+    debianPackage: "chromium",
+    neededBy: "the status --web test loads the live page in headless Chromium",
   },
   {
     tool: "go",
