@@ -85,7 +85,7 @@ try {
   const ourIp = (await tn.cli(["ip", "-4"])).stdout.trim();
 
   step(
-    "pinging the real node from tailnet (disco over DERP, then ICMP and TSMP through WireGuard)",
+    "pinging the real node from tailnet (disco: DERP, then the direct path it finds; ICMP and TSMP through WireGuard)",
   );
   show(
     `tailnet ping -c 2 --until-direct=false ${peerIp}`,

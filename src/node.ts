@@ -42,6 +42,11 @@ export interface TailnetNodeOptions {
   derpUseHttp?: boolean;
   /** Test knob: WireGuard timings. */
   wgTimings?: EngineLinkOptions["wgTimings"];
+  /**
+   * The UDP port for direct paths to peers: 0 (the default) picks a free one; the daemon asks
+   * for 41641 as tailscaled does; null opens none, so every packet goes through DERP.
+   */
+  listenPort?: number | null;
   /** Standing health warnings to show in status. */
   health?: readonly string[];
   /**
@@ -132,6 +137,7 @@ export class TailnetNode implements AsyncDisposable {
       derpDial: { useHttp: opts.derpUseHttp ?? false },
       wgTimings: opts.wgTimings,
       forwardToLoopback: opts.forwardToLoopback ?? false,
+      listenPort: opts.listenPort === undefined ? 0 : opts.listenPort,
     });
     let backend: Backend;
     try {

@@ -10,6 +10,7 @@ import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
 import { localApiRoutes } from "../localapi/routes.ts";
 import { parseListenAddr } from "../engine/proxy/mod.ts";
+import { DEFAULT_LISTEN_PORT } from "../engine/magicsock/constants.ts";
 import { TailnetNode } from "../node.ts";
 import { TAILNET_VERSION } from "../version.ts";
 import { type Command, parseFlags, parseIntFlag } from "./command.ts";
@@ -49,7 +50,8 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
   --statedir DIR     where keys and prefs live (default ${defaultStateDir()})
   --state mem:       keep state in memory only
   --socket PATH      the LocalAPI socket (default: the global --socket)
-  --port N           UDP port for WireGuard and disco (default 41641; 0 picks one)
+  --port N           UDP port for WireGuard, disco and STUN (default 41641; 0 picks one;
+                     TS_DEBUG_NEVER_DIRECT_UDP=1 opens none: DERP only)
   --socks5-server ADDR            SOCKS5 proxy (CONNECT, UDP ASSOCIATE) into the tailnet
   --outbound-http-proxy-listen ADDR  HTTP proxy (CONNECT, absolute URIs) into the tailnet
                      The SOCKS5 proxy takes clients without credentials from loopback only;
@@ -67,11 +69,16 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     if (verbosity > 2) {
       throw new UsageError(`invalid value "${values.verbose}" for flag --verbose: want 0, 1 or 2`);
     }
+    // TS_DEBUG_NEVER_DIRECT_UDP=1, tailscaled's knob: no UDP socket, every packet via DERP.
+    let listenPort: number | null = Deno.env.get("TS_DEBUG_NEVER_DIRECT_UDP") === "1"
+      ? null
+      : DEFAULT_LISTEN_PORT;
     if (values.port !== undefined) {
       const port = parseIntFlag("port", values.port);
       if (port > 65535) {
         throw new UsageError(`invalid value "${values.port}" for flag --port: out of range`);
       }
+      if (listenPort !== null) listenPort = port;
     }
     for (const flag of PROXY_FLAGS) {
       const v = values[flag];
@@ -126,6 +133,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       forwardToLoopback: true,
       derpUseHttp: Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
       wgTimings: debugWgTimings(),
+      listenPort,
       health: [DATA_PLANE_WARNING],
       proxies: {
         socks5: values["socks5-server"],
@@ -191,7 +199,7 @@ async function applyConfig(backend: TailnetNode["backend"], config: ConfigAlpha0
 
 /** The standing health warning: what the data plane does not do yet, and what that means. */
 const DATA_PLANE_WARNING =
-  "packet filter not built yet: every peer can reach the ports forwarded to 127.0.0.1, whatever the tailnet's ACLs say; and no direct UDP paths yet: all traffic goes through DERP";
+  "packet filter not built yet: every peer can reach the ports forwarded to 127.0.0.1, whatever the tailnet's ACLs say";
 
 /**
  * `TAILNET_DEBUG_REKEY_AFTER_SECONDS`: a test knob that shortens WireGuard's rekey-after-time

@@ -1,13 +1,15 @@
 /**
  * One Engine per node: it builds the data-plane layers, hands each its dependencies, and owns
  * them. The assembly:
- * - the path layer ({@linkcode MagicConn}, DERP today) is WireGuard's bind;
+ * - the path layer ({@linkcode MagicConn}: a direct UDP path found by disco, else DERP) is
+ *   WireGuard's bind;
  * - the WireGuard {@linkcode Device} hands each decrypted packet to the
  *   {@linkcode PacketPipeline}, which parses it once and runs the filter slot, the local
  *   handlers (ping answers, TSMP, the 100.100.100.100 slot) and then the stack;
  * - the stack ({@linkcode NodeStack}, with the loopback forwarder when asked) sends through
  *   the pipeline's outbound side (filter slot, then WireGuard);
- * - magicsock owns the peers' paths and disco (pings over DERP, answered and sent).
+ * - magicsock owns the UDP socket, the peers' paths, STUN and disco (pings over UDP and DERP,
+ *   answered and sent).
  *
  * The engine knows nothing of control or IPN. {@linkcode Engine.reconfig} is the one way in:
  * IPN computes an {@linkcode EngineConfig} from prefs and the netmap and hands it over.
@@ -27,7 +29,7 @@ import {
   publicOf,
   publicToText,
 } from "./key/keys.ts";
-import { MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
+import { type LocalEndpoint, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
 import { DERP_MAGIC_IP } from "./magicsock/constants.ts";
 import { PING_TIMEOUT_MS } from "./ping/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
@@ -93,6 +95,13 @@ export interface EngineOptions {
   stack?: Partial<Omit<StackOptions, "output" | "addresses">>;
   /** Time source for every layer (WireGuard, DERP, disco, pings, the stack); default the system clock. */
   clock?: Clock;
+  /**
+   * The UDP port for direct paths (0: any; the daemon's default is 41641); null or absent:
+   * no UDP socket, every packet over DERP.
+   */
+  listenPort?: number | null;
+  /** Called when our endpoints change, to tell control (MapRequest `Endpoints`). */
+  onEndpoints?: (endpoints: LocalEndpoint[]) => void;
 }
 
 /** A snapshot of the engine's counters (see {@linkcode Engine.stats}). */
@@ -113,8 +122,10 @@ export interface EngineStats {
 export interface EnginePeerStatus {
   /** WireGuard state and counters. */
   wg: PeerStatus | null;
-  /** The path a packet takes now, e.g. `DERP(lab)`, or "" when none. */
+  /** The DERP region a packet takes when not direct, e.g. `lab`, or "" when none. */
   relay: string;
+  /** The direct path in use (`ip:port`), or "" when packets go over DERP. */
+  curAddr: string;
 }
 
 /** The data plane of one node. */
@@ -150,6 +161,8 @@ export class Engine implements AsyncDisposable {
       derpDial: opts.derpDial,
       derpConnect: opts.derpConnect,
       clock: opts.clock,
+      listenPort: opts.listenPort,
+      onEndpoints: opts.onEndpoints,
     });
     this.#device = new Device({
       privateKey: opts.nodeKey,
@@ -187,6 +200,11 @@ export class Engine implements AsyncDisposable {
   /** Our node public key. */
   get nodePublic(): NodePublic {
     return this.#nodePublic;
+  }
+
+  /** Our UDP port for direct paths, 0 without a socket. */
+  get listenPort(): number {
+    return this.#magic.listenPort;
   }
 
   /** Our home DERP region, 0 before the first DERP map. */
@@ -284,7 +302,11 @@ export class Engine implements AsyncDisposable {
   peerStatus(nodeKey: NodePublic): EnginePeerStatus {
     const ep = this.#magic.endpoint(nodeKey);
     const path = this.#magic.pathTo(ep);
-    return { wg: this.#device.peer(ep.nodeKey), relay: path ? path.regionCode : "" };
+    return {
+      wg: this.#device.peer(ep.nodeKey),
+      relay: path ? path.regionCode : "",
+      curAddr: this.#magic.directAddr(ep) ?? "",
+    };
   }
 
   /** DERP region connection states. */
@@ -319,7 +341,8 @@ export class Engine implements AsyncDisposable {
   }
 
   /**
-   * Sends a disco ping to the peer that owns `ip` over DERP and waits for the pong.
+   * Sends a disco ping to the peer that owns `ip` (over its trusted direct path, else over
+   * DERP and every candidate path at once) and waits for the first pong.
    * @param ip the peer's Tailscale IP
    * @param timeoutMs how long to wait
    * @returns the result, with `Err` set on failure
@@ -331,12 +354,15 @@ export class Engine implements AsyncDisposable {
     if (peer.discoKey === null) return { ...base, Err: `peer ${base.NodeName} has no disco key` };
     const r = await this.#magic.pingDisco(peer.nodeKey, timeoutMs);
     if (!r.ok) return { ...base, Err: r.err };
-    const code = this.#magic.derpMap?.Regions[String(r.regionId)]?.RegionCode ??
-      String(r.regionId);
+    if (r.path.via === "udp") {
+      return { ...base, LatencySeconds: r.rttMs / 1000, Endpoint: r.path.addr };
+    }
+    const regionId = r.path.regionId;
+    const code = this.#magic.derpMap?.Regions[String(regionId)]?.RegionCode ?? String(regionId);
     return {
       ...base,
       LatencySeconds: r.rttMs / 1000,
-      DERPRegionID: r.regionId,
+      DERPRegionID: regionId,
       DERPRegionCode: code,
     };
   }
@@ -371,10 +397,13 @@ export class Engine implements AsyncDisposable {
     this.#pipeline.outboundPacket(packet);
     try {
       const { value, rttMs } = await answer;
-      const path = this.#magic.pathTo(this.#magic.endpoint(peer.nodeKey));
+      const ep = this.#magic.endpoint(peer.nodeKey);
+      const direct = this.#magic.directAddr(ep);
+      const path = direct === null ? this.#magic.pathTo(ep) : null;
       return {
         ...base,
         LatencySeconds: rttMs / 1000,
+        ...(direct !== null ? { Endpoint: direct } : {}),
         ...(path ? { DERPRegionID: path.regionId, DERPRegionCode: path.regionCode } : {}),
         ...(value.peerApiPort ? { PeerAPIPort: value.peerApiPort } : {}),
       };

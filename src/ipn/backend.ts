@@ -119,6 +119,8 @@ export class Backend implements AsyncDisposable {
   #persist: Persist;
 
   #cc: ControlClient | null = null;
+  /** The data plane's endpoints, for every MapRequest (kept across control clients). */
+  #endpoints: { addr: string; type: number }[] = [];
   #state: IpnState = "NoState";
   #netmap: NetworkMap | null = null;
   #loggedIn = false;
@@ -327,6 +329,7 @@ export class Backend implements AsyncDisposable {
       log: this.#log.child("control"),
     });
     this.#cc = cc;
+    if (this.#endpoints.length > 0) cc.setEndpoints(this.#endpoints);
     this.#publish({ Prefs: this.#prefsJsonNow() });
     if (
       !this.#prefs.LoggedOut &&
@@ -526,6 +529,16 @@ export class Backend implements AsyncDisposable {
   /** How many watchers are subscribed (watch-ipn-bus streams still open). */
   get watcherCount(): number {
     return this.#bus.size;
+  }
+
+  /**
+   * Sets our UDP endpoints (interface addresses, STUN results) and sends them to control in
+   * the MapRequest, which is how peers learn where to ping us.
+   * @param endpoints `ip:port` and tailcfg.EndpointType
+   */
+  setEndpoints(endpoints: { addr: string; type: number }[]): void {
+    this.#endpoints = endpoints.map((e) => ({ ...e }));
+    this.#cc?.setEndpoints(this.#endpoints);
   }
 
   /**

@@ -47,6 +47,11 @@ export interface EngineLinkOptions {
    * listens itself.
    */
   forwardToLoopback?: boolean;
+  /**
+   * The UDP port for direct paths (0: any; the daemon asks for 41641); null or absent: no
+   * UDP socket, DERP only.
+   */
+  listenPort?: number | null;
 }
 
 /** The backend's data plane. */
@@ -150,6 +155,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
     ps.InMagicSock = st.wg !== null;
     ps.InEngine = st.wg !== null;
     if (st.relay) ps.Relay = st.relay;
+    ps.CurAddr = st.curAddr;
     if (st.wg === null) return;
     ps.RxBytes = st.wg.stats.rxBytes;
     ps.TxBytes = st.wg.stats.txBytes;
@@ -204,6 +210,8 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
         wgTimings: this.#opts.wgTimings,
         forwardToLoopback: this.#opts.forwardToLoopback ?? true,
         onHomeDerp: (regionId) => b.setNetInfo({ PreferredDERP: regionId }),
+        listenPort: this.#opts.listenPort,
+        onEndpoints: (endpoints) => b.setEndpoints(endpoints),
         onStatusChange: () => b.engineStatusChanged(),
       });
     }

@@ -49,7 +49,11 @@ async function setup(impairDerp?: Impairment) {
   });
   const ports = new PortClaims(`impaired-${Deno.pid}`);
   const socks5 = `127.0.0.1:${await ports.claim()}`;
-  const tn = await TailnetDaemon.create({ args: ["--socks5-server", socks5] });
+  // Our daemon on DERP too (tailscaled's knob, which it follows): every path crosses the relay.
+  const tn = await TailnetDaemon.create({
+    args: ["--socks5-server", socks5],
+    env: { TS_DEBUG_NEVER_DIRECT_UDP: "1" },
+  });
   const { v4: tnIp } = await tn.up(l.controlUrl, l.authKey, "tn-imp");
   await l.waitForPeers();
   const ts2Ip = (await l.nodes[1].ips())[0];

@@ -46,10 +46,20 @@ for (const release of TAILSCALE_RELEASES) {
     sanitizeResources: false,
     async fn(t) {
       if (!available.ok) return;
-      await using lab = await Lab.start({ tailscaleds: 1, tailscaleVersion: release.version });
+      // DERP only on both sides (tailscaled's knob, which our daemon follows too): this file
+      // proves the relayed path; tests/interop/direct_test.ts proves the direct one.
+      const derpOnly = { TS_DEBUG_NEVER_DIRECT_UDP: "1" };
+      await using lab = await Lab.start({
+        tailscaleds: 1,
+        tailscaleVersion: release.version,
+        nodeEnv: derpOnly,
+      });
       const ts1 = lab.nodes[0];
       await using tn = await TailnetDaemon.create({
-        env: REKEY_S > 0 ? { TAILNET_DEBUG_REKEY_AFTER_SECONDS: String(REKEY_S) } : {},
+        env: {
+          ...derpOnly,
+          ...(REKEY_S > 0 ? { TAILNET_DEBUG_REKEY_AFTER_SECONDS: String(REKEY_S) } : {}),
+        },
       });
       const { v4: our4, v6: our6 } = await tn.up(lab.controlUrl, lab.authKey, "tn1");
       const peerIps = await ts1.ips();

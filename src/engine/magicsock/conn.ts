@@ -1,17 +1,26 @@
 /**
- * The path layer (the seed of magicsock): WireGuard's {@linkcode Bind} for a node, and the
- * owner of disco. WireGuard sends to an {@linkcode Endpoint}; this layer picks the path. Today
- * that is the DERP region the peer is homed in (our own home region when control did not
- * say); direct UDP paths found by disco come later behind the same interface (the endpoint
- * already holds the candidates), so nothing above knows which path a packet takes.
+ * The path layer (magicsock): WireGuard's {@linkcode Bind} for a node, and the owner of disco.
+ * WireGuard sends to an {@linkcode Endpoint}; this layer picks the path: the peer's best
+ * direct UDP path while disco pongs keep it trusted, else the DERP region the peer is homed in
+ * (our own home region when control did not say). Nothing above knows which path a packet
+ * takes, and the WireGuard session does not notice a switch.
  *
- * Peers live in a {@linkcode PeerMap} (by node key, disco key and `ip:port`). Packets from DERP
- * are demultiplexed: disco packets are opened with our disco key here (pings answered with a
- * pong naming the DERP path, pongs matched to our {@linkcode MagicConn.pingDisco}), everything
- * else goes to WireGuard through {@linkcode MagicConn.receive}.
+ * One UDP socket ({@linkcode UdpSocket}) carries WireGuard, disco and STUN, told apart as
+ * magicsock does: STUN by its magic cookie, disco by its "TS💬" magic, the rest WireGuard
+ * (mapped to its peer by source `ip:port`). STUN requests to the DERP map's STUN servers
+ * discover our address as others see it; with the interface addresses they are our endpoints,
+ * handed to control through `onEndpoints`.
+ *
+ * Disco, as tailscaled does it (`wgengine/magicsock/endpoint.go`): when WireGuard sends to a
+ * peer with no trusted direct path, every candidate gets a ping over UDP and the peer a
+ * CallMeMaybe with our endpoints over DERP (at most every {@linkcode DISCO_PING_INTERVAL_MS});
+ * a pong makes its path the best one if {@linkcode betterAddr} says so, trusted for
+ * {@linkcode TRUST_UDP_ADDR_MS}; heartbeats every {@linkcode HEARTBEAT_INTERVAL_MS} keep an
+ * active peer's path trusted. Pings from peers are answered with a pong naming where they came
+ * from, and their source becomes a candidate. All timing runs on the options' Clock.
  * @module
  */
-import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
+import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { DerpMap } from "../control/types.ts";
 import type { DerpMessage } from "../derp/client.ts";
@@ -26,10 +35,26 @@ import {
   type NodePublic,
   publicOf,
 } from "../key/keys.ts";
-import { isDiscoPacket } from "../wire/disco_messages.ts";
-import { DERP_MAGIC_IP, RECEIVE_QUEUE_LIMIT } from "./constants.ts";
-import { Endpoint, parseCandidates } from "./endpoint.ts";
-import { PeerMap } from "./peer_map.ts";
+import { type DiscoEndpoint, isDiscoPacket } from "../wire/disco_messages.ts";
+import { formatIpAddr, parseIpAddr } from "../wire/ip_addr.ts";
+import { isStun, parseStunResponse, stunRequest, stunTxid } from "../wire/stun.ts";
+import { betterAddr } from "./better_addr.ts";
+import {
+  DERP_MAGIC_IP,
+  DISCO_PING_INTERVAL_MS,
+  ENDPOINT_LOCAL,
+  ENDPOINT_STUN,
+  HEARTBEAT_INTERVAL_MS,
+  PING_TIMEOUT_MS,
+  RECEIVE_QUEUE_LIMIT,
+  SESSION_ACTIVE_TIMEOUT_MS,
+  STUN_INTERVAL_MS,
+  TRUST_UDP_ADDR_MS,
+  UPGRADE_INTERVAL_MS,
+} from "./constants.ts";
+import { candidate, Endpoint, parseCandidates, type PathCandidate } from "./endpoint.ts";
+import { bytesKey, PeerMap } from "./peer_map.ts";
+import { localEndpoints, type UdpDatagram, UdpSocket, unmap } from "./udp.ts";
 
 /** One received datagram for WireGuard (the shape of wg's `BindReceived`). */
 export interface MagicReceived {
@@ -51,10 +76,21 @@ export interface PathPeer {
   endpoints: readonly string[];
 }
 
+/** The path a disco pong came back on. */
+export type PongPath = { via: "derp"; regionId: number } | { via: "udp"; addr: string };
+
 /** The outcome of {@linkcode MagicConn.pingDisco}. */
 export type DiscoPingResult =
-  | { ok: true; rttMs: number; regionId: number }
+  | { ok: true; rttMs: number; path: PongPath }
   | { ok: false; err: string };
+
+/** One of our endpoints as a MapRequest carries it. */
+export interface LocalEndpoint {
+  /** `ip:port`. */
+  addr: string;
+  /** tailcfg.EndpointType: 1 local interface, 2 STUN. */
+  type: number;
+}
 
 /** Options for {@linkcode MagicConn}. */
 export interface MagicConnOptions {
@@ -70,8 +106,15 @@ export interface MagicConnOptions {
   derpDial?: Omit<DialOptions, "signal">;
   /** Opens region streams; tests replace it. */
   derpConnect?: RegionConnector;
-  /** Time source for DERP and disco pings; default the system clock. */
+  /** Time source for DERP, disco pings, heartbeats and STUN; default the system clock. */
   clock?: Clock;
+  /**
+   * The UDP port for direct paths (0: any); null or absent: no UDP socket, DERP only.
+   * The daemon asks for 41641 as tailscaled does.
+   */
+  listenPort?: number | null;
+  /** Called when our endpoints change (to tell control in the MapRequest). */
+  onEndpoints?: (endpoints: LocalEndpoint[]) => void;
 }
 
 /** Counters of the path layer. */
@@ -82,6 +125,21 @@ export interface MagicConnStats {
   receivedDerp: number;
   /** Disco packets received over DERP. */
   discoDerp: number;
+  /** Datagrams sent over direct UDP paths (WireGuard). */
+  sentUdp: number;
+  /** WireGuard datagrams received over UDP from a peer's path. */
+  receivedUdp: number;
+  /** Disco packets received over UDP. */
+  discoUdp: number;
+  /** Disco pings sent over UDP. */
+  pingsSent: number;
+  /** Pongs that confirmed a direct path. */
+  pongsUdp: number;
+  /** Times a peer's best direct path changed (to a path, or back to DERP). */
+  pathSwitches: number;
+  /** STUN requests sent and answers accepted. */
+  stunSent: number;
+  stunAnswers: number;
   drops: {
     /** No DERP map or no region to send through. */
     noPath: number;
@@ -89,6 +147,12 @@ export interface MagicConnStats {
     queueFull: number;
     /** DERP refused the send (not connected, queue full). */
     derpSend: number;
+    /** A UDP datagram from an address that is no peer's path. */
+    udpUnknownSource: number;
+    /** A disco packet that did not open, or came from no peer's disco key. */
+    discoBad: number;
+    /** A STUN datagram that was no answer to a request of ours. */
+    stunBad: number;
   };
 }
 
@@ -98,12 +162,40 @@ export class MagicConn {
     sentDerp: 0,
     receivedDerp: 0,
     discoDerp: 0,
-    drops: { noPath: 0, queueFull: 0, derpSend: 0 },
+    sentUdp: 0,
+    receivedUdp: 0,
+    discoUdp: 0,
+    pingsSent: 0,
+    pongsUdp: 0,
+    pathSwitches: 0,
+    stunSent: 0,
+    stunAnswers: 0,
+    drops: {
+      noPath: 0,
+      queueFull: 0,
+      derpSend: 0,
+      udpUnknownSource: 0,
+      discoBad: 0,
+      stunBad: 0,
+    },
   };
   readonly #opts: MagicConnOptions;
   readonly #peers = new PeerMap();
   readonly #disco: DiscoSealer;
-  readonly #discoPings: PingTracker<{ regionId: number }>;
+  readonly #discoPings: PingTracker<PongPath>;
+  readonly #clock: Clock;
+  readonly #udp: UdpSocket | null;
+  /** Pings we sent, by txid: to whom and when (pongs are matched by txid, path by source). */
+  readonly #sentPings = new Map<string, { ep: Endpoint; at: number }>();
+  /** STUN requests in flight, by txid: when sent. */
+  readonly #stunPending = new Map<string, number>();
+  /** Addresses STUN servers saw us at: the last complete round's, plus new ones since. */
+  #stunAddrs: string[] = [];
+  /** Addresses answered in the current round (they replace the list when the next starts). */
+  #stunRound: string[] = [];
+  #lastStunAt: number | null = null;
+  #endpoints: LocalEndpoint[] = [];
+  #tick: TimerId | null = null;
   readonly #queue: MagicReceived[] = [];
   #waiter: ((r: MagicReceived | null) => void) | null = null;
   #regions: DerpRegions | null = null;
@@ -117,6 +209,26 @@ export class MagicConn {
     this.#opts = opts;
     this.#disco = new DiscoSealer(opts.discoKey);
     this.#discoPings = new PingTracker({ clock: opts.clock });
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
+    const port = opts.listenPort ?? null;
+    this.#udp = port === null ? null : UdpSocket.open(port, opts.log.child("udp"));
+    if (this.#udp !== null) {
+      const udp = this.#udp;
+      opts.log.info(`UDP port ${udp.port}${udp.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)"}`);
+      void udp.run((d) => this.#onUdp(d));
+      queueMicrotask(() => this.#updateEndpoints());
+      this.#scheduleTick();
+    }
+  }
+
+  /** Our UDP port, or 0 without a socket. */
+  get listenPort(): number {
+    return this.#udp?.port ?? 0;
+  }
+
+  /** Our endpoints as last reported. */
+  get endpoints(): readonly LocalEndpoint[] {
+    return this.#endpoints;
   }
 
   /** Our disco public key. */
@@ -156,6 +268,7 @@ export class MagicConn {
   #applyDerpMap(derpMap: DerpMap | null): void {
     if (derpMap === null) return;
     this.#derpMap = derpMap;
+    if (this.#lastStunAt === null) this.#sendStun();
     if (this.#regions === null) {
       this.#regions = new DerpRegions({
         privateKey: this.#opts.privateKey,
@@ -201,7 +314,18 @@ export class MagicConn {
   }
 
   /**
-   * Sends a WireGuard datagram to a peer (Bind.send). Never throws; failures are counted.
+   * The direct path a packet to this peer takes now, or null (DERP).
+   * @param ep the peer
+   * @returns `ip:port` text, or null
+   */
+  directAddr(ep: Endpoint): string | null {
+    return this.#trusted(ep) ? ep.bestAddr?.text ?? null : null;
+  }
+
+  /**
+   * Sends a WireGuard datagram to a peer (Bind.send): over its best direct path while trusted,
+   * else over DERP (and to an untrusted best path too), starting disco when due. Never throws;
+   * failures are counted.
    * @param datagram bytes
    * @param to the peer: one of this conn's endpoints
    */
@@ -210,7 +334,18 @@ export class MagicConn {
       this.stats.drops.noPath++; // not an endpoint of ours: a caller's bug, counted
       return;
     }
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    to.lastSendAt = now;
+    const udp = this.#udp;
+    const best = to.bestAddr;
+    if (udp !== null && best !== null) {
+      udp.send(best.ip, best.port, datagram);
+      this.stats.sentUdp++;
+      if (now < to.trustBestAddrUntil) return;
+    }
     this.#sendDerp(to, datagram);
+    if (udp !== null && to.discoKey !== null && this.#fullPingDue(to, now)) this.#pingAll(to);
   }
 
   /**
@@ -224,7 +359,10 @@ export class MagicConn {
     if (ep === undefined) return { ok: false, err: "not a peer" };
     if (ep.discoKey === null) return { ok: false, err: "no disco key" };
     const path = this.pathTo(ep);
-    if (path === null) return { ok: false, err: "no DERP path to the peer (no DERP map yet?)" };
+    const udp = this.#udp;
+    if (path === null && (udp === null || ep.candidates.length === 0)) {
+      return { ok: false, err: "no DERP path to the peer (no DERP map yet?)" };
+    }
     const txid = crypto.getRandomValues(new Uint8Array(12));
     const answer = this.#discoPings.wait(txid, timeoutMs);
     const packet = this.#disco.seal(ep.discoKey, {
@@ -233,11 +371,20 @@ export class MagicConn {
       nodeKey: this.#nodePublic(),
       padding: 0,
     });
-    this.#sendDerp(ep, packet, path.regionId);
+    // As tailscaled's CLI ping: the trusted direct path alone, else DERP and every candidate
+    // at once with one txid; the first pong tells the path.
+    if (udp !== null) this.#sentPings.set(bytesKey(txid), { ep, at: this.#clock.now() });
+    const direct = this.#trusted(ep) ? ep.bestAddr : null;
+    if (udp !== null && direct !== null) {
+      this.#sendPingUdp(udp, direct, packet);
+    } else {
+      if (path !== null) this.#sendDerp(ep, packet, path.regionId);
+      if (udp !== null) { for (const c of ep.candidates) this.#sendPingUdp(udp, c, packet); }
+    }
     try {
       const { value, rttMs } = await answer;
-      ep.lastPongAt = (this.#opts.clock ?? SYSTEM_CLOCK).now();
-      return { ok: true, rttMs, regionId: value.regionId };
+      ep.lastPongAt = this.#clock.now();
+      return { ok: true, rttMs, path: value };
     } catch (err) {
       return { ok: false, err: err instanceof PingTimeoutError ? "timeout" : String(err) };
     }
@@ -293,6 +440,9 @@ export class MagicConn {
     if (this.#closed) return;
     this.#closed = true;
     this.#discoPings.close();
+    if (this.#tick !== null) this.#clock.clearTimeout(this.#tick);
+    this.#tick = null;
+    this.#udp?.close();
     this.#waiter?.(null);
     this.#waiter = null;
     this.#queue.length = 0;
@@ -332,7 +482,10 @@ export class MagicConn {
       return;
     }
     this.stats.receivedDerp++;
-    const item: MagicReceived = { data: msg.packet, endpoint: this.endpoint(msg.src) };
+    this.#enqueue({ data: msg.packet, endpoint: this.endpoint(msg.src) });
+  }
+
+  #enqueue(item: MagicReceived): void {
     if (this.#waiter !== null) {
       const w = this.#waiter;
       this.#waiter = null;
@@ -348,9 +501,12 @@ export class MagicConn {
 
   #onDisco(packet: Uint8Array, srcNodeKey: NodePublic, regionId: number): void {
     const opened = this.#disco.open(packet);
-    if (opened === null) return;
-    // An unknown disco key is dropped silently, as Go does.
-    if (this.#peers.byDiscoKey(opened.sender) === undefined) return;
+    // An unknown disco key is dropped (counted), as Go does.
+    const ep = opened === null ? undefined : this.#peers.byDiscoKey(opened.sender);
+    if (opened === null || ep === undefined) {
+      this.stats.drops.discoBad++;
+      return;
+    }
     const m = opened.message;
     if (m.type === "ping") {
       const pong = this.#disco.seal(opened.sender, {
@@ -360,12 +516,287 @@ export class MagicConn {
       });
       this.#sendDerp(this.endpoint(srcNodeKey), pong, regionId);
     } else if (m.type === "pong") {
-      this.#discoPings.answer(m.txid, { regionId });
+      this.#discoPings.answer(m.txid, { via: "derp", regionId });
+    } else if (m.type === "call-me-maybe" && this.#udp !== null) {
+      // The peer has sent to these from its side, so its firewall expects us: ping them now.
+      for (const e of m.endpoints) {
+        const c = candidateOf(e);
+        if (c !== null) this.#peers.addCandidate(ep, c);
+      }
+      const now = this.#clock.now();
+      if (ep.lastFullPingAt === null || now - ep.lastFullPingAt >= 1000) this.#pingAll(ep, false);
     }
-    // CallMeMaybe: no direct paths yet, so nothing to ping.
+  }
+
+  #onUdp(d: UdpDatagram): void {
+    if (this.#closed) return;
+    if (isStun(d.data)) {
+      this.#onStun(d);
+      return;
+    }
+    if (isDiscoPacket(d.data)) {
+      this.stats.discoUdp++;
+      this.#onDiscoUdp(d);
+      return;
+    }
+    const ep = this.#peers.byAddrPort(d.ip, d.port);
+    if (ep === undefined) {
+      this.stats.drops.udpUnknownSource++;
+      return;
+    }
+    this.stats.receivedUdp++;
+    this.#enqueue({ data: d.data, endpoint: ep });
+  }
+
+  #onDiscoUdp(d: UdpDatagram): void {
+    const opened = this.#disco.open(d.data);
+    const ep = opened === null ? undefined : this.#peers.byDiscoKey(opened.sender);
+    if (opened === null || ep === undefined) {
+      this.stats.drops.discoBad++;
+      return;
+    }
+    const m = opened.message;
+    const udp = this.#udp;
+    if (udp === null) return;
+    if (m.type === "ping") {
+      // Its source is a path to the peer: learn it, answer naming it.
+      const c = this.#peers.addCandidate(ep, candidate(d.ip, d.port));
+      const pong = this.#disco.seal(opened.sender, {
+        type: "pong",
+        txid: m.txid,
+        src: { ip: formatIpAddr(d.ip), port: d.port },
+      });
+      udp.send(d.ip, d.port, pong);
+      // A peer that pings us wants a path; ping that address back unless we just did.
+      const now = this.#clock.now();
+      if (!this.#trusted(ep) && (c.lastPingAt === null || now - c.lastPingAt >= 1000)) {
+        this.#pingOne(udp, ep, c);
+      }
+    } else if (m.type === "pong") {
+      this.#onPongUdp(ep, d, m.txid);
+    }
+    // CallMeMaybe is only honoured over DERP, as Go does.
+  }
+
+  #onPongUdp(ep: Endpoint, d: UdpDatagram, txid: Uint8Array): void {
+    const sent = this.#sentPings.get(bytesKey(txid));
+    if (sent === undefined || sent.ep !== ep) {
+      this.stats.drops.discoBad++;
+      return;
+    }
+    const now = this.#clock.now();
+    const latencyMs = now - sent.at;
+    const c = this.#peers.addCandidate(ep, candidate(d.ip, d.port));
+    c.lastPongAt = now;
+    c.latencyMs = latencyMs;
+    ep.lastPongAt = now;
+    this.stats.pongsUdp++;
+    const best = ep.bestAddr;
+    const untrusted = now >= ep.trustBestAddrUntil;
+    if (best === c) {
+      ep.trustBestAddrUntil = now + TRUST_UDP_ADDR_MS;
+    } else if (
+      untrusted ||
+      betterAddr(
+        { ip: c.ip, port: c.port, latencyMs },
+        best === null ? null : {
+          ip: best.ip,
+          port: best.port,
+          latencyMs: best.latencyMs ?? 0,
+        },
+      )
+    ) {
+      ep.bestAddr = c;
+      ep.trustBestAddrUntil = now + TRUST_UDP_ADDR_MS;
+      this.stats.pathSwitches++;
+      this.#opts.log.info(`${ep}: direct path ${c.text} (${latencyMs.toFixed(1)} ms)`);
+    }
+    this.#discoPings.answer(txid, { via: "udp", addr: c.text });
+  }
+
+  #onStun(d: UdpDatagram): void {
+    const txid = stunTxid(d.data);
+    const key = bytesKey(txid);
+    if (!this.#stunPending.has(key)) {
+      this.stats.drops.stunBad++;
+      return;
+    }
+    let addr: string;
+    try {
+      const r = parseStunResponse(d.data, txid);
+      addr = candidate(r.ip, r.port).text;
+    } catch {
+      this.stats.drops.stunBad++;
+      return;
+    }
+    this.#stunPending.delete(key);
+    this.stats.stunAnswers++;
+    if (!this.#stunRound.includes(addr)) this.#stunRound.push(addr);
+    if (!this.#stunAddrs.includes(addr)) {
+      this.#stunAddrs = [...this.#stunAddrs, addr];
+      this.#updateEndpoints();
+    }
+  }
+
+  /** Sends a STUN binding request to the first STUN server of every region. */
+  #sendStun(): void {
+    const udp = this.#udp;
+    const map = this.#derpMap;
+    if (udp === null || map === null) return;
+    this.#lastStunAt = this.#clock.now();
+    this.#stunPending.clear();
+    // A mapping no server reported in the last round is gone (a NAT rebinding, a new network).
+    if (this.#stunRound.length > 0) {
+      const changed = this.#stunRound.join() !== this.#stunAddrs.join();
+      this.#stunAddrs = this.#stunRound;
+      if (changed) this.#updateEndpoints();
+    }
+    this.#stunRound = [];
+    for (const region of Object.values(map.Regions)) {
+      for (const node of region.Nodes) {
+        const port = node.STUNPort ?? 3478;
+        if (port < 0) continue;
+        const hosts = [node.IPv4, node.IPv6, node.HostName].filter((h) =>
+          h !== undefined && h !== "" && h !== "none"
+        );
+        let sent = false;
+        for (const h of hosts) {
+          let ip: Uint8Array;
+          try {
+            ip = parseIpAddr(h as string);
+          } catch {
+            continue; // a DNS name: not resolved here yet
+          }
+          if (ip.length === 16 && !udp.ipv6) continue;
+          const txid = crypto.getRandomValues(new Uint8Array(12));
+          this.#stunPending.set(bytesKey(txid), this.#lastStunAt);
+          udp.send(ip, port, stunRequest(txid));
+          this.stats.stunSent++;
+          sent = true;
+        }
+        if (sent) break;
+      }
+    }
+  }
+
+  #updateEndpoints(): void {
+    const udp = this.#udp;
+    if (udp === null || this.#closed) return;
+    const list: LocalEndpoint[] = [];
+    const seen = new Set<string>();
+    for (const addr of this.#stunAddrs) {
+      if (!seen.has(addr)) list.push({ addr, type: ENDPOINT_STUN });
+      seen.add(addr);
+    }
+    for (const addr of localEndpoints(udp.port, udp.ipv6)) {
+      if (!seen.has(addr)) list.push({ addr, type: ENDPOINT_LOCAL });
+      seen.add(addr);
+    }
+    if (JSON.stringify(list) === JSON.stringify(this.#endpoints)) return;
+    this.#endpoints = list;
+    this.#opts.log.info(`endpoints: ${list.map((e) => e.addr).join(" ") || "(none)"}`);
+    this.#opts.onEndpoints?.(list.map((e) => ({ ...e })));
+  }
+
+  #scheduleTick(): void {
+    if (this.#closed) return;
+    this.#tick = this.#clock.setTimeout(() => {
+      this.#tick = null;
+      this.#onTick();
+      this.#scheduleTick();
+    }, HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** Heartbeats for active peers, re-probing, STUN refresh, forgetting stale pings. */
+  #onTick(): void {
+    const udp = this.#udp;
+    if (udp === null || this.#closed) return;
+    const now = this.#clock.now();
+    for (const [k, p] of this.#sentPings) {
+      if (now - p.at > PING_TIMEOUT_MS) this.#sentPings.delete(k);
+    }
+    if (this.#lastStunAt === null || now - this.#lastStunAt >= STUN_INTERVAL_MS) {
+      this.#sendStun();
+    }
+    for (const ep of this.#peers) {
+      if (ep.discoKey === null) continue;
+      if (ep.bestAddr !== null && now >= ep.trustBestAddrUntil + HEARTBEAT_INTERVAL_MS) {
+        // Unconfirmed for a heartbeat past its trust: back to DERP until a pong.
+        this.#opts.log.info(`${ep}: direct path ${ep.bestAddr.text} lost; DERP`);
+        ep.bestAddr = null;
+        this.stats.pathSwitches++;
+      }
+      const active = ep.lastSendAt !== null && now - ep.lastSendAt < SESSION_ACTIVE_TIMEOUT_MS;
+      if (!active) continue;
+      if (this.#fullPingDue(ep, now)) {
+        this.#pingAll(ep);
+      } else if (ep.bestAddr !== null) {
+        this.#pingOne(udp, ep, ep.bestAddr);
+      }
+    }
+  }
+
+  #trusted(ep: Endpoint): boolean {
+    return ep.bestAddr !== null && this.#clock.now() < ep.trustBestAddrUntil;
+  }
+
+  /** Whether every candidate should be pinged: no trusted path, or time to look for better. */
+  #fullPingDue(ep: Endpoint, now: number): boolean {
+    if (ep.lastFullPingAt !== null && now - ep.lastFullPingAt < DISCO_PING_INTERVAL_MS) {
+      return false;
+    }
+    if (!this.#trusted(ep)) return true;
+    return ep.lastFullPingAt === null || now - ep.lastFullPingAt >= UPGRADE_INTERVAL_MS;
+  }
+
+  /**
+   * Pings every candidate over UDP and, unless told not to, sends the peer a CallMeMaybe with
+   * our endpoints over DERP so that it pings us back (and opens its firewall to us).
+   */
+  #pingAll(ep: Endpoint, callMeMaybe = true): void {
+    const udp = this.#udp;
+    if (udp === null || ep.discoKey === null) return;
+    ep.lastFullPingAt = this.#clock.now();
+    for (const c of ep.candidates) this.#pingOne(udp, ep, c);
+    if (callMeMaybe && this.#endpoints.length > 0) {
+      const endpoints: DiscoEndpoint[] = [];
+      for (const e of this.#endpoints) {
+        const c = parseCandidates([e.addr])[0];
+        if (c !== undefined) endpoints.push({ ip: formatIpAddr(c.ip), port: c.port });
+      }
+      this.#sendDerp(ep, this.#disco.seal(ep.discoKey, { type: "call-me-maybe", endpoints }));
+    }
+  }
+
+  #pingOne(udp: UdpSocket, ep: Endpoint, c: PathCandidate): void {
+    if (ep.discoKey === null) return;
+    const txid = crypto.getRandomValues(new Uint8Array(12));
+    this.#sentPings.set(bytesKey(txid), { ep, at: this.#clock.now() });
+    const packet = this.#disco.seal(ep.discoKey, {
+      type: "ping",
+      txid,
+      nodeKey: this.#nodePublic(),
+      padding: 0,
+    });
+    this.#sendPingUdp(udp, c, packet);
+  }
+
+  #sendPingUdp(udp: UdpSocket, c: PathCandidate, packet: Uint8Array): void {
+    c.lastPingAt = this.#clock.now();
+    udp.send(c.ip, c.port, packet);
+    this.stats.pingsSent++;
   }
 }
 
+function candidateOf(e: DiscoEndpoint): PathCandidate | null {
+  try {
+    const ip = parseIpAddr(e.ip);
+    if (e.port <= 0 || e.port > 65535) return null;
+    return candidate(unmap(ip), e.port);
+  } catch {
+    return null;
+  }
+}
 /**
  * Picks the home region: keep the current one while the map still has it, otherwise the
  * lowest-numbered region that has nodes and is not marked Avoid. (netcheck will replace this

@@ -2,8 +2,9 @@
  * One peer as the path layer sees it: its keys, its home DERP region and the paths a datagram
  * could take to it. Since capability version 124 WireGuard identifies peers by key, not by
  * source address, so the path layer hands WireGuard one {@linkcode Endpoint} per peer node key
- * and decides itself which path a datagram takes: DERP today; the candidate `ip:port` paths,
- * the best one and its last pong are kept here for the direct-paths issue to fill and use.
+ * and decides itself which path a datagram takes: the best direct `ip:port` path while disco
+ * pongs keep it trusted, DERP otherwise. The candidates, the best one and the timestamps that
+ * drive pings and heartbeats are kept here; `conn.ts` acts on them.
  * @module
  */
 import { type DiscoPublic, type NodePublic, shortKey } from "../key/keys.ts";
@@ -37,10 +38,16 @@ export class Endpoint {
   homeDerp = 0;
   /** Candidate direct paths, in the order control listed them. */
   candidates: PathCandidate[] = [];
-  /** The direct path in use, or null: DERP. Always null until direct paths are built. */
+  /** The best direct path found by disco, or null: DERP. Used while trusted. */
   bestAddr: PathCandidate | null = null;
+  /** Until when (monotonic ms) {@linkcode Endpoint.bestAddr} is trusted without a new pong. */
+  trustBestAddrUntil = 0;
   /** When the peer last answered one of our disco pings (monotonic ms), or null. */
   lastPongAt: number | null = null;
+  /** When we last pinged every candidate (monotonic ms), or null. */
+  lastFullPingAt: number | null = null;
+  /** When WireGuard last sent to this peer (monotonic ms), or null: "active" for heartbeats. */
+  lastSendAt: number | null = null;
 
   /** @param nodeKey the peer's node public key */
   constructor(nodeKey: NodePublic) {
@@ -61,8 +68,22 @@ export class Endpoint {
  * @returns the candidates, not yet pinged
  */
 export function parseCandidates(texts: readonly string[]): PathCandidate[] {
-  const out: PathCandidate[] = [];
-  const seen = new Set<string>();
+  return parseCandidatesInto([], texts);
+}
+
+/**
+ * A candidate for one `ip:port`.
+ * @param ip 4 or 16 bytes
+ * @param port the port
+ * @returns a candidate not yet pinged
+ */
+export function candidate(ip: Uint8Array, port: number): PathCandidate {
+  const text = ip.length === 4 ? `${formatIpAddr(ip)}:${port}` : `[${formatIpAddr(ip)}]:${port}`;
+  return { ip, port, text, lastPingAt: null, lastPongAt: null, latencyMs: null };
+}
+
+function parseCandidatesInto(out: PathCandidate[], texts: readonly string[]): PathCandidate[] {
+  const seen = new Set<string>(out.map((c) => c.text));
   for (const t of texts) {
     const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(t);
     if (m === null) continue;
@@ -74,10 +95,10 @@ export function parseCandidates(texts: readonly string[]): PathCandidate[] {
     } catch {
       continue;
     }
-    const text = ip.length === 4 ? `${formatIpAddr(ip)}:${port}` : `[${formatIpAddr(ip)}]:${port}`;
-    if (seen.has(text)) continue;
-    seen.add(text);
-    out.push({ ip, port, text, lastPingAt: null, lastPongAt: null, latencyMs: null });
+    const c = candidate(ip, port);
+    if (seen.has(c.text)) continue;
+    seen.add(c.text);
+    out.push(c);
   }
   return out;
 }

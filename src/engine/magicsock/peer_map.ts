@@ -83,7 +83,10 @@ export class PeerMap {
       // A candidate control still lists keeps what we learned about it (pings, pongs).
       const known = new Map(ep.candidates.map((c) => [c.text, c]));
       ep.candidates = p.candidates.map((c) => known.get(c.text) ?? c);
-      if (ep.bestAddr !== null && !ep.candidates.includes(ep.bestAddr)) ep.bestAddr = null;
+      // A path learned from the peer's own disco ping stays while it works.
+      if (ep.bestAddr !== null && !ep.candidates.includes(ep.bestAddr)) {
+        ep.candidates.push(ep.bestAddr);
+      }
       next.set(id, ep);
       if (p.discoKey !== null) this.#byDisco.set(bytesKey(p.discoKey), ep);
       for (const c of ep.candidates) this.#byAddr.set(addrPortKey(c.ip, c.port), ep);
@@ -93,6 +96,21 @@ export class PeerMap {
     this.#byNode.clear();
     for (const [id, ep] of next) this.#byNode.set(id, ep);
     return removed;
+  }
+
+  /**
+   * Adds a path learned from the peer itself (the source of its disco ping, a CallMeMaybe
+   * endpoint) unless known, and indexes it.
+   * @param ep the peer
+   * @param c the path
+   * @returns the peer's candidate for that address (the existing one when known)
+   */
+  addCandidate(ep: Endpoint, c: PathCandidate): PathCandidate {
+    const known = ep.candidates.find((k) => k.text === c.text);
+    if (known !== undefined) return known;
+    ep.candidates.push(c);
+    this.#byAddr.set(addrPortKey(c.ip, c.port), ep);
+    return c;
   }
 
   /** Every peer. */

@@ -31,5 +31,6 @@ export * from "./ipv4.ts";
 export * from "./ipv6.ts";
 export * from "./replies.ts";
 export * from "./tcp.ts";
+export * from "./stun.ts";
 export * from "./tsmp.ts";
 export * from "./udp.ts";

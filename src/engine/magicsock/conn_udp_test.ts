@@ -1,0 +1,215 @@
+/**
+ * Two path layers on loopback UDP (no DERP): disco finds the direct path, WireGuard datagrams
+ * then take it and arrive mapped to their peer; without pongs the path loses its trust and
+ * traffic falls back to DERP. Timers run on a ManualClock; the sockets are real.
+ * @module
+ */
+import { assert, assertEquals } from "../base/testing/assert.ts";
+import { ManualClock } from "../base/testing/manual_clock.ts";
+import { Logger } from "../base/logger.ts";
+import { generatePrivate, publicOf } from "../key/keys.ts";
+import { MagicConn, type MagicReceived } from "./conn.ts";
+import { HEARTBEAT_INTERVAL_MS, TRUST_UDP_ADDR_MS } from "./constants.ts";
+
+function node(clock: ManualClock) {
+  const nodeKey = generatePrivate("node");
+  const discoKey = generatePrivate("disco");
+  const conn = new MagicConn({
+    privateKey: nodeKey,
+    discoKey,
+    log: new Logger({ sink: () => {} }),
+    clock,
+    listenPort: 0,
+  });
+  return { conn, nodePublic: publicOf(nodeKey), discoPublic: publicOf(discoKey) };
+}
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+Deno.test("MagicConn: disco over UDP finds the direct path; WireGuard takes it", async () => {
+  const clock = new ManualClock();
+  const a = node(clock);
+  const b = node(clock);
+  try {
+    assert(a.conn.listenPort > 0 && b.conn.listenPort > 0, "UDP ports bound");
+    a.conn.reconfig(null, [{
+      nodeKey: b.nodePublic,
+      discoKey: b.discoPublic,
+      homeDerp: 0,
+      endpoints: [`127.0.0.1:${b.conn.listenPort}`],
+    }]);
+    b.conn.reconfig(null, [{
+      nodeKey: a.nodePublic,
+      discoKey: a.discoPublic,
+      homeDerp: 0,
+      endpoints: [],
+    }]);
+    const toB = a.conn.endpoint(b.nodePublic);
+    a.conn.send(new Uint8Array([4, 0, 0, 0, 1]), toB); // no path yet: DERP (none), pings go out
+    assertEquals(a.conn.stats.drops.noPath, 1);
+    assertEquals(a.conn.stats.pingsSent, 1);
+    await until("a pong from b", () => a.conn.stats.pongsUdp >= 1);
+    assertEquals(a.conn.directAddr(toB), `127.0.0.1:${b.conn.listenPort}`);
+    // b learned a's address from the ping and pinged it back.
+    await until("b's path to a", () => b.conn.directAddr(b.conn.endpoint(a.nodePublic)) !== null);
+
+    const got: Promise<MagicReceived | null> = b.conn.receive();
+    a.conn.send(new Uint8Array([4, 0, 0, 0, 2]), toB);
+    const r = await got;
+    assert(r !== null);
+    assertEquals([...r.data], [4, 0, 0, 0, 2]);
+    assert(r.endpoint === b.conn.endpoint(a.nodePublic), "mapped to its peer by ip:port");
+    assertEquals(a.conn.stats.sentUdp, 1);
+
+    // Disco ping reports the direct path.
+    const ping = await a.conn.pingDisco(b.nodePublic, 2000);
+    assert(ping.ok && ping.path.via === "udp", JSON.stringify(ping));
+
+    // No heartbeats answered (b closed): trust lapses, the path is dropped, DERP again.
+    await b.conn.closeAsync();
+    clock.advance(TRUST_UDP_ADDR_MS + 2 * HEARTBEAT_INTERVAL_MS);
+    assertEquals(a.conn.directAddr(toB), null);
+    const before = a.conn.stats.drops.noPath;
+    a.conn.send(new Uint8Array([4, 0, 0, 0, 3]), toB);
+    assertEquals(a.conn.stats.drops.noPath, before + 1);
+  } finally {
+    await a.conn.closeAsync();
+    await b.conn.closeAsync();
+  }
+});
+
+Deno.test("MagicConn: UDP from an unknown address and bad disco are dropped and counted", async () => {
+  const clock = new ManualClock();
+  const a = node(clock);
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    const to = { transport: "udp" as const, hostname: "127.0.0.1", port: a.conn.listenPort };
+    await sock.send(new Uint8Array([1, 0, 0, 0, 9, 9]), to); // WireGuard-ish, no such peer
+    const disco = new Uint8Array(80);
+    disco.set([0x54, 0x53, 0xf0, 0x9f, 0x92, 0xac]);
+    await sock.send(disco, to); // disco magic, does not open
+    const stun = new Uint8Array(20);
+    stun.set([0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42]);
+    await sock.send(stun, to); // STUN answer we never asked for
+    await until("three drops", () => {
+      const d = a.conn.stats.drops;
+      return d.udpUnknownSource === 1 && d.discoBad === 1 && d.stunBad === 1;
+    });
+  } finally {
+    sock.close();
+    await a.conn.closeAsync();
+  }
+});
+
+/** A STUN server on loopback answering as derper does (XOR-MAPPED-ADDRESS, v4). */
+function fakeStunServer(): { port: number; close: () => void; done: Promise<void> } {
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    for (;;) {
+      let got: [Uint8Array, Deno.Addr];
+      try {
+        got = await sock.receive();
+      } catch {
+        return;
+      }
+      const [req, from] = got;
+      const addr = from as Deno.NetAddr;
+      const ip = addr.hostname.split(".").map(Number);
+      const resp = new Uint8Array(32);
+      resp.set([0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42]);
+      resp.set(req.subarray(8, 20), 8);
+      resp.set([0x00, 0x20, 0x00, 0x08, 0x00, 0x01], 20);
+      resp[26] = (addr.port >>> 8) ^ 0x21;
+      resp[27] = (addr.port & 0xff) ^ 0x12;
+      const cookie = [0x21, 0x12, 0xa4, 0x42];
+      for (let i = 0; i < 4; i++) resp[28 + i] = ip[i] ^ cookie[i];
+      await sock.send(resp, from);
+    }
+  })();
+  return { port: (sock.addr as Deno.NetAddr).port, close: () => sock.close(), done };
+}
+
+Deno.test("MagicConn: STUN finds our address; endpoints go to onEndpoints", async () => {
+  const stun = fakeStunServer();
+  const clock = new ManualClock();
+  const reports: { addr: string; type: number }[][] = [];
+  const conn = new MagicConn({
+    privateKey: generatePrivate("node"),
+    discoKey: generatePrivate("disco"),
+    log: new Logger({ sink: () => {} }),
+    clock,
+    listenPort: 0,
+    onEndpoints: (eps) => reports.push(eps),
+    derpConnect: (_region, signal) =>
+      new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+  });
+  try {
+    conn.reconfig({
+      Regions: {
+        "900": {
+          RegionID: 900,
+          RegionCode: "lab",
+          RegionName: "Lab",
+          Nodes: [{
+            Name: "900a",
+            RegionID: 900,
+            HostName: "127.0.0.1",
+            STUNPort: stun.port,
+          }],
+        },
+      },
+    }, []);
+    const want = `127.0.0.1:${conn.listenPort}`;
+    await until("a STUN answer", () => conn.endpoints.some((e) => e.addr === want));
+    assertEquals(conn.stats.stunSent, 1);
+    assertEquals(conn.stats.stunAnswers, 1);
+    const last = reports[reports.length - 1];
+    assertEquals(last[0], { addr: want, type: 2 });
+    assert(last.slice(1).every((e) => e.type === 1 && !e.addr.startsWith("127.")), "local ones");
+  } finally {
+    await conn.closeAsync();
+    stun.close();
+    await stun.done;
+  }
+});
+
+Deno.test("MagicConn: heartbeats keep an active peer's direct path trusted", async () => {
+  const clock = new ManualClock();
+  const a = node(clock);
+  const b = node(clock);
+  try {
+    a.conn.reconfig(null, [{
+      nodeKey: b.nodePublic,
+      discoKey: b.discoPublic,
+      homeDerp: 0,
+      endpoints: [`127.0.0.1:${b.conn.listenPort}`],
+    }]);
+    b.conn.reconfig(null, [{
+      nodeKey: a.nodePublic,
+      discoKey: a.discoPublic,
+      homeDerp: 0,
+      endpoints: [],
+    }]);
+    const toB = a.conn.endpoint(b.nodePublic);
+    a.conn.send(new Uint8Array([4, 0, 0, 0, 1]), toB);
+    await until("the direct path", () => a.conn.directAddr(toB) !== null);
+    // 30 s of manual time, WireGuard sending every heartbeat: each heartbeat's pong renews it.
+    for (let i = 0; i < 10; i++) {
+      const pongs = a.conn.stats.pongsUdp;
+      a.conn.send(new Uint8Array([4, 0, 0, 0, 1]), toB);
+      clock.advance(HEARTBEAT_INTERVAL_MS);
+      await until("a heartbeat pong", () => a.conn.stats.pongsUdp > pongs);
+      assert(a.conn.directAddr(toB) !== null, `trusted after ${(i + 1) * 3} s`);
+    }
+    assertEquals(a.conn.stats.pathSwitches, 1);
+  } finally {
+    await a.conn.closeAsync();
+    await b.conn.closeAsync();
+  }
+});
