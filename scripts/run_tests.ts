@@ -17,7 +17,8 @@
  * Offline by construction: as root with `ip` available, `deno test` runs inside a fresh network
  * namespace that has only `lo` (`ip netns exec tailnet-test-<pid> deno test ...`), so nothing a
  * test starts can reach another machine. Deno's module cache is filled first, outside it
- * (`deno test --no-run`, and `deno cache --no-lock mod.ts` for programs without our lockfile). Afterwards any process still in the namespace is killed by its PID,
+ * (`deno test --no-run`, and `deno cache --no-lock mod.ts main.ts` for the npm registry metadata
+ * that programs without our lockfile and main.ts's lazily loaded commands need). Afterwards any process still in the namespace is killed by its PID,
  * the namespace is deleted, and `deno task lab down` removes whatever a crashed lab left.
  * `TAILNET_TEST_NETNS=0` runs on the host network instead.
  *
@@ -187,11 +188,13 @@ async function maybeCreateNetns(testArgs: string[]): Promise<string | null> {
   // Inside the namespace nothing can be downloaded: resolve and type-check everything first.
   await quiet(Deno.execPath(), [...testArgs.slice(0, 1), "--no-run", ...testArgs.slice(1)]);
   // A program outside this repository (tests/interop/outside_project_test.ts) resolves mod.ts's
-  // npm packages without our lockfile, so it needs their registry metadata, not just tarballs.
+  // npm packages without our lockfile, so it needs their registry metadata, not just tarballs;
+  // so does `deno run main.ts` for packages only its lazily loaded commands import (the QR code).
   await quiet(Deno.execPath(), [
     "cache",
     "--no-lock",
     new URL("../mod.ts", import.meta.url).pathname,
+    new URL("../main.ts", import.meta.url).pathname,
   ]);
   console.error(`scripts/run_tests.ts: deno test runs in network namespace ${name} (only lo)`);
   return name;
