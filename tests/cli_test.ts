@@ -6,6 +6,15 @@ import { assert, assertEquals, assertMatch } from "../src/engine/base/testing/as
 import { runTailnet as tailnet, spawnTailnet } from "./lab/tailnet_process.ts";
 import { LocalApiClient } from "../src/localapi/client.ts";
 
+/** Kills a test's daemon if it still runs, waits for it, and removes the test's directory. */
+async function stopAndRemove(child: Deno.ChildProcess, dir: string): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch { /* already exited */ }
+  await child.status;
+  await Deno.remove(dir, { recursive: true });
+}
+
 Deno.test("tailnet --bogus exits 2 with one line naming the flag", async () => {
   const r = await tailnet(["--bogus"]);
   assertEquals(r.code, 2);
@@ -391,11 +400,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       assertEquals((await next.status).code, 0);
       await next.stderr.cancel();
     } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already exited */ }
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await stopAndRemove(child, dir);
     }
   });
 }
@@ -458,11 +463,7 @@ Deno.test("tailnet daemon: 200 concurrent LocalAPI clients are each answered; it
     );
     assert(saved.includes(`"Hostname":"${hostname}"`), saved.slice(0, 300));
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already exited */ }
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
+    await stopAndRemove(child, dir);
   }
 });
 

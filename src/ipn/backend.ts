@@ -462,14 +462,7 @@ export class Backend implements AsyncDisposable {
         { cause: err },
       );
     }
-    this.#persist = emptyPersist();
-    this.#prefs = defaultPrefs();
-    this.#netmap = null;
-    this.#keyExpired = false;
-    this.#machineAuthorized = true;
-    await this.#save();
-    if (this.#o.controlClientFactory !== null) await this.start({});
-    else this.#stateMachine();
+    await this.#forgetNode();
   }
 
   /**
@@ -483,6 +476,13 @@ export class Backend implements AsyncDisposable {
     const old = this.#cc;
     this.#cc = null;
     if (old) this.#closing.push(old.close().catch((e) => this.#log.warn("control close:", e)));
+    await this.#forgetNode();
+  }
+  /**
+   * Forgets the node key, prefs and netmap (the machine key stays), saves that, and waits for a
+   * login as a fresh node does: what logout and a switch to an empty profile end with.
+   */
+  async #forgetNode(): Promise<void> {
     this.#persist = emptyPersist();
     this.#prefs = defaultPrefs();
     this.#netmap = null;

@@ -16,7 +16,7 @@ import { assertEquals, assertMatch } from "../../src/engine/base/testing/assert.
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
-import { socks5Transfer } from "../lab/transfer.ts";
+import { assertTransferWhole, socks5Transfer } from "../lab/transfer.ts";
 import { connectRequest, dialProxy } from "../lab/socks5.ts";
 import {
   closedPort as freePort,
@@ -232,13 +232,9 @@ for (const release of TAILSCALE_RELEASES) {
 
         // 16 MiB each way, SHA-256 checked at both ends.
         const out = await socks5Transfer(`127.0.0.1:${socksPort}`, peer4, 16 * MIB);
-        assertEquals(out.received, out.bytes);
-        assertEquals(out.receivedSha256, out.sentSha256);
-        assertEquals(out.echoedSha256, out.sentSha256);
+        assertTransferWhole(out, "ours to the peer");
         const back = await socks5Transfer(ts1.socks5Addr, ours4, 16 * MIB);
-        assertEquals(back.received, back.bytes);
-        assertEquals(back.receivedSha256, back.sentSha256);
-        assertEquals(back.echoedSha256, back.sentSha256);
+        assertTransferWhole(back, "the peer to us");
         const mbps = (r: { bytes: number; ms: number }) =>
           `${((r.bytes * 8) / (r.ms / 1000) / 1e6).toFixed(1)} Mbit/s`;
         report(

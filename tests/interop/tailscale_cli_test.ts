@@ -107,6 +107,15 @@ for (const { version } of TAILSCALE_RELEASES) {
       await using d = await TailnetDaemon.create();
       const real = l.nodes[0];
       const ours = d.socket;
+      /** The flags that join the lab's tailnet with its auth key as `hostname`. */
+      const joinFlags = (hostname: string) => [
+        "--login-server",
+        l.controlUrl,
+        "--auth-key",
+        l.authKey,
+        "--hostname",
+        hostname,
+      ];
       const realIp = (await ok(tailscale(real.socket, "ip", "-4"), "real ip -4")).trim();
 
       await t.step("up --login-server --auth-key --hostname", async () => {
@@ -114,12 +123,7 @@ for (const { version } of TAILSCALE_RELEASES) {
           tailscale(
             ours,
             "up",
-            "--login-server",
-            l.controlUrl,
-            "--auth-key",
-            l.authKey,
-            "--hostname",
-            "tn-cli",
+            ...joinFlags("tn-cli"),
           ),
           "up",
         );
@@ -532,12 +536,7 @@ for (const { version } of TAILSCALE_RELEASES) {
             tailscale(
               ours,
               "login",
-              "--login-server",
-              l.controlUrl,
-              "--auth-key",
-              l.authKey,
-              "--hostname",
-              "tn-login",
+              ...joinFlags("tn-login"),
             ),
             "login",
           );

@@ -17,6 +17,28 @@ import type { CommandResult } from "../lab/run_command.ts";
 import { spawnTailnet } from "../lab/tailnet_process.ts";
 const lab = labAvailable();
 const ignore = !lab.ok;
+
+/**
+ * A test with a lab of `tailscaleds` real nodes and one daemon of ours; both are stopped when
+ * it ends (the lab's child processes by the lab itself, hence no resource sanitizer).
+ */
+function labTest(
+  name: string,
+  tailscaleds: number,
+  fn: (l: Lab, d: TailnetDaemon) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      await using l = await Lab.start({ tailscaleds });
+      await using d = await TailnetDaemon.create();
+      await fn(l, d);
+    },
+  });
+}
 if (ignore) {
   // deno-lint-ignore no-console -- the reason a test is skipped belongs in the test output
   console.error(`tests/interop/up_test.ts skipped: ${lab.reason}`);
@@ -52,15 +74,10 @@ function oneLine(r: CommandResult): string {
   return lines[0];
 }
 
-Deno.test({
-  name: "tailnet up joins real headscale, survives restart and a control outage, logs out",
-  ignore,
-  sanitizeResources: false, // the lab's child processes are stopped by the lab itself
-  sanitizeOps: false,
-  async fn() {
-    await using l = await Lab.start({ tailscaleds: 1 });
-    await using d = await TailnetDaemon.create();
-
+labTest(
+  "tailnet up joins real headscale, survives restart and a control outage, logs out",
+  1,
+  async (l, d) => {
     // up with an auth key: Running within 10 s.
     const t0 = performance.now();
     const up = await joinCli(d, l, "up", "--hostname", "tn-a");
@@ -153,16 +170,12 @@ Deno.test({
       "headscale has the new node key",
     );
   },
-});
+);
 
-Deno.test({
-  name: "tailnet up without an auth key prints a URL; approving it with headscale brings Running",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using l = await Lab.start({ tailscaleds: 0 });
-    await using d = await TailnetDaemon.create();
+labTest(
+  "tailnet up without an auth key prints a URL; approving it with headscale brings Running",
+  0,
+  async (l, d) => {
     const child = spawnTailnet([
       "--socket",
       d.socket,
@@ -212,16 +225,12 @@ Deno.test({
     assertNotEquals(st2.Self!.PublicKey, st.Self!.PublicKey);
     assertEquals(st2.Self!.HostName, "tn-login");
   },
-});
+);
 
-Deno.test({
-  name: "tailnet up with bad input fails in one line naming the cause; daemon and state intact",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using l = await Lab.start({ tailscaleds: 0 });
-    await using d = await TailnetDaemon.create();
+labTest(
+  "tailnet up with bad input fails in one line naming the cause; daemon and state intact",
+  0,
+  async (l, d) => {
     const before = await Deno.readTextFile(d.stateFile);
 
     // A wrong auth key.
@@ -291,7 +300,7 @@ Deno.test({
     assertEquals(await Deno.readTextFile(d.stateFile), "{ this is not json");
     assertEquals((await d.cli(["status", "--json"])).code, 0);
   },
-});
+);
 
 // Join and be seen, against every pinned tailscale release (tailscaled, its CLI and derper all
 // from that release): the version is a parameter of the lab, the checks are the same.

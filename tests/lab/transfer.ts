@@ -25,6 +25,21 @@ export interface TransferResult {
   ms: number;
 }
 
+/**
+ * Throws unless a transfer arrived whole: every byte at the server, its SHA-256 matching what was
+ * sent, and the server's digest echoed back through the tunnel unchanged.
+ * @param r what {@linkcode socks5Transfer} measured
+ * @param what names the transfer in the error
+ */
+export function assertTransferWhole(r: TransferResult, what = "transfer"): void {
+  const problems = [
+    r.received !== r.bytes ? `received ${r.received} of ${r.bytes} bytes` : "",
+    r.receivedSha256 !== r.sentSha256 ? "SHA-256 at the server differs" : "",
+    r.echoedSha256 !== r.sentSha256 ? "SHA-256 echoed back differs" : "",
+  ].filter(Boolean);
+  if (problems.length > 0) throw new Error(`${what}: ${problems.join("; ")}`);
+}
+
 /** Options of {@linkcode socks5Transfer}. */
 export interface TransferOptions {
   /**

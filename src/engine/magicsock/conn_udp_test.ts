@@ -24,6 +24,22 @@ function node(clock: ManualClock) {
   return { conn, nodePublic: publicOf(nodeKey), discoPublic: publicOf(discoKey) };
 }
 
+/** Gives `a` the peer `b` at b's UDP port, and `b` the peer `a` with no endpoints. */
+function introduce(a: ReturnType<typeof node>, b: ReturnType<typeof node>): void {
+  a.conn.reconfig(null, [{
+    nodeKey: b.nodePublic,
+    discoKey: b.discoPublic,
+    homeDerp: 0,
+    endpoints: [`127.0.0.1:${b.conn.listenPort}`],
+  }]);
+  b.conn.reconfig(null, [{
+    nodeKey: a.nodePublic,
+    discoKey: a.discoPublic,
+    homeDerp: 0,
+    endpoints: [],
+  }]);
+}
+
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (cond()) return;
@@ -38,18 +54,7 @@ Deno.test("MagicConn: disco over UDP finds the direct path; WireGuard takes it",
   const b = node(clock);
   try {
     assert(a.conn.listenPort > 0 && b.conn.listenPort > 0, "UDP ports bound");
-    a.conn.reconfig(null, [{
-      nodeKey: b.nodePublic,
-      discoKey: b.discoPublic,
-      homeDerp: 0,
-      endpoints: [`127.0.0.1:${b.conn.listenPort}`],
-    }]);
-    b.conn.reconfig(null, [{
-      nodeKey: a.nodePublic,
-      discoKey: a.discoPublic,
-      homeDerp: 0,
-      endpoints: [],
-    }]);
+    introduce(a, b);
     const toB = a.conn.endpoint(b.nodePublic);
     a.conn.send(new Uint8Array([4, 0, 0, 0, 1]), toB); // no path yet: DERP (none), pings go out
     assertEquals(a.conn.stats.drops.noPath, 1);
@@ -184,18 +189,7 @@ Deno.test("MagicConn: heartbeats keep an active peer's direct path trusted", asy
   const a = node(clock);
   const b = node(clock);
   try {
-    a.conn.reconfig(null, [{
-      nodeKey: b.nodePublic,
-      discoKey: b.discoPublic,
-      homeDerp: 0,
-      endpoints: [`127.0.0.1:${b.conn.listenPort}`],
-    }]);
-    b.conn.reconfig(null, [{
-      nodeKey: a.nodePublic,
-      discoKey: a.discoPublic,
-      homeDerp: 0,
-      endpoints: [],
-    }]);
+    introduce(a, b);
     const toB = a.conn.endpoint(b.nodePublic);
     a.conn.send(new Uint8Array([4, 0, 0, 0, 1]), toB);
     await until("the direct path", () => a.conn.directAddr(toB) !== null);
