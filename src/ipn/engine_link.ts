@@ -64,6 +64,8 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   #configFrom: { nm: NetworkMap; prefs: string } | null = null;
   #unwatch: (() => void) | null = null;
   #closing: Promise<void> = Promise.resolve();
+  /** Engines dropped but not yet closed: a new one waits for them to free the UDP port. */
+  #draining = 0;
   #closed = false;
 
   /** @param opts disco key, logger, DERP options */
@@ -200,6 +202,9 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
     if (this.#engine !== null && this.#engineKey !== null && !keysEqual(this.#engineKey, key)) {
       void this.#dropEngine();
     }
+    // The old engine still holds the UDP port (41641): build the next once it let go, or the
+    // new one would fall back to a random port. #dropEngine syncs again when it is closed.
+    if (this.#engine === null && this.#draining > 0) return;
     if (this.#engine === null) {
       this.#engineKey = key;
       this.#engine = new Engine({
@@ -234,7 +239,14 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
     this.#engineKey = null;
     this.#configFrom = null;
     if (engine !== null) {
-      this.#closing = this.#closing.then(() => engine.close());
+      this.#draining++;
+      this.#closing = this.#closing
+        .then(() => engine.close())
+        .catch((err) => this.#opts.log.warn("engine close:", err))
+        .finally(() => {
+          this.#draining--;
+          if (this.#draining === 0) this.#sync();
+        });
       this.#backend?.engineStatusChanged();
     }
     return this.#closing;

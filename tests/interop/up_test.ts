@@ -34,8 +34,16 @@ function labTest(
     sanitizeOps: false,
     async fn() {
       await using l = await Lab.start({ tailscaleds });
-      await using d = await TailnetDaemon.create();
-      await fn(l, d);
+      await using d = await TailnetDaemon.create({ args: ["--verbose", "1"] });
+      try {
+        await fn(l, d);
+      } catch (err) {
+        // The daemon's own account of what it was doing is what a failure here needs.
+        const log = (await d.stop()).trimEnd().split("\n").slice(-150).join("\n");
+        // deno-lint-ignore no-console -- the daemon log of a failed test, for the test output
+        console.error(`--- tailnet daemon log (last 150 lines) ---\n${log}\n---`);
+        throw err;
+      }
     },
   });
 }
@@ -224,6 +232,9 @@ labTest(
     assertEquals(st2.BackendState, "Running");
     assertNotEquals(st2.Self!.PublicKey, st.Self!.PublicKey);
     assertEquals(st2.Self!.HostName, "tn-login");
+    // The new key's engine waited for the old one to free the UDP port, and kept it.
+    const log = await d.stop();
+    assert(!/UDP port \d+ unavailable/.test(log), log);
   },
 );
 

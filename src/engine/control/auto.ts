@@ -233,6 +233,26 @@ export class AutoClient implements ControlClient {
   }
 
   async #run(login: LoginOptions, signal: AbortSignal): Promise<void> {
+    // A register in flight when this login is superseded runs on (up to a request timeout),
+    // so the next login's register reaches control only after it: two at once race there.
+    const settle = new AbortController();
+    const onClose = () => settle.abort(this.#sideAbort.signal.reason);
+    let settleTimer: TimerId = -1;
+    const onSuperseded = () => {
+      settleTimer = this.#timers.set(() => settle.abort(signal.reason), REQUEST_TIMEOUT_MS);
+    };
+    this.#sideAbort.signal.addEventListener("abort", onClose, { once: true });
+    signal.addEventListener("abort", onSuperseded, { once: true });
+    try {
+      await this.#runLoop(login, signal, settle.signal);
+    } finally {
+      this.#sideAbort.signal.removeEventListener("abort", onClose);
+      signal.removeEventListener("abort", onSuperseded);
+      this.#timers.clear(settleTimer);
+    }
+  }
+
+  async #runLoop(login: LoginOptions, signal: AbortSignal, settle: AbortSignal): Promise<void> {
     let failures = 0;
     // Register unless this login only resumes a session we already have.
     let mustRegister = !this.#loggedIn || login.forceReauth === true ||
@@ -251,6 +271,7 @@ export class AutoClient implements ControlClient {
               this.#emit();
             },
             signal,
+            settleSignal: settle,
             log: this.#log,
           });
           mustRegister = false;

@@ -5,7 +5,13 @@ import { ManualClock } from "../base/testing/manual_clock.ts";
 import { ControlError, type ControlStatus, emptyPersist, type Persist } from "./client.ts";
 import { generatePrivate, publicOf, publicToText } from "../key/keys.ts";
 import { Logger } from "../base/logger.ts";
-import { BACKOFF_MAX_MS, LOGOUT_EXPIRY, MAP_WATCHDOG_MS, ZERO_TIME } from "./constants.ts";
+import {
+  BACKOFF_MAX_MS,
+  LOGOUT_EXPIRY,
+  MAP_WATCHDOG_MS,
+  REQUEST_TIMEOUT_MS,
+  ZERO_TIME,
+} from "./constants.ts";
 import type { MapResponse, RegisterResponse } from "./tailcfg.ts";
 import { CAPABILITY_VERSION } from "../../version.ts";
 
@@ -175,6 +181,49 @@ Deno.test("AutoClient.login({ forceReauth }) registers a new key with OldNodeKey
   assertEquals(f.last().authUrl, "http://control.test/register/re");
   assert(f.transport.streams[0].aborted, "old map stream stopped");
   await f.client.close();
+});
+
+Deno.test("AutoClient lets a superseded register finish before the next login registers", async () => {
+  // `tailnet login`: start (register with the current key) then login-interactive (force
+  // reauth) at once. Two registers at control together race there; the second waits.
+  const f = await loggedIn();
+  f.client.login({ authKey: "hskey-auth-good" });
+  await settle();
+  assertEquals(f.transport.registers.length, 2, "the first login's register is in flight");
+  f.client.login({ authKey: "hskey-auth-good", forceReauth: true });
+  await settle();
+  assertEquals(f.transport.registers.length, 2, "the forced login waits for it");
+  f.transport.answer(OK);
+  await settle();
+  assertEquals(f.transport.registers.length, 3, "then registers");
+  const [, first, forced] = f.transport.registers;
+  assertEquals(forced.OldNodeKey, first.NodeKey);
+  f.transport.answer(OK);
+  await settle();
+  assertEquals(f.last().loggedIn, true);
+  assertEquals(publicToText("node", publicOf(f.last().persist.privateNodeKey!)), forced.NodeKey);
+  await f.client.close();
+});
+
+Deno.test("AutoClient gives a superseded register a request timeout to finish, then moves on", async () => {
+  const f = await loggedIn();
+  f.client.login({ authKey: "hskey-auth-good" });
+  await settle();
+  f.client.login({ authKey: "hskey-auth-good", forceReauth: true });
+  await settle();
+  assertEquals(f.transport.registers.length, 2);
+  f.clock.advance(REQUEST_TIMEOUT_MS);
+  await settle();
+  assertEquals(f.transport.registers.length, 3, "the stuck register was given up");
+  await f.client.close();
+});
+
+Deno.test("AutoClient.close() ends a register in flight at once", async () => {
+  const f = await loggedIn();
+  f.client.login({ authKey: "hskey-auth-good" });
+  await settle();
+  await f.client.close();
+  assertEquals(f.transport.registers.length, 2);
 });
 
 Deno.test("AutoClient backs off a failing register exponentially up to BACKOFF_MAX_MS, on its clock alone", async () => {

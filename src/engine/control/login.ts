@@ -32,6 +32,12 @@ export interface LoginFlowOptions {
   onAuthUrl: (url: string) => void;
   /** Cancels the flow (and a pending Followup long-poll). */
   signal: AbortSignal;
+  /**
+   * Ends a register request that changes the node at control (any but a Followup poll). It
+   * ends on close or a timeout, not when the login is superseded: control may still apply a
+   * request we stopped listening to, after the next login's, and undo its key change.
+   */
+  settleSignal: AbortSignal;
   /** Logger. */
   log: Logger;
 }
@@ -61,7 +67,8 @@ export async function runLogin(o: LoginFlowOptions): Promise<LoginResult> {
   const req = registerRequest(trying, old, o.hostinfo, o.login);
   for (;;) {
     if (o.signal.aborted) throw o.signal.reason;
-    const resp = await o.transport.register(req, o.signal);
+    const resp = await o.transport.register(req, req.Followup ? o.signal : o.settleSignal);
+    if (o.signal.aborted) throw o.signal.reason;
     if (resp.Error) {
       if (req.Followup && /timed out/i.test(resp.Error)) {
         // headscale ends a Followup wait this way when its request context ends: wait again.

@@ -185,6 +185,7 @@ export class MagicConn {
   readonly #discoPings: PingTracker<PongPath>;
   readonly #clock: Clock;
   readonly #udp: UdpSocket | null;
+  #closing: Promise<void> | null = null;
   /** Pings we sent, by txid: to whom and when (pongs are matched by txid, path by source). */
   readonly #sentPings = new Map<string, { ep: Endpoint; at: number }>();
   /** STUN requests in flight, by txid: when sent. */
@@ -435,18 +436,26 @@ export class MagicConn {
     void this.closeAsync();
   }
 
-  /** Like {@linkcode MagicConn.close}, resolving when DERP connections are closed. */
-  async closeAsync(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Like {@linkcode MagicConn.close}, resolving when DERP connections are closed and the UDP
+   * port is free. Every call, the first included (often the WireGuard bind's close), shares
+   * that one wait.
+   */
+  closeAsync(): Promise<void> {
+    return this.#closing ??= this.#shutdown();
+  }
+
+  async #shutdown(): Promise<void> {
     this.#closed = true;
     this.#discoPings.close();
     if (this.#tick !== null) this.#clock.clearTimeout(this.#tick);
     this.#tick = null;
-    this.#udp?.close();
+    const udpClosed = this.#udp?.close();
     this.#waiter?.(null);
     this.#waiter = null;
     this.#queue.length = 0;
     await this.#regions?.close();
+    await udpClosed;
   }
 
   #regionFor(ep: Endpoint): number {

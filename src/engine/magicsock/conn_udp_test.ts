@@ -207,3 +207,25 @@ Deno.test("MagicConn: heartbeats keep an active peer's direct path trusted", asy
     await b.conn.closeAsync();
   }
 });
+
+Deno.test("MagicConn.closeAsync() after close() still waits until the UDP port is free", async () => {
+  // The WireGuard bind closes the conn first (close()); the engine then awaits closeAsync()
+  // before the next login's engine binds the same port.
+  const clock = new ManualClock();
+  const first = node(clock);
+  const port = first.conn.listenPort;
+  first.conn.close();
+  await first.conn.closeAsync();
+  const second = new MagicConn({
+    privateKey: generatePrivate("node"),
+    discoKey: generatePrivate("disco"),
+    log: new Logger({ sink: () => {} }),
+    clock,
+    listenPort: port,
+  });
+  try {
+    assertEquals(second.listenPort, port);
+  } finally {
+    await second.closeAsync();
+  }
+});

@@ -27,6 +27,8 @@ export class UdpSocket {
   /** Sends that failed (the OS refused them). */
   sendErrors = 0;
   #closed = false;
+  /** The receive loop; the OS lets go of the port only once its pending receive has ended. */
+  #loop: Promise<void> = Promise.resolve();
 
   private constructor(conn: Deno.DatagramConn, ipv6: boolean, log: Logger) {
     this.#conn = conn;
@@ -84,7 +86,12 @@ export class UdpSocket {
    * Receives until closed, handing each datagram to `onDatagram`.
    * @param onDatagram the demultiplexer
    */
-  async run(onDatagram: (d: UdpDatagram) => void): Promise<void> {
+  run(onDatagram: (d: UdpDatagram) => void): Promise<void> {
+    this.#loop = this.#receiveLoop(onDatagram);
+    return this.#loop;
+  }
+
+  async #receiveLoop(onDatagram: (d: UdpDatagram) => void): Promise<void> {
     while (!this.#closed) {
       let got: [Uint8Array, Deno.Addr];
       try {
@@ -107,15 +114,21 @@ export class UdpSocket {
     }
   }
 
-  /** Closes the socket; a pending receive ends. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
+  /**
+   * Closes the socket; a pending receive ends.
+   * @returns resolves once the port is free again: Deno drops the socket only when the
+   *   receive in flight has ended, so binding the same port before that fails
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#conn.close();
+      } catch {
+        // already closed
+      }
     }
+    return this.#loop;
   }
 }
 
