@@ -18,6 +18,8 @@ export interface TailnetDaemonOptions {
   env?: Record<string, string>;
   /** Extra daemon flags. */
   args?: string[];
+  /** Extra `deno run` flags (`--inspect=127.0.0.1:PORT` to profile the daemon). */
+  denoFlags?: string[];
 }
 
 /** A `tailnet daemon` child process. */
@@ -83,7 +85,7 @@ export class TailnetDaemon implements AsyncDisposable {
   async start(): Promise<void> {
     this.#child = spawnTailnet(
       ["daemon", "--statedir", this.stateDir, "--socket", this.socket, ...(this.#opts.args ?? [])],
-      { env: this.#opts.env, stderr: "piped" },
+      { env: this.#opts.env, stderr: "piped", denoFlags: this.#opts.denoFlags },
     );
     this.#log = new Response(this.#child.stderr).text();
     await waitFor(

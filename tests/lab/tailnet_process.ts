@@ -20,6 +20,8 @@ export interface SpawnTailnetOptions {
   stdout?: "piped" | "null";
   /** Standard error (default "null"). */
   stderr?: "piped" | "null";
+  /** Extra `deno run` flags before main.ts (`--inspect=…` for a profile). */
+  denoFlags?: string[];
 }
 
 /**
@@ -30,7 +32,7 @@ export interface SpawnTailnetOptions {
  */
 export function spawnTailnet(args: string[], opts: SpawnTailnetOptions = {}): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: [...DENO_RUN, TAILNET_MAIN, ...args],
+    args: [...DENO_RUN, ...(opts.denoFlags ?? []), TAILNET_MAIN, ...args],
     stdin: "null",
     stdout: opts.stdout ?? "null",
     stderr: opts.stderr ?? "null",

@@ -45,6 +45,7 @@ import {
   ENDPOINT_LOCAL,
   ENDPOINT_STUN,
   HEARTBEAT_INTERVAL_MS,
+  MAX_CANDIDATES,
   PING_TIMEOUT_MS,
   RECEIVE_QUEUE_LIMIT,
   SESSION_ACTIVE_TIMEOUT_MS,
@@ -151,8 +152,14 @@ export interface MagicConnStats {
     udpUnknownSource: number;
     /** A disco packet that did not open, or came from no peer's disco key. */
     discoBad: number;
-    /** A STUN datagram that was no answer to a request of ours. */
+    /** A STUN datagram that was no answer to a request of ours, or came from elsewhere. */
     stunBad: number;
+    /** A disco ping whose txid this peer already sent: a replay. */
+    discoReplayed: number;
+    /** A pong that opened but answers no ping in flight, or came from no address we pinged. */
+    pongUnexpected: number;
+    /** A candidate path refused: the peer already has {@linkcode MAX_CANDIDATES}. */
+    candidatesFull: number;
   };
 }
 
@@ -177,6 +184,9 @@ export class MagicConn {
       udpUnknownSource: 0,
       discoBad: 0,
       stunBad: 0,
+      discoReplayed: 0,
+      pongUnexpected: 0,
+      candidatesFull: 0,
     },
   };
   readonly #opts: MagicConnOptions;
@@ -187,9 +197,11 @@ export class MagicConn {
   readonly #udp: UdpSocket | null;
   #closing: Promise<void> | null = null;
   /** Pings we sent, by txid: to whom and when (pongs are matched by txid, path by source). */
-  readonly #sentPings = new Map<string, { ep: Endpoint; at: number }>();
+  /** Pings in flight by txid: the peer, when, and the addresses it went to over UDP. */
+  readonly #sentPings = new Map<string, { ep: Endpoint; at: number; to: PathCandidate[] }>();
   /** STUN requests in flight, by txid: when sent. */
-  readonly #stunPending = new Map<string, number>();
+  /** STUN requests in flight by txid: the server's `ip:port`, which must answer. */
+  readonly #stunPending = new Map<string, string>();
   /** Addresses STUN servers saw us at: the last complete round's, plus new ones since. */
   #stunAddrs: string[] = [];
   /** Addresses answered in the current round (they replace the list when the next starts). */
@@ -374,8 +386,11 @@ export class MagicConn {
     });
     // As tailscaled's CLI ping: the trusted direct path alone, else DERP and every candidate
     // at once with one txid; the first pong tells the path.
-    if (udp !== null) this.#sentPings.set(bytesKey(txid), { ep, at: this.#clock.now() });
     const direct = this.#trusted(ep) ? ep.bestAddr : null;
+    if (udp !== null) {
+      const to = direct !== null ? [direct] : [...ep.candidates];
+      this.#sentPings.set(bytesKey(txid), { ep, at: this.#clock.now(), to });
+    }
     if (udp !== null && direct !== null) {
       this.#sendPingUdp(udp, direct, packet);
     } else {
@@ -530,7 +545,7 @@ export class MagicConn {
       // The peer has sent to these from its side, so its firewall expects us: ping them now.
       for (const e of m.endpoints) {
         const c = candidateOf(e);
-        if (c !== null) this.#peers.addCandidate(ep, c);
+        if (c !== null) this.#addCandidate(ep, c);
       }
       const now = this.#clock.now();
       if (ep.lastFullPingAt === null || now - ep.lastFullPingAt >= 1000) this.#pingAll(ep, false);
@@ -568,8 +583,13 @@ export class MagicConn {
     const udp = this.#udp;
     if (udp === null) return;
     if (m.type === "ping") {
+      // A sealed ping cannot be forged, but a captured one can be sent again: once is enough.
+      if (!ep.notePingTxid(bytesKey(m.txid))) {
+        this.stats.drops.discoReplayed++;
+        return;
+      }
       // Its source is a path to the peer: learn it, answer naming it.
-      const c = this.#peers.addCandidate(ep, candidate(d.ip, d.port));
+      const c = this.#addCandidate(ep, candidate(d.ip, d.port));
       const pong = this.#disco.seal(opened.sender, {
         type: "pong",
         txid: m.txid,
@@ -578,7 +598,9 @@ export class MagicConn {
       udp.send(d.ip, d.port, pong);
       // A peer that pings us wants a path; ping that address back unless we just did.
       const now = this.#clock.now();
-      if (!this.#trusted(ep) && (c.lastPingAt === null || now - c.lastPingAt >= 1000)) {
+      if (
+        c !== null && !this.#trusted(ep) && (c.lastPingAt === null || now - c.lastPingAt >= 1000)
+      ) {
         this.#pingOne(udp, ep, c);
       }
     } else if (m.type === "pong") {
@@ -588,14 +610,27 @@ export class MagicConn {
   }
 
   #onPongUdp(ep: Endpoint, d: UdpDatagram, txid: Uint8Array): void {
-    const sent = this.#sentPings.get(bytesKey(txid));
+    const key = bytesKey(txid);
+    const sent = this.#sentPings.get(key);
     if (sent === undefined || sent.ep !== ep) {
-      this.stats.drops.discoBad++;
+      this.stats.drops.pongUnexpected++; // late, replayed, or for another peer
       return;
     }
+    // The path proved is the address we pinged (as Go's handlePongConnLocked), so a pong sent
+    // again from elsewhere cannot steer traffic there. One txid to several addresses (our CLI
+    // ping) is told apart by the source.
+    const src = candidate(d.ip, d.port).text;
+    const pinged = sent.to.find((t) => t.text === src) ??
+      (sent.to.length === 1 ? sent.to[0] : null);
+    if (pinged === null) {
+      this.stats.drops.pongUnexpected++;
+      return;
+    }
+    this.#sentPings.delete(key);
     const now = this.#clock.now();
     const latencyMs = now - sent.at;
-    const c = this.#peers.addCandidate(ep, candidate(d.ip, d.port));
+    const c = this.#addCandidate(ep, pinged);
+    if (c === null) return;
     c.lastPongAt = now;
     c.latencyMs = latencyMs;
     ep.lastPongAt = now;
@@ -626,8 +661,8 @@ export class MagicConn {
   #onStun(d: UdpDatagram): void {
     const txid = stunTxid(d.data);
     const key = bytesKey(txid);
-    if (!this.#stunPending.has(key)) {
-      this.stats.drops.stunBad++;
+    if (this.#stunPending.get(key) !== candidate(d.ip, d.port).text) {
+      this.stats.drops.stunBad++; // not our txid, or not from the server we asked
       return;
     }
     let addr: string;
@@ -678,7 +713,7 @@ export class MagicConn {
           }
           if (ip.length === 16 && !udp.ipv6) continue;
           const txid = crypto.getRandomValues(new Uint8Array(12));
-          this.#stunPending.set(bytesKey(txid), this.#lastStunAt);
+          this.#stunPending.set(bytesKey(txid), candidate(ip, port).text);
           udp.send(ip, port, stunRequest(txid));
           this.stats.stunSent++;
           sent = true;
@@ -745,6 +780,21 @@ export class MagicConn {
     }
   }
 
+  /**
+   * Adds a candidate path learnt from the peer (a ping's source, a call-me-maybe), unless it
+   * already has {@linkcode MAX_CANDIDATES}: a flood cannot grow the peer map or our pings.
+   * @returns the candidate (the known one when already listed), or null when refused
+   */
+  #addCandidate(ep: Endpoint, c: PathCandidate): PathCandidate | null {
+    const known = ep.candidates.find((k) => k.text === c.text);
+    if (known !== undefined) return known;
+    if (ep.candidates.length >= MAX_CANDIDATES) {
+      this.stats.drops.candidatesFull++;
+      return null;
+    }
+    return this.#peers.addCandidate(ep, c);
+  }
+
   #trusted(ep: Endpoint): boolean {
     return ep.bestAddr !== null && this.#clock.now() < ep.trustBestAddrUntil;
   }
@@ -780,7 +830,7 @@ export class MagicConn {
   #pingOne(udp: UdpSocket, ep: Endpoint, c: PathCandidate): void {
     if (ep.discoKey === null) return;
     const txid = crypto.getRandomValues(new Uint8Array(12));
-    this.#sentPings.set(bytesKey(txid), { ep, at: this.#clock.now() });
+    this.#sentPings.set(bytesKey(txid), { ep, at: this.#clock.now(), to: [c] });
     const packet = this.#disco.seal(ep.discoKey, {
       type: "ping",
       txid,

@@ -29,3 +29,10 @@ export const DEFAULT_LISTEN_PORT = 41641;
 export const ENDPOINT_LOCAL = 1;
 /** MapRequest EndpointType of an address STUN saw (tailcfg.EndpointSTUN). */
 export const ENDPOINT_STUN = 2;
+/**
+ * At most this many candidate paths per peer: the netmap's endpoints plus those learnt from
+ * pings and call-me-maybe. More are refused (and counted), so a flood cannot grow our state.
+ */
+export const MAX_CANDIDATES = 64;
+/** The last this many disco ping txids of a peer are remembered, to drop replays. */
+export const PING_TXIDS_REMEMBERED = 32;

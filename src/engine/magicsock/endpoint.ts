@@ -9,6 +9,7 @@
  */
 import { type DiscoPublic, type NodePublic, shortKey } from "../key/keys.ts";
 import { formatIpAddr, parseIpAddr } from "../wire/ip_addr.ts";
+import { PING_TXIDS_REMEMBERED } from "./constants.ts";
 
 /** One candidate direct path: a UDP address of the peer. */
 export interface PathCandidate {
@@ -49,10 +50,25 @@ export class Endpoint {
   /** When WireGuard last sent to this peer (monotonic ms), or null: "active" for heartbeats. */
   lastSendAt: number | null = null;
 
+  /** The peer's last disco ping txids (hex), oldest first. */
+  readonly #pingTxids: string[] = [];
+
   /** @param nodeKey the peer's node public key */
   constructor(nodeKey: NodePublic) {
     this.nodeKey = nodeKey;
     this.addrBytes = nodeKey;
+  }
+
+  /**
+   * Notes a disco ping's txid from this peer.
+   * @param txid the txid as a map key
+   * @returns false when it was seen already (a replay), true for a new one
+   */
+  notePingTxid(txid: string): boolean {
+    if (this.#pingTxids.includes(txid)) return false;
+    this.#pingTxids.push(txid);
+    if (this.#pingTxids.length > PING_TXIDS_REMEMBERED) this.#pingTxids.shift();
+    return true;
   }
 
   /** Text for logs: `peer[abcde]`. */

@@ -1,0 +1,141 @@
+// deno-lint-ignore-file no-console -- a profiler prints its findings
+/**
+ * Where our daemon's CPU goes on the direct path: the lab with one real tailscaled, our daemon
+ * under `--inspect`, a transfer through the tunnel each way (BENCH_MIB, default 50) while
+ * V8's sampling profiler runs (over the inspector protocol), then the functions with the most
+ * self time, and the profile written as a `.cpuprofile` (Chrome DevTools opens it).
+ *
+ * Run: `deno task bench:profile` (`--out FILE` to choose where the profile goes).
+ * @module
+ */
+import { Lab } from "../tests/lab/mod.ts";
+import { PortClaims } from "../tests/lab/ports.ts";
+import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
+import { socks5Transfer } from "../tests/lab/transfer.ts";
+
+if (!import.meta.main) throw new Error("bench/profile_direct.ts is a program, not a module");
+
+const MIB = Number(Deno.env.get("BENCH_MIB") ?? 50);
+const outIdx = Deno.args.indexOf("--out");
+const OUT = outIdx >= 0 ? Deno.args[outIdx + 1] : "tailnet-direct.cpuprofile";
+
+/** One node of a `.cpuprofile`. */
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+/** The profile `Profiler.stop` returns. */
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** A minimal inspector-protocol client over the WebSocket the daemon's `--inspect` opens. */
+class Inspector {
+  readonly #ws: WebSocket;
+  #seq = 0;
+  readonly #pending = new Map<number, (r: Record<string, unknown>) => void>();
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.onmessage = (e) => {
+      const m = JSON.parse(String(e.data)) as { id?: number; result?: Record<string, unknown> };
+      if (m.id !== undefined) this.#pending.get(m.id)?.(m.result ?? {});
+    };
+  }
+
+  static async connect(port: number): Promise<Inspector> {
+    let url = "";
+    for (let i = 0; i < 100 && !url; i++) {
+      try {
+        const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
+          webSocketDebuggerUrl: string;
+        }[];
+        url = list[0]?.webSocketDebuggerUrl ?? "";
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    if (!url) throw new Error(`no inspector on 127.0.0.1:${port}`);
+    const ws = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    return new Inspector(ws);
+  }
+
+  call(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = ++this.#seq;
+    this.#ws.send(JSON.stringify({ id, method, params }));
+    return new Promise((resolve) => this.#pending.set(id, resolve));
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+}
+
+/** Self time per function (name and file:line), largest first. */
+function topSelf(p: CpuProfile, n: number): { name: string; ms: number; share: number }[] {
+  const byId = new Map(p.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  let total = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const node = byId.get(samples[i]);
+    if (!node) continue;
+    const f = node.callFrame;
+    const file = f.url.replace(/^.*\/(src|ext|node):?\/?/, "$1/");
+    const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+    const us = deltas[i] ?? 0;
+    self.set(key, (self.get(key) ?? 0) + us);
+    total += us;
+  }
+  return [...self.entries()]
+    .map(([name, us]) => ({ name, ms: us / 1000, share: us / total }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
+}
+
+await using lab = await Lab.start({ tailscaleds: 1 });
+const ts1 = lab.nodes[0];
+const ports = new PortClaims(`profile-${Deno.pid}`);
+await using _ports = { [Symbol.asyncDispose]: () => ports.releaseAll() };
+const socks5 = `127.0.0.1:${await ports.claim()}`;
+const inspectPort = await ports.claim();
+await using tn = await TailnetDaemon.create({
+  args: ["--socks5-server", socks5],
+  denoFlags: [`--inspect=127.0.0.1:${inspectPort}`],
+});
+const { v4: tnIp } = await tn.up(lab.controlUrl, lab.authKey, "tn-profile");
+const ts1Ip = (await ts1.ips()).find((i) => i.includes("."))!;
+// Let disco find the direct path before measuring.
+for (let i = 0; i < 10; i++) await tn.cli(["ping", "-c", "1", ts1Ip]);
+const path = (await tn.cli(["ping", "-c", "1", ts1Ip])).stdout.trim();
+
+const inspector = await Inspector.connect(inspectPort);
+await inspector.call("Profiler.enable");
+await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
+await inspector.call("Profiler.start");
+const out = await socks5Transfer(socks5, ts1Ip, MIB << 20);
+const back = await socks5Transfer(ts1.socks5Addr, tnIp, MIB << 20);
+const { profile } = await inspector.call("Profiler.stop") as { profile: CpuProfile };
+inspector.close();
+await Deno.writeTextFile(OUT, JSON.stringify(profile));
+
+const mbps = (ms: number) => ((MIB << 20) * 8 / (ms / 1000) / 1e6).toFixed(1);
+console.log(`path: ${path}`);
+console.log(`us -> real ${MIB} MiB: ${mbps(out.ms)} Mbit/s; real -> us: ${mbps(back.ms)} Mbit/s`);
+console.log(`profile: ${OUT} (${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s)`);
+console.log("self time, top 30:");
+for (const f of topSelf(profile, 30)) {
+  console.log(`${(f.share * 100).toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}`);
+}
