@@ -137,5 +137,7 @@ console.log(`us -> real ${MIB} MiB: ${mbps(out.ms)} Mbit/s; real -> us: ${mbps(b
 console.log(`profile: ${OUT} (${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s)`);
 console.log("self time, top 30:");
 for (const f of topSelf(profile, 30)) {
-  console.log(`${(f.share * 100).toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}`);
+  console.log(
+    `${(f.share * 100).toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}`,
+  );
 }
