@@ -17,6 +17,7 @@ import type { DerpMap } from "../engine/wire/derp_map.ts";
 import { measureHttpsLatency } from "../engine/derp/mod.ts";
 import {
   formatLatency,
+  interfaceFamilies,
   NetcheckClient,
   type NetcheckReport,
   osHasIpv6,
@@ -81,6 +82,7 @@ by destination, and the latency to each DERP region of the daemon's DERP map.
         transport: sock ?? { ipv6: false, send: () => false },
         log: verbose ? log : undefined,
         osHasIpv6,
+        interfaces: interfaceFamilies,
         httpsLatency: (region, signal) => measureHttpsLatency(region, { signal }),
       });
       sock?.feed(client);

@@ -33,6 +33,7 @@ import { type LocalEndpoint, MagicConn, type MagicConnStats } from "./magicsock/
 import { DERP_MAGIC_IP } from "./magicsock/constants.ts";
 import { measureHttpsLatency } from "./derp/mod.ts";
 import {
+  interfaceFamilies,
   NetcheckClient,
   type NetcheckReport,
   netInfoFromReport,
@@ -232,6 +233,7 @@ export class Engine implements AsyncDisposable {
       clock: opts.clock,
       log: opts.log.child("netcheck"),
       osHasIpv6,
+      interfaces: interfaceFamilies,
       httpsLatency: (region, signal) =>
         measureHttpsLatency(region, { ...opts.derpDial, clock: opts.clock, signal }),
     });

@@ -70,6 +70,20 @@ export interface NetcheckClientOptions {
   osHasIpv6?: () => boolean;
   /** When each region last sent us a DERP frame, for the home-region hysteresis. */
   lastDerpActivity?: LastDerpActivity;
+  /**
+   * Which families have a usable (non-loopback, non-link-local) interface address, read at
+   * each report: without one, only test nodes (IPv4 127.0.0.1 or a STUNTestIP) are probed in
+   * that family, as Go's plan does. Default: both.
+   */
+  interfaces?: () => InterfaceFamilies;
+}
+
+/** Whether the host has a usable address of each family (netmon's HaveV4/HaveV6). */
+export interface InterfaceFamilies {
+  /** A non-loopback, non-link-local IPv4 address. */
+  haveV4: boolean;
+  /** A global unicast or ULA (not Tailscale's) IPv6 address. */
+  haveV6: boolean;
 }
 
 /** Counters of a client, across reports. */
@@ -202,7 +216,8 @@ export class NetcheckClient {
     const onAbort = () => this.#finishStun(rs);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const plan = probePlan(derpMap, this.#opts.transport.ipv6);
+      const families = this.#opts.interfaces?.() ?? { haveV4: true, haveV6: true };
+      const plan = probePlan(derpMap, this.#opts.transport.ipv6, families);
       for (const [setKey, probes] of plan) {
         rs.openSets.add(setKey);
         for (const p of probes) {
@@ -338,12 +353,18 @@ export class NetcheckClient {
 
 /**
  * The probes of a full report: per region and family, three tries 100 ms apart cycling
- * through its nodes (Go's `makeProbePlanInitial`).
+ * through its nodes (Go's `makeProbePlanInitial`). A family with no usable interface address
+ * probes only test nodes (Go's `IsTestNode`: a STUNTestIP, or IPv4 127.0.0.1).
  * @param map the DERP map
- * @param ipv6 whether to probe over IPv6
+ * @param ipv6 whether the transport can send over IPv6
+ * @param families which families have a usable interface address
  * @returns probe sets by key (`region-<id>-v4`)
  */
-export function probePlan(map: DerpMap, ipv6: boolean): Map<string, Probe[]> {
+export function probePlan(
+  map: DerpMap,
+  ipv6: boolean,
+  families: InterfaceFamilies = { haveV4: true, haveV6: true },
+): Map<string, Probe[]> {
   const plan = new Map<string, Probe[]>();
   const regions = Object.values(map.Regions ?? {}).filter((r) => r !== null)
     .sort((a, b) => a.RegionID - b.RegionID);
@@ -355,8 +376,13 @@ export function probePlan(map: DerpMap, ipv6: boolean): Map<string, Probe[]> {
     for (let t = 0; t < PROBE_TRIES; t++) {
       const node = nodes[t % nodes.length];
       const delayMs = t * INITIAL_RETRANSMIT_MS;
-      if (stunAddress(node, 4) !== null) p4.push({ node, family: 4, delayMs });
-      if (ipv6 && stunAddress(node, 6) !== null) p6.push({ node, family: 6, delayMs });
+      const test = isTestNode(node);
+      if ((families.haveV4 || test) && stunAddress(node, 4) !== null) {
+        p4.push({ node, family: 4, delayMs });
+      }
+      if (ipv6 && (families.haveV6 || test) && stunAddress(node, 6) !== null) {
+        p6.push({ node, family: 6, delayMs });
+      }
     }
     if (p4.length > 0) plan.set(`region-${reg.RegionID}-v4`, p4);
     if (p6.length > 0) plan.set(`region-${reg.RegionID}-v6`, p6);
@@ -397,6 +423,11 @@ export function stunAddress(
     if (ip.length === want) return { ip, port };
   }
   return null;
+}
+
+/** Go's `DERPNode.IsTestNode`: probed even without a usable interface address. */
+function isTestNode(n: DerpNode): boolean {
+  return (n.STUNTestIP ?? "") !== "" || n.IPv4 === "127.0.0.1";
 }
 
 /** Go's `probeWouldHelp`: a new region, the first IPv6 answer, or a second IPv4 mapping. */

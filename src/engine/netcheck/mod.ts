@@ -18,6 +18,7 @@
 export {
   addrPortText,
   type HttpsLatencyProbe,
+  type InterfaceFamilies,
   NetcheckClient,
   type NetcheckClientOptions,
   type NetcheckStats,
@@ -34,7 +35,9 @@ export {
   type NetcheckReportJson,
   newReport,
   type OptBool,
+  type OptBoolJson,
+  optBoolJson,
   reportToJson,
 } from "./report.ts";
-export { osHasIpv6, StandaloneStunSocket } from "./standalone.ts";
+export { interfaceFamilies, osHasIpv6, StandaloneStunSocket } from "./standalone.ts";
 export { PeriodicNetcheck, type PeriodicNetcheckOptions } from "./periodic.ts";

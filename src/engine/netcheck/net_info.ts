@@ -1,18 +1,18 @@
 /**
  * What a report tells control: `Hostinfo.NetInfo` as tailscaled's magicsock builds it
  * (`updateNetInfo`, v1.98.10): `DERPLatency` in seconds keyed `"<region>-v4"`/`"<region>-v6"`,
- * opt.Bool fields as "true"/"false" strings, empty ones left out (`omitzero`).
+ * opt.Bool fields as JSON booleans (`opt.Bool.MarshalJSON`), unknown ones left out (`omitzero`).
  * @module
  */
 import type { NetcheckReport } from "./report.ts";
 
 /** tailcfg.NetInfo's fields that a report fills, JSON names. */
 export interface NetInfoJson {
-  MappingVariesByDestIP?: "true" | "false";
-  WorkingIPv6?: "true" | "false";
-  OSHasIPv6?: "true" | "false";
-  WorkingUDP?: "true" | "false";
-  WorkingICMPv4?: "true" | "false";
+  MappingVariesByDestIP?: boolean;
+  WorkingIPv6?: boolean;
+  OSHasIPv6?: boolean;
+  WorkingUDP?: boolean;
+  WorkingICMPv4?: boolean;
   PreferredDERP?: number;
   DERPLatency?: Record<string, number>;
 }
@@ -25,11 +25,13 @@ export interface NetInfoJson {
  */
 export function netInfoFromReport(r: NetcheckReport, homeDerp: number): NetInfoJson {
   const ni: NetInfoJson = {};
-  if (r.mappingVariesByDestIp !== "") ni.MappingVariesByDestIP = r.mappingVariesByDestIp;
-  ni.WorkingIPv6 = String(r.ipv6) as "true" | "false";
-  ni.OSHasIPv6 = String(r.osHasIpv6) as "true" | "false";
-  ni.WorkingUDP = String(r.udp) as "true" | "false";
-  ni.WorkingICMPv4 = "false";
+  if (r.mappingVariesByDestIp !== "") {
+    ni.MappingVariesByDestIP = r.mappingVariesByDestIp === "true";
+  }
+  ni.WorkingIPv6 = r.ipv6;
+  ni.OSHasIPv6 = r.osHasIpv6;
+  ni.WorkingUDP = r.udp;
+  ni.WorkingICMPv4 = false;
   if (homeDerp !== 0) ni.PreferredDERP = homeDerp;
   const lat: Record<string, number> = {};
   for (const [id, ms] of r.regionV4LatencyMs) lat[`${id}-v4`] = ms / 1000;

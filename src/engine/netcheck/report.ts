@@ -1,7 +1,7 @@
 /**
  * A netcheck report (tailscale's `netcheck.Report`) and its JSON form, which `tailscale
  * netcheck --format json` prints from Go's `encoding/json`: durations are integer nanoseconds,
- * maps keyed by region ID have string keys, `opt.Bool` is `""`, `"true"` or `"false"`, an
+ * maps keyed by region ID have string keys, `opt.Bool` is true, false or null (unknown), an
  * unset `netip.AddrPort` is `""`, and a nil map is `null`.
  * @module
  */
@@ -67,6 +67,18 @@ export function newReport(): NetcheckReport {
   };
 }
 
+/** An `opt.Bool` as Go's encoding/json writes it: null when unknown. */
+export type OptBoolJson = boolean | null;
+
+/**
+ * An `opt.Bool` in JSON (`opt.Bool.MarshalJSON`: true, false, or null when unset).
+ * @param b the value
+ * @returns its JSON value
+ */
+export function optBoolJson(b: OptBool): OptBoolJson {
+  return b === "" ? null : b === "true";
+}
+
 /** `netcheck.Report` as Go's encoding/json writes it (field order as Go's struct). */
 export interface NetcheckReportJson {
   Now: string;
@@ -77,10 +89,10 @@ export interface NetcheckReportJson {
   IPv4CanSend: boolean;
   OSHasIPv6: boolean;
   ICMPv4: boolean;
-  MappingVariesByDestIP: OptBool;
-  UPnP: OptBool;
-  PMP: OptBool;
-  PCP: OptBool;
+  MappingVariesByDestIP: OptBoolJson;
+  UPnP: OptBoolJson;
+  PMP: OptBoolJson;
+  PCP: OptBoolJson;
   PreferredDERP: number;
   RegionLatency: Record<string, number>;
   RegionV4Latency: Record<string, number>;
@@ -89,12 +101,12 @@ export interface NetcheckReportJson {
   GlobalV6Counters: Record<string, number> | null;
   GlobalV4: string;
   GlobalV6: string;
-  CaptivePortal: OptBool;
+  CaptivePortal: OptBoolJson;
 }
 
 /**
- * A report in Go's JSON shape. Port mapping and captive-portal checks are not run: "" (not
- * checked), as a Go build without them reports.
+ * A report in Go's JSON shape. Port mapping and captive-portal checks are not run: null (not
+ * checked), as Go reports a check it did not run.
  * @param r the report
  * @returns the JSON object
  */
@@ -108,10 +120,10 @@ export function reportToJson(r: NetcheckReport): NetcheckReportJson {
     IPv4CanSend: r.ipv4CanSend,
     OSHasIPv6: r.osHasIpv6,
     ICMPv4: false,
-    MappingVariesByDestIP: r.mappingVariesByDestIp,
-    UPnP: "",
-    PMP: "",
-    PCP: "",
+    MappingVariesByDestIP: optBoolJson(r.mappingVariesByDestIp),
+    UPnP: null,
+    PMP: null,
+    PCP: null,
     PreferredDERP: r.preferredDerp,
     RegionLatency: nanosByRegion(r.regionLatencyMs),
     RegionV4Latency: nanosByRegion(r.regionV4LatencyMs),
@@ -120,7 +132,7 @@ export function reportToJson(r: NetcheckReport): NetcheckReportJson {
     GlobalV6Counters: r.globalV6Counters === null ? null : Object.fromEntries(r.globalV6Counters),
     GlobalV4: r.globalV4,
     GlobalV6: r.globalV6,
-    CaptivePortal: "",
+    CaptivePortal: null,
   };
 }
 

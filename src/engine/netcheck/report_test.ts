@@ -42,7 +42,8 @@ Deno.test("reportToJson(): Go's netcheck.Report field names, order and encodings
   assertEquals(j.RegionV6Latency, {});
   assertEquals(j.GlobalV6Counters, null, "a nil map");
   assertEquals(j.GlobalV6, "", "an unset AddrPort");
-  assertEquals(j.MappingVariesByDestIP, "false");
+  assertEquals(j.MappingVariesByDestIP, false, "opt.Bool is a JSON boolean");
+  assertEquals(j.UPnP, null, "not checked");
 });
 
 Deno.test("formatLatency(): Go's Duration.String rounded to 100 µs", () => {
@@ -59,16 +60,16 @@ Deno.test("formatLatency(): Go's Duration.String rounded to 100 µs", () => {
   for (const [ms, want] of cases) assertEquals(formatLatency(ms), want, String(ms));
 });
 
-Deno.test("netInfoFromReport(): tailscaled's NetInfo (DERPLatency in seconds, opt.Bool strings)", () => {
+Deno.test("netInfoFromReport(): tailscaled's NetInfo (DERPLatency in seconds, opt.Bool as booleans)", () => {
   const r = newReport();
   r.udp = true;
   r.regionV4LatencyMs.set(900, 2);
   r.regionLatencyMs.set(900, 2);
   assertEquals(netInfoFromReport(r, 900), {
-    WorkingIPv6: "false",
-    OSHasIPv6: "false",
-    WorkingUDP: "true",
-    WorkingICMPv4: "false",
+    WorkingIPv6: false,
+    OSHasIPv6: false,
+    WorkingUDP: true,
+    WorkingICMPv4: false,
     PreferredDERP: 900,
     DERPLatency: { "900-v4": 0.002 },
   });

@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../base/logger.ts";
 import { formatIpAddr, parseIpAddr } from "../wire/ip_addr.ts";
-import type { NetcheckClient, StunTransport } from "./client.ts";
+import type { InterfaceFamilies, NetcheckClient, StunTransport } from "./client.ts";
 
 /** A UDP socket that feeds a {@linkcode NetcheckClient}. */
 export class StandaloneStunSocket implements StunTransport {
@@ -111,6 +111,34 @@ export function osHasIpv6(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether this host has usable IPv4 and IPv6 addresses, as netmon's HaveV4/HaveV6: IPv4 not
+ * loopback or link-local; IPv6 global unicast (2000::/3) or ULA other than Tailscale's.
+ * @returns the two flags
+ */
+export function interfaceFamilies(): InterfaceFamilies {
+  let haveV4 = false;
+  let haveV6 = false;
+  let list: Deno.NetworkInterfaceInfo[] = [];
+  try {
+    list = Deno.networkInterfaces();
+  } catch {
+    return { haveV4: true, haveV6: true }; // not allowed to look: probe everything
+  }
+  for (const i of list) {
+    const a = i.address.replace(/%.*$/, "").toLowerCase();
+    if (i.family === "IPv4") {
+      if (!a.startsWith("127.") && !a.startsWith("169.254.")) haveV4 = true;
+    } else {
+      const first = parseInt(a.split(":")[0] || "0", 16);
+      const global = (first & 0xe000) === 0x2000;
+      const ula = (first & 0xfe00) === 0xfc00 && !a.startsWith("fd7a:115c:a1e0:");
+      if (global || ula) haveV6 = true;
+    }
+  }
+  return { haveV4, haveV6 };
 }
 
 function unmapV4(ip: Uint8Array): Uint8Array {
