@@ -36,6 +36,7 @@ import {
   interfaceFamilies,
   NetcheckClient,
   type NetcheckReport,
+  type NetcheckStats,
   netInfoFromReport,
   type NetInfoJson,
   osHasIpv6,
@@ -265,6 +266,11 @@ export class Engine implements AsyncDisposable {
   /** The last netcheck report, or null before the first finished. */
   get netcheckReport(): NetcheckReport | null {
     return this.#netcheckClient?.last ?? null;
+  }
+
+  /** netcheck's counters (reports, STUN requests, answers, bad answers), or null without it. */
+  get netcheckStats(): NetcheckStats | null {
+    return this.#netcheckClient === null ? null : { ...this.#netcheckClient.stats };
   }
 
   /** What netcheck found, as sent to control in Hostinfo.NetInfo. */
