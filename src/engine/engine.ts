@@ -235,6 +235,7 @@ export class Engine implements AsyncDisposable {
       log: opts.log.child("netcheck"),
       osHasIpv6,
       interfaces: interfaceFamilies,
+      lastDerpActivity: (regionId) => this.#magic.lastDerpActivity(regionId),
       httpsLatency: (region, signal) =>
         measureHttpsLatency(region, { ...opts.derpDial, clock: opts.clock, signal }),
     });

@@ -209,6 +209,8 @@ export class MagicConn {
   #nodePublicKey: NodePublic | null = null;
   #closed = false;
   #stunReceiver: StunReceiver | null = null;
+  /** When each region last sent us a frame (monotonic ms), for netcheck's home hysteresis. */
+  readonly #derpHeardAt = new Map<number, number>();
 
   /** @param opts keys, logger and hooks */
   constructor(opts: MagicConnOptions) {
@@ -261,6 +263,15 @@ export class MagicConn {
    */
   setStunReceiver(receiver: StunReceiver | null): void {
     this.#stunReceiver = receiver;
+  }
+
+  /**
+   * When a DERP region last sent us any frame (Go's `GetDERPRegionReceivedTime`).
+   * @param regionId the region
+   * @returns monotonic ms, or null when never
+   */
+  lastDerpActivity(regionId: number): number | null {
+    return this.#derpHeardAt.get(regionId) ?? null;
   }
 
   /**
@@ -530,6 +541,7 @@ export class MagicConn {
   }
 
   #onDerp(regionId: number, msg: DerpMessage): void {
+    this.#derpHeardAt.set(regionId, this.#clock.now());
     if (msg.type !== "recv-packet" || this.#closed) return;
     if (isDiscoPacket(msg.packet)) {
       this.stats.discoDerp++;
