@@ -95,6 +95,11 @@ const BUILT: readonly CommandEntry[] = [
     load: async () => (await import("./install.ts")).uninstallCommand,
   },
   {
+    name: "netcheck",
+    summary: "Print an analysis of local network conditions",
+    load: async () => (await import("./netcheck.ts")).netcheckCommand,
+  },
+  {
     name: "version",
     summary: "Print tailnet version",
     load: async () => (await import("./version.ts")).versionCommand,
@@ -104,7 +109,6 @@ const BUILT: readonly CommandEntry[] = [
 /** Commands of `tailscale` that tailnet will have, not built yet; each says so and exits 1. */
 const PLANNED = new Map<string, string>([
   ["ping", "Ping a host at the Tailscale layer, see how it routed"],
-  ["netcheck", "Print an analysis of local network conditions"],
 ]);
 
 function plannedCommand(name: string, summary: string): Command {

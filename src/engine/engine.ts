@@ -31,6 +31,17 @@ import {
 } from "./key/keys.ts";
 import { type LocalEndpoint, MagicConn, type MagicConnStats } from "./magicsock/conn.ts";
 import { DERP_MAGIC_IP } from "./magicsock/constants.ts";
+import { measureHttpsLatency } from "./derp/mod.ts";
+import {
+  interfaceFamilies,
+  NetcheckClient,
+  type NetcheckReport,
+  type NetcheckStats,
+  netInfoFromReport,
+  type NetInfoJson,
+  osHasIpv6,
+  PeriodicNetcheck,
+} from "./netcheck/mod.ts";
 import { PING_TIMEOUT_MS } from "./ping/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
@@ -102,6 +113,17 @@ export interface EngineOptions {
   listenPort?: number | null;
   /** Called when our endpoints change, to tell control (MapRequest `Endpoints`). */
   onEndpoints?: (endpoints: LocalEndpoint[]) => void;
+  /**
+   * Called when what netcheck found changed (tailcfg.NetInfo: PreferredDERP, WorkingUDP,
+   * MappingVariesByDestIP, DERPLatency, ...), to tell control in Hostinfo. Changes of the
+   * latencies alone do not call it (tailscaled's `BasicallyEqual`).
+   */
+  onNetInfo?: (netInfo: NetInfoJson) => void;
+  /**
+   * Run netcheck at start and every 20-26 s. Default: when `listenPort` asks for a UDP socket
+   * (a DERP-only engine, as most unit tests build, measures nothing).
+   */
+  netcheck?: boolean;
 }
 
 /** A snapshot of the engine's counters (see {@linkcode Engine.stats}). */
@@ -143,6 +165,9 @@ export class Engine implements AsyncDisposable {
   #peersByIp = new Map<string, PeerConfig>();
   #live = false;
   #closed = false;
+  readonly #netcheck: PeriodicNetcheck | null = null;
+  #netcheckClient: NetcheckClient | null = null;
+  #netInfo: NetInfoJson = {};
 
   /** @param opts keys, logger, hooks and the stack's options */
   constructor(opts: EngineOptions) {
@@ -156,6 +181,7 @@ export class Engine implements AsyncDisposable {
       log: opts.log.child("magicsock"),
       onHomeDerp: (id) => {
         opts.onHomeDerp?.(id);
+        this.#setNetInfo({ ...this.#netInfo, PreferredDERP: id });
         void this.#watchHome();
       },
       derpDial: opts.derpDial,
@@ -190,6 +216,67 @@ export class Engine implements AsyncDisposable {
       responder: new Responder(),
     });
     this.#device.start();
+    if (opts.netcheck ?? (opts.listenPort !== undefined && opts.listenPort !== null)) {
+      this.#netcheck = this.#startNetcheck();
+    }
+  }
+
+  /**
+   * netcheck over magicsock's UDP socket (or, without one, a sender that sends nothing, so
+   * the report says no UDP and measures DERP over HTTPS); its answers come back through
+   * magicsock's STUN demultiplexing.
+   */
+  #startNetcheck(): PeriodicNetcheck {
+    const opts = this.#opts;
+    const transport = this.#magic.stunTransport ?? { ipv6: false, send: () => false };
+    const client = new NetcheckClient({
+      transport,
+      clock: opts.clock,
+      log: opts.log.child("netcheck"),
+      osHasIpv6,
+      interfaces: interfaceFamilies,
+      lastDerpActivity: (regionId) => this.#magic.lastDerpActivity(regionId),
+      httpsLatency: (region, signal) =>
+        measureHttpsLatency(region, { ...opts.derpDial, clock: opts.clock, signal }),
+    });
+    this.#netcheckClient = client;
+    this.#magic.setStunReceiver((data, ip, port) => client.receiveStun(data, ip, port));
+    return new PeriodicNetcheck({
+      client,
+      clock: opts.clock,
+      log: opts.log.child("netcheck"),
+      derpMap: () => this.#magic.derpMap,
+      onReport: (r) => this.#onNetcheckReport(r),
+    });
+  }
+
+  /** The home region follows netcheck's preferred one; control hears what changed. */
+  #onNetcheckReport(r: NetcheckReport): void {
+    if (this.#closed) return;
+    if (r.preferredDerp !== 0) this.#magic.setHomeRegion(r.preferredDerp);
+    this.#setNetInfo(netInfoFromReport(r, this.#magic.homeRegion));
+  }
+
+  #setNetInfo(ni: NetInfoJson): void {
+    const basic = (n: NetInfoJson) => JSON.stringify({ ...n, DERPLatency: undefined });
+    const changed = basic(ni) !== basic(this.#netInfo);
+    this.#netInfo = ni;
+    if (changed) this.#opts.onNetInfo?.({ ...ni });
+  }
+
+  /** The last netcheck report, or null before the first finished. */
+  get netcheckReport(): NetcheckReport | null {
+    return this.#netcheckClient?.last ?? null;
+  }
+
+  /** netcheck's counters (reports, STUN requests, answers, bad answers), or null without it. */
+  get netcheckStats(): NetcheckStats | null {
+    return this.#netcheckClient === null ? null : { ...this.#netcheckClient.stats };
+  }
+
+  /** What netcheck found, as sent to control in Hostinfo.NetInfo. */
+  get netInfo(): NetInfoJson {
+    return { ...this.#netInfo };
   }
 
   /** Our disco public key (sent to control in MapRequests). */
@@ -263,6 +350,7 @@ export class Engine implements AsyncDisposable {
     this.#peersByIp = byIp;
     // Paths first: WireGuard's peers point at the path layer's endpoints.
     const removed = this.#magic.reconfig(cfg.derpMap, cfg.peers);
+    if (this.#magic.derpMap !== null) this.#netcheck?.start();
     for (const ep of removed) this.#device.removePeer(ep.nodeKey);
     for (const peer of cfg.peers) {
       const ep = this.#magic.endpoint(peer.nodeKey);
@@ -416,6 +504,7 @@ export class Engine implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#netcheck?.close();
     this.#pinger.close();
     await this.#stack.close();
     await this.#device.close();

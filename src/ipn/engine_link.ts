@@ -214,7 +214,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
         derpDial: this.#opts.derpDial,
         wgTimings: this.#opts.wgTimings,
         forwardToLoopback: this.#opts.forwardToLoopback ?? true,
-        onHomeDerp: (regionId) => b.setNetInfo({ PreferredDERP: regionId }),
+        onNetInfo: (netInfo) => b.setNetInfo({ ...netInfo }),
         listenPort: this.#opts.listenPort,
         onEndpoints: (endpoints) => b.setEndpoints(endpoints),
         onStatusChange: () => b.engineStatusChanged(),

@@ -540,6 +540,46 @@ async function readUpgrade(stream: DerpStream, node: DerpNode): Promise<Uint8Arr
 }
 
 /**
+ * Dials one DERP node over TCP and TLS, always TLS (`useHttp` ignored), and stops there: for
+ * netcheck's HTTPS latency check, which Go runs over `DialRegionTLS`.
+ * @param node the node
+ * @param opts options (TLS trust, timeouts, clock, signal)
+ * @returns the TLS socket, and the address family of the peer reached
+ */
+export async function dialNodeTls(
+  node: DerpNode,
+  opts: DialOptions = {},
+): Promise<{ sock: tls.TLSSocket; family: 4 | 6 }> {
+  const clock = opts.clock ?? SYSTEM_CLOCK;
+  const deadline = new AbortController();
+  const timer = clock.setTimeout(() => deadline.abort(), opts.timeoutMs ?? CONNECT_TIMEOUT_MS);
+  const budget = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+  try {
+    const port = derpPort(node, false);
+    const tcp = await dialTcp(
+      node,
+      port,
+      opts.dialNodeTimeoutMs ?? DIAL_NODE_TIMEOUT_MS,
+      budget,
+      clock,
+    );
+    const family = net.isIPv6(tcp.remoteAddress ?? "") &&
+        !(tcp.remoteAddress ?? "").startsWith("::ffff:")
+      ? 6
+      : 4;
+    try {
+      const t = await tlsHandshake(tcp, node, opts, budget);
+      return { sock: t.sock, family };
+    } catch (err) {
+      await destroyed(tcp);
+      throw err;
+    }
+  } finally {
+    clock.clearTimeout(timer);
+  }
+}
+
+/**
  * Dials one DERP node: TCP, TLS (or plain HTTP with `useHttp`), and the upgrade.
  * Throws {@linkcode DerpError}: `derp-dial`, `derp-tls`, `derp-cert-pin` or `derp-upgrade`.
  * @param node the node

@@ -34,6 +34,7 @@ export {
   checkPinnedChain,
   derpPort,
   dialNode,
+  dialNodeTls,
   dialRegion,
   dialTargets,
   parseMetaCert,
@@ -41,6 +42,7 @@ export {
 } from "./dial.ts";
 export type { DerpConnection, DialOptions, DialTarget } from "./dial.ts";
 export { DerpError, type DerpErrorCode } from "./errors.ts";
+export { measureHttpsLatency } from "./latency_check.ts";
 export { backoffDelay, DerpRegions } from "./regions.ts";
 export type {
   DerpRegionsOptions,

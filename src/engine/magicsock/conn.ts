@@ -28,6 +28,7 @@ import { DerpRegions, type RegionConnector, type RegionStatus } from "../derp/re
 import type { DialOptions } from "../derp/dial.ts";
 import { PingTimeoutError, PingTracker } from "../disco/ping_tracker.ts";
 import { DiscoSealer } from "../disco/seal.ts";
+import type { StunTransport } from "../netcheck/mod.ts";
 import {
   type DiscoPrivate,
   type DiscoPublic,
@@ -56,6 +57,9 @@ import {
 import { candidate, Endpoint, parseCandidates, type PathCandidate } from "./endpoint.ts";
 import { bytesKey, PeerMap } from "./peer_map.ts";
 import { localEndpoints, type UdpDatagram, UdpSocket, unmap } from "./udp.ts";
+
+/** Takes a STUN datagram that is no answer of magicsock's; true when it was its own. */
+export type StunReceiver = (data: Uint8Array, ip: Uint8Array, port: number) => boolean;
 
 /** One received datagram for WireGuard (the shape of wg's `BindReceived`). */
 export interface MagicReceived {
@@ -216,6 +220,9 @@ export class MagicConn {
   #home = 0;
   #nodePublicKey: NodePublic | null = null;
   #closed = false;
+  #stunReceiver: StunReceiver | null = null;
+  /** When each region last sent us a frame (monotonic ms), for netcheck's home hysteresis. */
+  readonly #derpHeardAt = new Map<number, number>();
 
   /** @param opts keys, logger and hooks */
   constructor(opts: MagicConnOptions) {
@@ -242,6 +249,56 @@ export class MagicConn {
   /** Our endpoints as last reported. */
   get endpoints(): readonly LocalEndpoint[] {
     return this.#endpoints;
+  }
+
+  /**
+   * The UDP socket as netcheck's STUN transport (netcheck then measures the mappings peers
+   * see), or null without a socket. Answers come back through {@linkcode setStunReceiver}.
+   */
+  get stunTransport(): StunTransport | null {
+    const udp = this.#udp;
+    if (udp === null) return null;
+    return {
+      ipv6: udp.ipv6,
+      send: (ip, port, packet) => {
+        if (this.#closed || (ip.length === 16 && !udp.ipv6)) return false;
+        udp.send(ip, port, packet);
+        return true;
+      },
+    };
+  }
+
+  /**
+   * Hands STUN datagrams that answer none of this conn's endpoint probes to `receiver`
+   * (netcheck's client); those it refuses are counted as bad.
+   * @param receiver returns true when the datagram was its answer; null to stop
+   */
+  setStunReceiver(receiver: StunReceiver | null): void {
+    this.#stunReceiver = receiver;
+  }
+
+  /**
+   * When a DERP region last sent us any frame (Go's `GetDERPRegionReceivedTime`).
+   * @param regionId the region
+   * @returns monotonic ms, or null when never
+   */
+  lastDerpActivity(regionId: number): number | null {
+    return this.#derpHeardAt.get(regionId) ?? null;
+  }
+
+  /**
+   * Moves the home DERP region (netcheck's preferred region). Ignored for a region the DERP
+   * map does not have or before a map arrived.
+   * @param regionId the region
+   */
+  setHomeRegion(regionId: number): void {
+    const regions = this.#regions;
+    if (this.#closed || regions === null || regionId === this.#home) return;
+    if (this.#derpMap?.Regions[String(regionId)] === undefined) return;
+    this.#home = regionId;
+    regions.setHome(regionId);
+    this.#opts.log.info(`home DERP region ${regionId} (netcheck)`);
+    this.#opts.onHomeDerp?.(regionId);
   }
 
   /** Our disco public key. */
@@ -499,6 +556,7 @@ export class MagicConn {
   }
 
   #onDerp(regionId: number, msg: DerpMessage): void {
+    this.#derpHeardAt.set(regionId, this.#clock.now());
     if (msg.type !== "recv-packet" || this.#closed) return;
     if (isDiscoPacket(msg.packet)) {
       this.stats.discoDerp++;
@@ -661,8 +719,14 @@ export class MagicConn {
   #onStun(d: UdpDatagram): void {
     const txid = stunTxid(d.data);
     const key = bytesKey(txid);
-    if (this.#stunPending.get(key) !== candidate(d.ip, d.port).text) {
-      this.stats.drops.stunBad++; // not our txid, or not from the server we asked
+    const asked = this.#stunPending.get(key);
+    if (asked === undefined) {
+      // Not one of our endpoint probes: perhaps netcheck's, which shares this socket.
+      if (this.#stunReceiver?.(d.data, d.ip, d.port) !== true) this.stats.drops.stunBad++;
+      return;
+    }
+    if (asked !== candidate(d.ip, d.port).text) {
+      this.stats.drops.stunBad++; // our txid, but not from the server we asked
       return;
     }
     let addr: string;
