@@ -12,11 +12,16 @@ import { formatIpAddr, parseIpAddr } from "../wire/ip_addr.ts";
 export interface UdpDatagram {
   /** The bytes. */
   readonly data: Uint8Array;
-  /** The sender's IP, 4 or 16 bytes (IPv4-mapped IPv6 unmapped). */
+  /** The sender's IP, 4 or 16 bytes (IPv4-mapped IPv6 unmapped); shared, read-only. */
   readonly ip: Uint8Array;
   /** The sender's port. */
   readonly port: number;
 }
+
+/** The largest UDP payload (IPv4): what one receive must have room for. */
+const MAX_UDP_PAYLOAD = 65_507;
+/** Bounds the parsed-source cache; past it, it starts again (a scan costs only re-parsing). */
+const MAX_PARSED_SOURCES = 1024;
 
 /** The node's UDP socket. */
 export class UdpSocket {
@@ -29,6 +34,14 @@ export class UdpSocket {
   #closed = false;
   /** The receive loop; the OS lets go of the port only once its pending receive has ended. */
   #loop: Promise<void> = Promise.resolve();
+  /**
+   * Source address texts Deno gave us, parsed (and unmapped): the few peers that send to us
+   * repeat theirs on every datagram, and parsing was a few percent of the receive path.
+   * The arrays are shared: treat them as read-only.
+   */
+  readonly #parsedSources = new Map<string, Uint8Array>();
+  /** Destination IPs (the candidates' own arrays) formatted for Deno's send. */
+  readonly #formatted = new WeakMap<Uint8Array, string>();
 
   private constructor(conn: Deno.DatagramConn, ipv6: boolean, log: Logger) {
     this.#conn = conn;
@@ -76,7 +89,11 @@ export class UdpSocket {
       this.sendErrors++;
       return;
     }
-    const hostname = formatIpAddr(ip);
+    let hostname = this.#formatted.get(ip);
+    if (hostname === undefined) {
+      hostname = formatIpAddr(ip);
+      this.#formatted.set(ip, hostname);
+    }
     this.#conn.send(data.slice(), { transport: "udp", hostname, port }).catch(() => {
       this.sendErrors++;
     });
@@ -92,25 +109,33 @@ export class UdpSocket {
   }
 
   async #receiveLoop(onDatagram: (d: UdpDatagram) => void): Promise<void> {
+    // Deno's receive() without a buffer allocates (and zeroes) a 64 KiB one per datagram, and
+    // the datagram handed on would keep all of it alive while queued: receive into one buffer
+    // and copy out just the datagram.
+    const buf = new Uint8Array(MAX_UDP_PAYLOAD);
     while (!this.#closed) {
       let got: [Uint8Array, Deno.Addr];
       try {
-        got = await this.#conn.receive();
+        got = await this.#conn.receive(buf);
       } catch (err) {
         if (this.#closed) return;
         // ICMP errors (port unreachable) surface here on Linux; the socket is still good.
         this.#log.debug(`UDP receive: ${err instanceof Error ? err.message : err}`);
         continue;
       }
-      const [data, addr] = got;
+      const [view, addr] = got;
       const net = addr as Deno.NetAddr;
-      let ip: Uint8Array;
-      try {
-        ip = unmap(parseIpAddr(net.hostname.replace(/%.*$/, "")));
-      } catch {
-        continue;
+      let ip = this.#parsedSources.get(net.hostname);
+      if (ip === undefined) {
+        try {
+          ip = unmap(parseIpAddr(net.hostname.replace(/%.*$/, "")));
+        } catch {
+          continue;
+        }
+        if (this.#parsedSources.size >= MAX_PARSED_SOURCES) this.#parsedSources.clear();
+        this.#parsedSources.set(net.hostname, ip);
       }
-      onDatagram({ data, ip, port: net.port });
+      onDatagram({ data: view.slice(), ip, port: net.port });
     }
   }
 

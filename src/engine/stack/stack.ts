@@ -910,7 +910,9 @@ export class Stack implements ConnHost, UdpHost {
   #arm(now: number): void {
     if (this.#closed) return;
     const at = this.#nextTimerAt;
-    if (at === this.#timerAt && this.#timer !== null) return;
+    // An armed wake-up at or before `at` stays: poll() then arms the next one. Re-arming only
+    // for an earlier time spares a clear and a set per segment (each ACK moves the RTO later).
+    if (this.#timer !== null && this.#timerAt <= at) return;
     if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#timerAt = at;

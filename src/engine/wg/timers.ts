@@ -20,11 +20,23 @@ export interface TimerActions {
   zeroAll(): void;
 }
 
-/** One timer that can be (re)armed or disarmed. */
+/**
+ * One timer that can be (re)armed or disarmed. Both happen per packet (a send arms one timer
+ * and disarms another, a receive the reverse), so neither touches the clock's timer unless it
+ * must: a later deadline is only noted, and a disarmed timer's clock timer is left to go off
+ * and find nothing due. The clock's timer is set again only for an earlier deadline.
+ */
 export class PeerTimer {
   readonly #clock: Clock;
   readonly #fire: () => void;
+  /** The clock's timer, or null; it may outlive a disarm, and then does nothing. */
   #id: TimerId | null = null;
+  /** When the clock's timer is set to go off (monotonic ms). */
+  #armedAt = 0;
+  /** Whether the timer is armed, as callers see it. */
+  #due = false;
+  /** When it is due (monotonic ms), while armed. */
+  #deadline = 0;
 
   /**
    * @param clock where timers run
@@ -37,7 +49,7 @@ export class PeerTimer {
 
   /** Whether the timer is armed. */
   get pending(): boolean {
-    return this.#id !== null;
+    return this.#due;
   }
 
   /**
@@ -45,18 +57,43 @@ export class PeerTimer {
    * @param ms delay
    */
   mod(ms: number): void {
-    if (this.#id !== null) this.#clock.clearTimeout(this.#id);
-    this.#id = this.#clock.setTimeout(() => {
-      this.#id = null;
-      this.#fire();
-    }, ms);
+    const deadline = this.#clock.now() + ms;
+    this.#due = true;
+    this.#deadline = deadline;
+    if (this.#id !== null && this.#armedAt <= deadline) return;
+    this.#cancelClockTimer();
+    this.#arm(deadline);
   }
 
   /** Disarms the timer. */
   del(): void {
+    this.#due = false;
+  }
+
+  /** Disarms the timer and cancels the clock's timer too (the peer is going away). */
+  stop(): void {
+    this.#due = false;
+    this.#cancelClockTimer();
+  }
+
+  #cancelClockTimer(): void {
     if (this.#id === null) return;
     this.#clock.clearTimeout(this.#id);
     this.#id = null;
+  }
+
+  #arm(at: number): void {
+    this.#armedAt = at;
+    this.#id = this.#clock.setTimeout(() => {
+      this.#id = null;
+      if (!this.#due) return;
+      if (this.#clock.now() < this.#deadline) {
+        this.#arm(this.#deadline); // moved later since: sleep for the rest
+        return;
+      }
+      this.#due = false;
+      this.#fire();
+    }, Math.max(0, at - this.#clock.now()));
   }
 }
 
@@ -187,10 +224,10 @@ export class PeerTimers {
   /** Disarms every timer and ignores later events. */
   stop(): void {
     this.active = false;
-    this.retransmitHandshake.del();
-    this.sendKeepalive.del();
-    this.newHandshake.del();
-    this.zeroKeyMaterial.del();
-    this.persistentKeepalive.del();
+    this.retransmitHandshake.stop();
+    this.sendKeepalive.stop();
+    this.newHandshake.stop();
+    this.zeroKeyMaterial.stop();
+    this.persistentKeepalive.stop();
   }
 }
