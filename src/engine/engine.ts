@@ -35,10 +35,11 @@ import { PING_TIMEOUT_MS } from "./ping/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
+import { type FilterStats, StatefulFilter } from "./filter/filter.ts";
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
 import type { ForwarderOptions } from "./stack/forwarder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
-import { parseIpAddr } from "./wire/ip_addr.ts";
+import { parseIpAddr, parseIpPrefix } from "./wire/ip_addr.ts";
 
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
@@ -116,6 +117,8 @@ export interface EngineStats {
   inbound: InboundStats;
   /** What became of outbound packets (the stack's and the engine's own). */
   outbound: OutboundStats;
+  /** The packet filter's verdicts by reason (its drops are the pipeline's `filtered`). */
+  filter: FilterStats;
 }
 
 /** Per-peer data-plane state for status. */
@@ -138,6 +141,7 @@ export class Engine implements AsyncDisposable {
   readonly #stack: NodeStack;
   readonly #nodePublic: NodePublic;
   readonly #pinger: IpPinger;
+  readonly #filter = new StatefulFilter();
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
@@ -189,6 +193,8 @@ export class Engine implements AsyncDisposable {
       pinger: this.#pinger,
       responder: new Responder(),
     });
+    // Default deny until the first reconfig says which addresses are ours, as tailscaled.
+    this.#pipeline.setFilter(this.#filter);
     this.#device.start();
   }
 
@@ -232,6 +238,11 @@ export class Engine implements AsyncDisposable {
     return this.#pipeline;
   }
 
+  /** The packet filter in the pipeline's slot (rules, shields-up, its counters). */
+  get filter(): StatefulFilter {
+    return this.#filter;
+  }
+
   /** What became of decrypted inbound packets (live counters). */
   get inbound(): InboundStats {
     return this.#pipeline.inboundStats;
@@ -245,8 +256,8 @@ export class Engine implements AsyncDisposable {
   /**
    * Applies a new config: our addresses (stack and responder), WireGuard peers with their
    * AllowedIPs (updated in place, so live sessions survive), disco keys, the DERP map and
-   * each peer's home region. The filter rules, DNS and shields-up are kept in
-   * {@linkcode Engine.config} for the slots that will use them.
+   * each peer's home region; the packet filter's rules and shields-up (live: flows we opened
+   * keep passing). DNS is kept in {@linkcode Engine.config} for the slot that will use it.
    * @param cfg the config, from `ipn/engine_config.ts`
    */
   reconfig(cfg: EngineConfig): void {
@@ -256,6 +267,18 @@ export class Engine implements AsyncDisposable {
     this.#selfAddrs = new Set(addrs);
     this.#stack.stack.setAddresses(cfg.addresses);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
+    this.#filter.configure({
+      rules: cfg.filter,
+      local: cfg.addresses.flatMap((a) => {
+        try {
+          return [parseIpPrefix(a.includes("/") ? a : `${a}/${a.includes(":") ? 128 : 32}`)];
+        } catch {
+          return [];
+        }
+      }),
+      shieldsUp: cfg.shieldsUp,
+      error: cfg.filterError,
+    });
     const byIp = new Map<string, PeerConfig>();
     for (const peer of cfg.peers) {
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
@@ -337,6 +360,7 @@ export class Engine implements AsyncDisposable {
       derp: this.#magic.derpStats(),
       inbound: structuredClone(this.#pipeline.inboundStats),
       outbound: structuredClone(this.#pipeline.outboundStats),
+      filter: structuredClone(this.#filter.stats),
     };
   }
 

@@ -5,7 +5,8 @@
  * Inbound, from WireGuard (which already dropped a packet whose source is not in the sending
  * peer's AllowedIPs, counted as `badAllowedIp`):
  * 1. parse (malformed: dropped, counted);
- * 2. the filter slot ({@linkcode PacketFilter}, accept-all until the rules issue fills it);
+ * 2. the filter slot ({@linkcode PacketFilter}; the engine fills it with the stateful filter,
+ *    which also asks for a TSMP reject to go back for a refused TCP SYN);
  * 3. local handlers: answers to our own pings, then the responder (ICMP echo to our addresses,
  *    TSMP), then the 100.100.100.100 slot ({@linkcode LocalService}, empty until the DNS
  *    server fills it);
@@ -32,9 +33,15 @@ export interface PacketFilter {
    * @param buf bytes holding the packet @param info its parse (offsets into `buf`)
    */
   outbound(buf: Uint8Array, info: Readonly<IpInfo>): boolean;
+  /**
+   * What to send back for an inbound packet the filter just refused (tailscaled: a TSMP
+   * reject for a TCP SYN), or null. Optional.
+   * @param packet the refused packet @param info its parse
+   */
+  rejection?(packet: Uint8Array, info: Readonly<IpInfo>): Uint8Array | null;
 }
 
-/** The filter until the rules issue brings one: every packet passes. */
+/** A filter that passes every packet (the slot's initial value; tests). */
 export const ACCEPT_ALL: PacketFilter = Object.freeze({
   inbound: () => true,
   outbound: () => true,
@@ -166,7 +173,7 @@ export class PacketPipeline {
     this.#t = targets;
   }
 
-  /** Fills the filter slot (the rules issue); {@linkcode ACCEPT_ALL} empties it. */
+  /** Fills the filter slot; {@linkcode ACCEPT_ALL} empties it. */
   setFilter(filter: PacketFilter): void {
     this.#filter = filter;
   }
@@ -196,6 +203,8 @@ export class PacketPipeline {
     if (!this.#filter.inbound(packet, info, peer)) {
       st.drops.filtered++;
       st.dropped++;
+      const reject = this.#filter.rejection?.(packet, info) ?? null;
+      if (reject !== null) this.outboundPacket(reject);
       return;
     }
     if (this.#t.pinger.observeParsed(packet, info)) {

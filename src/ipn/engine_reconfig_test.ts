@@ -98,6 +98,8 @@ Deno.test("a packet from a peer offering an exit node we did not choose, with an
     Node: nodeJson(a),
     Peers: [nodeJson(b, ["0.0.0.0/0", "::/0"])],
     DERPMap: DERP_MAP,
+    // headscale's allow-all default: the packet filter lets everything in.
+    PacketFilter: [{ SrcIPs: ["*"], DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }] }],
   });
   const nmB = applyMapResponse(null, {
     Node: nodeJson(b),
