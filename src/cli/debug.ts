@@ -112,8 +112,7 @@ const SUBCOMMANDS: Record<string, (args: string[], ctx: CommandContext) => Promi
 /** The `debug` command. */
 export const debugCommand: Command = {
   name: "debug",
-  summary:
-    "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config, packet-filter-rules, packet-filter-matches",
+  summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config, filter",
   usage: `tailnet debug <subcommand> [flags]
 
   prefs              print the daemon's prefs as JSON
