@@ -2,8 +2,10 @@
  * The stateful packet filter, as tailscaled's `wgengine/filter` (read at v1.98.10), for the
  * pipeline's filter slot. Inbound (from peers), in Go's order:
  *
- * 1. `pre`: a transport header too short to read (Go: unknown protocol), a multicast or
- *    link-local unicast destination: dropped. A later fragment passes (it has no ports).
+ * 1. `pre`: what Go's decoder calls an unknown protocol (a transport header cut short, a tiny
+ *    later fragment, protocol 0 or 0xff, see `goProtocol`), a multicast or link-local unicast
+ *    destination: dropped. A later IPv4 fragment passes (it has no ports). IPv6 extension
+ *    headers are not walked, as in Go: their number is the protocol.
  * 2. The destination must be one of ours (`local`): a peer cannot make us forward to an
  *    address we did not advertise. Before the first config nothing is ours (Go's
  *    `NewAllowNone`): default deny.
@@ -46,7 +48,6 @@ import { readU16be } from "../base/bytes.ts";
 import type { IpInfo } from "../wire/ip.ts";
 import { formatIpPrefix, type IpPrefix, prefixContainsAt } from "../wire/ip_addr.ts";
 import {
-  IP_PROTO_FRAGMENT,
   IP_PROTO_ICMP,
   IP_PROTO_ICMPV6,
   IP_PROTO_TCP,
@@ -243,15 +244,15 @@ export class StatefulFilter {
    * @returns whether it may go on to the local handlers and the stack
    */
   inbound(packet: Uint8Array, info: Readonly<IpInfo>): boolean {
-    const verdict = this.#runIn(packet, info);
+    const reason = this.#runIn(packet, info);
     const st = this.stats.inbound;
-    if (verdict.accept) {
+    if (reason in st.accepts) {
       st.accepted++;
-      st.accepts[verdict.reason as InboundAcceptReason]++;
+      st.accepts[reason as InboundAcceptReason]++;
       return true;
     }
     st.dropped++;
-    st.drops[verdict.reason as InboundDropReason]++;
+    st.drops[reason as InboundDropReason]++;
     return false;
   }
 
@@ -262,18 +263,17 @@ export class StatefulFilter {
    */
   outbound(buf: Uint8Array, info: Readonly<IpInfo>): boolean {
     const st = this.stats.outbound;
-    const drop = preCheck(buf, info);
+    const proto = goProtocol(buf, info);
+    const drop = preCheck(buf, info, proto);
     if (drop !== null) {
       st.dropped++;
       st.drops[drop]++;
       return false;
     }
-    if (!info.laterFragment && (info.protocol === IP_PROTO_UDP || info.protocol === SCTP)) {
+    if (proto === IP_PROTO_UDP || proto === SCTP) {
       // Stored the way the reply will look: its source is our destination.
       const p = info.payloadOff;
-      this.#flows.add(
-        flowKey(info.protocol, buf, info.dstOff, info.addrLen, p + 2, buf, info.srcOff, p),
-      );
+      this.#flows.add(flowKey(proto, buf, info.dstOff, info.addrLen, p + 2, buf, info.srcOff, p));
       this.stats.flows = this.#flows.size;
     }
     st.accepted++;
@@ -287,7 +287,7 @@ export class StatefulFilter {
    * @returns the reject packet, from our address to the sender
    */
   rejection(packet: Uint8Array, info: Readonly<IpInfo>): Uint8Array | null {
-    if (info.version !== 4 || info.protocol !== IP_PROTO_TCP || info.laterFragment) return null;
+    if (info.version !== 4 || goProtocol(packet, info) !== IP_PROTO_TCP) return null;
     const p = info.payloadOff;
     if (info.payloadEnd - p < TCP_MIN || (packet[p + TCP_FLAGS_AT] & TCP_SYN) === 0) return null;
     const m: TsmpMessage = {
@@ -310,55 +310,104 @@ export class StatefulFilter {
     return out;
   }
 
-  #runIn(b: Uint8Array, info: Readonly<IpInfo>): { accept: boolean; reason: string } {
-    const drop = preCheck(b, info);
-    if (drop !== null) return { accept: false, reason: drop };
-    if (info.laterFragment) return { accept: true, reason: "fragment" };
+  /** Go's `RunIn`: the accept or drop reason. */
+  #runIn(b: Uint8Array, info: Readonly<IpInfo>): InboundAcceptReason | InboundDropReason {
+    const proto = goProtocol(b, info);
+    const drop = preCheck(b, info, proto);
+    if (drop !== null) return drop;
+    if (proto === LATER_FRAGMENT) return "fragment";
     const c = this.#config;
-    if (c === null) return { accept: false, reason: "notReady" };
-    if (!c.local.some((p) => prefixContainsAt(p, b, info.dstOff, info.addrLen))) {
-      return { accept: false, reason: "notLocal" };
-    }
+    if (c === null) return "notReady";
+    if (!c.local.some((p) => prefixContainsAt(p, b, info.dstOff, info.addrLen))) return "notLocal";
     const rules = info.version === 4 ? this.#v4 : this.#v6;
     const noRule = c.shieldsUp ? "shieldsUp" : "noRulesMatched";
     const p = info.payloadOff;
-    const proto = info.protocol;
     if (proto === (info.version === 4 ? IP_PROTO_ICMP : IP_PROTO_ICMPV6)) {
-      if (isIcmpResponse(b, info)) return { accept: true, reason: "icmpResponse" };
-      if (matchIpsOnly(rules, b, info)) return { accept: true, reason: "icmpRule" };
-      return { accept: false, reason: noRule };
+      if (isIcmpResponse(b, info)) return "icmpResponse";
+      return matchIpsOnly(rules, b, info) ? "icmpRule" : noRule;
     }
     switch (proto) {
-      case IP_PROTO_TCP: {
-        if ((b[p + TCP_FLAGS_AT] & (TCP_SYN | TCP_ACK)) !== TCP_SYN) {
-          return { accept: true, reason: "tcpNonSyn" };
-        }
-        if (matchPorts(rules, b, info, readU16be(b, p + 2))) {
-          return { accept: true, reason: "tcpRule" };
-        }
-        return { accept: false, reason: noRule };
-      }
+      case IP_PROTO_TCP:
+        if ((b[p + TCP_FLAGS_AT] & (TCP_SYN | TCP_ACK)) !== TCP_SYN) return "tcpNonSyn";
+        return matchPorts(rules, b, info, proto, readU16be(b, p + 2)) ? "tcpRule" : noRule;
       case IP_PROTO_UDP:
       case SCTP: {
         const key = flowKey(proto, b, info.srcOff, info.addrLen, p, b, info.dstOff, p + 2);
-        if (this.#flows.has(key)) return { accept: true, reason: "flowReply" };
-        if (matchPorts(rules, b, info, readU16be(b, p + 2))) {
-          return { accept: true, reason: "udpRule" };
-        }
-        return { accept: false, reason: noRule };
+        if (this.#flows.has(key)) return "flowReply";
+        return matchPorts(rules, b, info, proto, readU16be(b, p + 2)) ? "udpRule" : noRule;
       }
       case IP_PROTO_TSMP:
-        return { accept: true, reason: "tsmp" };
+        return "tsmp";
       default:
-        if (matchAllPorts(rules, b, info)) return { accept: true, reason: "otherRule" };
-        return { accept: false, reason: noRule };
+        return matchAllPorts(rules, b, info, proto) ? "otherRule" : noRule;
     }
   }
 }
 
-/** Go's `pre`, after its packet decoder: the drops that do not depend on the rules. */
-function preCheck(b: Uint8Array, info: Readonly<IpInfo>): OutboundDropReason | null {
-  if (!info.laterFragment && !transportReadable(b, info)) return "unknownProto";
+/** What Go's packet decoder calls the protocol: a number, or one of these two. */
+const UNKNOWN = -1;
+const LATER_FRAGMENT = -2;
+/** Go's `minFragBlks`: a later IPv4 fragment starting inside the first 80 bytes is junk. */
+const MIN_FRAG_BLOCKS = 10;
+const IGMP = 2;
+const IGMP_MIN = 8;
+const TSMP_MIN = 7;
+const IPV4_MORE_FRAGMENTS = 0x20;
+
+/**
+ * The protocol as tailscaled's decoder (`net/packet` decode4/decode6) sees it, which the
+ * filter then judges: UNKNOWN (dropped) when the transport header is cut short (a first
+ * fragment included), for protocol 0 or 0xff, a fragmented or short TSMP packet, or a later
+ * IPv4 fragment starting inside the first 80 bytes; LATER_FRAGMENT for other later IPv4
+ * fragments (no ports to judge: they pass). IPv6 is read only as far as the fixed header: an
+ * extension header's number is the protocol (a fragment header is 44, hop-by-hop 0, unknown),
+ * so such packets need a rule for that protocol, as in Go.
+ */
+function goProtocol(b: Uint8Array, info: Readonly<IpInfo>): number {
+  let proto: number;
+  let len: number;
+  if (info.version === 4) {
+    const start = info.srcOff - 12;
+    if (info.laterFragment) {
+      const blocks = ((b[start + 6] & 0x1f) << 8) | b[start + 7];
+      return blocks < MIN_FRAG_BLOCKS ? UNKNOWN : LATER_FRAGMENT;
+    }
+    proto = info.protocol;
+    len = info.payloadEnd - info.payloadOff;
+    if (proto === IP_PROTO_TSMP && (b[start + 6] & IPV4_MORE_FRAGMENTS) !== 0) return UNKNOWN;
+    if (proto === IGMP && len < IGMP_MIN) return UNKNOWN;
+  } else {
+    const start = info.srcOff - 8;
+    proto = b[start + 6];
+    // Go does not walk extension headers: the first next-header value is the protocol.
+    if (proto !== info.protocol || info.payloadOff !== start + 40) {
+      return proto === 0 ? UNKNOWN : proto;
+    }
+    len = info.payloadEnd - info.payloadOff;
+  }
+  switch (proto) {
+    case 0:
+    case 0xff:
+      return UNKNOWN;
+    case IP_PROTO_TCP:
+      return len >= TCP_MIN ? proto : UNKNOWN;
+    case IP_PROTO_UDP:
+      return len >= UDP_MIN ? proto : UNKNOWN;
+    case SCTP:
+      return len >= SCTP_MIN ? proto : UNKNOWN;
+    case IP_PROTO_ICMP:
+    case IP_PROTO_ICMPV6:
+      return len >= ICMP_MIN ? proto : UNKNOWN;
+    case IP_PROTO_TSMP:
+      return len >= TSMP_MIN ? proto : UNKNOWN;
+    default:
+      return proto;
+  }
+}
+
+/** Go's `pre`: the drops that do not depend on the rules. */
+function preCheck(b: Uint8Array, info: Readonly<IpInfo>, proto: number): OutboundDropReason | null {
+  if (proto === UNKNOWN) return "unknownProto";
   const d = info.dstOff;
   if (info.version === 4) {
     if ((b[d] & 0xf0) === 0xe0) return "multicast";
@@ -368,36 +417,6 @@ function preCheck(b: Uint8Array, info: Readonly<IpInfo>): OutboundDropReason | n
     if (b[d] === 0xfe && (b[d + 1] & 0xc0) === 0x80) return "linkLocal";
   }
   return null;
-}
-
-/**
- * Whether Go's decoder would read this packet's transport header: long enough for its
- * protocol, and for IPv6 no extension header but a fragment header right after the fixed
- * header (Go treats others as an unknown protocol and drops the packet).
- */
-function transportReadable(b: Uint8Array, info: Readonly<IpInfo>): boolean {
-  if (info.version === 6) {
-    const start = info.srcOff - 8;
-    const plain = start + 40;
-    if (info.payloadOff !== plain && !(info.fragment && info.payloadOff === plain + 8)) {
-      return false;
-    }
-    if (info.fragment && b[start + 6] !== IP_PROTO_FRAGMENT) return false;
-  }
-  const len = info.payloadEnd - info.payloadOff;
-  switch (info.protocol) {
-    case IP_PROTO_TCP:
-      return len >= TCP_MIN;
-    case IP_PROTO_UDP:
-      return len >= UDP_MIN;
-    case SCTP:
-      return len >= SCTP_MIN;
-    case IP_PROTO_ICMP:
-    case IP_PROTO_ICMPV6:
-      return len >= ICMP_MIN;
-    default:
-      return true;
-  }
 }
 
 function isIcmpResponse(b: Uint8Array, info: Readonly<IpInfo>): boolean {
@@ -420,10 +439,11 @@ function matchPorts(
   rules: readonly FamilyRule[],
   b: Uint8Array,
   info: Readonly<IpInfo>,
+  proto: number,
   port: number,
 ): boolean {
   for (const r of rules) {
-    if (r.protos[info.protocol] !== 1 || !srcMatches(r, b, info)) continue;
+    if (r.protos[proto] !== 1 || !srcMatches(r, b, info)) continue;
     for (const d of r.dsts) {
       if (
         port >= d.ports.first && port <= d.ports.last &&
@@ -454,9 +474,10 @@ function matchAllPorts(
   rules: readonly FamilyRule[],
   b: Uint8Array,
   info: Readonly<IpInfo>,
+  proto: number,
 ): boolean {
   for (const r of rules) {
-    if (r.protos[info.protocol] !== 1 || !srcMatches(r, b, info)) continue;
+    if (r.protos[proto] !== 1 || !srcMatches(r, b, info)) continue;
     for (const d of r.dsts) {
       if (
         d.ports.first === 0 && d.ports.last === 0xffff &&

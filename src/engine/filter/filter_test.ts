@@ -141,19 +141,37 @@ Deno.test("StatefulFilter: ICMP: echo replies and errors pass; an echo request n
   assertEquals(ssh.stats.inbound.accepts.icmpRule, 2);
 });
 
-Deno.test("StatefulFilter: IPv6: rules by family, fragments, extension headers as Go", () => {
+Deno.test("StatefulFilter: IPv6: rules by family; extension headers are the protocol, as in Go", () => {
   const f = filterWith([{ SrcIPs: ["fd99::/64"], DstPorts: [port("fd99::2", 8080)] }]);
   assert(inbound(f, cap.TCPV6_SYN));
   assert(!inbound(f, cap.TCPV4_SYN)); // the IPv6 rule says nothing about IPv4
   assert(!inbound(f, cap.TCPV6_SYN_CLOSED));
-  // A later fragment has no ports: it passes, as in Go.
-  assert(inbound(f, cap.IPV6_FRAG_LAST));
-  assertEquals(f.stats.inbound.accepts.fragment, 1);
-  // Go's decoder does not walk a destination-options header: unknown, dropped.
+  // Go's decoder stops at the fixed header: a fragment header (44) or destination options
+  // (60) is the protocol, which needs a rule for all ports; hop-by-hop (0) is unknown.
   const all = filterWith([{ SrcIPs: ["*"], DstPorts: [port("*", 0, 65535)] }]);
-  assert(!inbound(all, cap.IPV6_DSTOPTS_UDP));
-  assertEquals(all.stats.inbound.drops.unknownProto, 1);
   assert(inbound(all, cap.UDPV6));
+  assert(!inbound(all, cap.IPV6_FRAG_FIRST));
+  assert(!inbound(all, cap.IPV6_FRAG_LAST));
+  assert(!inbound(all, cap.IPV6_DSTOPTS_UDP));
+  assertEquals(all.stats.inbound.drops.noRulesMatched, 3);
+  const frag = filterWith([{ SrcIPs: ["*"], IPProto: [44], DstPorts: [port("*", 0, 65535)] }]);
+  assert(inbound(frag, cap.IPV6_FRAG_LAST));
+  const hbh = fromHex(cap.IPV6_MLD_HOP_BY_HOP);
+  hbh.set(fromHex(cap.UDPV6).subarray(24, 40), 24); // unicast to fd99::2, still hop-by-hop
+  assert(!inbound(all, hbh));
+  assertEquals(all.stats.inbound.drops.unknownProto, 1);
+});
+
+Deno.test("StatefulFilter: IPv4 fragments: a later one passes unless it starts inside the first 80 bytes", () => {
+  const f = filterWith([{ SrcIPs: ["*"], DstPorts: [port("*", 22)] }]);
+  // The first fragment carries the UDP header: judged by its port (9999: no rule).
+  assert(!inbound(f, cap.IPV4_FRAG_FIRST));
+  assert(inbound(f, cap.IPV4_FRAG_LAST)); // offset 1256
+  assertEquals(f.stats.inbound.accepts.fragment, 1);
+  const tiny = fromHex(cap.IPV4_FRAG_LAST);
+  tiny[6] = 0, tiny[7] = 9; // offset 72 bytes: could overlap a transport header
+  assert(!inbound(f, tiny));
+  assertEquals(f.stats.inbound.drops.unknownProto, 1);
 });
 
 Deno.test("StatefulFilter: only our addresses; multicast and link-local are dropped both ways", () => {
