@@ -90,6 +90,11 @@ export interface EngineConfig {
   readonly filter: readonly FilterRule[];
   /** The first problem compiling the netmap's filter rules, "" when none. */
   readonly filterError: string;
+  /**
+   * For each node capability a rule names as a source (`cap:NAME`), the addresses of the
+   * nodes (peers and self) that hold it: Go's `srcIPHasCapForFilter`.
+   */
+  readonly filterCapHolders: Readonly<Record<string, readonly string[]>>;
   /** DNS, or null when control sent none. */
   readonly dns: DnsConfig | null;
   /** Refuse every inbound connection (`--shields-up`). */
@@ -105,6 +110,7 @@ export const EMPTY_ENGINE_CONFIG: EngineConfig = Object.freeze({
   derpMap: null,
   filter: [],
   filterError: "",
+  filterCapHolders: {},
   dns: null,
   shieldsUp: false,
   listenPort: 0,

@@ -35,11 +35,11 @@ import { PING_TIMEOUT_MS } from "./ping/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
-import { type FilterStats, StatefulFilter } from "./filter/filter.ts";
+import { type FilterConfig, type FilterStats, StatefulFilter } from "./filter/filter.ts";
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
 import type { ForwarderOptions } from "./stack/forwarder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
-import { parseIpAddr, parseIpPrefix } from "./wire/ip_addr.ts";
+import { parseIpAddr } from "./wire/ip_addr.ts";
 
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
@@ -267,18 +267,7 @@ export class Engine implements AsyncDisposable {
     this.#selfAddrs = new Set(addrs);
     this.#stack.stack.setAddresses(cfg.addresses);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
-    this.#filter.configure({
-      rules: cfg.filter,
-      local: cfg.addresses.flatMap((a) => {
-        try {
-          return [parseIpPrefix(a.includes("/") ? a : `${a}/${a.includes(":") ? 128 : 32}`)];
-        } catch {
-          return [];
-        }
-      }),
-      shieldsUp: cfg.shieldsUp,
-      error: cfg.filterError,
-    });
+    this.#filter.configure(filterConfig(cfg));
     const byIp = new Map<string, PeerConfig>();
     for (const peer of cfg.peers) {
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
@@ -464,4 +453,26 @@ export class Engine implements AsyncDisposable {
       // closed before connecting
     }
   }
+}
+
+/** The packet filter's settings from an engine config (bad addresses are skipped). */
+function filterConfig(cfg: EngineConfig): FilterConfig {
+  const addrs = (texts: readonly string[]) =>
+    texts.flatMap((a) => {
+      try {
+        return [parseIpAddr(a.split("/")[0])];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    rules: cfg.filter,
+    // Our own addresses (as host prefixes): the only destinations a peer may reach.
+    local: addrs(cfg.addresses).map((addr) => ({ addr, bits: addr.length * 8 })),
+    shieldsUp: cfg.shieldsUp,
+    error: cfg.filterError,
+    capHolders: Object.fromEntries(
+      Object.entries(cfg.filterCapHolders).map(([cap, holders]) => [cap, addrs(holders)]),
+    ),
+  };
 }

@@ -24,7 +24,13 @@
  * ```
  * @module
  */
-import type { DnsConfig, DnsResolver, EngineConfig, PeerConfig } from "../engine/config.ts";
+import type {
+  DnsConfig,
+  DnsResolver,
+  EngineConfig,
+  FilterRule,
+  PeerConfig,
+} from "../engine/config.ts";
 import type {
   DnsConfigJson,
   DnsResolverJson,
@@ -78,6 +84,7 @@ export function engineConfig(
     derpMap: nm.derpMap,
     filter: filter.rules,
     filterError: filter.error,
+    filterCapHolders: capHolders(filter.rules, [nm.self, ...nm.peers]),
     dns: nm.dns === null ? null : compileDns(nm.dns),
     shieldsUp: prefs.ShieldsUp,
     listenPort: extras.listenPort ?? 0,
@@ -143,6 +150,24 @@ function peerConfig(node: NetmapNode, isExitNode: boolean, routeAll: boolean): P
     endpoints: [...node.endpoints],
     homeDerp: node.homeDerp,
   };
+}
+
+/**
+ * The addresses of the nodes holding each capability the rules name as a source.
+ * @param rules the compiled rules
+ * @param nodes self and peers
+ * @returns capability name to addresses (without prefix length)
+ */
+function capHolders(
+  rules: readonly FilterRule[],
+  nodes: readonly NetmapNode[],
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const cap of new Set(rules.flatMap((r) => r.srcCaps))) {
+    out[cap] = nodes.filter((n) => n.capabilities.includes(cap))
+      .flatMap((n) => n.addresses.map((a) => a.split("/")[0]));
+  }
+  return out;
 }
 
 /**

@@ -191,6 +191,24 @@ Deno.test("engineConfig() with no DNS config and no filter", () => {
   assertEquals(cfg.filter, []);
 });
 
+Deno.test("engineConfig() names the holders of each capability a rule uses as a source", () => {
+  const nm = netmap({
+    PacketFilter: [{
+      SrcIPs: ["cap:example.com/cap/web", "cap:nobody"],
+      DstPorts: [{ IP: "*", Ports: { First: 80, Last: 80 } }],
+    }],
+  });
+  const withCap = applyMapResponse(nm, {
+    PeersChangedPatch: [{ NodeID: nm.peers[0].id, CapMap: { "example.com/cap/web": [] } }],
+  });
+  const cfg = engineConfig(prefs(), withCap);
+  assertEquals(cfg.filter[0].srcCaps, ["example.com/cap/web", "nobody"]);
+  assertEquals(cfg.filterCapHolders, {
+    "example.com/cap/web": withCap.peers[0].addresses.map((a) => a.split("/")[0]),
+    nobody: [],
+  });
+});
+
 Deno.test("engineConfig() keeps a filter compile error for debug; deprecated bits deny all", () => {
   const bad = engineConfig(
     prefs(),

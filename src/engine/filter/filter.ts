@@ -18,8 +18,8 @@
  *
  * Shields-up is Go's `NewShieldsUpFilter`: the same filter with no rules, so replies still
  * pass and every new inbound connection is dropped. Outbound, only `pre` can drop, and each
- * UDP/SCTP packet records its flow. Source capabilities (`cap:NAME` sources) match no peer
- * here: the engine does not carry peers' node capabilities yet.
+ * UDP/SCTP packet records its flow. A `cap:NAME` source matches the addresses of the nodes
+ * holding capability NAME (`capHolders`, from the netmap).
  *
  * @example Default deny, then a rule
  * ```ts
@@ -73,6 +73,8 @@ export interface FilterConfig {
   readonly local: readonly IpPrefix[];
   /** `--shields-up`: ignore the rules, allow only replies. */
   readonly shieldsUp: boolean;
+  /** For `cap:NAME` sources: the addresses of the nodes holding NAME (absent: none do). */
+  readonly capHolders?: Readonly<Record<string, readonly Uint8Array[]>>;
   /** The first rule compile error, shown by `debug` ("" or absent when none). */
   readonly error?: string;
 }
@@ -149,6 +151,8 @@ interface FamilyRule {
   /** protos[n] is 1 when protocol n is covered. */
   readonly protos: Uint8Array;
   readonly srcs: readonly IpPrefix[];
+  /** Addresses of this family holding one of the rule's source capabilities. */
+  readonly capSrcs: readonly Uint8Array[];
   readonly dsts: readonly FilterDestination[];
 }
 
@@ -222,8 +226,9 @@ export class StatefulFilter {
     this.stats.flows = this.#flows.size;
     this.#config = config;
     const rules = config === null || config.shieldsUp ? [] : config.rules;
-    this.#v4 = familyRules(rules, 4);
-    this.#v6 = familyRules(rules, 16);
+    const holders = config?.capHolders ?? {};
+    this.#v4 = familyRules(rules, holders, 4);
+    this.#v6 = familyRules(rules, holders, 16);
   }
 
   /** What is in force, for `tailnet debug filter`. @returns the description */
@@ -429,9 +434,22 @@ function isIcmpResponse(b: Uint8Array, info: Readonly<IpInfo>): boolean {
   return (type === ICMPV6_ECHO_REPLY && b[p + 1] === 0) || ICMPV6_ERRORS.includes(type);
 }
 
-function srcMatches(r: FamilyRule, b: Uint8Array, info: Readonly<IpInfo>): boolean {
+function srcInPrefixes(r: FamilyRule, b: Uint8Array, info: Readonly<IpInfo>): boolean {
   for (const s of r.srcs) if (prefixContainsAt(s, b, info.srcOff, info.addrLen)) return true;
   return false;
+}
+
+function srcHasCap(r: FamilyRule, b: Uint8Array, info: Readonly<IpInfo>): boolean {
+  outer: for (const a of r.capSrcs) {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[info.srcOff + i]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Go's `srcMatches`: a source prefix, or a node holding one of the rule's capabilities. */
+function srcMatches(r: FamilyRule, b: Uint8Array, info: Readonly<IpInfo>): boolean {
+  return srcInPrefixes(r, b, info) || srcHasCap(r, b, info);
 }
 
 /** Go's `match`: protocol, source, destination IP and port. */
@@ -477,7 +495,8 @@ function matchAllPorts(
   proto: number,
 ): boolean {
   for (const r of rules) {
-    if (r.protos[proto] !== 1 || !srcMatches(r, b, info)) continue;
+    // Go checks only the source prefixes here, not capabilities.
+    if (r.protos[proto] !== 1 || !srcInPrefixes(r, b, info)) continue;
     for (const d of r.dsts) {
       if (
         d.ports.first === 0 && d.ports.last === 0xffff &&
@@ -488,17 +507,20 @@ function matchAllPorts(
   return false;
 }
 
-function familyRules(rules: readonly FilterRule[], addrLen: 4 | 16): FamilyRule[] {
+function familyRules(
+  rules: readonly FilterRule[],
+  holders: Readonly<Record<string, readonly Uint8Array[]>>,
+  addrLen: 4 | 16,
+): FamilyRule[] {
   const out: FamilyRule[] = [];
   for (const r of rules) {
     const srcs = r.srcs.filter((s) => s.addr.length === addrLen);
     const dsts = r.dsts.filter((d) => d.prefix.addr.length === addrLen);
-    // Go keeps a rule with only capability sources too; with no peer capabilities known
-    // here it could match nothing, so it is left out.
-    if (srcs.length === 0 || dsts.length === 0) continue;
+    if ((srcs.length === 0 && r.srcCaps.length === 0) || dsts.length === 0) continue;
+    const capSrcs = r.srcCaps.flatMap((c) => holders[c] ?? []).filter((a) => a.length === addrLen);
     const protos = new Uint8Array(256);
     for (const n of r.protos) protos[n] = 1;
-    out.push({ protos, srcs, dsts });
+    out.push({ protos, srcs, capSrcs, dsts });
   }
   return out;
 }

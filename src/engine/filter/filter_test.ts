@@ -275,3 +275,29 @@ Deno.test("StatefulFilter.describe() lists the compiled rules", () => {
     error: "",
   });
 });
+
+Deno.test("StatefulFilter: a cap:NAME source matches the nodes holding NAME, as Go's srcIPHasCap", () => {
+  const rules = compileFilterRules([{
+    SrcIPs: ["cap:example.com/cap/web"],
+    DstPorts: [port("10.99.0.2", 8080)],
+  }]).rules;
+  const f = new StatefulFilter();
+  f.configure({ rules, local: SERVER, shieldsUp: false });
+  assert(!inbound(f, cap.TCPV4_SYN)); // nobody holds it
+  f.configure({
+    rules,
+    local: SERVER,
+    shieldsUp: false,
+    capHolders: { "example.com/cap/web": [new Uint8Array([10, 99, 0, 1])] },
+  });
+  assert(inbound(f, cap.TCPV4_SYN));
+  assert(!inbound(f, cap.TCPV4_SYN_CLOSED)); // the port still counts
+  assert(inbound(f, cap.ICMPV4_ECHO_REQUEST)); // Go: a capability holder may ping
+  f.configure({
+    rules,
+    local: SERVER,
+    shieldsUp: false,
+    capHolders: { "example.com/cap/web": [new Uint8Array([10, 99, 0, 7])] },
+  });
+  assert(!inbound(f, cap.TCPV4_SYN));
+});
