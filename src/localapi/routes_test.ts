@@ -310,6 +310,7 @@ Deno.test("LocalAPI serve-config, usermetrics and an unknown call answer as tail
   const metrics = await r.client.call("GET", "usermetrics");
   assertMatch(metrics, /^# TYPE tailscaled_health_messages gauge$/m);
   assertMatch(metrics, /^tailscaled_inbound_bytes_total\{path="derp"\} 0$/m);
+  assertMatch(metrics, /^tailscaled_inbound_dropped_packets_total\{reason="acl"\} 0$/m);
   const nf = await raw(
     r.socket,
     "GET /localapi/v0/no-such-call HTTP/1.1\r\nHost: local-tailscaled.sock\r\nConnection: close",

@@ -15,7 +15,9 @@
  *
  * Every phase's table of outcomes is asserted against the expected table for N and for T:
  * they must agree. N's and T's compiled filters (`debug packet-filter-matches`, read from both
- * through our CLI) must be equal once each node's own address is written as SELF.
+ * through our CLI) must be equal once each node's own address is written as SELF, for each
+ * policy and for the allow-all one the lab starts with (headscale sends `*` as IP ranges).
+ * Both count the refused packets in `tailscaled_inbound_dropped_packets_total{reason="acl"}`.
  * Runs once per pinned tailscale release.
  * @module
  */
@@ -149,21 +151,23 @@ for (const release of TAILSCALE_RELEASES) {
         assertEquals(r.code, 0, r.stderr);
         return r.stdout.replaceAll(`${self}/32`, "SELF");
       };
-      const sameFilters = async (name: string) => {
-        await waitFor(
-          `${name}: N's compiled filter equals T's`,
-          async () => await matches(tn.socket, ips.n) === await matches(t.socket, ips.t),
-          {
-            timeoutMs: 30_000,
-            intervalMs: 500,
-          },
-        );
+      /** Waits until N's compiled filter shows `marks` (the new policy) and equals T's. */
+      const sameFilters = async (name: string, marks: string[]) => {
+        let last = "";
+        await waitFor(`${name}: N's compiled filter has the new rules and equals T's`, async () => {
+          const [n, tt] = [await matches(tn.socket, ips.n), await matches(t.socket, ips.t)];
+          last = `tailnet ${n}\ntailscaled ${tt}`;
+          return marks.every((m) => n.includes(m)) && n === tt;
+        }, { timeoutMs: 30_000, intervalMs: 500, details: () => last });
       };
 
       try {
+        // 0. headscale's "*" is the tailnet ranges as IP ranges (CGNAT without the ChromeOS
+        // /23): our range-to-prefix compile must give tailscaled's prefixes.
+        await sameFilters("allow-all policy", ['"100.115.94.0/23"', '"fd7a:115c:a1e0::/48"']);
         // 1. A reaches WEB only, B nothing.
         await lab.setPolicy(policy(ips, [["a", WEB]]));
-        await sameFilters("policy 1");
+        await sameFilters("policy 1", [`"${ips.a}/32"`, `"First": ${WEB}`]);
         report(
           `policy 1 compiled on both: ${(await matches(tn.socket, ips.n)).replace(/\s+/g, " ")}`,
         );
@@ -184,6 +188,14 @@ for (const release of TAILSCALE_RELEASES) {
         assert(dropped >= 3, `N dropped ${dropped} SYNs by the rules`);
         assert(after.filter.rejectsSent > 0, "no TSMP reject sent");
         assertEquals(after.inbound.drops.filtered, after.filter.inbound.dropped);
+        // Both count the refused packets in tailscaled's user metric.
+        for (const [who, socket] of [["tailnet", tn.socket], ["tailscaled", t.socket]]) {
+          const m = await runTailnet(["--socket", socket, "metrics", "print"]);
+          const acl = /^tailscaled_inbound_dropped_packets_total\{reason="acl"\} (\d+)$/m
+            .exec(m.stdout);
+          report(`${who}: inbound packets dropped by the filter (acl): ${acl?.[1]}`);
+          assert(acl !== null && Number(acl[1]) > 0, `${who}: no acl drops in metrics`);
+        }
         // Our UDP out and its reply back in (a flow we opened; no rule lets A's UDP in).
         const echo = await socks5UdpExchange(socksPort, ips.a, UDP, "ping through N");
         assertEquals(echo, "echo:ping through N");
@@ -194,7 +206,7 @@ for (const release of TAILSCALE_RELEASES) {
 
         // 2. The policy changes: applied live.
         await lab.setPolicy(policy(ips, [["a", SSH], ["b", WEB]]));
-        await sameFilters("policy 2");
+        await sameFilters("policy 2", [`"${ips.b}/32"`, `"First": ${SSH}`]);
         await phase("policy 2 (headscale reloaded)", {
           "A->WEB": "fail",
           "A->SSH": "ok",
