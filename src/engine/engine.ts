@@ -262,6 +262,10 @@ export class Engine implements AsyncDisposable {
    */
   reconfig(cfg: EngineConfig): void {
     if (this.#closed) return;
+    // As tailscaled's "parsePacketFilter: ..." log: the bad entries were skipped.
+    if (cfg.filterError !== "" && cfg.filterError !== this.#config.filterError) {
+      this.#log.warn(`packet filter: ${cfg.filterError}`);
+    }
     this.#config = cfg;
     const addrs = cfg.addresses.map((a) => a.split("/")[0]);
     this.#selfAddrs = new Set(addrs);
