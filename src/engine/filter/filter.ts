@@ -132,7 +132,7 @@ export interface FilterStats {
   flows: number;
 }
 
-/** The filter as `tailnet debug filter` shows it. */
+/** The filter in force, as text (see {@linkcode StatefulFilter.describe}). */
 export interface FilterDescription {
   /** Whether a config arrived (false: default deny). */
   ready: boolean;
@@ -231,7 +231,10 @@ export class StatefulFilter {
     this.#v6 = familyRules(rules, holders, 16);
   }
 
-  /** What is in force, for `tailnet debug filter`. @returns the description */
+  /**
+   * What is in force, as text (the LocalAPI's `debug-packet-filter-matches` gives Go's JSON).
+   * @returns the description
+   */
   describe(): FilterDescription {
     const c = this.#config;
     return {
