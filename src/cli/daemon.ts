@@ -134,7 +134,6 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
       derpUseHttp: Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
       wgTimings: debugWgTimings(),
       listenPort,
-      health: [DATA_PLANE_WARNING],
       proxies: {
         socks5: values["socks5-server"],
         http: values["outbound-http-proxy-listen"],
@@ -196,10 +195,6 @@ async function applyConfig(backend: TailnetNode["backend"], config: ConfigAlpha0
     throw new ConfigFileError(`error setting config: ${err instanceof Error ? err.message : err}`);
   }
 }
-
-/** The standing health warning: what the data plane does not do yet, and what that means. */
-const DATA_PLANE_WARNING =
-  "packet filter not built yet: every peer can reach the ports forwarded to 127.0.0.1, whatever the tailnet's ACLs say";
 
 /**
  * `TAILNET_DEBUG_REKEY_AFTER_SECONDS`: a test knob that shortens WireGuard's rekey-after-time

@@ -1,5 +1,6 @@
 /**
- * `tailnet debug <prefs|derp-map|watch-ipn|netmap|metrics|reload-config>` and `tailnet metrics print`: thin
+ * `tailnet debug <prefs|derp-map|watch-ipn|netmap|metrics|reload-config|packet-filter-rules|
+ * packet-filter-matches>` and `tailnet metrics print`: thin
  * LocalAPI clients that print what `tailscale debug …` and `tailscale metrics print` print
  * (JSON indented with tabs, Prometheus text as served), against tailnet's daemon or a real
  * tailscaled alike.
@@ -58,6 +59,18 @@ const SUBCOMMANDS: Record<string, (args: string[], ctx: CommandContext) => Promi
     ctx.out(r.Reloaded ? "config reloaded" : "config mode not in use");
     return r.Reloaded ? 0 : 1;
   },
+  async "packet-filter-rules"(args, ctx) {
+    noArgs("packet-filter-rules", args);
+    const client = new LocalApiClient(ctx.socketPath);
+    printJson(ctx, await client.json<unknown>("GET", "debug-packet-filter-rules"));
+    return 0;
+  },
+  async "packet-filter-matches"(args, ctx) {
+    noArgs("packet-filter-matches", args);
+    const client = new LocalApiClient(ctx.socketPath);
+    printJson(ctx, await client.json<unknown>("GET", "debug-packet-filter-matches"));
+    return 0;
+  },
   async metrics(args, ctx) {
     noArgs("metrics", args);
     printText(ctx, await new LocalApiClient(ctx.socketPath).call("GET", "metrics"));
@@ -99,7 +112,7 @@ const SUBCOMMANDS: Record<string, (args: string[], ctx: CommandContext) => Promi
 /** The `debug` command. */
 export const debugCommand: Command = {
   name: "debug",
-  summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config",
+  summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config, filter",
   usage: `tailnet debug <subcommand> [flags]
 
   prefs              print the daemon's prefs as JSON
@@ -111,7 +124,9 @@ export const debugCommand: Command = {
                        --count N       exit after N messages (0: keep going)
   netmap             print the current network map as JSON
   metrics            print the daemon's metrics (Prometheus text)
-  reload-config      re-read and apply the daemon's --config file`,
+  reload-config      re-read and apply the daemon's --config file
+  packet-filter-rules    print the packet filter rules control sent (JSON)
+  packet-filter-matches  print the packet filter as compiled and enforced (JSON)`,
   async run(args, ctx) {
     const [sub, ...rest] = args;
     if (sub === undefined) throw new UsageError("debug: missing subcommand");

@@ -81,7 +81,7 @@ const BUILT: readonly CommandEntry[] = [
   },
   {
     name: "debug",
-    summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config",
+    summary: "Debug commands: prefs, derp-map, watch-ipn, netmap, metrics, reload-config, filter",
     load: async () => (await import("./debug.ts")).debugCommand,
   },
   {

@@ -9,7 +9,7 @@
  */
 import type { DerpMap } from "./control/types.ts";
 import type { DiscoPublic, NodePublic } from "./key/keys.ts";
-import type { IpPrefix } from "./wire/ip_addr.ts";
+import type { FilterRule } from "./filter/rules.ts";
 
 /** One peer as the data plane needs it. */
 export interface PeerConfig {
@@ -32,44 +32,7 @@ export interface PeerConfig {
   readonly homeDerp: number;
 }
 
-/** An inclusive port range of a filter destination. */
-export interface PortRange {
-  /** First port. */
-  readonly first: number;
-  /** Last port (inclusive). */
-  readonly last: number;
-}
-
-/** One destination of a filter rule: a prefix and a port range. */
-export interface FilterDestination {
-  /** Destination prefix. */
-  readonly prefix: IpPrefix;
-  /** Destination ports. */
-  readonly ports: PortRange;
-}
-
-/** Capabilities a rule grants to its sources for some destinations. */
-export interface FilterCapGrant {
-  /** Destination prefixes. */
-  readonly dsts: readonly IpPrefix[];
-  /** Capability names. */
-  readonly caps: readonly string[];
-}
-
-/**
- * One compiled packet-filter rule (from tailcfg.FilterRule): a packet from one of `srcs`, of
- * one of `protos`, to one of `dsts` is accepted.
- */
-export interface FilterRule {
-  /** Source prefixes (`*` became `0.0.0.0/0` and `::/0`, a range its covering prefixes). */
-  readonly srcs: readonly IpPrefix[];
-  /** IP protocol numbers (empty in the JSON means TCP, UDP, ICMPv4, ICMPv6). */
-  readonly protos: readonly number[];
-  /** Destinations with ports. */
-  readonly dsts: readonly FilterDestination[];
-  /** Capability grants. */
-  readonly capGrants: readonly FilterCapGrant[];
-}
+export type { FilterCapGrant, FilterDestination, FilterRule, PortRange } from "./filter/rules.ts";
 
 /** One DNS resolver (dnstype.Resolver). */
 export interface DnsResolver {
@@ -125,6 +88,13 @@ export interface EngineConfig {
   readonly derpMap: DerpMap | null;
   /** The compiled packet-filter rules (applied by the filter slot of the pipeline). */
   readonly filter: readonly FilterRule[];
+  /** The first problem compiling the netmap's filter rules, "" when none. */
+  readonly filterError: string;
+  /**
+   * For each node capability a rule names as a source (`cap:NAME`), the addresses of the
+   * nodes (peers and self) that hold it: Go's `srcIPHasCapForFilter`.
+   */
+  readonly filterCapHolders: Readonly<Record<string, readonly string[]>>;
   /** DNS, or null when control sent none. */
   readonly dns: DnsConfig | null;
   /** Refuse every inbound connection (`--shields-up`). */
@@ -139,6 +109,8 @@ export const EMPTY_ENGINE_CONFIG: EngineConfig = Object.freeze({
   peers: [],
   derpMap: null,
   filter: [],
+  filterError: "",
+  filterCapHolders: {},
   dns: null,
   shieldsUp: false,
   listenPort: 0,

@@ -46,6 +46,7 @@ import { PING_TIMEOUT_MS } from "./ping/constants.ts";
 import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
+import { type FilterConfig, type FilterStats, StatefulFilter } from "./filter/filter.ts";
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
 import type { ForwarderOptions } from "./stack/forwarder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
@@ -138,6 +139,8 @@ export interface EngineStats {
   inbound: InboundStats;
   /** What became of outbound packets (the stack's and the engine's own). */
   outbound: OutboundStats;
+  /** The packet filter's verdicts by reason (its drops are the pipeline's `filtered`). */
+  filter: FilterStats;
 }
 
 /** Per-peer data-plane state for status. */
@@ -160,6 +163,7 @@ export class Engine implements AsyncDisposable {
   readonly #stack: NodeStack;
   readonly #nodePublic: NodePublic;
   readonly #pinger: IpPinger;
+  readonly #filter = new StatefulFilter();
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
@@ -215,6 +219,8 @@ export class Engine implements AsyncDisposable {
       pinger: this.#pinger,
       responder: new Responder(),
     });
+    // Default deny until the first reconfig says which addresses are ours, as tailscaled.
+    this.#pipeline.setFilter(this.#filter);
     this.#device.start();
     if (opts.netcheck ?? (opts.listenPort !== undefined && opts.listenPort !== null)) {
       this.#netcheck = this.#startNetcheck();
@@ -319,6 +325,11 @@ export class Engine implements AsyncDisposable {
     return this.#pipeline;
   }
 
+  /** The packet filter in the pipeline's slot (rules, shields-up, its counters). */
+  get filter(): StatefulFilter {
+    return this.#filter;
+  }
+
   /** What became of decrypted inbound packets (live counters). */
   get inbound(): InboundStats {
     return this.#pipeline.inboundStats;
@@ -332,17 +343,22 @@ export class Engine implements AsyncDisposable {
   /**
    * Applies a new config: our addresses (stack and responder), WireGuard peers with their
    * AllowedIPs (updated in place, so live sessions survive), disco keys, the DERP map and
-   * each peer's home region. The filter rules, DNS and shields-up are kept in
-   * {@linkcode Engine.config} for the slots that will use them.
+   * each peer's home region; the packet filter's rules and shields-up (live: flows we opened
+   * keep passing). DNS is kept in {@linkcode Engine.config} for the slot that will use it.
    * @param cfg the config, from `ipn/engine_config.ts`
    */
   reconfig(cfg: EngineConfig): void {
     if (this.#closed) return;
+    // As tailscaled's "parsePacketFilter: ..." log: the bad entries were skipped.
+    if (cfg.filterError !== "" && cfg.filterError !== this.#config.filterError) {
+      this.#log.warn(`packet filter: ${cfg.filterError}`);
+    }
     this.#config = cfg;
     const addrs = cfg.addresses.map((a) => a.split("/")[0]);
     this.#selfAddrs = new Set(addrs);
     this.#stack.stack.setAddresses(cfg.addresses);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
+    this.#filter.configure(filterConfig(cfg));
     const byIp = new Map<string, PeerConfig>();
     for (const peer of cfg.peers) {
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
@@ -425,6 +441,7 @@ export class Engine implements AsyncDisposable {
       derp: this.#magic.derpStats(),
       inbound: structuredClone(this.#pipeline.inboundStats),
       outbound: structuredClone(this.#pipeline.outboundStats),
+      filter: structuredClone(this.#filter.stats),
     };
   }
 
@@ -529,4 +546,26 @@ export class Engine implements AsyncDisposable {
       // closed before connecting
     }
   }
+}
+
+/** The packet filter's settings from an engine config (bad addresses are skipped). */
+function filterConfig(cfg: EngineConfig): FilterConfig {
+  const addrs = (texts: readonly string[]) =>
+    texts.flatMap((a) => {
+      try {
+        return [parseIpAddr(a.split("/")[0])];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    rules: cfg.filter,
+    // Our own addresses (as host prefixes): the only destinations a peer may reach.
+    local: addrs(cfg.addresses).map((addr) => ({ addr, bits: addr.length * 8 })),
+    shieldsUp: cfg.shieldsUp,
+    error: cfg.filterError,
+    capHolders: Object.fromEntries(
+      Object.entries(cfg.filterCapHolders).map(([cap, holders]) => [cap, addrs(holders)]),
+    ),
+  };
 }

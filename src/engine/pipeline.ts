@@ -5,11 +5,13 @@
  * Inbound, from WireGuard (which already dropped a packet whose source is not in the sending
  * peer's AllowedIPs, counted as `badAllowedIp`):
  * 1. parse (malformed: dropped, counted);
- * 2. the filter slot ({@linkcode PacketFilter}, accept-all until the rules issue fills it);
- * 3. local handlers: answers to our own pings, then the responder (ICMP echo to our addresses,
- *    TSMP), then the 100.100.100.100 slot ({@linkcode LocalService}, empty until the DNS
- *    server fills it);
- * 4. the stack.
+ * 2. answers to our own pings (ICMP or TSMP), taken before the filter as tailscaled does;
+ * 3. the filter slot ({@linkcode PacketFilter}; the engine fills it with the stateful filter,
+ *    which also asks for a TSMP reject to go back for a refused TCP SYN), which TSMP skips
+ *    (tailscaled answers TSMP pings before its filter);
+ * 4. local handlers: the responder (ICMP echo to our addresses, TSMP), then the
+ *    100.100.100.100 slot ({@linkcode LocalService}, empty until the DNS server fills it);
+ * 5. the stack.
  *
  * Outbound, from the stack and the engine's own pings and replies: parse, the filter slot,
  * WireGuard.
@@ -19,6 +21,7 @@ import type { NodePublic } from "./key/keys.ts";
 import type { IpPinger } from "./ping/pinger.ts";
 import type { Responder } from "./ping/responder.ts";
 import { inspectIp, type IpInfo, newIpInfo } from "./wire/ip.ts";
+import { IP_PROTO_TSMP } from "./wire/ip_proto.ts";
 
 /** The filter slot: one decision per parsed packet. */
 export interface PacketFilter {
@@ -32,9 +35,15 @@ export interface PacketFilter {
    * @param buf bytes holding the packet @param info its parse (offsets into `buf`)
    */
   outbound(buf: Uint8Array, info: Readonly<IpInfo>): boolean;
+  /**
+   * What to send back for an inbound packet the filter just refused (tailscaled: a TSMP
+   * reject for a TCP SYN), or null. Optional.
+   * @param packet the refused packet @param info its parse
+   */
+  rejection?(packet: Uint8Array, info: Readonly<IpInfo>): Uint8Array | null;
 }
 
-/** The filter until the rules issue brings one: every packet passes. */
+/** A filter that passes every packet (the slot's initial value; tests). */
 export const ACCEPT_ALL: PacketFilter = Object.freeze({
   inbound: () => true,
   outbound: () => true,
@@ -166,7 +175,7 @@ export class PacketPipeline {
     this.#t = targets;
   }
 
-  /** Fills the filter slot (the rules issue); {@linkcode ACCEPT_ALL} empties it. */
+  /** Fills the filter slot; {@linkcode ACCEPT_ALL} empties it. */
   setFilter(filter: PacketFilter): void {
     this.#filter = filter;
   }
@@ -193,13 +202,17 @@ export class PacketPipeline {
       st.dropped++;
       return;
     }
-    if (!this.#filter.inbound(packet, info, peer)) {
-      st.drops.filtered++;
-      st.dropped++;
-      return;
-    }
+    // As tailscaled's tstun: the replies to our own pings, and TSMP (pings answered, the rest
+    // consumed by the responder), are taken before the filter, whatever its rules say.
     if (this.#t.pinger.observeParsed(packet, info)) {
       st.pingReplies++;
+      return;
+    }
+    if (info.protocol !== IP_PROTO_TSMP && !this.#filter.inbound(packet, info, peer)) {
+      st.drops.filtered++;
+      st.dropped++;
+      const reject = this.#filter.rejection?.(packet, info) ?? null;
+      if (reject !== null) this.outboundPacket(reject);
       return;
     }
     const r = this.#t.responder.handleParsed(packet, info, this.#isLocal);

@@ -5,7 +5,8 @@ import { Responder } from "./ping/responder.ts";
 import { ACCEPT_ALL, type LocalService, type PacketFilter, PacketPipeline } from "./pipeline.ts";
 import type { IpInfo } from "./wire/ip.ts";
 import { parseIpAddr } from "./wire/ip_addr.ts";
-import { IP_PROTO_UDP } from "./wire/ip_proto.ts";
+import { IP_PROTO_TSMP, IP_PROTO_UDP } from "./wire/ip_proto.ts";
+import { emitTsmpPacket, tsmpPacketLen } from "./wire/tsmp.ts";
 import { ipv4UdpPacket } from "./wire/testing/packets.ts";
 
 const PEER: NodePublic = publicOf(generatePrivate("node"));
@@ -91,5 +92,22 @@ Deno.test("PacketPipeline hands packets to 100.100.100.100 to its service, whose
   assertEquals(p.inboundStats.quad100, 1);
   assertEquals(sent.length, 1);
   assertEquals([...sent[0].subarray(12, 16)], [100, 100, 100, 100]);
+  pinger.close();
+});
+
+Deno.test("PacketPipeline: TSMP pings are answered before the filter, as tailscaled's tstun does", () => {
+  const { p, sent, toStack, pinger } = pipeline();
+  p.setFilter({ inbound: () => false, outbound: () => true });
+  const ping = { type: "ping" as const, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) };
+  const pkt = new Uint8Array(tsmpPacketLen(ping, 4));
+  emitTsmpPacket(ping, parseIpAddr("100.64.0.2"), parseIpAddr("100.64.0.1"), pkt, 0);
+  p.inbound(pkt, PEER);
+  assertEquals(p.inboundStats.answered, 1);
+  assertEquals(sent.length, 1);
+  assertEquals(sent[0][9], IP_PROTO_TSMP);
+  // Anything else still meets the filter.
+  p.inbound(udp("100.64.0.2", "100.64.0.1"), PEER);
+  assertEquals(p.inboundStats.drops.filtered, 1);
+  assertEquals(toStack, []);
   pinger.close();
 });

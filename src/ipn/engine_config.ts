@@ -28,18 +28,16 @@ import type {
   DnsConfig,
   DnsResolver,
   EngineConfig,
-  FilterCapGrant,
-  FilterDestination,
   FilterRule,
   PeerConfig,
 } from "../engine/config.ts";
 import type {
   DnsConfigJson,
   DnsResolverJson,
-  FilterRuleJson,
   NetmapNode,
   NetworkMap,
 } from "../engine/control/mod.ts";
+import { compileFilterRules } from "../engine/filter/rules.ts";
 import { type DiscoPublic, type NodePublic, publicFromText } from "../engine/key/keys.ts";
 import {
   formatIpPrefix,
@@ -47,12 +45,6 @@ import {
   parseIpAddr,
   parseIpPrefix,
 } from "../engine/wire/ip_addr.ts";
-import {
-  IP_PROTO_ICMP,
-  IP_PROTO_ICMPV6,
-  IP_PROTO_TCP,
-  IP_PROTO_UDP,
-} from "../engine/wire/ip_proto.ts";
 import type { Prefs } from "./prefs.ts";
 
 export type { EngineConfig, PeerConfig } from "../engine/config.ts";
@@ -65,16 +57,6 @@ export interface EngineConfigExtras {
   /** The daemon's `--port` (0: pick one). */
   listenPort?: number;
 }
-
-/** Go's filter default when a rule lists no protocols. */
-const DEFAULT_PROTOS: readonly number[] = [
-  IP_PROTO_TCP,
-  IP_PROTO_UDP,
-  IP_PROTO_ICMP,
-  IP_PROTO_ICMPV6,
-];
-const ALL_V4: IpPrefix = { addr: new Uint8Array(4), bits: 0 };
-const ALL_V6: IpPrefix = { addr: new Uint8Array(16), bits: 0 };
 
 /**
  * The engine's settings for these prefs and this netmap. Pure: the same inputs give an equal
@@ -89,6 +71,7 @@ export function engineConfig(
   nm: NetworkMap,
   extras: EngineConfigExtras = {},
 ): EngineConfig {
+  const filter = compileFilterRules(nm.packetFilter);
   const exitNode = chosenExitNode(prefs, nm.peers);
   const peers: PeerConfig[] = [];
   for (const node of nm.peers) {
@@ -99,7 +82,9 @@ export function engineConfig(
     addresses: [...nm.self.addresses],
     peers,
     derpMap: nm.derpMap,
-    filter: nm.packetFilter.map(compileFilterRule),
+    filter: filter.rules,
+    filterError: filter.error,
+    filterCapHolders: capHolders(filter.rules, [nm.self, ...nm.peers]),
     dns: nm.dns === null ? null : compileDns(nm.dns),
     shieldsUp: prefs.ShieldsUp,
     listenPort: extras.listenPort ?? 0,
@@ -168,31 +153,21 @@ function peerConfig(node: NetmapNode, isExitNode: boolean, routeAll: boolean): P
 }
 
 /**
- * Compiles one tailcfg.FilterRule. Unparsable sources and destinations are skipped, as Go's
- * filter compiler skips them.
- * @param rule the rule JSON
- * @returns the compiled rule
+ * The addresses of the nodes holding each capability the rules name as a source.
+ * @param rules the compiled rules
+ * @param nodes self and peers
+ * @returns capability name to addresses (without prefix length)
  */
-export function compileFilterRule(rule: Readonly<FilterRuleJson>): FilterRule {
-  const srcs = (rule.SrcIPs ?? []).flatMap((s, i) => ipSet(s, rule.SrcBits?.[i]));
-  const dsts: FilterDestination[] = [];
-  for (const d of rule.DstPorts ?? []) {
-    const ports = { first: d.Ports.First, last: d.Ports.Last };
-    for (const prefix of ipSet(d.IP, d.Bits ?? undefined)) dsts.push({ prefix, ports });
+function capHolders(
+  rules: readonly FilterRule[],
+  nodes: readonly NetmapNode[],
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const cap of new Set(rules.flatMap((r) => r.srcCaps))) {
+    out[cap] = nodes.filter((n) => n.capabilities.includes(cap))
+      .flatMap((n) => n.addresses.map((a) => a.split("/")[0]));
   }
-  const capGrants: FilterCapGrant[] = (rule.CapGrant ?? []).map((g) => ({
-    dsts: (Array.isArray(g.Dsts) ? g.Dsts : []).flatMap((s) =>
-      typeof s === "string" ? ipSet(s) : []
-    ),
-    caps: [
-      ...(Array.isArray(g.Caps) ? g.Caps.filter((c): c is string => typeof c === "string") : []),
-      ...Object.keys(g.CapMap ?? {}),
-    ],
-  }));
-  const protos = rule.IPProto !== undefined && rule.IPProto.length > 0
-    ? [...rule.IPProto]
-    : [...DEFAULT_PROTOS];
-  return { srcs, protos, dsts, capGrants };
+  return out;
 }
 
 /**
@@ -230,61 +205,4 @@ function tryPrefix(text: string): IpPrefix | null {
   } catch {
     return null;
   }
-}
-
-/**
- * The prefixes of one filter address: `*`, an IP (with the deprecated bits), a prefix, or an
- * `a-b` range (as the prefixes that cover it exactly).
- */
-function ipSet(text: string, bits?: number): IpPrefix[] {
-  if (text === "*") return [ALL_V4, ALL_V6];
-  const dash = text.indexOf("-");
-  if (dash > 0) {
-    try {
-      return rangePrefixes(parseIpAddr(text.slice(0, dash)), parseIpAddr(text.slice(dash + 1)));
-    } catch {
-      return [];
-    }
-  }
-  const p = tryPrefix(text);
-  if (p === null) return [];
-  if (!text.includes("/") && bits !== undefined && bits >= 0 && bits <= p.addr.length * 8) {
-    return [{ addr: p.addr, bits }];
-  }
-  return [p];
-}
-
-/** The fewest prefixes that cover `from..to` exactly; empty when the range is backwards. */
-function rangePrefixes(from: Uint8Array, to: Uint8Array): IpPrefix[] {
-  if (from.length !== to.length) return [];
-  const width = from.length * 8;
-  let lo = toBig(from);
-  const hi = toBig(to);
-  const out: IpPrefix[] = [];
-  while (lo <= hi) {
-    let size = 0;
-    while (size < width) {
-      const block = 1n << BigInt(size + 1);
-      if (lo % block !== 0n || lo + block - 1n > hi) break;
-      size++;
-    }
-    out.push({ addr: fromBig(lo, from.length), bits: width - size });
-    lo += 1n << BigInt(size);
-  }
-  return out;
-}
-
-function toBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
-
-function fromBig(v: bigint, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }

@@ -3,12 +3,7 @@ import { applyMapResponse } from "../engine/control/netmap.ts";
 import type { JsonObject, MapResponse } from "../engine/control/tailcfg.ts";
 import { formatIpPrefix } from "../engine/wire/ip_addr.ts";
 import { publicToText } from "../engine/key/keys.ts";
-import {
-  chosenExitNode,
-  compileFilterRule,
-  engineConfig,
-  type EnginePrefs,
-} from "./engine_config.ts";
+import { chosenExitNode, engineConfig, type EnginePrefs } from "./engine_config.ts";
 import { defaultPrefs } from "./prefs.ts";
 
 const key = (kind: "nodekey" | "discokey", c: string) => `${kind}:${c.repeat(64)}`;
@@ -196,14 +191,48 @@ Deno.test("engineConfig() with no DNS config and no filter", () => {
   assertEquals(cfg.filter, []);
 });
 
-Deno.test("compileFilterRule() skips what it cannot parse and uses the deprecated bits", () => {
-  const r = compileFilterRule({
-    SrcIPs: ["not-an-ip", "100.64.0.0", "10.0.0.9-10.0.0.1"],
-    SrcBits: [32, 24, 32],
-    DstPorts: [{ IP: "bogus", Ports: { First: 1, Last: 2 } }],
+Deno.test("engineConfig() names the holders of each capability a rule uses as a source", () => {
+  const nm = netmap({
+    PacketFilter: [{
+      SrcIPs: ["cap:example.com/cap/web", "cap:nobody"],
+      DstPorts: [{ IP: "*", Ports: { First: 80, Last: 80 } }],
+    }],
   });
-  assertEquals(r.srcs.map(formatIpPrefix), ["100.64.0.0/24"]);
-  assertEquals(r.dsts, []);
+  const withCap = applyMapResponse(nm, {
+    PeersChangedPatch: [{ NodeID: nm.peers[0].id, CapMap: { "example.com/cap/web": [] } }],
+  });
+  const cfg = engineConfig(prefs(), withCap);
+  assertEquals(cfg.filter[0].srcCaps, ["example.com/cap/web", "nobody"]);
+  assertEquals(cfg.filterCapHolders, {
+    "example.com/cap/web": withCap.peers[0].addresses.map((a) => a.split("/")[0]),
+    nobody: [],
+  });
+});
+
+Deno.test("engineConfig() keeps a filter compile error for debug; deprecated bits deny all", () => {
+  const bad = engineConfig(
+    prefs(),
+    netmap({
+      PacketFilter: [{
+        SrcIPs: ["not-an-ip", "100.64.0.2"],
+        DstPorts: [{ IP: "*", Ports: { First: 1, Last: 2 } }],
+      }],
+    }),
+  );
+  assertEquals(bad.filter[0].srcs.map(formatIpPrefix), ["100.64.0.2/32"]);
+  assertEquals(bad.filterError, 'invalid IP address "not-an-ip"');
+  const old = engineConfig(
+    prefs(),
+    netmap({
+      PacketFilter: [{
+        SrcIPs: ["100.64.0.0"],
+        SrcBits: [24],
+        DstPorts: [{ IP: "*", Ports: { First: 1, Last: 2 } }],
+      }],
+    }),
+  );
+  assertEquals(old.filter, []);
+  assert(old.filterError.includes("SrcBits"));
 });
 
 Deno.test("applyMapResponse() drops wrongly typed filter and DNS fields, keeps the rest", () => {

@@ -98,6 +98,8 @@ Deno.test("a packet from a peer offering an exit node we did not choose, with an
     Node: nodeJson(a),
     Peers: [nodeJson(b, ["0.0.0.0/0", "::/0"])],
     DERPMap: DERP_MAP,
+    // headscale's allow-all default: the packet filter lets everything in.
+    PacketFilter: [{ SrcIPs: ["*"], DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }] }],
   });
   const nmB = applyMapResponse(null, {
     Node: nodeJson(b),
@@ -144,6 +146,96 @@ Deno.test("a packet from a peer offering an exit node we did not choose, with an
   } finally {
     sock.close();
     await reading;
+    await engA.close();
+    await engB.close();
+    await server.close();
+  }
+});
+
+Deno.test("the packet filter on the real data path: a netmap without rules lets only replies in; a new rule and shields-up apply live", async () => {
+  const server = new TestDerpServer();
+  const log = new Logger({ sink: () => {}, verbosity: -1 });
+  const a: Side = {
+    key: generatePrivate("node"),
+    disco: generatePrivate("disco"),
+    ip: IP_A,
+    id: 1,
+  };
+  const b: Side = {
+    key: generatePrivate("node"),
+    disco: generatePrivate("disco"),
+    ip: IP_B,
+    id: 2,
+  };
+  const engine = (s: Side) =>
+    new Engine({
+      nodeKey: s.key,
+      discoKey: s.disco,
+      log,
+      derpConnect: () => Promise.resolve({ stream: server.connect() }),
+    });
+  // A's netmap carries no filter rules (headscale with a policy that grants A nothing).
+  const nmA = applyMapResponse(null, {
+    Node: nodeJson(a),
+    Peers: [nodeJson(b)],
+    DERPMap: DERP_MAP,
+  });
+  const nmB = applyMapResponse(null, {
+    Node: nodeJson(b),
+    Peers: [nodeJson(a)],
+    DERPMap: DERP_MAP,
+  });
+  await using engA = engine(a);
+  await using engB = engine(b);
+  engA.reconfig(engineConfig(defaultPrefs(), nmA));
+  engB.reconfig(engineConfig(defaultPrefs(), nmB));
+  await until("both engines home on DERP", () => engA.live && engB.live);
+
+  const received: UdpReceived[] = [];
+  const socks = [engA.stack.listenUdp(UDP_PORT), engA.stack.listenUdp(40000)];
+  const readers = socks.map(async (sock) => {
+    for (;;) {
+      const r = await sock.receive();
+      if (r === null) return;
+      received.push(r);
+    }
+  });
+  const filterStats = () => engA.stats().filter.inbound;
+  try {
+    // B opens a flow to A: no rule, dropped and counted.
+    assert(engB.injectOutbound(udpPacket(IP_B, IP_A, "new flow from B")));
+    await until("the drop", () => filterStats().drops.noRulesMatched === 1);
+    assertEquals(engA.stats().inbound.drops.filtered, 1);
+    assertEquals(received.length, 0);
+
+    // A sends to B:6000; B's answer from 6000 is a reply to A's flow and passes.
+    assert(engA.injectOutbound(ipv4UdpPacket(IP_A, IP_B, 40000, 6000, "question")));
+    assert(engB.injectOutbound(ipv4UdpPacket(IP_B, IP_A, 6000, 40000, "answer")));
+    await until("the reply", () => received.length === 1);
+    assertEquals(new TextDecoder().decode(received[0].data), "answer");
+    assertEquals(filterStats().accepts.flowReply, 1);
+
+    // A new netmap with a rule for B: the same packet passes, no reconnect.
+    const allowB = applyMapResponse(nmA, {
+      PacketFilter: [{
+        SrcIPs: [IP_B],
+        IPProto: [17],
+        DstPorts: [{ IP: IP_A, Ports: { First: UDP_PORT, Last: UDP_PORT } }],
+      }],
+    });
+    engA.reconfig(engineConfig(defaultPrefs(), allowB));
+    assert(engB.injectOutbound(udpPacket(IP_B, IP_A, "allowed now")));
+    await until("the allowed packet", () => received.length === 2);
+    assertEquals(filterStats().accepts.udpRule, 1);
+
+    // Shields up: the rule no longer counts.
+    engA.reconfig(engineConfig({ ...defaultPrefs(), ShieldsUp: true }, allowB));
+    assert(engB.injectOutbound(udpPacket(IP_B, IP_A, "shields up")));
+    await until("the shields-up drop", () => filterStats().drops.shieldsUp === 1);
+    assertEquals(received.length, 2);
+  } finally {
+    for (const s of socks) s.close();
+    await Promise.all(readers);
     await engA.close();
     await engB.close();
     await server.close();

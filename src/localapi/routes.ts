@@ -21,6 +21,7 @@ import {
 import { derpMapHandler, serveConfigHandler } from "./handlers/netmap_info.ts";
 import { debugMetricsHandler, userMetricsHandler } from "./handlers/metrics.ts";
 import { reloadConfigHandler } from "./handlers/reload_config.ts";
+import { packetFilterMatchesHandler, packetFilterRulesHandler } from "./handlers/packet_filter.ts";
 import type { LocalApiHandler } from "./server.ts";
 
 export type { DataPlane, LocalApiDeps } from "./deps.ts";
@@ -53,5 +54,7 @@ export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler>
     ["check-ip-forwarding", checkIpForwardingHandler(deps)],
     ["check-udp-gro-forwarding", checkUdpGroForwardingHandler(deps)],
     ["reload-config", reloadConfigHandler(deps)],
+    ["debug-packet-filter-rules", packetFilterRulesHandler(deps)],
+    ["debug-packet-filter-matches", packetFilterMatchesHandler(deps)],
   ]);
 }

@@ -227,6 +227,8 @@ Deno.test("LocalAPI whois, derpmap, profiles, debug: tailscaled's shapes and sta
     const [name, status, message] of [
       ["dns-config", 503, "no netmap"],
       ["dns-osconfig", 500, "getting OS base config is not supported"],
+      ["debug-packet-filter-rules", 404, "no netmap"],
+      ["debug-packet-filter-matches", 404, "no netmap"],
     ] as const
   ) {
     const err = await assertRejects(() => r.client.call("GET", name), LocalApiClientError);
@@ -254,6 +256,18 @@ Deno.test("LocalAPI whois, derpmap, profiles, debug: tailscaled's shapes and sta
     assertEquals((err as LocalApiClientError).status, status, addr);
   }
   assert((await r.client.call("GET", "derpmap")).includes('"Regions"'));
+  // The fake netmap's filter is headscale's allow-all; compiled in the JSON of Go's Match.
+  assertEquals(await r.client.json("GET", "debug-packet-filter-rules"), [
+    { SrcIPs: ["*"], DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }] },
+  ]);
+  const all = { First: 0, Last: 65535 };
+  assertEquals(await r.client.json("GET", "debug-packet-filter-matches"), [{
+    IPProto: [6, 17, 1, 58],
+    Srcs: ["0.0.0.0/0", "::/0"],
+    SrcCaps: null,
+    Dsts: [{ Net: "0.0.0.0/0", Ports: all }, { Net: "::/0", Ports: all }],
+    Caps: [],
+  }]);
   assertEquals(await r.client.call("GET", "dns-config"), "null\n", "the fake netmap has no DNS");
   const profiles = await r.client.json<{ ID: string; UserProfile: { ID: number } }[]>(
     "GET",
@@ -296,6 +310,7 @@ Deno.test("LocalAPI serve-config, usermetrics and an unknown call answer as tail
   const metrics = await r.client.call("GET", "usermetrics");
   assertMatch(metrics, /^# TYPE tailscaled_health_messages gauge$/m);
   assertMatch(metrics, /^tailscaled_inbound_bytes_total\{path="derp"\} 0$/m);
+  assertMatch(metrics, /^tailscaled_inbound_dropped_packets_total\{reason="acl"\} 0$/m);
   const nf = await raw(
     r.socket,
     "GET /localapi/v0/no-such-call HTTP/1.1\r\nHost: local-tailscaled.sock\r\nConnection: close",

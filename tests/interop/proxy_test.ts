@@ -17,7 +17,7 @@ import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { assertTransferWhole, socks5Transfer } from "../lab/transfer.ts";
-import { connectRequest, dialProxy } from "../lab/socks5.ts";
+import { connectRequest, dialProxy, socks5UdpExchange } from "../lab/socks5.ts";
 import {
   closedPort as freePort,
   curl as loopbackCurl,
@@ -55,36 +55,6 @@ async function socks5ReplyCode(proxy: string, ip: string, port: number): Promise
     return (await readN(c, 2))[1];
   } finally {
     c.close();
-  }
-}
-
-/** UDP ASSOCIATE through `socksPort`, one datagram to ip:port, the reply's payload. */
-async function udpThroughSocks(socksPort: number, ip: string, port: number, text: string) {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port: socksPort });
-  const u = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  try {
-    await c.write(new Uint8Array([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
-    const r = await readN(c, 12);
-    assertEquals(r[3], 0, "UDP ASSOCIATE succeeded");
-    const relayPort = (r[10] << 8) | r[11];
-    const payload = new TextEncoder().encode(text);
-    const d = new Uint8Array(10 + payload.length);
-    d.set([0, 0, 0, 1, ...ip.split(".").map(Number), port >> 8, port & 0xff]);
-    d.set(payload, 10);
-    const to = { transport: "udp" as const, hostname: "127.0.0.1", port: relayPort };
-    // UDP may be lost on the way in; send a few times until an answer comes.
-    for (let i = 0; i < 10; i++) {
-      await u.send(d, to);
-      const got = await Promise.race([
-        u.receive(),
-        new Promise<null>((r) => setTimeout(() => r(null), 1000)),
-      ]);
-      if (got !== null) return new TextDecoder().decode(got[0].subarray(10));
-    }
-    throw new Error("no UDP answer through the association");
-  } finally {
-    c.close();
-    u.close();
   }
 }
 
@@ -221,7 +191,7 @@ for (const release of TAILSCALE_RELEASES) {
         });
 
         // UDP ASSOCIATE into the tailnet: the datagram goes to the peer, which forwards it.
-        const answer = await udpThroughSocks(
+        const answer = await socks5UdpExchange(
           socksPort,
           peer4,
           (udp.addr as Deno.NetAddr).port,

@@ -79,6 +79,12 @@ export interface LabOptions {
    * {@linkcode ImpairedRelay} in front of derper, so every relayed packet crosses it twice.
    */
   impairDerp?: Impairment;
+  /**
+   * headscale's ACL policy (HuJSON text), written to a file headscale reads (`policy.path`);
+   * without it there is no policy file and every node may reach every other.
+   * {@linkcode Lab.setPolicy} replaces it while the lab runs.
+   */
+  policy?: string;
 }
 
 /** Options of {@linkcode Lab.addTailscaled}. */
@@ -176,8 +182,12 @@ export class Lab implements AsyncDisposable {
         metricsPort: await ports.claim(),
         grpcPort: await ports.claim(),
         derpMapPath: join(workDir, "headscale", "derp.yaml"),
-        policyPath: "",
+        policyPath: options.policy === undefined ? "" : join(workDir, "headscale", "policy.hujson"),
       };
+      if (options.policy !== undefined) {
+        await Deno.mkdir(hs.dir, { recursive: true });
+        await Deno.writeTextFile(hs.policyPath, options.policy);
+      }
       lab = new Lab(id, workDir, options, ports, registry, hs, {
         dir: join(workDir, "derper"),
         derpPort: await ports.claim(),
@@ -282,6 +292,21 @@ export class Lab implements AsyncDisposable {
     await node.up(this.controlUrl, key);
     this.#say(`${name} is Running as ${(await node.ips()).join(" ")}`);
     return node;
+  }
+
+  /**
+   * Replaces headscale's policy file and has headscale reload it (SIGHUP, as headscale
+   * v0.29.2's `serve` handles it); nodes get the new filter with their next map update. Only
+   * for a lab started with {@linkcode LabOptions.policy}.
+   * @param policy the new policy (HuJSON text)
+   */
+  async setPolicy(policy: string): Promise<void> {
+    if (this.#hs.policyPath === "") {
+      throw new Error("setPolicy: the lab was started without a policy");
+    }
+    if (this.#headscale === null) throw new Error("setPolicy: headscale is not running");
+    await Deno.writeTextFile(this.#hs.policyPath, policy);
+    this.#headscale.signal("SIGHUP");
   }
 
   /** Stops headscale (its port, database and key stay for {@linkcode Lab.startHeadscale}). */

@@ -73,6 +73,14 @@ export class LabProcess {
     return new LabProcess(opts, child);
   }
 
+  /**
+   * Sends a signal to the program (e.g. SIGHUP: headscale reloads its policy file).
+   * @param signal the signal
+   */
+  signal(signal: Deno.Signal): void {
+    if (this.#exit === null) this.#child.kill(signal);
+  }
+
   /** True until the program has exited. */
   get running(): boolean {
     return this.#exit === null;

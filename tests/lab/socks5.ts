@@ -73,6 +73,51 @@ export function dialProxy(proxy: string): Promise<Deno.TcpConn> {
   return Deno.connect({ hostname: proxy.slice(0, at), port: Number(proxy.slice(at + 1)) });
 }
 
+/**
+ * One UDP exchange through a SOCKS5 UDP ASSOCIATE (no auth): a datagram to `ip:port` (IPv4),
+ * re-sent once a second until an answer comes (UDP may be lost on the way in).
+ * @param proxyPort the proxy's port on 127.0.0.1
+ * @param ip destination IPv4 @param port destination port @param text the payload
+ * @param tries how many sends before giving up
+ * @returns the answer's payload as text
+ * @throws {Socks5Error} when the association fails or no answer comes
+ */
+export async function socks5UdpExchange(
+  proxyPort: number,
+  ip: string,
+  port: number,
+  text: string,
+  tries = 10,
+): Promise<string> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: proxyPort });
+  const u = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await writeAll(c, new Uint8Array([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+    const r = await readExact(c, 12);
+    if (r[3] !== 0) throw new Socks5Error(`UDP ASSOCIATE via ${proxyPort}: reply ${r[3]}`);
+    const relayPort = (r[10] << 8) | r[11];
+    const payload = new TextEncoder().encode(text);
+    const d = new Uint8Array(10 + payload.length);
+    d.set([0, 0, 0, 1, ...ip.split(".").map(Number), port >> 8, port & 0xff]);
+    d.set(payload, 10);
+    const to = { transport: "udp" as const, hostname: "127.0.0.1", port: relayPort };
+    for (let i = 0; i < tries; i++) {
+      await u.send(d, to);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const got = await Promise.race([
+        u.receive(),
+        new Promise<null>((res) => timer = setTimeout(() => res(null), 1000)),
+      ]);
+      clearTimeout(timer);
+      if (got !== null) return new TextDecoder().decode(got[0].subarray(10));
+    }
+    throw new Socks5Error(`no UDP answer from ${ip}:${port} through the association`);
+  } finally {
+    c.close();
+    u.close();
+  }
+}
+
 /** The CONNECT request bytes for `host:port`. */
 export function connectRequest(host: string, port: number): Uint8Array {
   const v4 = host.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);

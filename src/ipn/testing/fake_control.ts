@@ -211,7 +211,8 @@ export function fakeNetmap(selfKey: NodePrivate, peers: string[] = []): NetworkM
       Regions: { "1": { RegionID: 1, RegionCode: "lab", RegionName: "Lab", Nodes: [] } },
     },
     dns: null,
-    packetFilter: [],
+    // headscale's allow-all default.
+    packetFilter: [{ SrcIPs: ["*"], DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }] }],
     userProfiles: new Map([[1, {
       id: 1,
       loginName: "alice",

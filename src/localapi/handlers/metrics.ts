@@ -101,10 +101,20 @@ function userFamilies({ backend, dataPlane }: LocalApiDeps): Family[] {
       samples: byPath(wg.txPackets),
     },
     {
+      name: "tailscaled_inbound_dropped_packets_total",
+      type: "counter",
+      help: "Counts the number of dropped packets received by the node from other peers",
+      // tailscaled counts every packet its filter refuses as "acl".
+      samples: [['reason="acl"', stats?.filter.inbound.dropped ?? 0]],
+    },
+    {
       name: "tailscaled_outbound_dropped_packets_total",
       type: "counter",
       help: "Counts the number of packets dropped while being sent to other peers",
-      samples: [['reason="error"', stats === null ? 0 : sumValues(stats.path.drops)]],
+      samples: [
+        ['reason="error"', stats === null ? 0 : sumValues(stats.path.drops)],
+        ...outboundFilterDrops(stats),
+      ],
     },
   ];
 }
@@ -132,6 +142,21 @@ function engineFamilies(stats: EngineStats | null): Family[] {
       samples: [["", stats.path.receivedDerp]],
     },
   ];
+}
+
+/** The filter's outbound drops under tailscaled's reason labels, those that happened. */
+function outboundFilterDrops(stats: EngineStats | null): [string, number][] {
+  if (stats === null) return [];
+  const d = stats.filter.outbound.drops;
+  const out: [string, number][] = [];
+  for (
+    const [label, n] of [
+      ["link_local_unicast", d.linkLocal],
+      ["multicast", d.multicast],
+      ["unknown_protocol", d.unknownProto],
+    ] as const
+  ) if (n > 0) out.push([`reason="${label}"`, n]);
+  return out;
 }
 
 /** Routes control approved for us: allowed IPs beyond our own addresses. */
