@@ -97,6 +97,14 @@ export interface DnsRecord {
   readonly value: string;
 }
 
+/** One name MagicDNS answers itself (a node, or an A/AAAA extra record). */
+export interface DnsHost {
+  /** The name, lower case, without a trailing dot (`peer.tailnet.test`). */
+  readonly name: string;
+  /** Its addresses, as tailscaled lists them (IPv4 only when the node has one, see compileDns). */
+  readonly addrs: readonly string[];
+}
+
 /** The DNS configuration (from tailcfg.DNSConfig), for the 100.100.100.100 server. */
 export interface DnsConfig {
   /** Whether MagicDNS is on. */
@@ -113,6 +121,19 @@ export interface DnsConfig {
   readonly certDomains: readonly string[];
   /** Extra records. */
   readonly extraRecords: readonly DnsRecord[];
+  /**
+   * The names MagicDNS answers: ourselves, every peer, then the A/AAAA extra records (Go:
+   * `dns.Config.Hosts` from ipnlocal's `dnsConfigForNetmap`).
+   */
+  readonly hosts: readonly DnsHost[];
+  /**
+   * The domains MagicDNS is authoritative for, beyond routes without resolvers: with MagicDNS
+   * on, the tailnet's suffix, `64.100.in-addr.arpa` to `127.100.in-addr.arpa` and
+   * `0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa` (Go: `magicDNSRootDomains`).
+   */
+  readonly localDomains: readonly string[];
+  /** Whether prefs accept the tailnet's DNS (`--accept-dns`, CorpDNS): routes and resolvers. */
+  readonly acceptDns: boolean;
 }
 
 /** Everything the data plane is set to. */

@@ -19,6 +19,14 @@ import type { Clock } from "./base/clock.ts";
 import type { Logger } from "./base/logger.ts";
 import { EMPTY_ENGINE_CONFIG, type EngineConfig, type PeerConfig } from "./config.ts";
 import type { DialOptions } from "./derp/dial.ts";
+import {
+  type DnsStats,
+  MagicDnsResolver,
+  NodeUpstream,
+  parseResolvConf,
+  Quad100Service,
+  type Quad100Stats,
+} from "./dns/mod.ts";
 import type { RegionConnector, RegionStatus } from "./derp/regions.ts";
 import { PingTimeoutError } from "./disco/ping_tracker.ts";
 import {
@@ -102,6 +110,11 @@ export interface EngineOptions {
   listenPort?: number | null;
   /** Called when our endpoints change, to tell control (MapRequest `Endpoints`). */
   onEndpoints?: (endpoints: LocalEndpoint[]) => void;
+  /**
+   * The host's DNS resolvers, for names no route or global resolver claims; default the
+   * `nameserver` lines of /etc/resolv.conf, read when the engine starts.
+   */
+  hostResolvers?: () => readonly string[];
 }
 
 /** A snapshot of the engine's counters (see {@linkcode Engine.stats}). */
@@ -116,6 +129,8 @@ export interface EngineStats {
   inbound: InboundStats;
   /** What became of outbound packets (the stack's and the engine's own). */
   outbound: OutboundStats;
+  /** MagicDNS: the resolver's counters and the 100.100.100.100 service's. */
+  dns: DnsStats & { quad100: Quad100Stats };
 }
 
 /** Per-peer data-plane state for status. */
@@ -138,6 +153,8 @@ export class Engine implements AsyncDisposable {
   readonly #stack: NodeStack;
   readonly #nodePublic: NodePublic;
   readonly #pinger: IpPinger;
+  readonly #dns: MagicDnsResolver;
+  readonly #quad100: Quad100Service;
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
@@ -189,7 +206,23 @@ export class Engine implements AsyncDisposable {
       pinger: this.#pinger,
       responder: new Responder(),
     });
+    const hostResolvers = opts.hostResolvers ?? readHostResolvers();
+    this.#dns = new MagicDnsResolver({
+      upstream: new NodeUpstream({
+        stack: this.#stack,
+        viaTailnet: (ip) => this.#peersByIp.has(ip),
+      }),
+      hostResolvers,
+      log: opts.log.child("dns"),
+    });
+    this.#quad100 = new Quad100Service(() => this.#dns);
+    this.#pipeline.setQuad100(this.#quad100);
     this.#device.start();
+  }
+
+  /** MagicDNS: the resolver behind 100.100.100.100, the proxies and `dial()`. */
+  get dns(): MagicDnsResolver {
+    return this.#dns;
   }
 
   /** Our disco public key (sent to control in MapRequests). */
@@ -245,8 +278,8 @@ export class Engine implements AsyncDisposable {
   /**
    * Applies a new config: our addresses (stack and responder), WireGuard peers with their
    * AllowedIPs (updated in place, so live sessions survive), disco keys, the DERP map and
-   * each peer's home region. The filter rules, DNS and shields-up are kept in
-   * {@linkcode Engine.config} for the slots that will use them.
+   * each peer's home region; MagicDNS's names and routes. The filter rules and shields-up
+   * are kept in {@linkcode Engine.config} for the slot that will use them.
    * @param cfg the config, from `ipn/engine_config.ts`
    */
   reconfig(cfg: EngineConfig): void {
@@ -261,6 +294,7 @@ export class Engine implements AsyncDisposable {
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
     }
     this.#peersByIp = byIp;
+    this.#dns.setConfig(cfg.dns);
     // Paths first: WireGuard's peers point at the path layer's endpoints.
     const removed = this.#magic.reconfig(cfg.derpMap, cfg.peers);
     for (const ep of removed) this.#device.removePeer(ep.nodeKey);
@@ -337,6 +371,7 @@ export class Engine implements AsyncDisposable {
       derp: this.#magic.derpStats(),
       inbound: structuredClone(this.#pipeline.inboundStats),
       outbound: structuredClone(this.#pipeline.outboundStats),
+      dns: { ...structuredClone(this.#dns.stats), quad100: { ...this.#quad100.stats } },
     };
   }
 
@@ -417,6 +452,7 @@ export class Engine implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#pinger.close();
+    this.#dns.close();
     await this.#stack.close();
     await this.#device.close();
     await this.#magic.closeAsync();
@@ -440,4 +476,15 @@ export class Engine implements AsyncDisposable {
       // closed before connecting
     }
   }
+}
+
+/** The host's resolvers from /etc/resolv.conf, read once; none when it cannot be read. */
+function readHostResolvers(): () => readonly string[] {
+  let list: readonly string[] = [];
+  try {
+    list = parseResolvConf(Deno.readTextFileSync("/etc/resolv.conf"));
+  } catch {
+    // No resolv.conf (or no permission): names outside the tailnet get SERVFAIL.
+  }
+  return () => list;
 }

@@ -26,6 +26,7 @@
  */
 import type {
   DnsConfig,
+  DnsHost,
   DnsResolver,
   EngineConfig,
   FilterCapGrant,
@@ -40,6 +41,7 @@ import type {
   NetmapNode,
   NetworkMap,
 } from "../engine/control/mod.ts";
+import { magicDnsSuffix } from "../engine/control/mod.ts";
 import { type DiscoPublic, type NodePublic, publicFromText } from "../engine/key/keys.ts";
 import {
   formatIpPrefix,
@@ -58,7 +60,10 @@ import type { Prefs } from "./prefs.ts";
 export type { EngineConfig, PeerConfig } from "../engine/config.ts";
 
 /** The prefs fields that shape the data plane. */
-export type EnginePrefs = Pick<Prefs, "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp">;
+export type EnginePrefs = Pick<
+  Prefs,
+  "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp" | "CorpDNS"
+>;
 
 /** Settings that are neither prefs nor netmap. */
 export interface EngineConfigExtras {
@@ -100,7 +105,8 @@ export function engineConfig(
     peers,
     derpMap: nm.derpMap,
     filter: nm.packetFilter.map(compileFilterRule),
-    dns: nm.dns === null ? null : compileDns(nm.dns),
+    // MagicDNS answers the tailnet's names even when control sent no DNS config (ipnlocal).
+    dns: compileDns(nm.dns ?? {}, nm, prefs.CorpDNS),
     shieldsUp: prefs.ShieldsUp,
     listenPort: extras.listenPort ?? 0,
   };
@@ -195,29 +201,74 @@ export function compileFilterRule(rule: Readonly<FilterRuleJson>): FilterRule {
   return { srcs, protos, dsts, capGrants };
 }
 
+/** The node attribute that lets MagicDNS answer AAAA for nodes with an IPv4 address too. */
+const NODE_ATTR_MAGICDNS_AAAA = "magicdns-aaaa";
+
 /**
- * Types one tailcfg.DNSConfig.
+ * Types one tailcfg.DNSConfig and derives what MagicDNS serves, as ipnlocal's
+ * `dnsConfigForNetmap` does: the hosts (self, peers, A/AAAA extra records; a node with an
+ * IPv4 address is listed without its IPv6 ones unless control grants `magicdns-aaaa`) and,
+ * with MagicDNS on, the root domains it is authoritative for.
  * @param dns the DNSConfig JSON
+ * @param nm the netmap, for the node names; null gives no hosts
+ * @param acceptDns prefs' CorpDNS (`--accept-dns`)
  * @returns the typed config
  */
-export function compileDns(dns: Readonly<DnsConfigJson>): DnsConfig {
+export function compileDns(
+  dns: Readonly<DnsConfigJson>,
+  nm: Pick<NetworkMap, "self" | "peers"> | null = null,
+  acceptDns = true,
+): DnsConfig {
   const resolvers = (rs: readonly DnsResolverJson[] | null | undefined): DnsResolver[] =>
     (rs ?? []).map((r) => ({ addr: r.Addr, bootstrap: [...(r.BootstrapResolution ?? [])] }));
   const legacy = (dns.Nameservers ?? []).map((addr) => ({ addr, bootstrap: [] }));
+  const extraRecords = (dns.ExtraRecords ?? []).map((r) => ({
+    name: r.Name.replace(/\.$/, ""),
+    type: r.Type ?? "",
+    value: r.Value,
+  }));
+  const hosts = new Map<string, string[]>();
+  if (nm !== null) {
+    const wantAaaa = nm.self.capabilities.includes(NODE_ATTR_MAGICDNS_AAAA);
+    for (const node of [nm.self, ...nm.peers]) {
+      const name = node.name.replace(/\.$/, "").toLowerCase();
+      const ips = node.addresses.map((a) => a.split("/")[0]);
+      if (name === "" || ips.length === 0) continue;
+      const have4 = ips.some((ip) => !ip.includes(":"));
+      hosts.set(name, ips.filter((ip) => !(ip.includes(":") && have4 && !wantAaaa)));
+    }
+  }
+  for (const r of extraRecords) {
+    if (r.type !== "" && r.type !== "A" && r.type !== "AAAA") continue;
+    if (tryPrefix(r.value) === null || r.value.includes("/")) continue;
+    const name = r.name.toLowerCase();
+    hosts.set(name, [...(hosts.get(name) ?? []), r.value]);
+  }
+  const magicDns = dns.Proxied === true;
+  const suffix = nm === null ? "" : magicDnsSuffix(nm.self.name).toLowerCase();
+  const localDomains = magicDns && suffix !== "" && acceptDns
+    ? [
+      suffix,
+      "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa",
+      ...Array.from({ length: 64 }, (_, i) => `${64 + i}.100.in-addr.arpa`),
+    ]
+    : [];
+  const hostList: DnsHost[] = [...hosts].map(([name, addrs]) => ({ name, addrs }));
   return {
-    magicDns: dns.Proxied === true,
-    resolvers: [...resolvers(dns.Resolvers), ...legacy],
-    fallbackResolvers: resolvers(dns.FallbackResolvers),
-    routes: Object.entries(dns.Routes ?? {})
-      .map(([suffix, rs]) => ({ suffix: suffix.replace(/\.$/, ""), resolvers: resolvers(rs) }))
-      .sort((a, b) => (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0)),
-    searchDomains: (dns.Domains ?? []).map((d) => d.replace(/\.$/, "")),
+    magicDns,
+    resolvers: acceptDns ? [...resolvers(dns.Resolvers), ...legacy] : [],
+    fallbackResolvers: acceptDns ? resolvers(dns.FallbackResolvers) : [],
+    routes: acceptDns
+      ? Object.entries(dns.Routes ?? {})
+        .map(([suffix, rs]) => ({ suffix: suffix.replace(/\.$/, ""), resolvers: resolvers(rs) }))
+        .sort((a, b) => (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0))
+      : [],
+    searchDomains: acceptDns ? (dns.Domains ?? []).map((d) => d.replace(/\.$/, "")) : [],
     certDomains: [...(dns.CertDomains ?? [])],
-    extraRecords: (dns.ExtraRecords ?? []).map((r) => ({
-      name: r.Name.replace(/\.$/, ""),
-      type: r.Type ?? "",
-      value: r.Value,
-    })),
+    extraRecords,
+    hosts: hostList,
+    localDomains,
+    acceptDns,
   };
 }
 

@@ -187,12 +187,16 @@ Deno.test("engineConfig() compiles the packet filter and types the DNS config", 
     searchDomains: ["tailnet.test"],
     certDomains: [],
     extraRecords: [{ name: "db.tailnet.test", type: "A", value: "100.64.0.9" }],
+    hosts: cfg.dns?.hosts ?? [],
+    localDomains: cfg.dns?.localDomains ?? [],
+    acceptDns: true,
   });
 });
 
-Deno.test("engineConfig() with no DNS config and no filter", () => {
+Deno.test("engineConfig() with no DNS config (hosts only) and no filter", () => {
   const cfg = engineConfig(prefs(), netmap());
-  assertEquals(cfg.dns, null);
+  assertEquals(cfg.dns?.magicDns, false);
+  assertEquals(cfg.dns?.resolvers, []);
   assertEquals(cfg.filter, []);
 });
 

@@ -8,6 +8,7 @@
  * Starting into Running.
  * @module
  */
+import type { DnsResolver } from "../engine/config.ts";
 import type { Logger } from "../engine/base/logger.ts";
 import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
@@ -124,6 +125,24 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   }
 
   /**
+   * Asks MagicDNS one question, as the LocalAPI's `dns-query` does (over "TCP", so the answer
+   * is not size-capped).
+   * @param query the DNS query bytes @param name the queried name, for its upstreams
+   * @returns the answer bytes and the resolvers the name goes to
+   * @throws {Error} "DNS manager not available" while there is no engine
+   */
+  async dnsQuery(
+    query: Uint8Array,
+    name: string,
+  ): Promise<{ answer: Uint8Array; resolvers: DnsResolver[] }> {
+    const engine = this.#engine;
+    if (engine === null) throw new Error("DNS manager not available");
+    const answer = await engine.dns.query(query, "tcp");
+    if (answer === null) throw new Error("DNS query dropped");
+    return { answer, resolvers: engine.dns.upstreamsFor(name) };
+  }
+
+  /**
    * Pings a peer.
    * @param ip the peer's Tailscale IP
    * @param kind disco, TSMP or ICMP
@@ -225,6 +244,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
       ExitNodeID: prefs.ExitNodeID,
       ExitNodeIP: prefs.ExitNodeIP,
       ShieldsUp: prefs.ShieldsUp,
+      CorpDNS: prefs.CorpDNS,
     };
     const prefsKey = JSON.stringify(ep);
     const from = this.#configFrom;

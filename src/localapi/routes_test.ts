@@ -17,6 +17,7 @@ import { LocalApiServer } from "./server.ts";
 const NO_DATA_PLANE: DataPlane = {
   ping: () => Promise.reject(new Error("no data plane in this test")),
   stats: () => null,
+  dnsQuery: () => Promise.reject(new Error("DNS manager not available")),
 };
 
 interface Rig {
@@ -227,6 +228,8 @@ Deno.test("LocalAPI whois, derpmap, profiles, debug: tailscaled's shapes and sta
     const [name, status, message] of [
       ["dns-config", 503, "no netmap"],
       ["dns-osconfig", 500, "getting OS base config is not supported"],
+      ["dns-query?name=peer", 500, "DNS manager not available"],
+      ["dns-query?name=peer&type=BOGUS", 400, "unknown DNS message type: BOGUS"],
     ] as const
   ) {
     const err = await assertRejects(() => r.client.call("GET", name), LocalApiClientError);

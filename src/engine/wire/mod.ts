@@ -21,6 +21,7 @@
  */
 
 export * from "./checksum.ts";
+export * from "./dns.ts";
 export * from "./icmpv4.ts";
 export * from "./icmpv6.ts";
 export * from "./ip.ts";
