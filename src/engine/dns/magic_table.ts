@@ -62,7 +62,8 @@ export class MagicTable {
       ...(cfg?.localDomains ?? []),
       ...routes.filter((r) => r.resolvers.length === 0).map((r) => r.suffix),
     ];
-    // Longest suffix first, so the most specific split-DNS route wins.
+    // Longest suffix first, so the most specific route wins. Routes without resolvers are
+    // local domains, which tsdns's forwarder never sees.
     this.#routes = routes.filter((r) => r.resolvers.length > 0)
       .sort((a, b) => b.suffix.length - a.suffix.length);
     const search = (cfg?.searchDomains ?? []).map(normalizeDnsName);
@@ -72,20 +73,20 @@ export class MagicTable {
   }
 
   /**
-   * The resolvers a name not answered locally goes to: the longest matching split-DNS route's,
-   * else the default resolvers (then the fallback ones); empty means the host's.
-   * @param name the queried name @returns the resolvers and the route suffix ("" for default)
+   * The resolvers a name goes to, as tsdns's forwarder picks them (and `dns-query` reports
+   * them, for tailnet names too): the longest matching split-DNS route, else the default
+   * resolvers. Control's FallbackResolvers are not defaults (tailscaled uses them only with
+   * an exit node).
+   * @param name the queried name
+   * @returns the resolvers; `host` when nothing was configured and the host's apply
    */
-  upstreamsFor(name: string): { suffix: string; resolvers: readonly DnsResolver[] } {
+  upstreamsFor(name: string): { resolvers: readonly DnsResolver[]; host: boolean } {
     const n = normalizeDnsName(name);
-    for (const r of this.#routes) if (within(n, r.suffix)) return r;
-    const cfg = this.config;
-    const def = cfg === null
-      ? []
-      : cfg.resolvers.length > 0
-      ? cfg.resolvers
-      : cfg.fallbackResolvers;
-    return { suffix: "", resolvers: def };
+    for (const r of this.#routes) {
+      if (within(n, r.suffix)) return { resolvers: r.resolvers, host: false };
+    }
+    const def = this.config?.resolvers ?? [];
+    return { resolvers: def, host: def.length === 0 };
   }
 
   /**

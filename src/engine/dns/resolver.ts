@@ -127,8 +127,8 @@ export class MagicDnsResolver {
    * @param name the name @returns the resolvers
    */
   upstreamsFor(name: string): DnsResolver[] {
-    const r = this.#table.upstreamsFor(name).resolvers;
-    if (r.length > 0) return [...r];
+    const u = this.#table.upstreamsFor(name);
+    if (!u.host) return [...u.resolvers];
     return (this.#opts.hostResolvers?.() ?? []).map((addr) => ({ addr, bootstrap: [] }));
   }
 
@@ -232,10 +232,10 @@ export class MagicDnsResolver {
     transport: DnsTransport,
   ): Promise<Uint8Array | null> {
     const st = this.stats;
-    const route = table.upstreamsFor(q.name).resolvers;
-    const addrs = route.length > 0
-      ? route.map((r) => r.addr)
-      : [...(this.#opts.hostResolvers?.() ?? [])];
+    const route = table.upstreamsFor(q.name);
+    const addrs = route.host
+      ? [...(this.#opts.hostResolvers?.() ?? [])]
+      : route.resolvers.map((r) => r.addr);
     const targets = addrs.map(parseResolverAddr).filter((t) => t !== null);
     if (targets.length === 0) {
       return this.#answer(header, q, DNS_RCODE.SERVFAIL, [], transport, query);
