@@ -103,6 +103,8 @@ export interface DnsHost {
   readonly name: string;
   /** Its addresses, as tailscaled lists them (IPv4 only when the node has one, see compileDns). */
   readonly addrs: readonly string[];
+  /** The addresses whose PTR names it: every address of a node, an extra record's value. */
+  readonly ptrAddrs: readonly string[];
 }
 
 /** The DNS configuration (from tailcfg.DNSConfig), for the 100.100.100.100 server. */

@@ -214,6 +214,7 @@ export class Engine implements AsyncDisposable {
       }),
       hostResolvers,
       log: opts.log.child("dns"),
+      clock: opts.clock,
     });
     this.#quad100 = new Quad100Service(() => this.#dns);
     this.#pipeline.setQuad100(this.#quad100);

@@ -207,8 +207,9 @@ const NODE_ATTR_MAGICDNS_AAAA = "magicdns-aaaa";
 /**
  * Types one tailcfg.DNSConfig and derives what MagicDNS serves, as ipnlocal's
  * `dnsConfigForNetmap` does: the hosts (self, peers, A/AAAA extra records; a node with an
- * IPv4 address is listed without its IPv6 ones unless control grants `magicdns-aaaa`) and,
- * with MagicDNS on, the root domains it is authoritative for.
+ * IPv4 address is answered without its IPv6 ones unless control grants `magicdns-aaaa`, but
+ * PTR names every address, as tailscaled 1.102) and, with MagicDNS on, the root domains it
+ * is authoritative for.
  * @param dns the DNSConfig JSON
  * @param nm the netmap, for the node names; null gives no hosts
  * @param acceptDns prefs' CorpDNS (`--accept-dns`)
@@ -227,7 +228,7 @@ export function compileDns(
     type: r.Type ?? "",
     value: r.Value,
   }));
-  const hosts = new Map<string, string[]>();
+  const hosts = new Map<string, { addrs: string[]; ptrAddrs: string[] }>();
   if (nm !== null) {
     const wantAaaa = nm.self.capabilities.includes(NODE_ATTR_MAGICDNS_AAAA);
     for (const node of [nm.self, ...nm.peers]) {
@@ -235,14 +236,18 @@ export function compileDns(
       const ips = node.addresses.map((a) => a.split("/")[0]);
       if (name === "" || ips.length === 0) continue;
       const have4 = ips.some((ip) => !ip.includes(":"));
-      hosts.set(name, ips.filter((ip) => !(ip.includes(":") && have4 && !wantAaaa)));
+      hosts.set(name, {
+        addrs: ips.filter((ip) => !(ip.includes(":") && have4 && !wantAaaa)),
+        ptrAddrs: ips,
+      });
     }
   }
   for (const r of extraRecords) {
     if (r.type !== "" && r.type !== "A" && r.type !== "AAAA") continue;
     if (tryPrefix(r.value) === null || r.value.includes("/")) continue;
     const name = r.name.toLowerCase();
-    hosts.set(name, [...(hosts.get(name) ?? []), r.value]);
+    const h = hosts.get(name) ?? { addrs: [], ptrAddrs: [] };
+    hosts.set(name, { addrs: [...h.addrs, r.value], ptrAddrs: [...h.ptrAddrs, r.value] });
   }
   const magicDns = dns.Proxied === true;
   const suffix = nm === null ? "" : magicDnsSuffix(nm.self.name).toLowerCase();
@@ -253,7 +258,7 @@ export function compileDns(
       ...Array.from({ length: 64 }, (_, i) => `${64 + i}.100.in-addr.arpa`),
     ]
     : [];
-  const hostList: DnsHost[] = [...hosts].map(([name, addrs]) => ({ name, addrs }));
+  const hostList: DnsHost[] = [...hosts].map(([name, h]) => ({ name, ...h }));
   return {
     magicDns,
     resolvers: acceptDns ? [...resolvers(dns.Resolvers), ...legacy] : [],

@@ -174,6 +174,12 @@ async function queryHost(port: number, query: Uint8Array, tcp: boolean): Promise
   }
 }
 
+/** Whether `v1.2.3` is older than major.minor. */
+function olderThan(version: string, [major, minor]: [number, number]): boolean {
+  const [a, b] = version.replace(/^v/, "").split(".").map(Number);
+  return a < major || (a === major && b < minor);
+}
+
 /** rcode and answer bodies, for comparing answers from different paths. */
 function summary(m: DnsMessage): string {
   return `${m.header.rcode}:${m.answers.map((a) => dnsRecordBody(a)).join(",")}`;
@@ -247,8 +253,8 @@ for (const release of TAILSCALE_RELEASES) {
           // tailscaled leaves peers' IPv6 out of MagicDNS unless control grants magicdns-aaaa.
           ["FQDN AAAA", fqdn, DNS_TYPE.AAAA, "0:"],
           ["PTR v4", ptrName(peer4), DNS_TYPE.PTR, `0:${fqdn}.`],
-          // Nor are they in its reverse map: NXDOMAIN, as the comparison below confirms.
-          ["PTR v6", ptrName(peer6), DNS_TYPE.PTR, "3:"],
+          // ...but since 1.102 its reverse map has them (1.98: NXDOMAIN).
+          ["PTR v6", ptrName(peer6), DNS_TYPE.PTR, `0:${fqdn}.`],
           ["extra record", EXTRA.name, DNS_TYPE.A, `0:${EXTRA.value}`],
           ["split over the host", "db.corp.test", DNS_TYPE.A, `0:${CORP_ANSWER}`],
           ["split through the tailnet", "db.via.test", DNS_TYPE.A, `0:${VIA_ANSWER}`],
@@ -271,6 +277,7 @@ for (const release of TAILSCALE_RELEASES) {
           [fqdn, "AAAA"],
           [ptrName(peer4), "PTR"],
           [ptrName(peer6), "PTR"],
+          [short, "A"],
           [EXTRA.name, "A"],
           ["db.corp.test", "A"],
           ["outside.example", "A"],
@@ -278,22 +285,39 @@ for (const release of TAILSCALE_RELEASES) {
           [fqdn, "TXT"],
           [fqdn, "NS"],
         ];
+        // We answer as tailscaled 1.102 does. Against 1.98 two known differences are
+        // allowed: its positive TTL was 600 s (now 5 s), and its PTR missed IPv6 addresses.
+        const before102 = olderThan(release.version, [1, 102]);
         for (const [name, type] of compared) {
           const ours = await tn.cli(["dns", "query", "--json", name, type]);
           assertEquals(ours.code, 0, `tailnet dns query ${name} ${type}: ${ours.stderr}`);
           const theirs = await ts1.cli(["dns", "query", "--json", name, type]);
           assertEquals(theirs.code, 0, `tailscale dns query ${name} ${type}: ${theirs.stderr}`);
+          const want = JSON.parse(theirs.stdout) as {
+            ResponseCode: string;
+            Answers?: { TTL: number }[];
+          };
+          if (before102 && name === ptrName(peer6)) {
+            assertEquals(want.ResponseCode, "RCodeNameError", "1.98: no PTR for IPv6");
+            continue;
+          }
+          if (before102 && name === short) {
+            // 1.98 forwards a bare name to the global resolver; 1.102 and we answer it.
+            assertEquals(want.Answers?.length, 1, "1.98: forwarded");
+            continue;
+          }
+          for (const a of want.Answers ?? []) if (before102 && a.TTL === 600) a.TTL = 5;
           assertEquals(
             JSON.parse(ours.stdout),
-            JSON.parse(theirs.stdout),
-            `dns query ${name} ${type}: ours vs tailscaled`,
+            want,
+            `dns query ${name} ${type}: ours vs tailscaled ${release.version}`,
           );
         }
         report(`tailnet dns query == tailscale dns query for ${compared.length} questions`);
         const text = await tn.cli(["dns", "query", short]);
         assertEquals(text.code, 0, text.stderr);
         assert(text.stdout.includes(`Response code: RCodeSuccess`), text.stdout);
-        assert(text.stdout.includes(`${short}.  600  ClassINET  TypeA  ${peer4}`), text.stdout);
+        assert(text.stdout.includes(`${short}.  5    ClassINET  TypeA  ${peer4}`), text.stdout);
         // The real CLI against our socket: its dns-query decodes our LocalAPI's answer, and its
         // dns status prints what ours does.
         const realCli = (args: string[]) =>

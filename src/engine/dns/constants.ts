@@ -5,8 +5,13 @@
 
 // Protocol (tailscaled's behaviour).
 
-/** TTL of every answer MagicDNS gives itself (tsdns `defaultTTL`, 600 s). */
-export const MAGIC_DNS_TTL_S = 600;
+/**
+ * TTL of MagicDNS's own positive answers (tsdns `defaultTTL`: 5 s since 1.102, so renames
+ * show quickly; 1.98 said 600 s).
+ */
+export const MAGIC_DNS_TTL_S = 5;
+/** TTL (and SOA timers) of the SOA record on negative answers (tsdns `negativeTTL`, RFC 2308). */
+export const MAGIC_DNS_NEGATIVE_TTL_S = 10;
 /** Upper bound on one forwarded query (tsdns `dnsQueryTimeout`). */
 export const FORWARD_TIMEOUT_MS = 10_000;
 /** Largest answer MagicDNS sends over UDP when the query carries a bigger EDNS size (tsdns `maxResponseBytes`). */

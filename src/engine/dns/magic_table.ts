@@ -4,9 +4,11 @@
  * name of 100.100.100.100, NXDOMAIN inside the domains it is authoritative for, and "not
  * ours" (forward it) for the rest. Pure: built from a {@linkcode DnsConfig}, no I/O.
  *
- * One addition to tailscaled: a single-label name that is not a host is tried with each
- * search domain and the tailnet's suffix, as the OS stub resolver would before asking
- * tailscaled, so `peer` answers as `peer.tailnet.test` does (the answer keeps the asked name).
+ * As tailscaled 1.102 (which the older 1.98 differs from): a node's short name (its name
+ * without the MagicDNS suffix) answers when MagicDNS is on; PTR names every address of a
+ * node, IPv6 too; positive answers live 5 s; a negative answer in a domain MagicDNS is
+ * authoritative for carries that zone's SOA (RFC 2308, TTL 10 s). One addition: a single
+ * label is also tried under each search domain, as the OS stub resolver would.
  * @module
  */
 import type { DnsConfig, DnsResolver } from "../config.ts";
@@ -18,10 +20,18 @@ import {
   formatIpAddr,
   parseIpAddr,
 } from "../wire/mod.ts";
-import { DNS_SYMBOLIC_FQDN, MAGIC_DNS_TTL_S, QUAD100_V4, QUAD100_V6 } from "./constants.ts";
+import {
+  DNS_SYMBOLIC_FQDN,
+  MAGIC_DNS_NEGATIVE_TTL_S,
+  MAGIC_DNS_TTL_S,
+  QUAD100_V4,
+  QUAD100_V6,
+} from "./constants.ts";
 
-/** MagicDNS's own answer, or null: not ours, forward the query. */
-export type LocalAnswer = { rcode: number; answers: DnsResource[] } | null;
+/** MagicDNS's own answer (answer and authority records), or null: not ours, forward it. */
+export type LocalAnswer =
+  | { rcode: number; answers: DnsResource[]; authorities: DnsResource[] }
+  | null;
 
 const RDNS_V4 = ".in-addr.arpa";
 const RDNS_V6 = ".ip6.arpa";
@@ -52,7 +62,7 @@ export class MagicTable {
     this.config = cfg;
     for (const h of cfg?.hosts ?? []) {
       this.#hosts.set(h.name, h.addrs);
-      for (const a of h.addrs) if (!this.#ipToHost.has(a)) this.#ipToHost.set(a, h.name);
+      for (const a of h.ptrAddrs) if (!this.#ipToHost.has(a)) this.#ipToHost.set(a, h.name);
     }
     const routes = (cfg?.routes ?? []).map((r) => ({
       suffix: normalizeDnsName(r.suffix),
@@ -66,10 +76,11 @@ export class MagicTable {
     // local domains, which tsdns's forwarder never sees.
     this.#routes = routes.filter((r) => r.resolvers.length > 0)
       .sort((a, b) => b.suffix.length - a.suffix.length);
-    const search = (cfg?.searchDomains ?? []).map(normalizeDnsName);
+    // The MagicDNS suffix first (localDomains[0], set only with MagicDNS on), then the
+    // search domains.
     const magic = cfg?.localDomains[0];
-    if (magic !== undefined && !search.includes(magic)) search.push(magic);
-    this.#search = search;
+    const search = (cfg?.searchDomains ?? []).map(normalizeDnsName);
+    this.#search = magic === undefined ? search : [magic, ...search.filter((d) => d !== magic)];
   }
 
   /**
@@ -108,9 +119,25 @@ export class MagicTable {
   /**
    * MagicDNS's answer to one question, or null to forward it.
    * @param qname the question's name (as parsed) @param qtype its type
-   * @returns rcode and answer records, or null
+   * @param wallNowS Unix seconds, the SOA serial of negative answers
+   * @returns rcode, answer and authority records, or null
    */
-  lookup(qname: string, qtype: number): LocalAnswer {
+  lookup(qname: string, qtype: number, wallNowS = 0): LocalAnswer {
+    const a = this.#lookup(qname, qtype);
+    if (a === null) return null;
+    // RFC 2308: a negative answer in our zone carries its SOA, bounding negative caching.
+    const negative = a.rcode === DNS_RCODE.NXDOMAIN ||
+      (a.rcode === DNS_RCODE.NOERROR && a.answers.length === 0 &&
+        (qtype === DNS_TYPE.A || qtype === DNS_TYPE.AAAA || qtype === DNS_TYPE.ALL));
+    const zone = negative ? this.#zoneOf(normalizeDnsName(qname)) : undefined;
+    return { ...a, authorities: zone === undefined ? [] : [soaRecord(zone, wallNowS)] };
+  }
+
+  #zoneOf(name: string): string | undefined {
+    return this.#local.find((d) => within(name, d));
+  }
+
+  #lookup(qname: string, qtype: number): { rcode: number; answers: DnsResource[] } | null {
     const name = normalizeDnsName(qname);
     if (qtype === DNS_TYPE.PTR) return this.#reverse(qname, name);
     if (within(name, "onion")) return { rcode: DNS_RCODE.NXDOMAIN, answers: [] };
@@ -146,7 +173,7 @@ export class MagicTable {
     }
   }
 
-  #reverse(qname: string, name: string): LocalAnswer {
+  #reverse(qname: string, name: string): { rcode: number; answers: DnsResource[] } | null {
     // RFC 6763's Bonjour browse names are never ours.
     if (/^(b|db|r|dr|lb)\._dns-sd\._udp\./.test(name)) return null;
     const ip = reverseNameToIp(name);
@@ -160,8 +187,29 @@ export class MagicTable {
   }
 }
 
-function ok(answers: DnsResource[]): LocalAnswer {
+function ok(answers: DnsResource[]): { rcode: number; answers: DnsResource[] } {
   return { rcode: DNS_RCODE.NOERROR, answers };
+}
+
+/** tsdns `marshalSOA`: only the TTLs mean anything; the serial is the time. */
+function soaRecord(zone: string, wallNowS: number): DnsResource {
+  const t = MAGIC_DNS_NEGATIVE_TTL_S;
+  return {
+    name: zone,
+    type: DNS_TYPE.SOA,
+    class: DNS_CLASS_INET,
+    ttl: t,
+    data: {
+      kind: "soa",
+      mname: zone,
+      rname: zone,
+      serial: wallNowS >>> 0,
+      refresh: t,
+      retry: t,
+      expire: t,
+      minimum: t,
+    },
+  };
 }
 
 function addrRecord(qname: string, ip: string): DnsResource {

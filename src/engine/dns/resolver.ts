@@ -14,6 +14,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
+import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
 import type { DnsConfig, DnsResolver } from "../config.ts";
 import {
   DNS_HEADER_LEN,
@@ -50,6 +51,8 @@ export interface MagicDnsResolverOptions {
   log?: Logger;
   /** Per-query forwarding timeout; default {@linkcode FORWARD_TIMEOUT_MS}. */
   forwardTimeoutMs?: number;
+  /** Wall-clock time (the SOA serial of negative answers); default the system clock's. */
+  clock?: Pick<Clock, "wallNow">;
 }
 
 /** How a query reached us: over UDP answers are size-limited. */
@@ -95,6 +98,10 @@ export class MagicDnsResolver {
   /** @param opts upstream transport, host resolvers, logger */
   constructor(opts: MagicDnsResolverOptions) {
     this.#opts = opts;
+  }
+
+  #wallNowMs(): number {
+    return (this.#opts.clock ?? SYSTEM_CLOCK).wallNow();
   }
 
   /** The table in force. */
@@ -158,10 +165,18 @@ export class MagicDnsResolver {
     const q = msg.questions[0];
     if (q === undefined) return this.#answer(header, null, DNS_RCODE.FORMERR, [], transport, query);
     const table = this.#table;
-    const local = table.lookup(q.name, q.type);
+    const local = table.lookup(q.name, q.type, Math.floor(this.#wallNowMs() / 1000));
     if (local !== null) {
       st.local++;
-      return this.#answer(header, q, local.rcode, local.answers, transport, query);
+      return this.#answer(
+        header,
+        q,
+        local.rcode,
+        local.answers,
+        transport,
+        query,
+        local.authorities,
+      );
     }
     return await this.#forward(table, header, q, query, transport);
   }
@@ -178,6 +193,7 @@ export class MagicDnsResolver {
     answers: DnsMessage["answers"],
     transport: DnsTransport,
     query: Uint8Array,
+    authorities: DnsMessage["authorities"] = [],
   ): Uint8Array {
     this.stats.rcodes[RCODE_KEYS[rcode] ?? String(rcode)] =
       (this.stats.rcodes[RCODE_KEYS[rcode] ?? String(rcode)] ?? 0) + 1;
@@ -194,7 +210,7 @@ export class MagicDnsResolver {
       },
       questions: q === null ? [] : [q],
       answers: rcode === DNS_RCODE.NOERROR ? answers : [],
-      authorities: [],
+      authorities,
       additionals: [],
     }, { compress: answers.length > 1 });
     return transport === "udp" ? this.#fit(out, query) : out;
