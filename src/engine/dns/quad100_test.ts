@@ -1,0 +1,72 @@
+import { assertEquals } from "../base/testing/assert.ts";
+import { DNS_TYPE, dnsQuery, dnsRecordBody, parseDnsMessage } from "../wire/dns.ts";
+import { inspectIp, newIpInfo, parseIpAddr, parseUdp } from "../wire/mod.ts";
+import { Quad100Service, udpPacket } from "./quad100.ts";
+import { MagicDnsResolver } from "./resolver.ts";
+
+function service() {
+  const r = new MagicDnsResolver({ upstream: { exchange: () => Promise.reject(new Error("x")) } });
+  r.setConfig({
+    magicDns: true,
+    resolvers: [],
+    fallbackResolvers: [],
+    routes: [],
+    searchDomains: [],
+    certDomains: [],
+    extraRecords: [],
+    hosts: [{ name: "peer.tailnet.test", addrs: ["100.64.0.2"], ptrAddrs: ["100.64.0.2"] }],
+    localDomains: ["tailnet.test"],
+    acceptDns: true,
+  });
+  return new Quad100Service(() => r);
+}
+
+function deliver(s: Quad100Service, packet: Uint8Array): Promise<Uint8Array> {
+  const info = newIpInfo();
+  if (!inspectIp(packet, 0, packet.length, info)) throw new Error("bad packet");
+  return new Promise((resolve) => s.inbound(packet, info, resolve));
+}
+
+Deno.test("Quad100Service answers a UDP query to 100.100.100.100:53 from 100.100.100.100:53", async () => {
+  const s = service();
+  for (
+    const [client, quad] of [["100.64.0.1", "100.100.100.100"], [
+      "fd7a:115c:a1e0::1",
+      "fd7a:115c:a1e0::53",
+    ]]
+  ) {
+    const query = udpPacket(
+      parseIpAddr(client),
+      40000,
+      parseIpAddr(quad),
+      53,
+      dnsQuery(3, "peer.tailnet.test", DNS_TYPE.A),
+    );
+    const reply = await deliver(s, query);
+    const info = newIpInfo();
+    assertEquals(inspectIp(reply, 0, reply.length, info), true);
+    const src = parseIpAddr(quad), dst = parseIpAddr(client);
+    const udp = parseUdp(reply, info.payloadOff, info.payloadEnd, { src, dst });
+    assertEquals([udp.srcPort, udp.dstPort], [53, 40000]);
+    const m = parseDnsMessage(udp.payload);
+    assertEquals([m.header.id, dnsRecordBody(m.answers[0])], [3, "100.64.0.2"]);
+  }
+  assertEquals(s.stats.udpQueries, 2);
+});
+
+Deno.test("Quad100Service drops what is not UDP to port 53, and answers nothing for dropped queries", () => {
+  const s = service();
+  const other = udpPacket(
+    parseIpAddr("100.64.0.1"),
+    1,
+    parseIpAddr("100.100.100.100"),
+    54,
+    new Uint8Array(12),
+  );
+  const info = newIpInfo();
+  inspectIp(other, 0, other.length, info);
+  s.inbound(other, info, () => {
+    throw new Error("no reply expected");
+  });
+  assertEquals(s.stats.notDns, 1);
+});
