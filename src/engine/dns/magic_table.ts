@@ -11,7 +11,7 @@
  * label is also tried under each search domain, as the OS stub resolver would.
  * @module
  */
-import type { DnsConfig, DnsResolver } from "../config.ts";
+import type { DnsConfig, DnsResolver } from "./config.ts";
 import {
   DNS_CLASS_INET,
   DNS_RCODE,

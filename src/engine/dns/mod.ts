@@ -21,6 +21,7 @@
  * @module
  */
 export * from "./constants.ts";
+export type { DnsConfig, DnsHost, DnsRecord, DnsResolver, DnsRoute } from "./config.ts";
 export { DnsHostListener, type DnsHostListenerOptions } from "./host_listener.ts";
 export { type LocalAnswer, MagicTable, normalizeDnsName, reverseNameToIp } from "./magic_table.ts";
 export { Quad100Service, type Quad100Stats, udpPacket } from "./quad100.ts";

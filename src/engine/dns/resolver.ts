@@ -15,7 +15,7 @@
  */
 import type { Logger } from "../base/logger.ts";
 import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
-import type { DnsConfig, DnsResolver } from "../config.ts";
+import type { DnsConfig, DnsResolver } from "./config.ts";
 import {
   DNS_HEADER_LEN,
   DNS_RCODE,

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../base/testing/assert.ts";
 import { toHex } from "../base/bytes.ts";
-import type { DnsConfig } from "../config.ts";
+import type { DnsConfig } from "./config.ts";
 import {
   DNS_RCODE,
   DNS_TYPE,
