@@ -26,6 +26,7 @@ import {
   parseResolvConf,
   Quad100Service,
   type Quad100Stats,
+  Quad100TcpServer,
 } from "./dns/mod.ts";
 import type { RegionConnector, RegionStatus } from "./derp/regions.ts";
 import { PingTimeoutError } from "./disco/ping_tracker.ts";
@@ -46,7 +47,8 @@ import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipelin
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
 import type { ForwarderOptions } from "./stack/forwarder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
-import { parseIpAddr } from "./wire/ip_addr.ts";
+import { formatIpAddrAt, parseIpAddr } from "./wire/ip_addr.ts";
+import { inspectIp, newIpInfo } from "./wire/ip.ts";
 
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
@@ -130,7 +132,7 @@ export interface EngineStats {
   /** What became of outbound packets (the stack's and the engine's own). */
   outbound: OutboundStats;
   /** MagicDNS: the resolver's counters and the 100.100.100.100 service's. */
-  dns: DnsStats & { quad100: Quad100Stats };
+  dns: DnsStats & { quad100: Quad100Stats & { tcpAnswered: number } };
 }
 
 /** Per-peer data-plane state for status. */
@@ -155,6 +157,7 @@ export class Engine implements AsyncDisposable {
   readonly #pinger: IpPinger;
   readonly #dns: MagicDnsResolver;
   readonly #quad100: Quad100Service;
+  readonly #quad100Tcp: Quad100TcpServer;
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
@@ -216,7 +219,20 @@ export class Engine implements AsyncDisposable {
       log: opts.log.child("dns"),
       clock: opts.clock,
     });
-    this.#quad100 = new Quad100Service(() => this.#dns);
+    this.#quad100Tcp = new Quad100TcpServer({
+      resolver: () => this.#dns,
+      clock: opts.clock,
+      // Our own stack asking (the proxies, dial()) gets the answer back directly; a peer
+      // through WireGuard.
+      output: (packet) => {
+        const info = newIpInfo();
+        if (!inspectIp(packet, 0, packet.length, info)) return;
+        const dst = formatIpAddrAt(packet, info.dstOff, info.addrLen);
+        if (this.#selfAddrs.has(dst)) this.#stack.stack.inputParsed(packet, info);
+        else this.#pipeline.outboundPacket(packet);
+      },
+    });
+    this.#quad100 = new Quad100Service(() => this.#dns, this.#quad100Tcp);
     this.#pipeline.setQuad100(this.#quad100);
     this.#device.start();
   }
@@ -372,7 +388,10 @@ export class Engine implements AsyncDisposable {
       derp: this.#magic.derpStats(),
       inbound: structuredClone(this.#pipeline.inboundStats),
       outbound: structuredClone(this.#pipeline.outboundStats),
-      dns: { ...structuredClone(this.#dns.stats), quad100: { ...this.#quad100.stats } },
+      dns: {
+        ...structuredClone(this.#dns.stats),
+        quad100: { ...this.#quad100.stats, tcpAnswered: this.#quad100Tcp.answered },
+      },
     };
   }
 
@@ -454,6 +473,7 @@ export class Engine implements AsyncDisposable {
     this.#closed = true;
     this.#pinger.close();
     this.#dns.close();
+    this.#quad100Tcp.close();
     await this.#stack.close();
     await this.#device.close();
     await this.#magic.closeAsync();

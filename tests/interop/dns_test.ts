@@ -9,8 +9,8 @@
  *   third server listens, so our forwarder must go through the tailnet to reach it;
  * - the global nameserver at 127.0.0.3:53, for every other name.
  *
- * Checked: through our SOCKS5 (UDP ASSOCIATE to 100.100.100.100:53) the peer's FQDN and short
- * name, PTR of its IPv4 and IPv6 addresses, the extra record, both split domains and an
+ * Checked: through our SOCKS5 (UDP ASSOCIATE to 100.100.100.100:53, and CONNECT for DNS over
+ * TCP) the peer's FQDN and short name, PTR of its IPv4 and IPv6 addresses, the extra record, both split domains and an
  * outside name answer as expected; `tailnet dns query --json` gives the same answers as
  * `tailscale dns query --json` on the real node for each (tailnet names, PTR, extra record,
  * split domains, outside name, a missing tailnet name, a type tailscaled leaves unanswered);
@@ -35,6 +35,7 @@ import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { tailscaleBin } from "../lab/paths.ts";
 import { runCommand } from "../lab/run_command.ts";
+import { socks5Connect } from "../lab/socks5.ts";
 
 function report(line: string): void {
   // deno-lint-ignore no-console -- what was resolved, and by whom, is this test's output
@@ -267,7 +268,22 @@ for (const release of TAILSCALE_RELEASES) {
           assertEquals(summary(m), want, `SOCKS5 ${what} (${name})`);
           assertEquals(m.header.id, 7, `${what}: id echoed`);
         }
-        report(`${socksCases.length} queries through our SOCKS5 to 100.100.100.100:53 answered`);
+        // TCP to 100.100.100.100:53 through SOCKS5 CONNECT: two queries on one connection.
+        const tcp = await socks5Connect(`127.0.0.1:${socksPort}`, "100.100.100.100", 53);
+        try {
+          for (const [name, want] of [[fqdn, `0:${peer4}`], ["db.via.test", `0:${VIA_ANSWER}`]]) {
+            const q = dnsQuery(21, name, DNS_TYPE.A);
+            await tcp.write(new Uint8Array([q.length >> 8, q.length & 0xff, ...q]));
+            const len = await readN(tcp, 2);
+            const m = parseDnsMessage(await readN(tcp, (len[0] << 8) | len[1]));
+            assertEquals(summary(m), want, `TCP via SOCKS5 CONNECT: ${name}`);
+          }
+        } finally {
+          tcp.close();
+        }
+        report(
+          `${socksCases.length} UDP and 2 TCP queries through our SOCKS5 to 100.100.100.100:53 answered`,
+        );
         assert(via.queries > 0, "the via.test server was asked (through the peer)");
         assert(corp.queries > 0 && global.queries > 0, "corp and global servers were asked");
 

@@ -25,6 +25,7 @@ export type { DnsConfig, DnsHost, DnsRecord, DnsResolver, DnsRoute } from "./con
 export { DnsHostListener, type DnsHostListenerOptions } from "./host_listener.ts";
 export { type LocalAnswer, MagicTable, normalizeDnsName, reverseNameToIp } from "./magic_table.ts";
 export { Quad100Service, type Quad100Stats, udpPacket } from "./quad100.ts";
+export { type Quad100TcpOptions, Quad100TcpServer } from "./quad100_tcp.ts";
 export { parseResolvConf } from "./resolv_conf.ts";
 export {
   type DnsStats,

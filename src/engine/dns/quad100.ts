@@ -1,13 +1,15 @@
 /**
- * 100.100.100.100:53 over UDP inside the tailnet: the pipeline's 100.100.100.100 slot hands
- * each packet here; a UDP query to port 53 goes to the resolver and the answer goes back as
- * an IP packet from 100.100.100.100:53 (or fd7a:115c:a1e0::53). Anything else addressed to the
- * service (other ports, TCP, ICMP) is dropped and counted.
+ * 100.100.100.100:53 inside the tailnet: the pipeline's 100.100.100.100 slot hands each packet
+ * here. A UDP query to port 53 goes to the resolver and the answer goes back as an IP packet
+ * from 100.100.100.100:53 (or fd7a:115c:a1e0::53); TCP goes to the service's own small stack
+ * ({@linkcode Quad100TcpServer}, which answers port 53 and resets others). Anything else
+ * (UDP to other ports, ICMP) is dropped and counted.
  * @module
  */
 import {
   emitIpHeader,
   emitUdp,
+  IP_PROTO_TCP,
   IP_PROTO_UDP,
   type IpInfo,
   isUdp,
@@ -18,12 +20,15 @@ import {
 } from "../wire/mod.ts";
 import { DNS_PORT } from "./constants.ts";
 import type { MagicDnsResolver } from "./resolver.ts";
+import type { Quad100TcpServer } from "./quad100_tcp.ts";
 
 /** Packets the service did not answer, by reason. */
 export interface Quad100Stats {
   /** UDP queries taken. */
   udpQueries: number;
-  /** Not UDP to port 53 (TCP is not served yet). */
+  /** TCP packets handed to the TCP server. */
+  tcpPackets: number;
+  /** Neither UDP to port 53 nor TCP. */
   notDns: number;
   /** Queries the resolver dropped. */
   unanswered: number;
@@ -32,12 +37,14 @@ export interface Quad100Stats {
 /** The 100.100.100.100 service (fits the pipeline's `LocalService` by shape). */
 export class Quad100Service {
   /** Counters. */
-  readonly stats: Quad100Stats = { udpQueries: 0, notDns: 0, unanswered: 0 };
+  readonly stats: Quad100Stats = { udpQueries: 0, tcpPackets: 0, notDns: 0, unanswered: 0 };
   readonly #resolver: () => MagicDnsResolver;
+  readonly #tcp: Quad100TcpServer | null;
 
-  /** @param resolver the current resolver */
-  constructor(resolver: () => MagicDnsResolver) {
+  /** @param resolver the current resolver @param tcp the TCP server, or null for UDP only */
+  constructor(resolver: () => MagicDnsResolver, tcp: Quad100TcpServer | null = null) {
     this.#resolver = resolver;
+    this.#tcp = tcp;
   }
 
   /**
@@ -46,6 +53,11 @@ export class Quad100Service {
    */
   inbound(packet: Uint8Array, info: Readonly<IpInfo>, reply: (packet: Uint8Array) => void): void {
     const off = info.payloadOff;
+    if (info.protocol === IP_PROTO_TCP && this.#tcp !== null) {
+      this.stats.tcpPackets++;
+      this.#tcp.input(packet, info);
+      return;
+    }
     if (
       info.protocol !== IP_PROTO_UDP || info.fragment || !isUdp(packet, off, info.payloadEnd) ||
       udpDstPort(packet, off) !== DNS_PORT
