@@ -377,6 +377,67 @@ for (const release of TAILSCALE_RELEASES) {
         const looped = await queryHost(dnsPort, loop, true);
         assertEquals([looped.header.id, looped.header.rcode], [12, DNS_RCODE.FORMERR]);
         report(`--dns-listen answered ${hostCases} queries (UDP and TCP) and 2 malformed ones`);
+
+        // A flood: 3012 datagrams of junk and 1000 valid queries for outside names at
+        // once. Each is answered or dropped and counted; the daemon keeps answering.
+        const flood = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+        const to = { transport: "udp" as const, hostname: "127.0.0.1", port: dnsPort };
+        let seed = 0x2545f491;
+        const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+        // Shorter than a header first (dropped and counted), then random lengths.
+        for (let i = 0; i < 12; i++) await flood.send(new Uint8Array(i).fill(0xa5), to);
+        for (let i = 0; i < 3000; i++) {
+          const junk = Uint8Array.from({ length: Math.floor(rnd() * 600) }, () => rnd() * 256);
+          await flood.send(junk, to);
+        }
+        for (let i = 0; i < 1000; i++) {
+          await flood.send(dnsQuery(i, `n${i}.outside.example`, DNS_TYPE.A), to);
+        }
+        flood.close();
+        assertEquals(
+          summary(await queryHost(dnsPort, dnsQuery(13, fqdn, DNS_TYPE.A), false)),
+          `0:${peer4}`,
+          "answers after the flood",
+        );
+        // The kernel drops what the socket buffer cannot hold; every datagram that reached the
+        // resolver ends in exactly one answer (counted by rcode) or one counted drop.
+        type DnsStatsJson = {
+          queries: number;
+          rcodes: Record<string, number>;
+          drops: Record<string, number>;
+        };
+        let dns: DnsStatsJson | null = null;
+        const sum = (o: Record<string, number>) => Object.values(o).reduce((x, y) => x + y, 0);
+        await waitFor("every query answered or counted as dropped", async () => {
+          const stats = await runCommand("curl", {
+            args: [
+              "-s",
+              "--unix-socket",
+              tn.socket,
+              "http://local-tailscaled.sock/localapi/v0/engine-stats",
+            ],
+          }, 10_000);
+          dns = (JSON.parse(stats.stdout) as { dns: DnsStatsJson }).dns;
+          return dns.queries === sum(dns.rcodes) + sum(dns.drops);
+        }, { timeoutMs: 20_000, intervalMs: 500 });
+        const d = dns as DnsStatsJson | null;
+        assert(d !== null && d.rcodes.FORMERR > 100, `junk answered FORMERR: ${JSON.stringify(d)}`);
+        assert(d.drops.short > 0, "short datagrams dropped and counted");
+        report(
+          `flood of 3012 junk and 1000 valid datagrams: ${d.queries} reached the resolver; rcodes ${
+            JSON.stringify(d.rcodes)
+          }, drops ${JSON.stringify(d.drops)}`,
+        );
+
+        // Live on a netmap change: a node that joins now resolves without a restart.
+        const ts2 = await lab.addTailscaled();
+        const ts2Name = (await ts2.status()).Self.DNSName.replace(/\.$/, "");
+        const ts2Ip = (await ts2.ips()).find((i) => i.includes("."))!;
+        await waitFor(`${ts2Name} resolves once it joins`, async () => {
+          const m = await ask(ts2Name, DNS_TYPE.A);
+          return summary(m) === `0:${ts2Ip}`;
+        }, { timeoutMs: 30_000, intervalMs: 500 });
+        report(`a node joining later (${ts2Name}) resolved without a restart`);
       } finally {
         await via.close();
         await corp.close();
