@@ -65,7 +65,9 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
                      Enabled, ServerURL, AuthKey (a key or file:PATH), Hostname,
                      acceptRoutes, acceptDNS, AdvertiseRoutes, ShieldsUp, Locked, ...,
                      merged over the saved prefs; the node logs in with no 'up'. The
-                     LocalAPI's reload-config applies a changed file.
+                     LocalAPI's reload-config applies a changed file. Beyond tailscaled:
+                     "LocalDNSRecords": [{"Name", "Type": "A"|"AAAA"|"", "Value"}]
+                     adds names MagicDNS answers on this node alone.
   --verbose N        log verbosity: 0, 1 or 2`,
   async run(args, ctx) {
     const { values } = parseFlags(args, DAEMON_FLAGS);
@@ -149,6 +151,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     const reloadConfig = configPath === null ? undefined : async () => {
       const c = await loadConfigFile(configPath);
       await applyConfig(backend, c);
+      engineLink.setLocalDnsRecords(c.localDnsRecords ?? []);
       log.info(`config reloaded from ${configPath}`);
     };
     const deps = { backend, version: TAILNET_VERSION, dataPlane: engineLink, reloadConfig };
@@ -178,6 +181,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     log.info(`LocalAPI socket: ${server.socketPath}`);
     log.info(`try: tailnet --socket ${server.socketPath} status`);
     // A state file that cannot be read keeps the daemon serving NoState, config or not.
+    if (config !== null) engineLink.setLocalDnsRecords(config.localDnsRecords ?? []);
     if (config !== null && backend.healthy) {
       await applyConfig(backend, config);
       log.info(`config: ${configPath}`);

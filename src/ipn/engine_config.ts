@@ -27,6 +27,7 @@
 import type {
   DnsConfig,
   DnsHost,
+  DnsRecord,
   DnsResolver,
   EngineConfig,
   FilterCapGrant,
@@ -69,6 +70,8 @@ export type EnginePrefs = Pick<
 export interface EngineConfigExtras {
   /** The daemon's `--port` (0: pick one). */
   listenPort?: number;
+  /** Names MagicDNS answers on this node alone (the config file's `LocalDNSRecords`). */
+  localDnsRecords?: readonly DnsRecord[];
 }
 
 /** Go's filter default when a rule lists no protocols. */
@@ -106,7 +109,7 @@ export function engineConfig(
     derpMap: nm.derpMap,
     filter: nm.packetFilter.map(compileFilterRule),
     // MagicDNS answers the tailnet's names even when control sent no DNS config (ipnlocal).
-    dns: compileDns(nm.dns ?? {}, nm, prefs.CorpDNS),
+    dns: compileDns(nm.dns ?? {}, nm, prefs.CorpDNS, extras.localDnsRecords),
     shieldsUp: prefs.ShieldsUp,
     listenPort: extras.listenPort ?? 0,
   };
@@ -213,12 +216,14 @@ const NODE_ATTR_MAGICDNS_AAAA = "magicdns-aaaa";
  * @param dns the DNSConfig JSON
  * @param nm the netmap, for the node names; null gives no hosts
  * @param acceptDns prefs' CorpDNS (`--accept-dns`)
+ * @param localRecords this node's own records (config file), served after control's
  * @returns the typed config
  */
 export function compileDns(
   dns: Readonly<DnsConfigJson>,
   nm: Pick<NetworkMap, "self" | "peers"> | null = null,
   acceptDns = true,
+  localRecords: readonly DnsRecord[] = [],
 ): DnsConfig {
   const resolvers = (rs: readonly DnsResolverJson[] | null | undefined): DnsResolver[] =>
     (rs ?? []).map((r) => ({ addr: r.Addr, bootstrap: [...(r.BootstrapResolution ?? [])] }));
@@ -242,7 +247,7 @@ export function compileDns(
       });
     }
   }
-  for (const r of extraRecords) {
+  for (const r of [...extraRecords, ...localRecords]) {
     if (r.type !== "" && r.type !== "A" && r.type !== "AAAA") continue;
     if (tryPrefix(r.value) === null || r.value.includes("/")) continue;
     const name = r.name.toLowerCase();

@@ -8,7 +8,7 @@
  * Starting into Running.
  * @module
  */
-import type { DnsResolver } from "../engine/config.ts";
+import type { DnsRecord, DnsResolver } from "../engine/config.ts";
 import type { Logger } from "../engine/base/logger.ts";
 import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
@@ -63,6 +63,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   #engineKey: NodePrivate | null = null;
   /** What the engine's config was computed from, to skip a reconfig when neither changed. */
   #configFrom: { nm: NetworkMap; prefs: string } | null = null;
+  #localDnsRecords: readonly DnsRecord[] = [];
   #unwatch: (() => void) | null = null;
   #closing: Promise<void> = Promise.resolve();
   /** Engines dropped but not yet closed: a new one waits for them to free the UDP port. */
@@ -122,6 +123,17 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   listenUdp(port = 0): UdpSocket {
     if (this.#engine === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
     return this.#engine.stack.listenUdp(port);
+  }
+
+  /**
+   * Sets the names MagicDNS answers on this node alone (the daemon's config file
+   * `LocalDNSRecords`), applied at once.
+   * @param records name, type and address of each
+   */
+  setLocalDnsRecords(records: readonly DnsRecord[]): void {
+    this.#localDnsRecords = records;
+    this.#configFrom = null;
+    this.#sync();
   }
 
   /**
@@ -250,7 +262,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
     const from = this.#configFrom;
     if (from !== null && from.nm === nm && from.prefs === prefsKey) return;
     this.#configFrom = { nm, prefs: prefsKey };
-    this.#engine.reconfig(engineConfig(ep, nm));
+    this.#engine.reconfig(engineConfig(ep, nm, { localDnsRecords: this.#localDnsRecords }));
   }
 
   #dropEngine(): Promise<void> {

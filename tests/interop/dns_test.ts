@@ -226,8 +226,24 @@ for (const release of TAILSCALE_RELEASES) {
         const peer6 = peerIps.find((i) => i.includes(":"))!;
         assertEquals(peer4, "100.64.0.1", "headscale numbers the first node 100.64.0.1");
         const socksPort = freePort(), dnsPort = freePort();
+        // The config file adds a name for this node alone (tailnet's LocalDNSRecords).
+        const configDir = await Deno.makeTempDir({ prefix: "tailnet-dns-test-" });
+        const configFile = `${configDir}/tailnet.json`;
+        await Deno.writeTextFile(
+          configFile,
+          JSON.stringify({
+            Version: "alpha0",
+            Locked: false,
+            Enabled: false,
+            LocalDNSRecords: [{ Name: "nas.home.arpa", Type: "A", Value: "192.168.7.7" }],
+          }),
+        );
         await using tn = await TailnetDaemon.create({
-          args: [`--socks5-server=127.0.0.1:${socksPort}`, `--dns-listen=127.0.0.1:${dnsPort}`],
+          args: [
+            `--socks5-server=127.0.0.1:${socksPort}`,
+            `--dns-listen=127.0.0.1:${dnsPort}`,
+            `--config=${configFile}`,
+          ],
         });
         await tn.up(lab.controlUrl, lab.authKey, "tn1");
         const st = await ts1.status();
@@ -262,6 +278,7 @@ for (const release of TAILSCALE_RELEASES) {
           ["global", "outside.example", DNS_TYPE.A, `0:${GLOBAL_ANSWER}`],
           ["missing tailnet name", "nobody.tailnet.test", DNS_TYPE.A, "3:"],
           ["NS of a tailnet name", fqdn, DNS_TYPE.NS, "4:"],
+          ["local record from the config file", "nas.home.arpa", DNS_TYPE.A, "0:192.168.7.7"],
         ];
         for (const [what, name, type, want] of socksCases) {
           const m = await ask(name, type);
@@ -438,6 +455,7 @@ for (const release of TAILSCALE_RELEASES) {
           return summary(m) === `0:${ts2Ip}`;
         }, { timeoutMs: 30_000, intervalMs: 500 });
         report(`a node joining later (${ts2Name}) resolved without a restart`);
+        await Deno.remove(configDir, { recursive: true });
       } finally {
         await via.close();
         await corp.close();
