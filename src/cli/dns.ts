@@ -6,7 +6,8 @@
  * @module
  */
 import { UsageError } from "../engine/base/errors.ts";
-import { dnsRcodeName, dnsRecordBody, dnsTypeName, parseDnsMessage } from "../engine/wire/dns.ts";
+import { parseDnsMessage } from "../engine/wire/dns.ts";
+import { dnsRcodeName, dnsRecordBody, dnsTypeName } from "../engine/wire/dns_text.ts";
 import { LocalApiClient, LocalApiClientError } from "../localapi/client.ts";
 import { type Command, type CommandContext, parseGoFlags } from "./command.ts";
 

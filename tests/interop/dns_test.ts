@@ -25,10 +25,10 @@ import {
   DNS_TYPE,
   type DnsMessage,
   dnsQuery,
-  dnsRecordBody,
   emitDnsMessage,
   parseDnsMessage,
 } from "../../src/engine/wire/dns.ts";
+import { dnsRecordBody } from "../../src/engine/wire/dns_text.ts";
 import { closedPort as freePort } from "../../src/engine/proxy/testing/loopback.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";

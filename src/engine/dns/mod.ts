@@ -13,7 +13,7 @@
  * r.setConfig({
  *   magicDns: true, resolvers: [], fallbackResolvers: [], routes: [], searchDomains: [],
  *   certDomains: [], extraRecords: [], acceptDns: true, localDomains: ["tailnet.test"],
- *   hosts: [{ name: "peer.tailnet.test", addrs: ["100.64.0.2"] }],
+ *   hosts: [{ name: "peer.tailnet.test", addrs: ["100.64.0.2"], ptrAddrs: ["100.64.0.2"] }],
  * });
  * const a = parseDnsMessage((await r.query(dnsQuery(1, "peer.tailnet.test", 1), "udp"))!);
  * if (a.answers.length !== 1 || r.resolve("peer") !== "100.64.0.2") throw new Error("answer");

@@ -1,5 +1,6 @@
 import { assertEquals } from "../base/testing/assert.ts";
-import { DNS_TYPE, dnsQuery, dnsRecordBody, parseDnsMessage } from "../wire/dns.ts";
+import { DNS_TYPE, dnsQuery, parseDnsMessage } from "../wire/dns.ts";
+import { dnsRecordBody } from "../wire/dns_text.ts";
 import { inspectIp, newIpInfo, parseIpAddr, parseUdp } from "../wire/mod.ts";
 import { Quad100Service, udpPacket } from "./quad100.ts";
 import { Quad100TcpServer } from "./quad100_tcp.ts";

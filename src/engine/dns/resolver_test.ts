@@ -5,11 +5,11 @@ import {
   DNS_RCODE,
   DNS_TYPE,
   dnsQuery,
-  dnsRecordBody,
   emitDnsMessage,
   emptyDnsHeader,
   parseDnsMessage,
 } from "../wire/dns.ts";
+import { dnsRecordBody } from "../wire/dns_text.ts";
 import { TAILSCALED_1102, TAILSCALED_1102_SOA_SERIAL } from "../wire/testing/dns_captures.ts";
 import { type DnsUpstream, MagicDnsResolver } from "./resolver.ts";
 import { MAX_INFLIGHT_FORWARDS } from "./constants.ts";

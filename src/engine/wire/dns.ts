@@ -25,13 +25,10 @@
  */
 import { readU16be, readU32be } from "../base/bytes.ts";
 import { ParseError } from "../base/errors.ts";
+import { dnsNameLabels, readDnsName } from "./dns_name.ts";
 
 /** Fixed header length. */
 export const DNS_HEADER_LEN = 12;
-/** Largest name on the wire, length bytes and final zero included (RFC 1035 §2.3.4). */
-export const DNS_MAX_NAME_LEN = 255;
-/** Largest label. */
-export const DNS_MAX_LABEL_LEN = 63;
 /** Largest DNS message (TCP's length prefix is 16 bits). */
 export const DNS_MAX_MESSAGE_LEN = 65535;
 /** Largest UDP answer without EDNS (RFC 1035 §4.2.1). */
@@ -66,67 +63,6 @@ export const DNS_RCODE = Object.freeze({
   NOTIMP: 4,
   REFUSED: 5,
 });
-
-const TYPE_NAMES: ReadonlyMap<number, string> = new Map([
-  [1, "A"],
-  [2, "NS"],
-  [5, "CNAME"],
-  [6, "SOA"],
-  [11, "WKS"],
-  [12, "PTR"],
-  [13, "HINFO"],
-  [14, "MINFO"],
-  [15, "MX"],
-  [16, "TXT"],
-  [28, "AAAA"],
-  [33, "SRV"],
-  [41, "OPT"],
-  [252, "AXFR"],
-  [255, "ALL"],
-]);
-
-const RCODE_NAMES: readonly string[] = [
-  "RCodeSuccess",
-  "RCodeFormatError",
-  "RCodeServerFailure",
-  "RCodeNameError",
-  "RCodeNotImplemented",
-  "RCodeRefused",
-];
-
-/**
- * A record type's name as Go's dnsmessage prints it without its `Type` prefix (`A`,
- * `AAAA`), or `TYPE<n>` for one it does not know.
- * @param type the type number @returns the name
- * @example
- * ```ts
- * import { dnsTypeName } from "./dns.ts";
- * if (dnsTypeName(28) !== "AAAA" || dnsTypeName(99) !== "TYPE99") throw new Error("name");
- * ```
- */
-export function dnsTypeName(type: number): string {
-  return TYPE_NAMES.get(type) ?? `TYPE${type}`;
-}
-
-/**
- * The type number for a name ({@linkcode dnsTypeName}'s inverse, any case), or null.
- * @param name e.g. `aaaa` @returns the number or null
- */
-export function dnsTypeFromName(name: string): number | null {
-  const up = name.trim().toUpperCase();
-  for (const [n, s] of TYPE_NAMES) if (s === up) return n;
-  const m = /^TYPE(\d{1,5})$/.exec(up);
-  return m && Number(m[1]) <= 0xffff ? Number(m[1]) : null;
-}
-
-/**
- * A response code as Go's `dnsmessage.RCode.String()` prints it (`RCodeSuccess`,
- * `RCodeNameError`), or its number for others.
- * @param rcode 0-15 @returns the name
- */
-export function dnsRcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? String(rcode);
-}
 
 /** The header fields (flags unpacked). */
 export interface DnsHeader {
@@ -257,7 +193,7 @@ export function parseDnsMessage(b: Uint8Array): DnsMessage {
   let off = DNS_HEADER_LEN;
   const questions: DnsQuestion[] = [];
   for (let i = 0; i < qd; i++) {
-    const n = readName(b, off);
+    const n = readDnsName(b, off);
     off = n.end;
     if (off + 4 > b.length) fail(`question ${i} cut short`, off);
     questions.push({ name: n.name, type: readU16be(b, off), class: readU16be(b, off + 2) });
@@ -279,7 +215,7 @@ export function parseDnsMessage(b: Uint8Array): DnsMessage {
 }
 
 function readResource(b: Uint8Array, off: number): { rr: DnsResource; end: number } {
-  const n = readName(b, off);
+  const n = readDnsName(b, off);
   let p = n.end;
   if (p + 10 > b.length) fail("record header cut short", p);
   const type = readU16be(b, p), cls = readU16be(b, p + 2), ttl = readU32be(b, p + 4);
@@ -293,7 +229,7 @@ function readResource(b: Uint8Array, off: number): { rr: DnsResource; end: numbe
 function readData(b: Uint8Array, type: number, p: number, end: number): DnsRecordData {
   const len = end - p;
   const nameIn = (at: number): { name: string; end: number } => {
-    const n = readName(b, at);
+    const n = readDnsName(b, at);
     if (n.end > end) fail("name runs past its record", at);
     return n;
   };
@@ -369,96 +305,6 @@ function latin1(b: Uint8Array, from: number, to: number): string {
   let s = "";
   for (let i = from; i < to; i++) s += String.fromCharCode(b[i]);
   return s;
-}
-
-/**
- * Reads a possibly compressed name at `off`.
- * @returns the name and the offset after it in the record (after the first pointer, if any)
- */
-function readName(b: Uint8Array, off: number): { name: string; end: number } {
-  const labels: string[] = [];
-  let p = off;
-  let end = -1;
-  let wire = 1; // the final zero byte
-  // A pointer may only go back, before the lowest place this name has been read from, so a
-  // chain of pointers ends: each one moves strictly down the message.
-  let floor = off;
-  for (;;) {
-    if (p >= b.length) fail("name runs past the message", p);
-    const l = b[p];
-    if (l === 0) {
-      if (end < 0) end = p + 1;
-      break;
-    }
-    const top = l & 0xc0;
-    if (top === 0xc0) {
-      if (p + 1 >= b.length) fail("compression pointer cut short", p);
-      const target = ((l & 0x3f) << 8) | b[p + 1];
-      if (target >= floor) fail(`compression pointer to ${target} does not point back`, p);
-      if (end < 0) end = p + 2;
-      floor = target;
-      p = target;
-      continue;
-    }
-    if (top !== 0) fail(`label type 0x${top.toString(16)}`, p);
-    if (p + 1 + l > b.length) fail("label runs past the message", p);
-    wire += 1 + l;
-    if (wire > DNS_MAX_NAME_LEN) fail(`name longer than ${DNS_MAX_NAME_LEN} bytes`, p);
-    labels.push(escapeLabel(b, p + 1, p + 1 + l));
-    p += 1 + l;
-  }
-  return { name: labels.join("."), end };
-}
-
-function escapeLabel(b: Uint8Array, from: number, to: number): string {
-  let s = "";
-  for (let i = from; i < to; i++) {
-    const c = b[i];
-    if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) s += String.fromCharCode(c);
-    else s += "\\" + String(c).padStart(3, "0");
-  }
-  return s;
-}
-
-/**
- * A name's labels as bytes: presentation text (no final dot needed, `\DDD` and `\c` escapes).
- * @param name e.g. `peer.tailnet.test` or `peer.tailnet.test.` @returns the labels
- * @throws {RangeError} on an empty label, a label over 63 bytes, a name over 255, a bad escape
- */
-export function dnsNameLabels(name: string): Uint8Array[] {
-  if (name === "" || name === ".") return [];
-  const text = name.endsWith(".") && !name.endsWith("\\.") ? name.slice(0, -1) : name;
-  const labels: Uint8Array[] = [];
-  let cur: number[] = [];
-  let wire = 1;
-  const close = () => {
-    if (cur.length === 0) throw new RangeError(`Cannot encode DNS name ${name}: empty label`);
-    if (cur.length > DNS_MAX_LABEL_LEN) {
-      throw new RangeError(`Cannot encode DNS name ${name}: label of ${cur.length} bytes`);
-    }
-    wire += 1 + cur.length;
-    labels.push(new Uint8Array(cur));
-    cur = [];
-  };
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 0x2e) {
-      close();
-    } else if (ch === 0x5c) {
-      const d = /^\d{3}/.exec(text.slice(i + 1, i + 4));
-      if (d !== null && Number(d[0]) <= 255) {
-        cur.push(Number(d[0]));
-        i += 3;
-      } else if (i + 1 < text.length) {
-        cur.push(text.charCodeAt(++i) & 0xff);
-      } else throw new RangeError(`Cannot encode DNS name ${name}: trailing backslash`);
-    } else if (ch > 0xff) {
-      throw new RangeError(`Cannot encode DNS name ${name}: character U+${ch.toString(16)}`);
-    } else cur.push(ch);
-  }
-  close();
-  if (wire > DNS_MAX_NAME_LEN) throw new RangeError(`Cannot encode DNS name ${name}: too long`);
-  return labels;
 }
 
 /** A growing output buffer with name compression. */
@@ -641,42 +487,4 @@ export function dnsQuery(id: number, name: string, type: number): Uint8Array {
     authorities: [],
     additionals: [],
   });
-}
-
-/**
- * A record's data as `tailscale dns query` prints it in the Body column.
- * @param rr the record @returns the text
- */
-export function dnsRecordBody(rr: DnsResource): string {
-  const d = rr.data;
-  switch (d.kind) {
-    case "a":
-      return Array.from(d.addr).join(".");
-    case "aaaa": {
-      // Go's netip form: the longest run of two or more zero groups becomes "::".
-      const g: string[] = [];
-      for (let i = 0; i < 16; i += 2) g.push(((d.addr[i] << 8) | d.addr[i + 1]).toString(16));
-      let best = -1, bestLen = 1;
-      for (let i = 0; i < 8;) {
-        let j = i;
-        while (j < 8 && g[j] === "0") j++;
-        if (j - i > bestLen) [best, bestLen] = [i, j - i];
-        i = j > i ? j : i + 1;
-      }
-      if (best < 0) return g.join(":");
-      return g.slice(0, best).join(":") + "::" + g.slice(best + bestLen).join(":");
-    }
-    case "name":
-      return d.name + ".";
-    case "mx":
-      return `${d.exchange}. (Priority=${d.preference})`;
-    case "srv":
-      return `Target=${d.target}., Port=${d.port}, Priority=${d.priority}, Weight=${d.weight}`;
-    case "txt":
-      return "[" + d.strings.map((s) => JSON.stringify(s)).join(" ") + "]";
-    case "soa":
-      return `${d.mname}. ${d.rname}. ${d.serial}`;
-    case "opaque":
-      return Array.from(d.bytes, (x) => x.toString(16).padStart(2, "0")).join("");
-  }
 }

@@ -4,14 +4,13 @@ import { ParseError } from "../base/errors.ts";
 import {
   DNS_RCODE,
   DNS_TYPE,
-  dnsNameLabels,
   dnsQuery,
-  dnsRecordBody,
-  dnsTypeFromName,
   emitDnsMessage,
   parseDnsHeader,
   parseDnsMessage,
 } from "./dns.ts";
+import { dnsRecordBody, dnsTypeFromName } from "./dns_text.ts";
+import { dnsNameLabels } from "./dns_name.ts";
 import {
   TAILSCALED_1102,
   TAILSCALED_1102_SOA_SERIAL,
