@@ -14,7 +14,7 @@ import type { Hostinfo } from "./engine/control/types.ts";
 import type { PingKind, PingResult } from "./engine/engine.ts";
 import { PING_TIMEOUT_MS } from "./engine/ping/constants.ts";
 import { generatePrivate, publicOf } from "./engine/key/keys.ts";
-import { NetmapResolver } from "./engine/proxy/netmap_resolver.ts";
+import type { Resolver } from "./engine/proxy/netmap_resolver.ts";
 import { ProxyServers, type ProxyServersOptions } from "./engine/proxy/mod.ts";
 import type { StackConn, TcpListener, UdpSocket } from "./engine/stack/mod.ts";
 import { Backend } from "./ipn/backend.ts";
@@ -98,7 +98,7 @@ export class TailnetNode implements AsyncDisposable {
   readonly stateLocation: string;
   /** The proxies asked for in {@linkcode TailnetNodeOptions.proxies}, or null. */
   readonly proxies: ProxyServers | null;
-  readonly #resolver: NetmapResolver;
+  readonly #resolver: Resolver;
   #closed = false;
 
   private constructor(
@@ -111,7 +111,7 @@ export class TailnetNode implements AsyncDisposable {
     this.link = link;
     this.stateLocation = stateLocation;
     this.proxies = proxies;
-    this.#resolver = new NetmapResolver(() => backend.netmap);
+    this.#resolver = magicDnsNames(link);
   }
 
   /**
@@ -165,6 +165,7 @@ export class TailnetNode implements AsyncDisposable {
           ...opts.proxies,
           tailnet: link,
           netmap: () => backend.netmap,
+          resolver: magicDnsNames(link),
           log,
         });
       } catch (err) {
@@ -342,4 +343,9 @@ export function osHostinfo(): Hostinfo {
     Package: "tailnet",
     GoArch: arch,
   };
+}
+
+/** Tailnet names as the engine's MagicDNS resolver knows them (none while there is no engine). */
+function magicDnsNames(link: EngineLink): Resolver {
+  return { resolve: (host) => link.engine?.dns.resolve(host) ?? null };
 }

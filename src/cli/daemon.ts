@@ -10,6 +10,7 @@ import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
 import { localApiRoutes } from "../localapi/routes.ts";
 import { parseListenAddr } from "../engine/proxy/mod.ts";
+import { DnsHostListener } from "../engine/dns/mod.ts";
 import { DEFAULT_LISTEN_PORT } from "../engine/magicsock/constants.ts";
 import { TailnetNode } from "../node.ts";
 import { TAILNET_VERSION } from "../version.ts";
@@ -33,11 +34,12 @@ const DAEMON_FLAGS = {
   port: { type: "string" },
   "socks5-server": { type: "string" },
   "outbound-http-proxy-listen": { type: "string" },
+  "dns-listen": { type: "string" },
   config: { type: "string" },
   verbose: { type: "string" },
 } as const;
 
-const PROXY_FLAGS = ["socks5-server", "outbound-http-proxy-listen"] as const;
+const PROXY_FLAGS = ["socks5-server", "outbound-http-proxy-listen", "dns-listen"] as const;
 
 /** The `daemon` command. */
 export const daemonCommand: Command = {
@@ -57,11 +59,15 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
                      The SOCKS5 proxy takes clients without credentials from loopback only;
                      TAILNET_SOCKS5_USER and TAILNET_SOCKS5_PASSWORD (both) make every client
                      authenticate (RFC 1929) instead, from any address.
+  --dns-listen ADDR  serve MagicDNS (what 100.100.100.100 answers) on the host, UDP and TCP,
+                     e.g. 127.0.0.1:5353 for 'dig @127.0.0.1 -p 5353 peer.tailnet'
   --config FILE      tailscaled's declarative config ("version": "alpha0", JSON or HuJSON):
                      Enabled, ServerURL, AuthKey (a key or file:PATH), Hostname,
                      acceptRoutes, acceptDNS, AdvertiseRoutes, ShieldsUp, Locked, ...,
                      merged over the saved prefs; the node logs in with no 'up'. The
-                     LocalAPI's reload-config applies a changed file.
+                     LocalAPI's reload-config applies a changed file. Beyond tailscaled:
+                     "LocalDNSRecords": [{"Name", "Type": "A"|"AAAA"|"", "Value"}]
+                     adds names MagicDNS answers on this node alone.
   --verbose N        log verbosity: 0, 1 or 2`,
   async run(args, ctx) {
     const { values } = parseFlags(args, DAEMON_FLAGS);
@@ -144,10 +150,20 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     const reloadConfig = configPath === null ? undefined : async () => {
       const c = await loadConfigFile(configPath);
       await applyConfig(backend, c);
+      engineLink.setLocalDnsRecords(c.localDnsRecords ?? []);
       log.info(`config reloaded from ${configPath}`);
     };
     const deps = { backend, version: TAILNET_VERSION, dataPlane: engineLink, reloadConfig };
     for (const [name, handler] of localApiRoutes(deps)) routes.set(name, handler);
+    const dnsListenFlag = values["dns-listen"];
+    await using dnsListener = dnsListenFlag === undefined ? null : DnsHostListener.listen({
+      ...parseListenAddr("dns-listen", dnsListenFlag),
+      resolver: () => engineLink.engine?.dns ?? null,
+      log: log.child("dns-listen"),
+    });
+    if (dnsListener !== null) {
+      log.info(`MagicDNS on ${dnsListener.addr.hostname}:${dnsListener.addr.port} (UDP and TCP)`);
+    }
     const proxies = node.proxies;
     if (proxies?.socks5) {
       log.info(`SOCKS5 server on ${proxies.socks5.addr.hostname}:${proxies.socks5.addr.port}`);
@@ -164,6 +180,7 @@ Runs the node in the foreground and serves the LocalAPI that the other commands 
     log.info(`LocalAPI socket: ${server.socketPath}`);
     log.info(`try: tailnet --socket ${server.socketPath} status`);
     // A state file that cannot be read keeps the daemon serving NoState, config or not.
+    if (config !== null) engineLink.setLocalDnsRecords(config.localDnsRecords ?? []);
     if (config !== null && backend.healthy) {
       await applyConfig(backend, config);
       log.info(`config: ${configPath}`);

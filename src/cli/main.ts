@@ -65,6 +65,11 @@ const BUILT: readonly CommandEntry[] = [
     load: async () => (await import("./ip.ts")).ipCommand,
   },
   {
+    name: "dns",
+    summary: "Diagnose the internal DNS forwarder",
+    load: async () => (await import("./dns.ts")).dnsCommand,
+  },
+  {
     name: "ping",
     summary: "Ping a host at the Tailscale layer, see how it routed",
     load: async () => (await import("./ping.ts")).pingCommand,

@@ -10,6 +10,10 @@
 import type { DerpMap } from "./control/types.ts";
 import type { DiscoPublic, NodePublic } from "./key/keys.ts";
 import type { FilterRule } from "./filter/rules.ts";
+import type { IpPrefix } from "./wire/ip_addr.ts";
+import type { DnsConfig } from "./dns/config.ts";
+
+export type { DnsConfig, DnsHost, DnsRecord, DnsResolver, DnsRoute } from "./dns/config.ts";
 
 /** One peer as the data plane needs it. */
 export interface PeerConfig {
@@ -33,50 +37,6 @@ export interface PeerConfig {
 }
 
 export type { FilterCapGrant, FilterDestination, FilterRule, PortRange } from "./filter/rules.ts";
-
-/** One DNS resolver (dnstype.Resolver). */
-export interface DnsResolver {
-  /** `ip`, `ip:port` or a DoH URL. */
-  readonly addr: string;
-  /** IPs for a DoH host name. */
-  readonly bootstrap: readonly string[];
-}
-
-/** One split-DNS route. */
-export interface DnsRoute {
-  /** The DNS suffix, without a trailing dot (`corp.example`). */
-  readonly suffix: string;
-  /** Its resolvers; empty means MagicDNS answers it itself. */
-  readonly resolvers: readonly DnsResolver[];
-}
-
-/** One extra record MagicDNS serves. */
-export interface DnsRecord {
-  /** The name, without a trailing dot. */
-  readonly name: string;
-  /** `A`, `AAAA`, or "" (inferred from the value). */
-  readonly type: string;
-  /** The value (an IP for A/AAAA). */
-  readonly value: string;
-}
-
-/** The DNS configuration (from tailcfg.DNSConfig), for the 100.100.100.100 server. */
-export interface DnsConfig {
-  /** Whether MagicDNS is on. */
-  readonly magicDns: boolean;
-  /** Default upstream resolvers. */
-  readonly resolvers: readonly DnsResolver[];
-  /** Resolvers when there are no others. */
-  readonly fallbackResolvers: readonly DnsResolver[];
-  /** Split DNS routes. */
-  readonly routes: readonly DnsRoute[];
-  /** Search domains. */
-  readonly searchDomains: readonly string[];
-  /** Domains to request TLS certificates for. */
-  readonly certDomains: readonly string[];
-  /** Extra records. */
-  readonly extraRecords: readonly DnsRecord[];
-}
 
 /** Everything the data plane is set to. */
 export interface EngineConfig {

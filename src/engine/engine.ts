@@ -19,6 +19,15 @@ import type { Clock } from "./base/clock.ts";
 import type { Logger } from "./base/logger.ts";
 import { EMPTY_ENGINE_CONFIG, type EngineConfig, type PeerConfig } from "./config.ts";
 import type { DialOptions } from "./derp/dial.ts";
+import {
+  type DnsStats,
+  MagicDnsResolver,
+  NodeUpstream,
+  parseResolvConf,
+  Quad100Service,
+  type Quad100Stats,
+  Quad100TcpServer,
+} from "./dns/mod.ts";
 import type { RegionConnector, RegionStatus } from "./derp/regions.ts";
 import { PingTimeoutError } from "./disco/ping_tracker.ts";
 import {
@@ -50,7 +59,8 @@ import { type FilterConfig, type FilterStats, StatefulFilter } from "./filter/fi
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
 import type { ForwarderOptions } from "./stack/forwarder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
-import { parseIpAddr } from "./wire/ip_addr.ts";
+import { formatIpAddrAt, parseIpAddr } from "./wire/ip_addr.ts";
+import { inspectIp, newIpInfo } from "./wire/ip.ts";
 
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
@@ -125,6 +135,11 @@ export interface EngineOptions {
    * (a DERP-only engine, as most unit tests build, measures nothing).
    */
   netcheck?: boolean;
+  /**
+   * The host's DNS resolvers, for names no route or global resolver claims; default the
+   * `nameserver` lines of /etc/resolv.conf, read when the engine starts.
+   */
+  hostResolvers?: () => readonly string[];
 }
 
 /** A snapshot of the engine's counters (see {@linkcode Engine.stats}). */
@@ -141,6 +156,8 @@ export interface EngineStats {
   outbound: OutboundStats;
   /** The packet filter's verdicts by reason (its drops are the pipeline's `filtered`). */
   filter: FilterStats;
+  /** MagicDNS: the resolver's counters and the 100.100.100.100 service's. */
+  dns: DnsStats & { quad100: Quad100Stats & { tcpAnswered: number } };
 }
 
 /** Per-peer data-plane state for status. */
@@ -164,6 +181,9 @@ export class Engine implements AsyncDisposable {
   readonly #nodePublic: NodePublic;
   readonly #pinger: IpPinger;
   readonly #filter = new StatefulFilter();
+  readonly #dns: MagicDnsResolver;
+  readonly #quad100: Quad100Service;
+  readonly #quad100Tcp: Quad100TcpServer;
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
@@ -221,6 +241,31 @@ export class Engine implements AsyncDisposable {
     });
     // Default deny until the first reconfig says which addresses are ours, as tailscaled.
     this.#pipeline.setFilter(this.#filter);
+    const hostResolvers = opts.hostResolvers ?? readHostResolvers();
+    this.#dns = new MagicDnsResolver({
+      upstream: new NodeUpstream({
+        stack: this.#stack,
+        viaTailnet: (ip) => this.#peersByIp.has(ip),
+      }),
+      hostResolvers,
+      log: opts.log.child("dns"),
+      clock: opts.clock,
+    });
+    this.#quad100Tcp = new Quad100TcpServer({
+      resolver: () => this.#dns,
+      clock: opts.clock,
+      // Our own stack asking (the proxies, dial()) gets the answer back directly; a peer
+      // through WireGuard.
+      output: (packet) => {
+        const info = newIpInfo();
+        if (!inspectIp(packet, 0, packet.length, info)) return;
+        const dst = formatIpAddrAt(packet, info.dstOff, info.addrLen);
+        if (this.#selfAddrs.has(dst)) this.#stack.stack.inputParsed(packet, info);
+        else this.#pipeline.outboundPacket(packet);
+      },
+    });
+    this.#quad100 = new Quad100Service(() => this.#dns, this.#quad100Tcp);
+    this.#pipeline.setQuad100(this.#quad100);
     this.#device.start();
     if (opts.netcheck ?? (opts.listenPort !== undefined && opts.listenPort !== null)) {
       this.#netcheck = this.#startNetcheck();
@@ -285,6 +330,11 @@ export class Engine implements AsyncDisposable {
     return { ...this.#netInfo };
   }
 
+  /** MagicDNS: the resolver behind 100.100.100.100, the proxies and `dial()`. */
+  get dns(): MagicDnsResolver {
+    return this.#dns;
+  }
+
   /** Our disco public key (sent to control in MapRequests). */
   get discoPublic(): DiscoPublic {
     return this.#magic.discoPublic;
@@ -344,7 +394,7 @@ export class Engine implements AsyncDisposable {
    * Applies a new config: our addresses (stack and responder), WireGuard peers with their
    * AllowedIPs (updated in place, so live sessions survive), disco keys, the DERP map and
    * each peer's home region; the packet filter's rules and shields-up (live: flows we opened
-   * keep passing). DNS is kept in {@linkcode Engine.config} for the slot that will use it.
+   * keep passing); MagicDNS's names and routes.
    * @param cfg the config, from `ipn/engine_config.ts`
    */
   reconfig(cfg: EngineConfig): void {
@@ -364,6 +414,7 @@ export class Engine implements AsyncDisposable {
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
     }
     this.#peersByIp = byIp;
+    this.#dns.setConfig(cfg.dns);
     // Paths first: WireGuard's peers point at the path layer's endpoints.
     const removed = this.#magic.reconfig(cfg.derpMap, cfg.peers);
     if (this.#magic.derpMap !== null) this.#netcheck?.start();
@@ -442,6 +493,10 @@ export class Engine implements AsyncDisposable {
       inbound: structuredClone(this.#pipeline.inboundStats),
       outbound: structuredClone(this.#pipeline.outboundStats),
       filter: structuredClone(this.#filter.stats),
+      dns: {
+        ...structuredClone(this.#dns.stats),
+        quad100: { ...this.#quad100.stats, tcpAnswered: this.#quad100Tcp.answered },
+      },
     };
   }
 
@@ -523,6 +578,8 @@ export class Engine implements AsyncDisposable {
     this.#closed = true;
     this.#netcheck?.close();
     this.#pinger.close();
+    this.#dns.close();
+    this.#quad100Tcp.close();
     await this.#stack.close();
     await this.#device.close();
     await this.#magic.closeAsync();
@@ -568,4 +625,15 @@ function filterConfig(cfg: EngineConfig): FilterConfig {
       Object.entries(cfg.filterCapHolders).map(([cap, holders]) => [cap, addrs(holders)]),
     ),
   };
+}
+
+/** The host's resolvers from /etc/resolv.conf, read once; none when it cannot be read. */
+function readHostResolvers(): () => readonly string[] {
+  let list: readonly string[] = [];
+  try {
+    list = parseResolvConf(Deno.readTextFileSync("/etc/resolv.conf"));
+  } catch {
+    // No resolv.conf (or no permission): names outside the tailnet get SERVFAIL.
+  }
+  return () => list;
 }

@@ -14,7 +14,8 @@
  * 5. the stack.
  *
  * Outbound, from the stack and the engine's own pings and replies: parse, the filter slot,
- * WireGuard.
+ * then the 100.100.100.100 slot for packets to that address (the node's own proxies and
+ * `dial()` asking MagicDNS; its answers go back into the stack), else WireGuard.
  * @module
  */
 import type { NodePublic } from "./key/keys.ts";
@@ -99,6 +100,8 @@ export interface InboundStats {
 export interface OutboundStats {
   /** Handed to WireGuard, which took them. */
   sent: number;
+  /** Taken by the 100.100.100.100 service (from our own stack). */
+  quad100: number;
   /** Dropped by the pipeline or refused by WireGuard (the sum of `drops`). */
   dropped: number;
   /** Drops by reason. */
@@ -148,6 +151,7 @@ export class PacketPipeline {
   /** Outbound counters. */
   readonly outboundStats: OutboundStats = {
     sent: 0,
+    quad100: 0,
     dropped: 0,
     drops: { malformed: 0, filtered: 0, notSent: 0 },
   };
@@ -155,6 +159,11 @@ export class PacketPipeline {
   // Two scratches: an inbound packet's stack input may send (a reply) before it returns.
   readonly #in: IpInfo = newIpInfo();
   readonly #out: IpInfo = newIpInfo();
+  readonly #loop: IpInfo = newIpInfo();
+  // The service's answers to our own stack go straight back into it.
+  readonly #replyToStack = (packet: Uint8Array) => {
+    if (inspectIp(packet, 0, packet.length, this.#loop)) this.#t.stackInput(packet, this.#loop);
+  };
   readonly #reply = (packet: Uint8Array) => {
     this.outboundPacket(packet);
   };
@@ -242,6 +251,7 @@ export class PacketPipeline {
    */
   outbound(buf: Uint8Array, off: number, len: number): boolean {
     if (!this.#check(buf, off, len)) return false;
+    if (this.#toQuad100(buf)) return true;
     return this.#sent(this.#t.send(buf, off, len));
   }
 
@@ -252,6 +262,7 @@ export class PacketPipeline {
    */
   outboundPacket(packet: Uint8Array): boolean {
     if (!this.#check(packet, 0, packet.length)) return false;
+    if (this.#toQuad100(packet)) return true;
     return this.#sent(this.#t.sendCopy(packet));
   }
 
@@ -268,6 +279,14 @@ export class PacketPipeline {
       st.dropped++;
       return false;
     }
+    return true;
+  }
+
+  /** Hands a checked outbound packet to the 100.100.100.100 slot when it is for it. */
+  #toQuad100(buf: Uint8Array): boolean {
+    if (this.#quad100 === null || !isQuad100(buf, this.#out)) return false;
+    this.outboundStats.quad100++;
+    this.#quad100.inbound(buf, this.#out, this.#replyToStack);
     return true;
   }
 

@@ -56,6 +56,21 @@ export interface ConfigAlpha0 {
   shieldsUp: OptBool;
   /** `{ "Check": bool, "Apply": bool|null }`. */
   autoUpdate?: { Check: boolean; Apply: boolean | null };
+  /**
+   * tailnet only (tailscaled has no such field): `LocalDNSRecords`, names MagicDNS answers on
+   * this node alone, in tailcfg.DNSRecord's shape (`{"Name", "Type": ""|"A"|"AAAA", "Value"}`).
+   */
+  localDnsRecords?: LocalDnsRecord[];
+}
+
+/** One `LocalDNSRecords` entry. */
+export interface LocalDnsRecord {
+  /** The name, without a trailing dot. */
+  name: string;
+  /** `A`, `AAAA` or "" (from the value). */
+  type: string;
+  /** The address. */
+  value: string;
 }
 
 /** A config file that cannot be read or decoded; the message is one line, naming the file. */
@@ -77,6 +92,7 @@ type FieldKind =
   | "strings"
   | "appconnector"
   | "autoupdate"
+  | "dnsrecords"
   | "notbuilt";
 
 /** ConfigVAlpha's JSON names (Go matches them case-insensitively) and how each decodes. */
@@ -103,6 +119,7 @@ const FIELDS: ReadonlyArray<readonly [jsonName: string, kind: FieldKind]> = [
   ["RunWebClient", "optbool"],
   ["ShieldsUp", "optbool"],
   ["AutoUpdate", "autoupdate"],
+  ["LocalDNSRecords", "dnsrecords"],
   ["ServeConfigTemp", "notbuilt"],
   ["StaticEndpoints", "notbuilt"],
 ];
@@ -194,6 +211,7 @@ export function parseConfig(text: string): ConfigAlpha0 {
     runWebClient: opt("RunWebClient"),
     shieldsUp: opt("ShieldsUp"),
     autoUpdate: values.get("AutoUpdate") as ConfigAlpha0["autoUpdate"],
+    localDnsRecords: values.get("LocalDNSRecords") as LocalDnsRecord[] | undefined,
   };
 }
 
@@ -371,10 +389,49 @@ function checkKind(name: string, kind: FieldKind, v: unknown): unknown {
       const o = objectWith(v, { Check: "boolean", Apply: "optbool" }, bad);
       return { Check: o.Check ?? false, Apply: o.Apply ?? null };
     }
+    case "dnsrecords":
+      if (v === null) return undefined;
+      if (!Array.isArray(v)) throw bad("a list of {Name, Type, Value}");
+      return v.map((r) => dnsRecord(name, r));
     case "notbuilt":
       if (v === null) return undefined;
       throw new ConfigFileError(`${name} is not built yet in this version of tailnet`);
   }
+}
+
+/** One `LocalDNSRecords` entry, checked: a DNS name, a known type, an address of that type. */
+function dnsRecord(field: string, r: unknown): LocalDnsRecord {
+  const bad = (why: string) =>
+    new ConfigFileError(`invalid value ${JSON.stringify(r)} in ${field}: ${why}`);
+  if (typeof r !== "object" || r === null || Array.isArray(r)) {
+    throw bad("want {Name, Type, Value}");
+  }
+  const byLower = new Map(["Name", "Type", "Value"].map((k) => [k.toLowerCase(), k]));
+  const o: Record<string, string> = {};
+  for (const [key, value] of Object.entries(r)) {
+    const k = byLower.get(key.toLowerCase());
+    if (k === undefined) throw new ConfigFileError(`json: unknown field ${JSON.stringify(key)}`);
+    if (typeof value !== "string") throw bad(`${k} must be a string`);
+    o[k] = value;
+  }
+  const name = (o.Name ?? "").replace(/\.$/, "");
+  const labels = name.split(".");
+  if (
+    name === "" || name.length > 253 ||
+    labels.some((l) => !/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l))
+  ) {
+    throw bad("Name must be a DNS name");
+  }
+  const type = (o.Type ?? "").toUpperCase();
+  if (type !== "" && type !== "A" && type !== "AAAA") throw bad("Type must be A, AAAA or empty");
+  const value = o.Value ?? "";
+  if (!isPrefixText(`${value}/${value.includes(":") ? 128 : 32}`)) {
+    throw bad("Value must be an IP address");
+  }
+  if ((type === "A" && value.includes(":")) || (type === "AAAA" && !value.includes(":"))) {
+    throw bad(`Value is not an ${type} address`);
+  }
+  return { name, type, value };
 }
 
 function objectWith(

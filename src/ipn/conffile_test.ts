@@ -91,3 +91,29 @@ Deno.test("loadConfigFile() names the file; configAuthKey() reads file: keys tri
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("parseConfig() reads tailnet's LocalDNSRecords and names a bad one", () => {
+  const c = parseConfig(`{"version": "alpha0", "LocalDNSRecords": [
+    {"Name": "nas.home.arpa.", "Type": "A", "Value": "192.168.7.7"},
+    {"name": "printer.home.arpa", "value": "fd00::7"},
+  ]}`);
+  assertEquals(c.localDnsRecords, [
+    { name: "nas.home.arpa", type: "A", value: "192.168.7.7" },
+    { name: "printer.home.arpa", type: "", value: "fd00::7" },
+  ]);
+  for (
+    const [bad, why] of [
+      [`{"Name": "a..b", "Value": "10.0.0.1"}`, "Name must be a DNS name"],
+      [`{"Name": "a", "Type": "TXT", "Value": "x"}`, "Type must be A, AAAA or empty"],
+      [`{"Name": "a", "Value": "10.0.0.0/8"}`, "Value must be an IP address"],
+      [`{"Name": "a", "Type": "AAAA", "Value": "10.0.0.1"}`, "Value is not an AAAA address"],
+      [`{"Name": "a", "Value": "10.0.0.1", "TTL": "5"}`, 'unknown field "TTL"'],
+    ]
+  ) {
+    assertThrows(
+      () => parseConfig(`{"version": "alpha0", "LocalDNSRecords": [${bad}]}`),
+      ConfigFileError,
+      why,
+    );
+  }
+});

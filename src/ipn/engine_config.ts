@@ -26,6 +26,8 @@
  */
 import type {
   DnsConfig,
+  DnsHost,
+  DnsRecord,
   DnsResolver,
   EngineConfig,
   FilterRule,
@@ -38,6 +40,7 @@ import type {
   NetworkMap,
 } from "../engine/control/mod.ts";
 import { compileFilterRules } from "../engine/filter/rules.ts";
+import { magicDnsSuffix } from "../engine/control/mod.ts";
 import { type DiscoPublic, type NodePublic, publicFromText } from "../engine/key/keys.ts";
 import {
   formatIpPrefix,
@@ -50,12 +53,17 @@ import type { Prefs } from "./prefs.ts";
 export type { EngineConfig, PeerConfig } from "../engine/config.ts";
 
 /** The prefs fields that shape the data plane. */
-export type EnginePrefs = Pick<Prefs, "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp">;
+export type EnginePrefs = Pick<
+  Prefs,
+  "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp" | "CorpDNS"
+>;
 
 /** Settings that are neither prefs nor netmap. */
 export interface EngineConfigExtras {
   /** The daemon's `--port` (0: pick one). */
   listenPort?: number;
+  /** Names MagicDNS answers on this node alone (the config file's `LocalDNSRecords`). */
+  localDnsRecords?: readonly DnsRecord[];
 }
 
 /**
@@ -85,7 +93,8 @@ export function engineConfig(
     filter: filter.rules,
     filterError: filter.error,
     filterCapHolders: capHolders(filter.rules, [nm.self, ...nm.peers]),
-    dns: nm.dns === null ? null : compileDns(nm.dns),
+    // MagicDNS answers the tailnet's names even when control sent no DNS config (ipnlocal).
+    dns: compileDns(nm.dns ?? {}, nm, prefs.CorpDNS, extras.localDnsRecords),
     shieldsUp: prefs.ShieldsUp,
     listenPort: extras.listenPort ?? 0,
   };
@@ -170,29 +179,81 @@ function capHolders(
   return out;
 }
 
+/** The node attribute that lets MagicDNS answer AAAA for nodes with an IPv4 address too. */
+const NODE_ATTR_MAGICDNS_AAAA = "magicdns-aaaa";
+
 /**
- * Types one tailcfg.DNSConfig.
+ * Types one tailcfg.DNSConfig and derives what MagicDNS serves, as ipnlocal's
+ * `dnsConfigForNetmap` does: the hosts (self, peers, A/AAAA extra records; a node with an
+ * IPv4 address is answered without its IPv6 ones unless control grants `magicdns-aaaa`, but
+ * PTR names every address, as tailscaled 1.102) and, with MagicDNS on, the root domains it
+ * is authoritative for.
  * @param dns the DNSConfig JSON
+ * @param nm the netmap, for the node names; null gives no hosts
+ * @param acceptDns prefs' CorpDNS (`--accept-dns`)
+ * @param localRecords this node's own records (config file), served after control's
  * @returns the typed config
  */
-export function compileDns(dns: Readonly<DnsConfigJson>): DnsConfig {
+export function compileDns(
+  dns: Readonly<DnsConfigJson>,
+  nm: Pick<NetworkMap, "self" | "peers"> | null = null,
+  acceptDns = true,
+  localRecords: readonly DnsRecord[] = [],
+): DnsConfig {
   const resolvers = (rs: readonly DnsResolverJson[] | null | undefined): DnsResolver[] =>
     (rs ?? []).map((r) => ({ addr: r.Addr, bootstrap: [...(r.BootstrapResolution ?? [])] }));
   const legacy = (dns.Nameservers ?? []).map((addr) => ({ addr, bootstrap: [] }));
+  const extraRecords = (dns.ExtraRecords ?? []).map((r) => ({
+    name: r.Name.replace(/\.$/, ""),
+    type: r.Type ?? "",
+    value: r.Value,
+  }));
+  const hosts = new Map<string, { addrs: string[]; ptrAddrs: string[] }>();
+  if (nm !== null) {
+    const wantAaaa = nm.self.capabilities.includes(NODE_ATTR_MAGICDNS_AAAA);
+    for (const node of [nm.self, ...nm.peers]) {
+      const name = node.name.replace(/\.$/, "").toLowerCase();
+      const ips = node.addresses.map((a) => a.split("/")[0]);
+      if (name === "" || ips.length === 0) continue;
+      const have4 = ips.some((ip) => !ip.includes(":"));
+      hosts.set(name, {
+        addrs: ips.filter((ip) => !(ip.includes(":") && have4 && !wantAaaa)),
+        ptrAddrs: ips,
+      });
+    }
+  }
+  for (const r of [...extraRecords, ...localRecords]) {
+    if (r.type !== "" && r.type !== "A" && r.type !== "AAAA") continue;
+    if (tryPrefix(r.value) === null || r.value.includes("/")) continue;
+    const name = r.name.toLowerCase();
+    const h = hosts.get(name) ?? { addrs: [], ptrAddrs: [] };
+    hosts.set(name, { addrs: [...h.addrs, r.value], ptrAddrs: [...h.ptrAddrs, r.value] });
+  }
+  const magicDns = dns.Proxied === true;
+  const suffix = nm === null ? "" : magicDnsSuffix(nm.self.name).toLowerCase();
+  const localDomains = magicDns && suffix !== "" && acceptDns
+    ? [
+      suffix,
+      "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa",
+      ...Array.from({ length: 64 }, (_, i) => `${64 + i}.100.in-addr.arpa`),
+    ]
+    : [];
+  const hostList: DnsHost[] = [...hosts].map(([name, h]) => ({ name, ...h }));
   return {
-    magicDns: dns.Proxied === true,
-    resolvers: [...resolvers(dns.Resolvers), ...legacy],
-    fallbackResolvers: resolvers(dns.FallbackResolvers),
-    routes: Object.entries(dns.Routes ?? {})
-      .map(([suffix, rs]) => ({ suffix: suffix.replace(/\.$/, ""), resolvers: resolvers(rs) }))
-      .sort((a, b) => (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0)),
-    searchDomains: (dns.Domains ?? []).map((d) => d.replace(/\.$/, "")),
+    magicDns,
+    resolvers: acceptDns ? [...resolvers(dns.Resolvers), ...legacy] : [],
+    fallbackResolvers: acceptDns ? resolvers(dns.FallbackResolvers) : [],
+    routes: acceptDns
+      ? Object.entries(dns.Routes ?? {})
+        .map(([suffix, rs]) => ({ suffix: suffix.replace(/\.$/, ""), resolvers: resolvers(rs) }))
+        .sort((a, b) => (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0))
+      : [],
+    searchDomains: acceptDns ? (dns.Domains ?? []).map((d) => d.replace(/\.$/, "")) : [],
     certDomains: [...(dns.CertDomains ?? [])],
-    extraRecords: (dns.ExtraRecords ?? []).map((r) => ({
-      name: r.Name.replace(/\.$/, ""),
-      type: r.Type ?? "",
-      value: r.Value,
-    })),
+    extraRecords,
+    hosts: hostList,
+    localDomains,
+    acceptDns,
   };
 }
 

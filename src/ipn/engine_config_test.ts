@@ -182,12 +182,16 @@ Deno.test("engineConfig() compiles the packet filter and types the DNS config", 
     searchDomains: ["tailnet.test"],
     certDomains: [],
     extraRecords: [{ name: "db.tailnet.test", type: "A", value: "100.64.0.9" }],
+    hosts: cfg.dns?.hosts ?? [],
+    localDomains: cfg.dns?.localDomains ?? [],
+    acceptDns: true,
   });
 });
 
-Deno.test("engineConfig() with no DNS config and no filter", () => {
+Deno.test("engineConfig() with no DNS config (hosts only) and no filter", () => {
   const cfg = engineConfig(prefs(), netmap());
-  assertEquals(cfg.dns, null);
+  assertEquals(cfg.dns?.magicDns, false);
+  assertEquals(cfg.dns?.resolvers, []);
   assertEquals(cfg.filter, []);
 });
 
@@ -256,4 +260,40 @@ Deno.test("chosenExitNode() prefers the stable ID over the IP", () => {
     4,
   );
   assertEquals(chosenExitNode({ ExitNodeID: "", ExitNodeIP: "" }, nm.peers), null);
+});
+
+Deno.test("engineConfig() lists MagicDNS hosts as ipnlocal does, with this node's own records", () => {
+  const nm = netmap({
+    DNSConfig: {
+      Proxied: true,
+      ExtraRecords: [
+        { Name: "db.tailnet.test.", Type: "A", Value: "100.64.0.9" },
+        { Name: "txt.tailnet.test", Type: "TXT", Value: "ignored" },
+      ],
+    },
+  });
+  const cfg = engineConfig(prefs(), nm, {
+    localDnsRecords: [{ name: "nas.home.arpa", type: "A", value: "192.168.7.7" }],
+  });
+  const dns = cfg.dns!;
+  // A node with an IPv4 address is answered without its IPv6 one, but PTR names both.
+  assertEquals(dns.hosts.find((h) => h.name === "node2.tailnet.test"), {
+    name: "node2.tailnet.test",
+    addrs: ["100.64.0.2"],
+    ptrAddrs: ["100.64.0.2", "fd7a:115c:a1e0::2"],
+  });
+  assertEquals(dns.hosts.slice(-2).map((h) => [h.name, h.addrs]), [
+    ["db.tailnet.test", ["100.64.0.9"]],
+    ["nas.home.arpa", ["192.168.7.7"]],
+  ]);
+  assertEquals(dns.localDomains.slice(0, 3), [
+    "tailnet.test",
+    "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa",
+    "64.100.in-addr.arpa",
+  ]);
+  assertEquals(dns.localDomains.length, 66);
+  // With --accept-dns=false: the names still answer, but no domain is ours, no routes, no resolvers.
+  const off = engineConfig(prefs({ CorpDNS: false }), nm).dns!;
+  assertEquals([off.localDomains, off.routes, off.resolvers, off.acceptDns], [[], [], [], false]);
+  assertEquals(off.hosts.length, 5);
 });

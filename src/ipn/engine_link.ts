@@ -8,6 +8,7 @@
  * Starting into Running.
  * @module
  */
+import type { DnsRecord, DnsResolver } from "../engine/config.ts";
 import type { Logger } from "../engine/base/logger.ts";
 import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
@@ -62,6 +63,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   #engineKey: NodePrivate | null = null;
   /** What the engine's config was computed from, to skip a reconfig when neither changed. */
   #configFrom: { nm: NetworkMap; prefs: string } | null = null;
+  #localDnsRecords: readonly DnsRecord[] = [];
   #unwatch: (() => void) | null = null;
   #closing: Promise<void> = Promise.resolve();
   /** Engines dropped but not yet closed: a new one waits for them to free the UDP port. */
@@ -121,6 +123,35 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   listenUdp(port = 0): UdpSocket {
     if (this.#engine === null) throw new Deno.errors.NotConnected("not running: no data plane yet");
     return this.#engine.stack.listenUdp(port);
+  }
+
+  /**
+   * Sets the names MagicDNS answers on this node alone (the daemon's config file
+   * `LocalDNSRecords`), applied at once.
+   * @param records name, type and address of each
+   */
+  setLocalDnsRecords(records: readonly DnsRecord[]): void {
+    this.#localDnsRecords = records;
+    this.#configFrom = null;
+    this.#sync();
+  }
+
+  /**
+   * Asks MagicDNS one question, as the LocalAPI's `dns-query` does (over "TCP", so the answer
+   * is not size-capped).
+   * @param query the DNS query bytes @param name the queried name, for its upstreams
+   * @returns the answer bytes and the resolvers the name goes to
+   * @throws {Error} "DNS manager not available" while there is no engine
+   */
+  async dnsQuery(
+    query: Uint8Array,
+    name: string,
+  ): Promise<{ answer: Uint8Array; resolvers: DnsResolver[] }> {
+    const engine = this.#engine;
+    if (engine === null) throw new Error("DNS manager not available");
+    const answer = await engine.dns.query(query, "tcp");
+    if (answer === null) throw new Error("DNS query dropped");
+    return { answer, resolvers: engine.dns.upstreamsFor(name) };
   }
 
   /**
@@ -225,12 +256,13 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
       ExitNodeID: prefs.ExitNodeID,
       ExitNodeIP: prefs.ExitNodeIP,
       ShieldsUp: prefs.ShieldsUp,
+      CorpDNS: prefs.CorpDNS,
     };
     const prefsKey = JSON.stringify(ep);
     const from = this.#configFrom;
     if (from !== null && from.nm === nm && from.prefs === prefsKey) return;
     this.#configFrom = { nm, prefs: prefsKey };
-    this.#engine.reconfig(engineConfig(ep, nm));
+    this.#engine.reconfig(engineConfig(ep, nm, { localDnsRecords: this.#localDnsRecords }));
   }
 
   #dropEngine(): Promise<void> {

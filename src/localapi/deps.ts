@@ -5,6 +5,7 @@
  */
 import type { Backend } from "../ipn/backend.ts";
 import type { EngineStats, PingKind, PingResult } from "../engine/engine.ts";
+import type { DnsResolver } from "../engine/config.ts";
 
 /** The data plane as the `ping` and `engine-stats` endpoints see it. */
 export interface DataPlane {
@@ -16,6 +17,15 @@ export interface DataPlane {
   ping(ip: string, kind: PingKind, timeoutMs: number): Promise<PingResult>;
   /** The engine's counters, or null while there is no engine. */
   stats(): EngineStats | null;
+  /**
+   * Asks MagicDNS (`dns-query`).
+   * @param query DNS query bytes @param name the name asked, for its upstream resolvers
+   * @returns the answer and the resolvers
+   */
+  dnsQuery(
+    query: Uint8Array,
+    name: string,
+  ): Promise<{ answer: Uint8Array; resolvers: DnsResolver[] }>;
 }
 
 /** The dependencies every LocalAPI handler takes. */

@@ -13,7 +13,7 @@ import { watchIpnBusHandler } from "./handlers/watch_ipn_bus.ts";
 import { whoisHandler } from "./handlers/whois.ts";
 import { profilesHandler } from "./handlers/profiles.ts";
 import { debugHandler } from "./handlers/debug.ts";
-import { dnsConfigHandler, dnsOsConfigHandler } from "./handlers/dns.ts";
+import { dnsConfigHandler, dnsOsConfigHandler, dnsQueryHandler } from "./handlers/dns.ts";
 import {
   checkIpForwardingHandler,
   checkUdpGroForwardingHandler,
@@ -51,6 +51,7 @@ export function localApiRoutes(deps: LocalApiDeps): Map<string, LocalApiHandler>
     ["debug", debugHandler(deps)],
     ["dns-config", dnsConfigHandler(deps)],
     ["dns-osconfig", dnsOsConfigHandler(deps)],
+    ["dns-query", dnsQueryHandler(deps)],
     ["check-ip-forwarding", checkIpForwardingHandler(deps)],
     ["check-udp-gro-forwarding", checkUdpGroForwardingHandler(deps)],
     ["reload-config", reloadConfigHandler(deps)],

@@ -17,6 +17,7 @@ import { LocalApiServer } from "./server.ts";
 const NO_DATA_PLANE: DataPlane = {
   ping: () => Promise.reject(new Error("no data plane in this test")),
   stats: () => null,
+  dnsQuery: () => Promise.reject(new Error("DNS manager not available")),
 };
 
 interface Rig {
@@ -229,6 +230,8 @@ Deno.test("LocalAPI whois, derpmap, profiles, debug: tailscaled's shapes and sta
       ["dns-osconfig", 500, "getting OS base config is not supported"],
       ["debug-packet-filter-rules", 404, "no netmap"],
       ["debug-packet-filter-matches", 404, "no netmap"],
+      ["dns-query?name=peer", 500, "DNS manager not available"],
+      ["dns-query?name=peer&type=BOGUS", 400, "unknown DNS message type: BOGUS"],
     ] as const
   ) {
     const err = await assertRejects(() => r.client.call("GET", name), LocalApiClientError);

@@ -25,6 +25,48 @@ export interface HeadscaleConfig {
   derpMapPath: string;
   /** Path of a policy file, or "" for none (everything allowed). */
   policyPath: string;
+  /** DNS settings beyond MagicDNS on `tailnet.test` (none: no nameservers, no records). */
+  dns?: HeadscaleDns;
+}
+
+/** headscale's `dns:` settings a test may set. */
+export interface HeadscaleDns {
+  /** `nameservers.global`, sent as `Resolvers` (`override_local_dns: true`). */
+  global?: string[];
+  /** `nameservers.split`: domain to nameservers, sent as `Routes`. */
+  split?: Record<string, string[]>;
+  /** `extra_records`. */
+  extraRecords?: { name: string; type: string; value: string }[];
+  /** `search_domains`, after the base domain. */
+  searchDomains?: string[];
+}
+
+function dnsYaml(d: HeadscaleDns = {}): string[] {
+  const q = JSON.stringify;
+  const global = d.global ?? [];
+  const split = Object.entries(d.split ?? {});
+  const records = d.extraRecords ?? [];
+  return [
+    `dns:`,
+    `  magic_dns: true`,
+    `  base_domain: tailnet.test`,
+    `  override_local_dns: ${global.length > 0}`,
+    `  nameservers:`,
+    `    global: ${q(global)}`,
+    ...(split.length === 0 ? [] : [
+      `    split:`,
+      ...split.map(([domain, ns]) => `      ${q(domain)}: ${q(ns)}`),
+    ]),
+    `  search_domains: ${q(d.searchDomains ?? [])}`,
+    ...(records.length === 0 ? [] : [
+      `  extra_records:`,
+      ...records.flatMap((r) => [
+        `    - name: ${q(r.name)}`,
+        `      type: ${q(r.type)}`,
+        `      value: ${q(r.value)}`,
+      ]),
+    ]),
+  ];
 }
 
 /** The control URL clients use. */
@@ -75,12 +117,7 @@ export function headscaleConfigYaml(c: HeadscaleConfig): string {
     `policy:`,
     `  mode: file`,
     `  path: ${q(c.policyPath)}`,
-    `dns:`,
-    `  magic_dns: true`,
-    `  base_domain: tailnet.test`,
-    `  override_local_dns: false`,
-    `  nameservers:`,
-    `    global: []`,
+    ...dnsYaml(c.dns),
     `unix_socket: ${q(join(c.dir, "headscale.sock"))}`,
     `unix_socket_permission: "0770"`,
     `logtail:`,

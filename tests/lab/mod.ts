@@ -41,6 +41,7 @@ import {
   headscaleCli,
   type HeadscaleConfig,
   headscaleConfigPath,
+  type HeadscaleDns,
   headscaleUrl,
   startHeadscale,
 } from "./headscale.ts";
@@ -58,6 +59,8 @@ export { labAvailable } from "./available.ts";
 
 /** Options of {@linkcode Lab.start}. */
 export interface LabOptions {
+  /** headscale's DNS settings (nameservers, split DNS, extra records). */
+  headscaleDns?: HeadscaleDns;
   /** How many real tailscaled to start and join (default 2; 0 for headscale + derper only). */
   tailscaleds?: number;
   /** Print the lab's steps to stderr, and every process log's tail on close. */
@@ -183,6 +186,7 @@ export class Lab implements AsyncDisposable {
         grpcPort: await ports.claim(),
         derpMapPath: join(workDir, "headscale", "derp.yaml"),
         policyPath: options.policy === undefined ? "" : join(workDir, "headscale", "policy.hujson"),
+        dns: options.headscaleDns,
       };
       if (options.policy !== undefined) {
         await Deno.mkdir(hs.dir, { recursive: true });

@@ -8,7 +8,7 @@ import type { Logger } from "../base/logger.ts";
 import type { NetworkMap } from "../control/mod.ts";
 import { HostDialer } from "./host_dialer.ts";
 import { HttpProxy } from "./http_proxy.ts";
-import { NetmapResolver } from "./netmap_resolver.ts";
+import { NetmapResolver, type Resolver } from "./netmap_resolver.ts";
 import { RouterDialer } from "./router_dialer.ts";
 import { Socks5Server } from "./socks5_server.ts";
 import { StackDialer, type TailnetStack } from "./stack_dialer.ts";
@@ -55,8 +55,10 @@ export interface ProxyServersOptions {
   socks5Credentials?: { username: string; password: string };
   /** The userspace stack (EngineLink), or null when there is none. */
   tailnet: TailnetStack | null;
-  /** The current netmap, for MagicDNS names. */
+  /** The current netmap, for MagicDNS names when no `resolver` is given. */
   netmap: () => NetworkMap | null;
+  /** Tailnet names (the engine's MagicDNS resolver); default one over `netmap`. */
+  resolver?: Resolver;
   /** Dials the host's network (default a {@linkcode HostDialer}). */
   host?: Dialer;
   /** Logger for both servers. */
@@ -92,7 +94,7 @@ export class ProxyServers {
     const dialer = new RouterDialer({
       tailnet: opts.tailnet === null ? null : new StackDialer(opts.tailnet),
       host: opts.host ?? new HostDialer(),
-      resolver: new NetmapResolver(opts.netmap),
+      resolver: opts.resolver ?? new NetmapResolver(opts.netmap),
     });
     const socks5 = socksAddr === null ? null : Socks5Server.listen({
       ...socksAddr,

@@ -21,6 +21,9 @@
  */
 
 export * from "./checksum.ts";
+export * from "./dns.ts";
+export * from "./dns_name.ts";
+export * from "./dns_text.ts";
 export * from "./icmpv4.ts";
 export * from "./icmpv6.ts";
 export * from "./ip.ts";
