@@ -10,7 +10,6 @@
 import type { DerpMap } from "./control/types.ts";
 import type { DiscoPublic, NodePublic } from "./key/keys.ts";
 import type { FilterRule } from "./filter/rules.ts";
-import type { IpPrefix } from "./wire/ip_addr.ts";
 import type { DnsConfig } from "./dns/config.ts";
 
 export type { DnsConfig, DnsHost, DnsRecord, DnsResolver, DnsRoute } from "./dns/config.ts";
