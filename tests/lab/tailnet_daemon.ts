@@ -18,6 +18,8 @@ export interface TailnetDaemonOptions {
   env?: Record<string, string>;
   /** Extra daemon flags. */
   args?: string[];
+  /** A network namespace to run the daemon in (the NAT lab's node namespaces). */
+  netns?: string;
 }
 
 /** A `tailnet daemon` child process. */
@@ -83,7 +85,7 @@ export class TailnetDaemon implements AsyncDisposable {
   async start(): Promise<void> {
     this.#child = spawnTailnet(
       ["daemon", "--statedir", this.stateDir, "--socket", this.socket, ...(this.#opts.args ?? [])],
-      { env: this.#opts.env, stderr: "piped" },
+      { env: this.#opts.env, stderr: "piped", netns: this.#opts.netns },
     );
     this.#log = new Response(this.#child.stderr).text();
     await waitFor(

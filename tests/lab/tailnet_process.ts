@@ -20,6 +20,8 @@ export interface SpawnTailnetOptions {
   stdout?: "piped" | "null";
   /** Standard error (default "null"). */
   stderr?: "piped" | "null";
+  /** A network namespace to run it in (through `ip netns exec`, which execs into deno). */
+  netns?: string;
 }
 
 /**
@@ -29,8 +31,12 @@ export interface SpawnTailnetOptions {
  * @returns the child process
  */
 export function spawnTailnet(args: string[], opts: SpawnTailnetOptions = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [...DENO_RUN, TAILNET_MAIN, ...args],
+  const argv = [...DENO_RUN, TAILNET_MAIN, ...args];
+  const [cmd, args2] = opts.netns === undefined
+    ? [Deno.execPath(), argv]
+    : ["ip", ["netns", "exec", opts.netns, Deno.execPath(), ...argv]];
+  return new Deno.Command(cmd, {
+    args: args2,
     stdin: "null",
     stdout: opts.stdout ?? "null",
     stderr: opts.stderr ?? "null",

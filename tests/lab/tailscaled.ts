@@ -93,6 +93,8 @@ export interface TailscaledConfig {
    * its own; netfilter stays off (`--netfilter-mode=off`; this kernel has no iptables).
    */
   kernelTun?: string;
+  /** A network namespace to run the daemon in (the NAT lab's node namespaces). */
+  netns?: string;
 }
 
 /** A real tailscaled the lab started, and its CLI. */
@@ -161,6 +163,7 @@ export class LabNode {
       env: { ...tailscaleEnv(this.dir), ...this.#config.env },
       logPath: join(this.dir, "tailscaled.log"),
       cwd: this.dir,
+      netns: this.#config.netns,
     });
     this.#proc = proc;
     await onSpawn(proc);
