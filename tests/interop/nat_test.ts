@@ -68,6 +68,16 @@ interface PairNode {
   /** Waits until this node sees `peerIp` online with a home DERP region. */
   waitForPeer(peerIp: string): Promise<unknown>;
   stop(): Promise<void>;
+  /** Our daemon's datagram counters per path (tailnet only). */
+  pathStats?: () => Promise<PathStats>;
+}
+
+/** `TailnetEngine.path` in our `status --json`: datagrams per path. */
+interface PathStats {
+  sentUdp: number;
+  sentDerp: number;
+  receivedUdp: number;
+  receivedDerp: number;
 }
 
 let nodeCount = 0;
@@ -120,6 +130,9 @@ async function startTailnet(lab: Lab, host: NatHost): Promise<PairNode> {
           const p = await peerOf(ip);
           return p !== undefined && p.Online && p.Relay !== "";
         }, { timeoutMs: 60_000 }),
+      pathStats: async () =>
+        ((await tn.status()) as unknown as { TailnetEngine: { path: PathStats } }).TailnetEngine
+          .path,
       stop: async () => {
         const log = await tn.stop();
         await tn[Symbol.asyncDispose]();
@@ -329,6 +342,7 @@ Deno.test({
             }
           })();
           let held = false;
+          const before = await a.pathStats!();
           const r = await transferVia(
             {
               connect: () => socks5ConnectUnix(socks, b.ip4, port),
@@ -352,6 +366,12 @@ Deno.test({
           polling = false;
           await poller;
           assertTransferWhole(r, "50 MiB tailnet -> tailscaled with UDP blocked mid-way");
+          const after = await a.pathStats!();
+          const viaDerp = after.sentDerp - before.sentDerp;
+          report(
+            `datagrams sent during it: UDP ${after.sentUdp - before.sentUdp}, DERP ${viaDerp}`,
+          );
+          assert(viaDerp > 1000, `the transfer went on over DERP: ${viaDerp} datagrams`);
           report(
             `UDP blocked at 5 MiB: relayed after ${seen.relayedAfterS?.toFixed(1) ?? "never"} s; ` +
               `50 MiB whole in ${(r.ms / 1000).toFixed(1)} s`,
@@ -379,6 +399,7 @@ Deno.test({
         const listener = Deno.listen({ transport: "unix", path: inbound });
         await b.host.forward("tcp-to-unix", inbound, port);
         let stopped = false;
+        const before = await a.pathStats!();
         const r = await transferVia(
           {
             connect: () => socks5ConnectUnix(socks, b.ip4, port),
@@ -396,6 +417,13 @@ Deno.test({
         );
         assertTransferWhole(r, "50 MiB tailnet -> tailscaled with derper killed mid-way");
         assert(stopped, "derper was stopped during the transfer");
+        const after = await a.pathStats!();
+        report(
+          `datagrams sent during it: UDP ${after.sentUdp - before.sentUdp}, DERP ${
+            after.sentDerp - before.sentDerp
+          }`,
+        );
+        assert(after.sentUdp - before.sentUdp > 10_000, "the transfer went over UDP");
         assert(await direct(), "still direct after the transfer");
         report(
           `derper killed at 10 MiB: 50 MiB whole in ${(r.ms / 1000).toFixed(1)} s, still direct`,

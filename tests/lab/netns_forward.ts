@@ -40,6 +40,7 @@ async function main(args: string[]): Promise<number> {
   const [mode, socketPath, portText] = args;
   const port = Number(portText);
   if ((mode !== "unix-to-tcp" && mode !== "tcp-to-unix") || !socketPath || !(port > 0)) {
+    // deno-lint-ignore no-console -- a command-line program's usage line
     console.error("usage: netns_forward.ts unix-to-tcp|tcp-to-unix SOCKET PORT");
     return 2;
   }
@@ -50,6 +51,7 @@ async function main(args: string[]): Promise<number> {
     mode === "unix-to-tcp"
       ? Deno.connect({ hostname: "127.0.0.1", port })
       : Deno.connect({ transport: "unix", path: socketPath });
+  // deno-lint-ignore no-console -- the readiness line NatHost.forward waits for in the log
   console.log("listening");
   for await (const c of listener) {
     dial().then((d) => pipe(c, d), () => c.close());
