@@ -17,6 +17,7 @@ import { assert, assertEquals, assertMatch } from "../../src/engine/base/testing
 import { Lab, labAvailable, type LabNode, sleep, waitFor } from "../lab/mod.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
+import { spawnTailnet } from "../lab/tailnet_process.ts";
 import { CONE_PORT, type NatHost, type NatKind, NatLab } from "../lab/nat_lab.ts";
 import { assertTransferWhole, socks5ConnectUnix, transferVia } from "../lab/transfer.ts";
 import { closedPort as freePort } from "../../src/engine/proxy/testing/loopback.ts";
@@ -63,8 +64,8 @@ interface PairNode {
   socksPort: number;
   /** The peer's direct address as this node's status shows it ("" when relayed). */
   curAddr(peerIp: string): Promise<string>;
-  /** `ping -c N` the peer until direct; the CLI's stdout and exit code. */
-  ping(peerIp: string, count: number): Promise<{ code: number; stdout: string }>;
+  /** `ping -c N` the peer until direct; the CLI's lines, each with when it came, and exit code. */
+  ping(peerIp: string, count: number): Promise<TimedRun>;
   /** Waits until this node sees `peerIp` online with a home DERP region. */
   waitForPeer(peerIp: string): Promise<unknown>;
   stop(): Promise<void>;
@@ -78,6 +79,40 @@ interface PathStats {
   sentDerp: number;
   receivedUdp: number;
   receivedDerp: number;
+}
+
+/** A CLI run whose output lines carry the time they arrived (performance.now() ms). */
+interface TimedRun {
+  code: number;
+  lines: Array<{ at: number; text: string }>;
+}
+
+/** Runs a spawned CLI to its end, timing each stdout line; killed after two minutes. */
+async function timedRun(child: Deno.ChildProcess): Promise<TimedRun> {
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited.
+    }
+  }, 120_000);
+  const lines: TimedRun["lines"] = [];
+  let partial = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    const at = performance.now();
+    const parts = (partial + dec.decode(chunk, { stream: true })).split("\n");
+    partial = parts.pop() ?? "";
+    for (const text of parts) lines.push({ at, text });
+  }
+  if (partial !== "") lines.push({ at: performance.now(), text: partial });
+  const { code } = await child.status;
+  clearTimeout(timer);
+  return { code, lines };
+}
+
+function pingArgs(peerIp: string, count: number): string[] {
+  return ["ping", "-c", String(count), "--timeout", "2s", peerIp];
 }
 
 let nodeCount = 0;
@@ -97,8 +132,7 @@ async function startTailscaled(lab: Lab, host: NatHost): Promise<PairNode> {
     ip4,
     socksPort: Number(node.socks5Addr.split(":")[1]),
     curAddr: async (ip) => (await peerOf(ip))?.CurAddr ?? "",
-    ping: (ip, count) =>
-      node.cli(["ping", "-c", String(count), "--timeout", "2s", ip], { timeoutMs: 120_000 }),
+    ping: (ip, count) => timedRun(node.cliCommand(pingArgs(ip, count)).spawn()),
     waitForPeer: (ip) =>
       waitFor(`${node.name} to see ${ip}`, async () => {
         const p = await peerOf(ip);
@@ -124,7 +158,10 @@ async function startTailnet(lab: Lab, host: NatHost): Promise<PairNode> {
       ip4: v4,
       socksPort,
       curAddr: async (ip) => (await peerOf(ip))?.CurAddr ?? "",
-      ping: (ip, count) => tn.cli(["ping", "-c", String(count), "--timeout", "2s", ip], 120_000),
+      ping: (ip, count) =>
+        timedRun(
+          spawnTailnet(["--socket", tn.socket, ...pingArgs(ip, count)], { stdout: "piped" }),
+        ),
       waitForPeer: (ip) =>
         waitFor(`tailnet to see ${ip}`, async () => {
           const p = await peerOf(ip);
@@ -151,7 +188,7 @@ interface Outcome {
   aSees: string;
   /** B's view of A. */
   bSees: string;
-  /** Seconds from the first ping until A's ping ended on a direct path, or null. */
+  /** Seconds from A's first ping to its first pong over a direct path, or null. */
   toDirectS: number | null;
 }
 
@@ -164,6 +201,21 @@ function kindOf(path: string): string {
 }
 
 /**
+ * Seconds from the first ping sent (its pong's arrival less its round trip) to the first pong
+ * over a direct path, from the ping's timed lines; null when none was direct. Timing from the
+ * first pong leaves out the CLI's start (a Deno program starts slower than a Go one).
+ */
+function timeToDirectS(run: TimedRun): number | null {
+  const pongs = run.lines.map((l) => ({ ...l, m: / in (\d+(?:\.\d+)?)ms$/.exec(l.text) }))
+    .filter((l) => l.m !== null && l.text.startsWith("pong from"));
+  const first = pongs[0];
+  const direct = pongs.find((l) => new RegExp(`via ${ADDR_PORT} in`).test(l.text));
+  if (first === undefined || direct === undefined) return null;
+  const firstSent = first.at - Number(first.m![1]);
+  return (direct.at - firstSent) / 1000;
+}
+
+/**
  * Both nodes joined; A pings B until direct (or 20 pings), then B pings A likewise; after the
  * settle time (from A's first ping) both views are read.
  */
@@ -172,9 +224,7 @@ async function runPair(a: PairNode, b: PairNode): Promise<Outcome> {
   await b.waitForPeer(a.ip4);
   const t0 = performance.now();
   const ping = await a.ping(b.ip4, 20);
-  const pingS = (performance.now() - t0) / 1000;
-  const last = ping.stdout.trim().split("\n").at(-1) ?? "";
-  const toDirectS = ping.code === 0 && new RegExp(`via ${ADDR_PORT} in`).test(last) ? pingS : null;
+  const toDirectS = timeToDirectS(ping);
   // Then B pings A, so each side's view comes from its own path discovery, not from being idle.
   await b.ping(a.ip4, 10);
   const rest = SETTLE_MS - (performance.now() - t0);
@@ -244,7 +294,7 @@ Deno.test({
             const label = `${topo.name}: ${ka}(A, ${topo.a}) <-> ${kb}(B, ${topo.b ?? topo.a})`;
             report(
               `${label}: A sees ${o.aSees}, B sees ${o.bSees}, to direct ${
-                o.toDirectS === null ? "-" : `${o.toDirectS.toFixed(1)} s`
+                o.toDirectS === null ? "-" : `${o.toDirectS.toFixed(2)} s`
               }`,
             );
             if (topo.b === undefined && kindOf(o.aSees) === "direct") {
@@ -265,7 +315,7 @@ Deno.test({
           }
         }
         const real = outcomes[0];
-        const time = (o: Outcome) => o.toDirectS === null ? "-" : `${o.toDirectS.toFixed(1)} s`;
+        const time = (o: Outcome) => o.toDirectS === null ? "-" : `${o.toDirectS.toFixed(2)} s`;
         rows.push(
           `| ${topo.name} | ${real.aSees} / ${real.bSees} (${time(real)}) | ` +
             outcomes.slice(1).map((o, i) =>
@@ -313,7 +363,11 @@ Deno.test({
       await a.waitForPeer(b.ip4);
       await b.waitForPeer(a.ip4);
       const ping = await a.ping(b.ip4, 20);
-      assertEquals(ping.code, 0, `no direct path to start from:\n${ping.stdout}`);
+      assertEquals(
+        ping.code,
+        0,
+        `no direct path to start from:\n${ping.lines.map((l) => l.text).join("\n")}`,
+      );
       const direct = async () => (await a.curAddr(b.ip4)) !== "";
 
       await t.step(

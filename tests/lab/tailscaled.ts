@@ -194,6 +194,24 @@ export class LabNode {
     }, opts.timeoutMs ?? 60_000);
   }
 
+  /**
+   * The real tailscale CLI against this node as a command to spawn, for output read as it
+   * comes (e.g. the time of each `tailscale ping` line); stdin closed, stdout piped.
+   * @param args CLI arguments
+   * @returns the command, not started
+   */
+  cliCommand(args: string[]): Deno.Command {
+    return new Deno.Command(this.#config.tailscale, {
+      args: [`--socket=${this.socket}`, ...args],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...tailscaleEnv(this.dir) },
+      clearEnv: true,
+      cwd: this.dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    });
+  }
+
   /** Like {@linkcode LabNode.cli} but throws on a non-zero exit. */
   async cliOk(args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
     const r = await this.cli(args, opts);
