@@ -24,13 +24,15 @@
  * namespace between a Unix socket (files are shared) and a loopback TCP port there.
  *
  * `close()` (or `await using`) deletes every namespace and link it made, also when `create`
- * failed half way. One NatLab at a time per test namespace (the public subnet is fixed).
+ * failed half way; namespaces left by a killed test (their names carry its PID) are deleted by
+ * the next `create`. One NatLab at a time per test namespace (the public subnet is fixed).
  * @module
  */
 
 import { join } from "node:path";
 import { LabProcess } from "./process.ts";
 import { runCommand } from "./run_command.ts";
+import { processAlive } from "./ports.ts";
 import { waitFor } from "./wait.ts";
 
 /**
@@ -211,6 +213,7 @@ export class NatLab implements AsyncDisposable {
    * @returns the built lab
    */
   static async create(specs: RouterSpec[]): Promise<NatLab> {
+    await sweepDeadNatLabs();
     const id = crypto.randomUUID().slice(0, 4);
     const lab = new NatLab(id, await Deno.makeTempDir({ prefix: "tailnet-natlab-" }));
     try {
@@ -298,7 +301,7 @@ export class NatLab implements AsyncDisposable {
   }
 
   async #namespace(tag: string): Promise<string> {
-    const name = `natlab-${this.#id}-${tag}`;
+    const name = `natlab-${Deno.pid}-${this.#id}-${tag}`;
     await run("ip", ["netns", "add", name]);
     this.#namespaces.push(name);
     await ipIn(name, ["link", "set", "lo", "up"]);
@@ -391,6 +394,18 @@ export function natRules(kind: NatKind, firstHost: string): string {
   }
   lines.push("}");
   return lines.join("\n");
+}
+
+/**
+ * Deletes the namespaces of NAT labs whose test process is gone (killed before its close ran):
+ * their names carry the owner's PID. The programs that ran in them are the lab registry's to stop.
+ */
+async function sweepDeadNatLabs(): Promise<void> {
+  for (const line of (await run("ip", ["netns", "list"])).split("\n")) {
+    const m = /^(natlab-(\d+)-[0-9a-f]{4}-r\d+(?:n\d+)?)\b/.exec(line);
+    if (m === null || processAlive(Number(m[2]))) continue;
+    await run("ip", ["netns", "del", m[1]]).catch(() => {});
+  }
 }
 
 /** The forwarder program run inside a node namespace (see {@linkcode NatHost.forward}). */
