@@ -341,7 +341,7 @@ Deno.test({
 
 Deno.test({
   name:
-    `NAT lab: path faults mid-transfer between tailnet and a real tailscaled ${release.version}`,
+    `NAT lab: path faults mid-transfer, tailnet and real tailscaled ${release.version} (cone <-> masquerade)`,
   ignore: !available.ok || !isRoot,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -352,99 +352,45 @@ Deno.test({
       tailscaleVersion: release.version,
       host: nat.publicAddress,
     });
-    const ra = await nat.addRouter({ nat: "cone" });
-    const rb = await nat.addRouter({ nat: "masquerade" });
-    const nodes: PairNode[] = [];
-    try {
-      const a = await startTailnet(lab, ra.hosts[0]);
-      nodes.push(a);
-      const b = await startTailscaled(lab, rb.hosts[0]);
-      nodes.push(b);
-      await a.waitForPeer(b.ip4);
-      await b.waitForPeer(a.ip4);
-      const ping = await a.ping(b.ip4, 20);
-      assertEquals(
-        ping.code,
-        0,
-        `no direct path to start from:\n${ping.lines.map((l) => l.text).join("\n")}`,
-      );
-      const direct = async () => (await a.curAddr(b.ip4)) !== "";
+    // Ours first; then two real tailscaled as the reference for the same faults.
+    for (const kindA of ["tailnet", "tailscaled"] as const) {
+      await t.step(`${kindA} (A, cone) <-> tailscaled (B, masquerade)`, async (t) => {
+        await pathFaults(t, lab, nat, kindA);
+      });
+    }
+  },
+});
 
-      await t.step(
-        "UDP blocked mid-transfer: on to DERP, whole; unblocked: direct in 15 s",
-        async () => {
-          assert(await direct(), "direct before the transfer");
-          const tag = crypto.randomUUID().slice(0, 8);
-          const socks = nat.path(`socks-${tag}.sock`);
-          const inbound = nat.path(`in-${tag}.sock`);
-          const port = freePort();
-          await a.host.forward("unix-to-tcp", socks, a.socksPort);
-          const listener = Deno.listen({ transport: "unix", path: inbound });
-          await b.host.forward("tcp-to-unix", inbound, port);
-          let blockedAt = 0;
-          const seen: { relayedAfterS: number | null } = { relayedAfterS: null };
-          let sawRelay: () => void = () => {};
-          const relayed = new Promise<void>((resolve) => (sawRelay = resolve));
-          let polling = true;
-          const poller = (async () => {
-            while (polling) {
-              if (blockedAt > 0 && seen.relayedAfterS === null && !(await direct())) {
-                seen.relayedAfterS = (performance.now() - blockedAt) / 1000;
-                sawRelay();
-              }
-              await sleep(250);
-            }
-          })();
-          let held = false;
-          const before = await a.pathStats!();
-          const r = await transferVia(
-            {
-              connect: () => socks5ConnectUnix(socks, b.ip4, port),
-              listener,
-            },
-            50 * MIB,
-            {
-              onReceived: async (got) => {
-                if (blockedAt === 0 && got >= 5 * MIB) {
-                  await ra.blockUdp(rb);
-                  blockedAt = performance.now();
-                }
-                if (!held && got >= 25 * MIB) {
-                  // Hold the receiver until the path is seen on DERP, so the rest goes relayed.
-                  held = true;
-                  await Promise.race([relayed, sleep(30_000)]);
-                }
-              },
-            },
-          );
-          polling = false;
-          await poller;
-          assertTransferWhole(r, "50 MiB tailnet -> tailscaled with UDP blocked mid-way");
-          const after = await a.pathStats!();
-          const viaDerp = after.sentDerp - before.sentDerp;
-          report(
-            `datagrams sent during it: UDP ${after.sentUdp - before.sentUdp}, DERP ${viaDerp}`,
-          );
-          assert(viaDerp > 1000, `the transfer went on over DERP: ${viaDerp} datagrams`);
-          report(
-            `UDP blocked at 5 MiB: relayed after ${seen.relayedAfterS?.toFixed(1) ?? "never"} s; ` +
-              `50 MiB whole in ${(r.ms / 1000).toFixed(1)} s`,
-          );
-          assert(seen.relayedAfterS !== null, "the path never moved off the blocked UDP path");
-          const rules = await nat.describe();
-          await ra.unblockUdp();
-          const t0 = performance.now();
-          await waitFor("the direct path to come back", direct, {
-            timeoutMs: 15_000,
-            intervalMs: 250,
-            details: () => `rules while blocked:\n${rules}`,
-          });
-          report(`unblocked: direct again after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-        },
-      );
+async function pathFaults(
+  t: Deno.TestContext,
+  lab: Lab,
+  nat: NatLab,
+  kindA: "tailnet" | "tailscaled",
+): Promise<void> {
+  const ra = await nat.addRouter({ nat: "cone" });
+  const rb = await nat.addRouter({ nat: "masquerade" });
+  const nodes: PairNode[] = [];
+  try {
+    const a = kindA === "tailnet"
+      ? await startTailnet(lab, ra.hosts[0])
+      : await startTailscaled(lab, ra.hosts[0]);
+    nodes.push(a);
+    const b = await startTailscaled(lab, rb.hosts[0]);
+    nodes.push(b);
+    await a.waitForPeer(b.ip4);
+    await b.waitForPeer(a.ip4);
+    const ping = await a.ping(b.ip4, 20);
+    assertEquals(
+      ping.code,
+      0,
+      `no direct path to start from:\n${ping.lines.map((l) => l.text).join("\n")}`,
+    );
+    const direct = async () => (await a.curAddr(b.ip4)) !== "";
 
-      await t.step("derper killed while direct: the transfer does not notice", async () => {
-        await waitFor("direct", direct, { timeoutMs: 15_000 });
+    await t.step(
+      "UDP blocked mid-transfer: on to DERP, whole; unblocked: direct in 15 s",
+      async () => {
+        assert(await direct(), "direct before the transfer");
         const tag = crypto.randomUUID().slice(0, 8);
         const socks = nat.path(`socks-${tag}.sock`);
         const inbound = nat.path(`in-${tag}.sock`);
@@ -452,8 +398,22 @@ Deno.test({
         await a.host.forward("unix-to-tcp", socks, a.socksPort);
         const listener = Deno.listen({ transport: "unix", path: inbound });
         await b.host.forward("tcp-to-unix", inbound, port);
-        let stopped = false;
-        const before = await a.pathStats!();
+        let blockedAt = 0;
+        const seen: { relayedAfterS: number | null } = { relayedAfterS: null };
+        let sawRelay: () => void = () => {};
+        const relayed = new Promise<void>((resolve) => (sawRelay = resolve));
+        let polling = true;
+        const poller = (async () => {
+          while (polling) {
+            if (blockedAt > 0 && seen.relayedAfterS === null && !(await direct())) {
+              seen.relayedAfterS = (performance.now() - blockedAt) / 1000;
+              sawRelay();
+            }
+            await sleep(250);
+          }
+        })();
+        let held = false;
+        const before = await a.pathStats?.();
         const r = await transferVia(
           {
             connect: () => socks5ConnectUnix(socks, b.ip4, port),
@@ -462,30 +422,100 @@ Deno.test({
           50 * MIB,
           {
             onReceived: async (got) => {
-              if (!stopped && got >= 10 * MIB) {
-                stopped = true;
-                await lab.stopDerper();
+              if (blockedAt === 0 && got >= 5 * MIB) {
+                await ra.blockUdp(rb);
+                blockedAt = performance.now();
+              }
+              if (!held && got >= 25 * MIB) {
+                // Hold the receiver until the path is seen on DERP, so the rest goes relayed.
+                held = true;
+                await Promise.race([relayed, sleep(30_000)]);
               }
             },
           },
         );
-        assertTransferWhole(r, "50 MiB tailnet -> tailscaled with derper killed mid-way");
-        assert(stopped, "derper was stopped during the transfer");
-        const after = await a.pathStats!();
+        polling = false;
+        await poller;
+        assertTransferWhole(r, `50 MiB ${kindA} -> tailscaled with UDP blocked mid-way`);
+        const after = await a.pathStats?.();
+        if (before !== undefined && after !== undefined) {
+          const viaDerp = after.sentDerp - before.sentDerp;
+          report(
+            `datagrams sent during it: UDP ${after.sentUdp - before.sentUdp}, DERP ${viaDerp}`,
+          );
+          assert(viaDerp > 1000, `the transfer went on over DERP: ${viaDerp} datagrams`);
+        }
+        report(
+          `${kindA} <-> tailscaled: UDP blocked at 5 MiB: relayed after ${
+            seen.relayedAfterS?.toFixed(1) ?? "never"
+          } s; ` +
+            `50 MiB whole in ${(r.ms / 1000).toFixed(1)} s`,
+        );
+        assert(seen.relayedAfterS !== null, "the path never moved off the blocked UDP path");
+        const rules = await nat.describe();
+        await ra.unblockUdp();
+        const t0 = performance.now();
+        await waitFor("the direct path to come back", direct, {
+          timeoutMs: 15_000,
+          intervalMs: 250,
+          details: () => `rules while blocked:\n${rules}`,
+        });
+        report(
+          `${kindA} <-> tailscaled: unblocked: direct again after ${
+            ((performance.now() - t0) / 1000).toFixed(1)
+          } s`,
+        );
+      },
+    );
+
+    await t.step("derper killed while direct: the transfer does not notice", async () => {
+      await waitFor("direct", direct, { timeoutMs: 15_000 });
+      const tag = crypto.randomUUID().slice(0, 8);
+      const socks = nat.path(`socks-${tag}.sock`);
+      const inbound = nat.path(`in-${tag}.sock`);
+      const port = freePort();
+      await a.host.forward("unix-to-tcp", socks, a.socksPort);
+      const listener = Deno.listen({ transport: "unix", path: inbound });
+      await b.host.forward("tcp-to-unix", inbound, port);
+      let stopped = false;
+      const before = await a.pathStats?.();
+      const r = await transferVia(
+        {
+          connect: () => socks5ConnectUnix(socks, b.ip4, port),
+          listener,
+        },
+        50 * MIB,
+        {
+          onReceived: async (got) => {
+            if (!stopped && got >= 10 * MIB) {
+              stopped = true;
+              await lab.stopDerper();
+            }
+          },
+        },
+      );
+      assertTransferWhole(r, `50 MiB ${kindA} -> tailscaled with derper killed mid-way`);
+      assert(stopped, "derper was stopped during the transfer");
+      const after = await a.pathStats?.();
+      if (before !== undefined && after !== undefined) {
         report(
           `datagrams sent during it: UDP ${after.sentUdp - before.sentUdp}, DERP ${
             after.sentDerp - before.sentDerp
           }`,
         );
         assert(after.sentUdp - before.sentUdp > 10_000, "the transfer went over UDP");
-        assert(await direct(), "still direct after the transfer");
-        report(
-          `derper killed at 10 MiB: 50 MiB whole in ${(r.ms / 1000).toFixed(1)} s, still direct`,
-        );
-        await lab.startDerper();
-      });
-    } finally {
-      for (const n of nodes.reverse()) await n.stop().catch(() => {});
-    }
-  },
-});
+      }
+      assert(await direct(), "still direct after the transfer");
+      report(
+        `${kindA} <-> tailscaled: derper killed at 10 MiB: 50 MiB whole in ${
+          (r.ms / 1000).toFixed(1)
+        } s, still direct`,
+      );
+      await lab.startDerper();
+    });
+  } finally {
+    for (const n of nodes.reverse()) await n.stop().catch(() => {});
+    await nat.removeRouter(ra);
+    await nat.removeRouter(rb);
+  }
+}
