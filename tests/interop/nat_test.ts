@@ -190,6 +190,8 @@ interface Outcome {
   bSees: string;
   /** Seconds from A's first ping to its first pong over a direct path, or null. */
   toDirectS: number | null;
+  /** A's ping: exit code and its last two lines (for the report). */
+  pingTail: string;
 }
 
 function pathOf(curAddr: string): string {
@@ -233,6 +235,7 @@ async function runPair(a: PairNode, b: PairNode): Promise<Outcome> {
     aSees: pathOf(await a.curAddr(b.ip4)),
     bSees: pathOf(await b.curAddr(a.ip4)),
     toDirectS,
+    pingTail: `exit ${ping.code}: ${ping.lines.slice(-2).map((l) => l.text).join(" | ")}`,
   };
 }
 
@@ -295,7 +298,7 @@ Deno.test({
             report(
               `${label}: A sees ${o.aSees}, B sees ${o.bSees}, to direct ${
                 o.toDirectS === null ? "-" : `${o.toDirectS.toFixed(2)} s`
-              }`,
+              }; A's ping ${o.pingTail}`,
             );
             if (topo.b === undefined && kindOf(o.aSees) === "direct") {
               // Behind the same NAT the peers reach each other by their private addresses.
