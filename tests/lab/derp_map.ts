@@ -61,14 +61,20 @@ export type DerpTrust =
  * @param derpPort derper's TLS port on 127.0.0.1
  * @param stunPort derper's STUN port on 127.0.0.1
  * @param trust certificate pinning (`CertName: "sha256-raw:…"`) or `InsecureForTests`
+ * @param host derper's address (default 127.0.0.1; the NAT lab's public address)
  * @returns the map as clients receive it
  */
-export function labDerpMap(derpPort: number, stunPort: number, trust: DerpTrust): DerpMap {
+export function labDerpMap(
+  derpPort: number,
+  stunPort: number,
+  trust: DerpTrust,
+  host = "127.0.0.1",
+): DerpMap {
   const node: DerpNode = {
     Name: `${LAB_DERP_REGION_ID}a`,
     RegionID: LAB_DERP_REGION_ID,
-    HostName: "127.0.0.1",
-    IPv4: "127.0.0.1",
+    HostName: host,
+    IPv4: host,
     IPv6: "none",
     STUNPort: stunPort,
     DERPPort: derpPort,

@@ -21,19 +21,24 @@ export interface DerperConfig {
   derpPort: number;
   /** STUN port on 127.0.0.1. */
   stunPort: number;
+  /**
+   * The address it serves DERP on and makes its certificate for (default 127.0.0.1); STUN
+   * listens on every address.
+   */
+  host?: string;
 }
 
 /** derper's flags for the lab, in one place. */
 export function derperArgs(c: DerperConfig): string[] {
   return [
     "-a",
-    `127.0.0.1:${c.derpPort}`,
+    `${c.host ?? "127.0.0.1"}:${c.derpPort}`,
     "-certmode",
     "manual",
     "-certdir",
     c.dir,
     "-hostname",
-    "127.0.0.1",
+    c.host ?? "127.0.0.1",
     "-http-port",
     "-1",
     "-stun-port",
@@ -64,7 +69,7 @@ export async function startDerper(
     logPath: join(c.dir, "derper.log"),
     cwd: c.dir,
   });
-  const certPath = join(c.dir, "127.0.0.1.crt");
+  const certPath = join(c.dir, `${c.host ?? "127.0.0.1"}.crt`);
   try {
     await onSpawn(proc);
     await waitFor("derper to serve TLS and STUN", async () => {
@@ -72,7 +77,7 @@ export async function startDerper(
       const log = await Deno.readTextFile(proc.logPath);
       if (!log.includes("STUN server listening") || !log.includes("with TLS")) return false;
       // TLS itself is checked by the clients (the DERP map pins the certificate).
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: c.derpPort });
+      const conn = await Deno.connect({ hostname: c.host ?? "127.0.0.1", port: c.derpPort });
       conn.close();
       await Deno.stat(certPath);
       return true;

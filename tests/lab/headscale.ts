@@ -25,6 +25,8 @@ export interface HeadscaleConfig {
   derpMapPath: string;
   /** Path of a policy file, or "" for none (everything allowed). */
   policyPath: string;
+  /** The address it listens on and clients reach it at (default 127.0.0.1). */
+  host?: string;
   /** DNS settings beyond MagicDNS on `tailnet.test` (none: no nameservers, no records). */
   dns?: HeadscaleDns;
 }
@@ -71,7 +73,7 @@ function dnsYaml(d: HeadscaleDns = {}): string[] {
 
 /** The control URL clients use. */
 export function headscaleUrl(c: HeadscaleConfig): string {
-  return `http://127.0.0.1:${c.httpPort}`;
+  return `http://${c.host ?? "127.0.0.1"}:${c.httpPort}`;
 }
 
 /** Path of the config file in the headscale folder. */
@@ -87,7 +89,7 @@ export function headscaleConfigYaml(c: HeadscaleConfig): string {
   const q = JSON.stringify;
   return [
     `server_url: ${q(headscaleUrl(c))}`,
-    `listen_addr: ${q(`127.0.0.1:${c.httpPort}`)}`,
+    `listen_addr: ${q(`${c.host ?? "127.0.0.1"}:${c.httpPort}`)}`,
     `metrics_listen_addr: ${q(`127.0.0.1:${c.metricsPort}`)}`,
     `grpc_listen_addr: ${q(`127.0.0.1:${c.grpcPort}`)}`,
     `grpc_allow_insecure: false`,

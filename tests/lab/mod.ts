@@ -88,6 +88,11 @@ export interface LabOptions {
    * {@linkcode Lab.setPolicy} replaces it while the lab runs.
    */
   policy?: string;
+  /**
+   * The address headscale and derper listen on and the DERP map names (default 127.0.0.1). The
+   * NAT lab gives its public address here, so nodes in other network namespaces reach both.
+   */
+  host?: string;
 }
 
 /** Options of {@linkcode Lab.addTailscaled}. */
@@ -98,6 +103,12 @@ export interface AddNodeOptions {
   authKey?: string;
   /** A kernel TUN of this name instead of userspace networking (see `TailscaledConfig`). */
   kernelTun?: string;
+  /** A network namespace to run it in (a NAT lab node, see `nat_lab.ts`). */
+  netns?: string;
+  /** Its WireGuard UDP port (default: a free one claimed on loopback). */
+  port?: number;
+  /** Its name (default ts1, ts2, … in start order). */
+  name?: string;
 }
 
 /** A running lab. Dispose it (`await using`) or call {@linkcode Lab.close}. */
@@ -187,6 +198,7 @@ export class Lab implements AsyncDisposable {
         derpMapPath: join(workDir, "headscale", "derp.yaml"),
         policyPath: options.policy === undefined ? "" : join(workDir, "headscale", "policy.hujson"),
         dns: options.headscaleDns,
+        host: options.host,
       };
       if (options.policy !== undefined) {
         await Deno.mkdir(hs.dir, { recursive: true });
@@ -224,7 +236,12 @@ export class Lab implements AsyncDisposable {
         await this.#ports.claim(),
       );
     }
-    this.derpMap = labDerpMap(this.derpRelay?.port ?? this.derpPort, this.stunPort, trust);
+    this.derpMap = labDerpMap(
+      this.derpRelay?.port ?? this.derpPort,
+      this.stunPort,
+      trust,
+      this.#opts.host,
+    );
     await Deno.mkdir(this.#hs.dir, { recursive: true });
     await Deno.writeTextFile(this.#hs.derpMapPath, derpMapYaml(this.derpMap));
     await this.startHeadscale();
@@ -276,17 +293,18 @@ export class Lab implements AsyncDisposable {
    * @returns the node, joined and Running unless `authKey` was ""
    */
   async addTailscaled(opts: AddNodeOptions = {}): Promise<LabNode> {
-    const name = `ts${this.#nextNode++}`;
+    const name = opts.name ?? `ts${this.#nextNode++}`;
     const node = new LabNode({
       name,
       tailscaled: tailscaleBin("tailscaled", this.tailscaleVersion),
       tailscale: tailscaleBin("tailscale", this.tailscaleVersion),
       dir: join(this.workDir, name),
-      port: await this.#ports.claim(),
+      port: opts.port ?? await this.#ports.claim(),
       socks5Port: await this.#ports.claim(),
       httpProxyPort: await this.#ports.claim(),
       env: { ...this.#opts.nodeEnv, ...opts.env },
       kernelTun: opts.kernelTun,
+      netns: opts.netns,
     });
     this.nodes.push(node);
     const proc = await node.start(this.#record);
@@ -339,6 +357,7 @@ export class Lab implements AsyncDisposable {
       dir: this.#derperDir,
       derpPort: this.derpPort,
       stunPort: this.stunPort,
+      host: this.#opts.host,
     }, this.#record);
     this.#derper = started.proc;
     if (this.derpCertSha256Hex && this.derpCertSha256Hex !== started.certSha256Hex) {

@@ -63,6 +63,11 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     neededBy: "the status --web test loads the live page in headless Chromium",
   },
   {
+    tool: "nft",
+    debianPackage: "nftables",
+    neededBy: "the NAT lab's routers (masquerade, port forward, UDP blocked) and path faults",
+  },
+  {
     tool: "go",
     debianPackage: null,
     elsewhere: `Go >= ${requiredGoVersion()} from https://go.dev/dl`,

@@ -86,10 +86,12 @@ Deno.test("the list names each program once, each with a package or a place to g
   const tools = PREREQUISITES.map((p) => p.tool);
   assertEquals(new Set(tools).size, tools.length);
   for (const p of PREREQUISITES) assert(p.debianPackage !== null || p.elsewhere, p.tool);
-  for (const t of ["ping", "ip", "curl", "python3", "chromium", "go"]) assert(tools.includes(t), t);
+  for (const t of ["ping", "ip", "curl", "python3", "chromium", "nft", "go"]) {
+    assert(tools.includes(t), t);
+  }
   assertEquals(
     debianInstallCommand(),
-    "apt-get install -y iputils-ping iproute2 procps curl python3 chromium",
+    "apt-get install -y iputils-ping iproute2 procps curl python3 chromium nftables",
   );
 });
 

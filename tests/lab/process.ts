@@ -22,6 +22,11 @@ export interface SpawnOptions {
   logPath: string;
   /** Working directory. */
   cwd?: string;
+  /**
+   * A network namespace (`ip netns` name) to run the program in: it is started through
+   * `ip netns exec`, which execs into it, so the PID is still the program's own.
+   */
+  netns?: string;
 }
 
 /** Lines of each log that {@linkcode LabProcess.logTail} shows by default. */
@@ -61,8 +66,11 @@ export class LabProcess {
       ...opts.env,
       LAB_LOG: opts.logPath,
     };
+    const argv = opts.netns === undefined
+      ? [opts.cmd, ...opts.args]
+      : ["ip", "netns", "exec", opts.netns, opts.cmd, ...opts.args];
     const child = new Deno.Command("/bin/sh", {
-      args: ["-c", 'exec "$0" "$@" >>"$LAB_LOG" 2>&1', opts.cmd, ...opts.args],
+      args: ["-c", 'exec "$0" "$@" >>"$LAB_LOG" 2>&1', ...argv],
       env,
       clearEnv: true,
       cwd: opts.cwd,

@@ -38,7 +38,25 @@ export async function socks5Connect(
   host: string,
   port: number,
 ): Promise<Deno.TcpConn> {
-  const conn = await dialProxy(proxy);
+  return await socks5Handshake(await dialProxy(proxy), host, port, proxy);
+}
+
+/**
+ * Runs the SOCKS5 no-auth CONNECT handshake over a connection already open to a proxy (e.g. a
+ * Unix socket forwarded to it); closes the connection when the handshake fails.
+ * @param conn the connection to the proxy
+ * @param host IPv4 literal or host name (sent as a domain name)
+ * @param port destination port
+ * @param proxy the proxy's name, for messages
+ * @returns the same connection, past the handshake
+ * @throws {Socks5Error} when the proxy refuses
+ */
+export async function socks5Handshake<C extends Deno.Conn>(
+  conn: C,
+  host: string,
+  port: number,
+  proxy: string,
+): Promise<C> {
   try {
     await writeAll(conn, new Uint8Array([5, 1, 0])); // version 5, one method: no auth
     const method = await readExact(conn, 2);

@@ -22,6 +22,8 @@ export interface SpawnTailnetOptions {
   stderr?: "piped" | "null";
   /** Extra `deno run` flags before main.ts (`--inspect=…` for a profile). */
   denoFlags?: string[];
+  /** A network namespace to run it in (through `ip netns exec`, which execs into deno). */
+  netns?: string;
 }
 
 /**
@@ -31,8 +33,12 @@ export interface SpawnTailnetOptions {
  * @returns the child process
  */
 export function spawnTailnet(args: string[], opts: SpawnTailnetOptions = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [...DENO_RUN, ...(opts.denoFlags ?? []), TAILNET_MAIN, ...args],
+  const argv = [...DENO_RUN, ...(opts.denoFlags ?? []), TAILNET_MAIN, ...args];
+  const [cmd, args2] = opts.netns === undefined
+    ? [Deno.execPath(), argv]
+    : ["ip", ["netns", "exec", opts.netns, Deno.execPath(), ...argv]];
+  return new Deno.Command(cmd, {
+    args: args2,
     stdin: "null",
     stdout: opts.stdout ?? "null",
     stderr: opts.stderr ?? "null",

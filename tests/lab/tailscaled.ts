@@ -93,6 +93,8 @@ export interface TailscaledConfig {
    * its own; netfilter stays off (`--netfilter-mode=off`; this kernel has no iptables).
    */
   kernelTun?: string;
+  /** A network namespace to run the daemon in (the NAT lab's node namespaces). */
+  netns?: string;
 }
 
 /** A real tailscaled the lab started, and its CLI. */
@@ -161,6 +163,7 @@ export class LabNode {
       env: { ...tailscaleEnv(this.dir), ...this.#config.env },
       logPath: join(this.dir, "tailscaled.log"),
       cwd: this.dir,
+      netns: this.#config.netns,
     });
     this.#proc = proc;
     await onSpawn(proc);
@@ -189,6 +192,24 @@ export class LabNode {
       clearEnv: true,
       cwd: this.dir,
     }, opts.timeoutMs ?? 60_000);
+  }
+
+  /**
+   * The real tailscale CLI against this node as a command to spawn, for output read as it
+   * comes (e.g. the time of each `tailscale ping` line); stdin closed, stdout piped.
+   * @param args CLI arguments
+   * @returns the command, not started
+   */
+  cliCommand(args: string[]): Deno.Command {
+    return new Deno.Command(this.#config.tailscale, {
+      args: [`--socket=${this.socket}`, ...args],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...tailscaleEnv(this.dir) },
+      clearEnv: true,
+      cwd: this.dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    });
   }
 
   /** Like {@linkcode LabNode.cli} but throws on a non-zero exit. */

@@ -7,7 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { socks5Connect } from "./socks5.ts";
+import { socks5Connect, socks5Handshake } from "./socks5.ts";
 
 /** What {@linkcode socks5Transfer} measured. */
 export interface TransferResult {
@@ -65,18 +65,51 @@ export async function socks5Transfer(
   bytes: number,
   opts: TransferOptions = {},
 ): Promise<TransferResult> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  return await transferVia(
+    {
+      connect: () => socks5Connect(socks5Addr, peerIp, port),
+      listener,
+    },
+    bytes,
+    opts,
+  );
+}
+
+/** Where {@linkcode transferVia} sends and receives (a proxy and a server it may not reach directly). */
+export interface TransferEnds {
+  /** Opens the tunnel to the receiving server (e.g. a SOCKS5 CONNECT through a forwarder). */
+  connect: () => Promise<Deno.Conn>;
+  /** Where the receiving server accepts the tunnel's one connection; closed at the end. */
+  listener: Deno.Listener;
+}
+
+/**
+ * Like {@linkcode socks5Transfer}, with the two ends given: moves `bytes` random bytes into the
+ * connection `ends.connect()` opens, hashes what `ends.listener` accepts, and echoes the digest.
+ * The NAT lab uses it with Unix sockets forwarded into the nodes' namespaces.
+ * @param ends the sending and the receiving end
+ * @param bytes how many bytes
+ * @param opts a progress hook at the receiving server
+ * @returns sizes, digests and time
+ */
+export async function transferVia(
+  ends: TransferEnds,
+  bytes: number,
+  opts: TransferOptions = {},
+): Promise<TransferResult> {
   const data = new Uint8Array(bytes);
   for (let off = 0; off < bytes; off += 65_536) {
     crypto.getRandomValues(data.subarray(off, Math.min(bytes, off + 65_536)));
   }
   const sentSha256 = createHash("sha256").update(data).digest("hex");
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
+  const listener = ends.listener;
   const server = serveOnce(listener, bytes, opts.onReceived);
-  let conn: Deno.TcpConn | null = null;
+  let conn: Deno.Conn | null = null;
   try {
     const t0 = performance.now();
-    conn = await socks5Connect(socks5Addr, peerIp, port);
+    conn = await ends.connect();
     for (let off = 0; off < bytes;) {
       off += await conn.write(data.subarray(off, Math.min(bytes, off + 65_536)));
     }
@@ -105,6 +138,21 @@ export async function socks5Transfer(
     }
     await server.catch(() => {});
   }
+}
+
+/**
+ * A SOCKS5 CONNECT to `peerIp:port` over a Unix socket forwarded to a node's proxy.
+ * @param socketPath the forwarder's socket
+ * @param peerIp the receiving node's tailnet IP
+ * @param port the port on the receiving node
+ */
+export async function socks5ConnectUnix(
+  socketPath: string,
+  peerIp: string,
+  port: number,
+): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ transport: "unix", path: socketPath });
+  return await socks5Handshake(conn, peerIp, port, socketPath);
 }
 
 async function serveOnce(

@@ -433,6 +433,10 @@ export class MagicConn {
     if (path === null && (udp === null || ep.candidates.length === 0)) {
       return { ok: false, err: "no DERP path to the peer (no DERP map yet?)" };
     }
+    // A CLI ping is activity, as tailscaled's pingCLI (noteTxActivityExtTriggerLocked): the
+    // heartbeats start, and the first sends every candidate a ping and the peer a CallMeMaybe,
+    // so a peer whose NAT only opens for its own packets (a hard NAT) punches towards us too.
+    ep.lastSendAt = this.#clock.now();
     const txid = crypto.getRandomValues(new Uint8Array(12));
     const answer = this.#discoPings.wait(txid, timeoutMs);
     const packet = this.#disco.seal(ep.discoKey, {

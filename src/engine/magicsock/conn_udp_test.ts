@@ -89,6 +89,35 @@ Deno.test("MagicConn: disco over UDP finds the direct path; WireGuard takes it",
   }
 });
 
+Deno.test("MagicConn: a CLI ping makes the peer active, so heartbeats go on probing", async () => {
+  // tailscaled's pingCLI notes activity: its heartbeat, 3 s on, pings every candidate and sends
+  // the peer a CallMeMaybe. Behind a cone NAT facing a hard one, only that CallMeMaybe makes the
+  // peer punch towards us (the NAT lab's "cone <-> masquerade random").
+  const clock = new ManualClock();
+  const a = node(clock);
+  const silent = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    const peer = node(clock);
+    await peer.conn.closeAsync();
+    a.conn.reconfig(null, [{
+      nodeKey: peer.nodePublic,
+      discoKey: peer.discoPublic,
+      homeDerp: 0,
+      endpoints: [`127.0.0.1:${(silent.addr as Deno.NetAddr).port}`],
+    }]);
+    const ping = a.conn.pingDisco(peer.nodePublic, 1000);
+    assertEquals(a.conn.stats.pingsSent, 1, "the CLI ping itself");
+    clock.advance(HEARTBEAT_INTERVAL_MS);
+    assert(a.conn.stats.pingsSent >= 2, `a heartbeat probed again: ${a.conn.stats.pingsSent}`);
+    clock.advance(1000);
+    const r = await ping;
+    assert(!r.ok, "nobody answers");
+  } finally {
+    silent.close();
+    await a.conn.closeAsync();
+  }
+});
+
 Deno.test("MagicConn: UDP from an unknown address and bad disco are dropped and counted", async () => {
   const clock = new ManualClock();
   const a = node(clock);
