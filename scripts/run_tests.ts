@@ -27,7 +27,11 @@
  */
 
 import { BUILD_FAILED_ENV, labAvailable } from "../tests/lab/available.ts";
-import { missingPrerequisites, missingPrerequisitesLine } from "../tests/lab/prerequisites.ts";
+import {
+  installMissingWithApt,
+  missingPrerequisites,
+  missingPrerequisitesLine,
+} from "../tests/lab/prerequisites.ts";
 import {
   isCi,
   parseSummary,
@@ -45,7 +49,12 @@ if (!import.meta.main) throw new Error("scripts/run_tests.ts is a program, not a
 const extra = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
 const ci = isCi(Deno.env.get("CI"));
 
-const missing = await missingPrerequisites();
+let missing = await missingPrerequisites();
+// A CI machine may lack a package a newer test needs: install it there (root, apt-get), then
+// check again; anywhere else, or if that fails, the line below names what to install.
+if (missing.length > 0 && ci && await installMissingWithApt(missing, (l) => console.error(l))) {
+  missing = await missingPrerequisites();
+}
 if (missing.length > 0) {
   console.error(missingPrerequisitesLine(missing));
   Deno.exit(1);

@@ -172,3 +172,39 @@ function installCommand(packages: readonly (string | null)[]): string {
   const unique = [...new Set(packages.filter((p): p is string => p !== null))];
   return `apt-get install -y ${unique.join(" ")}`;
 }
+
+/**
+ * Under CI only: installs the Debian packages of the missing prerequisites with apt-get, when
+ * this process is root and apt-get exists (a CI machine is set up by its run; a developer's is
+ * not changed behind their back). Runs `apt-get update` and tries again if the first install
+ * fails (no package lists yet).
+ * @param missing what {@linkcode missingPrerequisites} found
+ * @param log where to say what it does
+ * @returns whether it ran an install that exited 0 (the caller checks again either way)
+ */
+export async function installMissingWithApt(
+  missing: readonly MissingPrerequisite[],
+  log: (line: string) => void,
+): Promise<boolean> {
+  const packages = [
+    ...new Set(missing.map((m) => m.prerequisite.debianPackage).filter((p) => p !== null)),
+  ] as string[];
+  const aptGet = findOnPath("apt-get", Deno.env.get("PATH") ?? "");
+  if (packages.length === 0 || aptGet === null || Deno.uid() !== 0) return false;
+  const apt = async (args: string[]) => {
+    const r = await new Deno.Command(aptGet, {
+      args,
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+    return r.success;
+  };
+  log(
+    `tests: under CI, installing missing prerequisites: apt-get install -y ${packages.join(" ")}`,
+  );
+  const install = ["install", "-y", "--no-install-recommends", ...packages];
+  if (await apt(install)) return true;
+  return await apt(["update"]) && await apt(install);
+}
