@@ -50,6 +50,7 @@ import { NodeStack, type StackOptions } from "./stack/mod.ts";
 import type { ForwarderOptions } from "./stack/forwarder.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
 import { parseIpAddr } from "./wire/ip_addr.ts";
+import { peerForDestination, RoutedPrefixes } from "./routes.ts";
 
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
@@ -332,8 +333,9 @@ export class Engine implements AsyncDisposable {
   /**
    * Applies a new config: our addresses (stack and responder), WireGuard peers with their
    * AllowedIPs (updated in place, so live sessions survive), disco keys, the DERP map and
-   * each peer's home region. The filter rules, DNS and shields-up are kept in
-   * {@linkcode Engine.config} for the slots that will use them.
+   * each peer's home region, and the prefixes we relay for peers (the stack takes inbound
+   * connections to them, the forwarder dials them from the host). The filter rules, DNS and
+   * shields-up are kept in {@linkcode Engine.config} for the slots that will use them.
    * @param cfg the config, from `ipn/engine_config.ts`
    */
   reconfig(cfg: EngineConfig): void {
@@ -342,6 +344,10 @@ export class Engine implements AsyncDisposable {
     const addrs = cfg.addresses.map((a) => a.split("/")[0]);
     this.#selfAddrs = new Set(addrs);
     this.#stack.stack.setAddresses(cfg.addresses);
+    // Being a subnet router or exit node: packets to these reach the stack once the filter
+    // slot passed them (the packet filter decides who may use the routes, as in tailscaled).
+    const routed = new RoutedPrefixes(cfg.routes);
+    this.#stack.stack.setRouted(routed.empty ? null : routed.contains);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
     const byIp = new Map<string, PeerConfig>();
     for (const peer of cfg.peers) {
@@ -380,6 +386,17 @@ export class Engine implements AsyncDisposable {
    */
   peerByIp(ip: string): PeerConfig | null {
     return this.#peersByIp.get(ip) ?? null;
+  }
+
+  /**
+   * The peer a packet to `ip` goes to: its own Tailscale address, else the longest of the
+   * peers' AllowedIPs that holds it (an accepted subnet route, the chosen exit node's default
+   * routes), as Go's `PeerForIP`. The proxies dial through the stack exactly when this is set.
+   * @param ip an address literal
+   * @returns the peer, or null when the tailnet does not route `ip`
+   */
+  peerForDestination(ip: string): PeerConfig | null {
+    return this.#peersByIp.get(ip) ?? peerForDestination(this.#config.peers, ip)?.peer ?? null;
   }
 
   /**

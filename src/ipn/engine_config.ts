@@ -58,7 +58,9 @@ import type { Prefs } from "./prefs.ts";
 export type { EngineConfig, PeerConfig } from "../engine/config.ts";
 
 /** The prefs fields that shape the data plane. */
-export type EnginePrefs = Pick<Prefs, "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp">;
+export type EnginePrefs =
+  & Pick<Prefs, "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp">
+  & Partial<Pick<Prefs, "AdvertiseRoutes">>;
 
 /** Settings that are neither prefs nor netmap. */
 export interface EngineConfigExtras {
@@ -102,6 +104,7 @@ export function engineConfig(
     filter: nm.packetFilter.map(compileFilterRule),
     dns: nm.dns === null ? null : compileDns(nm.dns),
     shieldsUp: prefs.ShieldsUp,
+    routes: [...(prefs.AdvertiseRoutes ?? [])],
     listenPort: extras.listenPort ?? 0,
   };
 }

@@ -28,6 +28,9 @@ import {
 import type { StackConn, TailnetDialer, TcpListener, UdpSocket } from "../engine/stack/mod.ts";
 import type { Backend } from "./backend.ts";
 import { engineConfig, type EnginePrefs } from "./engine_config.ts";
+import { onLocalNetwork } from "./local_networks.ts";
+import { isTailnetIp } from "../engine/proxy/netmap_resolver.ts";
+import { peerForDestination } from "../engine/routes.ts";
 import { NotifyWatchOpt } from "./notify_bus.ts";
 import { type PeerStatusJson, ZERO_TIME } from "./status.ts";
 
@@ -104,6 +107,27 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
       return Promise.reject(new Deno.errors.NotConnected("not running: no data plane yet"));
     }
     return this.#engine.stack.dialTcp(ip, port, signal);
+  }
+
+  /**
+   * Whether a dial to a non-tailnet address goes through the tailnet, as tailscaled's
+   * `UseNetstackForIP` decides in userspace mode: when a peer's AllowedIPs hold it (an
+   * accepted subnet route, or the chosen exit node's default routes). Loopback never does;
+   * with `--exit-node-allow-lan-access`, neither do the host's own LANs when only the exit
+   * node's default route would take them.
+   * @param ip an address literal
+   * @returns true to dial it through the stack
+   */
+  routesTo(ip: string): boolean {
+    const engine = this.#engine;
+    if (engine === null || isTailnetIp(ip)) return false;
+    if (/^127\./.test(ip) || ip === "::1") return false;
+    const hit = peerForDestination(engine.config.peers, ip);
+    if (hit === null) return false;
+    if (hit.bits === 0 && this.#backend?.prefs().ExitNodeAllowLANAccess === true) {
+      return !onLocalNetwork(ip);
+    }
+    return true;
   }
 
   /**
@@ -225,6 +249,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
       ExitNodeID: prefs.ExitNodeID,
       ExitNodeIP: prefs.ExitNodeIP,
       ShieldsUp: prefs.ShieldsUp,
+      AdvertiseRoutes: prefs.AdvertiseRoutes,
     };
     const prefsKey = JSON.stringify(ep);
     const from = this.#configFrom;

@@ -89,6 +89,8 @@ export interface AddNodeOptions {
   authKey?: string;
   /** A kernel TUN of this name instead of userspace networking (see `TailscaledConfig`). */
   kernelTun?: string;
+  /** Run it in this network namespace (see `TailscaledConfig.netns`). */
+  netns?: string;
 }
 
 /** A running lab. Dispose it (`await using`) or call {@linkcode Lab.close}. */
@@ -273,6 +275,7 @@ export class Lab implements AsyncDisposable {
       httpProxyPort: await this.#ports.claim(),
       env: { ...this.#opts.nodeEnv, ...opts.env },
       kernelTun: opts.kernelTun,
+      netns: opts.netns,
     });
     this.nodes.push(node);
     const proc = await node.start(this.#record);

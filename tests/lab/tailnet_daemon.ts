@@ -20,6 +20,8 @@ export interface TailnetDaemonOptions {
   args?: string[];
   /** Extra `deno run` flags (`--inspect=127.0.0.1:PORT` to profile the daemon). */
   denoFlags?: string[];
+  /** Run the daemon inside this network namespace (its CLI still reaches it by socket path). */
+  netns?: string;
 }
 
 /** A `tailnet daemon` child process. */
@@ -85,7 +87,12 @@ export class TailnetDaemon implements AsyncDisposable {
   async start(): Promise<void> {
     this.#child = spawnTailnet(
       ["daemon", "--statedir", this.stateDir, "--socket", this.socket, ...(this.#opts.args ?? [])],
-      { env: this.#opts.env, stderr: "piped", denoFlags: this.#opts.denoFlags },
+      {
+        env: this.#opts.env,
+        stderr: "piped",
+        denoFlags: this.#opts.denoFlags,
+        netns: this.#opts.netns,
+      },
     );
     this.#log = new Response(this.#child.stderr).text();
     await waitFor(

@@ -22,6 +22,8 @@ export interface SpawnTailnetOptions {
   stderr?: "piped" | "null";
   /** Extra `deno run` flags before main.ts (`--inspect=…` for a profile). */
   denoFlags?: string[];
+  /** Run inside this network namespace (`ip netns exec NAME`, which execs: same PID). */
+  netns?: string;
 }
 
 /**
@@ -31,8 +33,10 @@ export interface SpawnTailnetOptions {
  * @returns the child process
  */
 export function spawnTailnet(args: string[], opts: SpawnTailnetOptions = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [...DENO_RUN, ...(opts.denoFlags ?? []), TAILNET_MAIN, ...args],
+  const argv = [...DENO_RUN, ...(opts.denoFlags ?? []), TAILNET_MAIN, ...args];
+  const inNs = opts.netns !== undefined;
+  return new Deno.Command(inNs ? "ip" : Deno.execPath(), {
+    args: inNs ? ["netns", "exec", opts.netns!, Deno.execPath(), ...argv] : argv,
     stdin: "null",
     stdout: opts.stdout ?? "null",
     stderr: opts.stderr ?? "null",

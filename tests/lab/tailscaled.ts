@@ -93,6 +93,11 @@ export interface TailscaledConfig {
    * its own; netfilter stays off (`--netfilter-mode=off`; this kernel has no iptables).
    */
   kernelTun?: string;
+  /**
+   * Run inside this network namespace (`ip netns exec`, which execs: the PID is tailscaled's).
+   * The namespace must reach the lab's headscale and derper (see `netns_bridge.ts`).
+   */
+  netns?: string;
 }
 
 /** A real tailscaled the lab started, and its CLI. */
@@ -156,8 +161,10 @@ export class LabNode {
     }
     const proc = LabProcess.spawn({
       name: this.name,
-      cmd: this.#config.tailscaled,
-      args: this.args(),
+      cmd: this.#config.netns === undefined ? this.#config.tailscaled : "ip",
+      args: this.#config.netns === undefined
+        ? this.args()
+        : ["netns", "exec", this.#config.netns, this.#config.tailscaled, ...this.args()],
       env: { ...tailscaleEnv(this.dir), ...this.#config.env },
       logPath: join(this.dir, "tailscaled.log"),
       cwd: this.dir,
