@@ -22,6 +22,8 @@ export interface SpawnOptions {
   logPath: string;
   /** Working directory. */
   cwd?: string;
+  /** Run it inside this network namespace (`ip netns exec` execs it: the PID stays its own). */
+  netns?: string;
 }
 
 /** Lines of each log that {@linkcode LabProcess.logTail} shows by default. */
@@ -56,13 +58,15 @@ export class LabProcess {
    * @returns the running process
    */
   static spawn(opts: SpawnOptions): LabProcess {
-    const env = {
+    const env: Record<string, string> = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       ...opts.env,
       LAB_LOG: opts.logPath,
     };
+    if (opts.netns !== undefined) env.LAB_NETNS = opts.netns;
+    const exec = opts.netns === undefined ? "exec" : 'exec ip netns exec "$LAB_NETNS"';
     const child = new Deno.Command("/bin/sh", {
-      args: ["-c", 'exec "$0" "$@" >>"$LAB_LOG" 2>&1', opts.cmd, ...opts.args],
+      args: ["-c", `${exec} "$0" "$@" >>"$LAB_LOG" 2>&1`, opts.cmd, ...opts.args],
       env,
       clearEnv: true,
       cwd: opts.cwd,

@@ -161,13 +161,12 @@ export class LabNode {
     }
     const proc = LabProcess.spawn({
       name: this.name,
-      cmd: this.#config.netns === undefined ? this.#config.tailscaled : "ip",
-      args: this.#config.netns === undefined
-        ? this.args()
-        : ["netns", "exec", this.#config.netns, this.#config.tailscaled, ...this.args()],
+      cmd: this.#config.tailscaled,
+      args: this.args(),
       env: { ...tailscaleEnv(this.dir), ...this.#config.env },
       logPath: join(this.dir, "tailscaled.log"),
       cwd: this.dir,
+      netns: this.#config.netns,
     });
     this.#proc = proc;
     await onSpawn(proc);
