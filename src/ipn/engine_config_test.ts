@@ -228,3 +228,9 @@ Deno.test("chosenExitNode() prefers the stable ID over the IP", () => {
   );
   assertEquals(chosenExitNode({ ExitNodeID: "", ExitNodeIP: "" }, nm.peers), null);
 });
+
+Deno.test("engineConfig() carries the advertised routes we relay, nothing without them", () => {
+  assertEquals(engineConfig(prefs(), netmap()).routes, []);
+  const adv = ["10.77.1.0/24", "0.0.0.0/0", "::/0"];
+  assertEquals(engineConfig({ ...prefs(), AdvertiseRoutes: adv }, netmap()).routes, adv);
+});
