@@ -48,6 +48,7 @@ import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
 import type { ForwarderOptions } from "./stack/forwarder.ts";
+import { RoutedEcho, type RoutedEchoStats } from "./stack/routed_echo.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
 import { parseIpAddr } from "./wire/ip_addr.ts";
 import { peerForDestination, RoutedPrefixes } from "./routes.ts";
@@ -137,6 +138,8 @@ export interface EngineStats {
   derp: Record<string, unknown>;
   /** What became of decrypted inbound packets. */
   inbound: InboundStats;
+  /** Echo requests to routed destinations (subnet routes, exit node) and their answers. */
+  routedEcho: RoutedEchoStats;
   /** What became of outbound packets (the stack's and the engine's own). */
   outbound: OutboundStats;
 }
@@ -162,6 +165,8 @@ export class Engine implements AsyncDisposable {
   readonly #nodePublic: NodePublic;
   readonly #pinger: IpPinger;
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
+  #routed = new RoutedPrefixes([]);
+  readonly #routedEcho: RoutedEcho;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
   #live = false;
@@ -209,10 +214,18 @@ export class Engine implements AsyncDisposable {
       stack: { clock: opts.clock, ...opts.stack },
     });
     const stack = this.#stack.stack;
+    this.#routedEcho = new RoutedEcho({
+      routed: (b, off, len) => this.#routed.contains(b, off, len),
+      reply: (packet) => this.#pipeline.outboundPacket(packet),
+    });
     this.#pipeline = new PacketPipeline({
       send: (buf, off, len) => this.#device.send(buf, off, len),
       sendCopy: (packet) => this.#device.sendPacket(packet),
-      stackInput: (packet, info) => stack.inputParsed(packet, info),
+      // Echo to a routed destination is answered only if the host reaches it (tailscaled's
+      // userPing); everything else for the stack.
+      stackInput: (packet, info) => {
+        if (!this.#routedEcho.take(packet, info)) stack.inputParsed(packet, info);
+      },
       pinger: this.#pinger,
       responder: new Responder(),
     });
@@ -347,6 +360,7 @@ export class Engine implements AsyncDisposable {
     // Being a subnet router or exit node: packets to these reach the stack once the filter
     // slot passed them (the packet filter decides who may use the routes, as in tailscaled).
     const routed = new RoutedPrefixes(cfg.routes);
+    this.#routed = routed;
     this.#stack.stack.setRouted(routed.empty ? null : routed.contains);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
     const byIp = new Map<string, PeerConfig>();
@@ -441,6 +455,7 @@ export class Engine implements AsyncDisposable {
       path: structuredClone(this.#magic.stats),
       derp: this.#magic.derpStats(),
       inbound: structuredClone(this.#pipeline.inboundStats),
+      routedEcho: { ...this.#routedEcho.stats },
       outbound: structuredClone(this.#pipeline.outboundStats),
     };
   }
@@ -523,6 +538,7 @@ export class Engine implements AsyncDisposable {
     this.#closed = true;
     this.#netcheck?.close();
     this.#pinger.close();
+    await this.#routedEcho.close();
     await this.#stack.close();
     await this.#device.close();
     await this.#magic.closeAsync();

@@ -11,8 +11,9 @@
  *    `--exit-node=` it fails.
  * 2. Our daemon in the router namespace advertises an exit node and 10.77.2.0/24 (`set`,
  *    live). A real tailscaled's SOCKS5 fetch fails; with `tailscale set --accept-routes` it
- *    succeeds; with the exit node instead (`--accept-routes=false --exit-node IP`) it succeeds
- *    through its HTTP proxy too.
+ *    succeeds, and `tailscale ping --icmp` to the target gets a pong (our host pinged it); with
+ *    the exit node instead (`--accept-routes=false --exit-node IP`) it succeeds through its
+ *    HTTP proxy too.
  * Runs once per pinned tailscale release. Skipped with the reason when the lab is not built.
  * @module
  */
@@ -212,6 +213,12 @@ for (const release of TAILSCALE_RELEASES) {
       await assertFails(viaTs, TARGET2, "tailscaled's SOCKS5, no routes accepted");
       await tsClient.cliOk(["set", "--accept-routes"]);
       await assertFetches(viaTs, TARGET2, "tailscaled's SOCKS5 through our subnet route");
+      // ICMP echo to the routed target: answered because our host reaches it (userPing).
+      const pong = await waitFor("tailscale ping --icmp to the routed target", async () => {
+        const r = await tsClient.cli(["ping", "--icmp", "--c", "1", "--timeout", "5s", TARGET2]);
+        return r.code === 0 && r.stdout.includes("pong") ? r.stdout.trim() : null;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      say(`tailscale ping --icmp ${TARGET2}: ${pong}`);
       await tsClient.cliOk(["set", "--accept-routes=false"]);
       await assertFails(viaTs, TARGET2, "tailscaled's SOCKS5 after --accept-routes=false");
       await tsClient.cliOk(["set", `--exit-node=${ours.v4}`]);
@@ -223,6 +230,8 @@ for (const release of TAILSCALE_RELEASES) {
       );
       const stats = JSON.parse(await tn(router, ["status", "--json"])).TailnetEngine;
       say(`our router's inbound: ${JSON.stringify(stats?.inbound)}`);
+      say(`our router's routed echo: ${JSON.stringify(stats?.routedEcho)}`);
+      assert(stats?.routedEcho?.answered >= 1, "our router answered the ICMP echo");
     },
   });
 }
