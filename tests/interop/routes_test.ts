@@ -228,6 +228,14 @@ for (const release of TAILSCALE_RELEASES) {
         TARGET1,
         "tailscaled's HTTP proxy through us as exit node",
       );
+      // Our client picks our router too: ours to ours, then both CLIs list the same exit nodes.
+      await tn(client, ["set", "--exit-node=tn-router"]);
+      await assertFetches(viaOurs, TARGET2, "our SOCKS5 through our router as exit node");
+      const real = await tsClient.cliOk(["exit-node", "list"]);
+      const mine = await tn(client, ["exit-node", "list"]);
+      say(`tailscale exit-node list:\n${real}`);
+      assertEquals(mine, real, "tailnet exit-node list prints what tailscale exit-node list does");
+
       const stats = JSON.parse(await tn(router, ["status", "--json"])).TailnetEngine;
       say(`our router's inbound: ${JSON.stringify(stats?.inbound)}`);
       say(`our router's routed echo: ${JSON.stringify(stats?.routedEcho)}`);
