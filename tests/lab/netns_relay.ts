@@ -32,4 +32,5 @@ for (const port of ports.map(Number)) {
     }
   })();
 }
+// deno-lint-ignore no-console -- the one line NetnsBridge waits for
 console.log("ready");
