@@ -47,7 +47,8 @@ import { IpPinger } from "./ping/pinger.ts";
 import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
-import type { ForwarderOptions } from "./stack/forwarder.ts";
+import type { ForwarderOptions, ForwarderStats } from "./stack/forwarder.ts";
+import type { StackStats } from "./stack/stack.ts";
 import { RoutedEcho, type RoutedEchoStats } from "./stack/routed_echo.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
 import { parseIpAddr } from "./wire/ip_addr.ts";
@@ -140,6 +141,13 @@ export interface EngineStats {
   inbound: InboundStats;
   /** Echo requests to routed destinations (subnet routes, exit node) and their answers. */
   routedEcho: RoutedEchoStats;
+  /**
+   * The stack's counters: drops by reason (`notOurs`: to an address neither ours nor in a
+   * route we relay, e.g. a peer using us as exit node sending to our loopback).
+   */
+  stack: StackStats;
+  /** The forwarder's counters (loopback and routed TCP/UDP), null without one. */
+  forwarder: ForwarderStats | null;
   /** What became of outbound packets (the stack's and the engine's own). */
   outbound: OutboundStats;
 }
@@ -456,6 +464,8 @@ export class Engine implements AsyncDisposable {
       derp: this.#magic.derpStats(),
       inbound: structuredClone(this.#pipeline.inboundStats),
       routedEcho: { ...this.#routedEcho.stats },
+      stack: structuredClone(this.#stack.stack.stats),
+      forwarder: this.#stack.forwarder === null ? null : { ...this.#stack.forwarder.stats },
       outbound: structuredClone(this.#pipeline.outboundStats),
     };
   }

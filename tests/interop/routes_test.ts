@@ -32,6 +32,7 @@ const TARGET1 = "10.77.1.2";
 const SUBNET2 = "10.77.2.0/24";
 const TARGET2 = "10.77.2.2";
 const PORT = 8080;
+const UDP_PORT = 8081;
 
 /** The target's bytes: the same formula the server in the target namespace uses. */
 const GEN = "(n) => { const d = new Uint8Array(n); " +
@@ -73,13 +74,16 @@ async function namespaces(): Promise<{ rt: string; tg: string } & AsyncDisposabl
   return { rt, tg, [Symbol.asyncDispose]: del };
 }
 
-/** The web server in the target namespace: GET / answers the 20 MiB. */
+/** The web server in the target namespace: GET / answers the 20 MiB; UDP 8081 echoes. */
 async function targetServer(tg: string): Promise<AsyncDisposable> {
   const script = `const data = (${GEN})(${SIZE});
+const udp = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: ${UDP_PORT} });
+(async () => { for (;;) { const [d, from] = await udp.receive();
+  await udp.send(new Uint8Array([...new TextEncoder().encode("echo:"), ...d]), from); } })();
 Deno.serve({ hostname: "0.0.0.0", port: ${PORT}, onListen() { console.log("ready"); } },
   () => new Response(data));`;
   const child = new Deno.Command("ip", {
-    args: ["netns", "exec", tg, Deno.execPath(), "eval", script],
+    args: ["netns", "exec", tg, Deno.execPath(), "eval", "--unstable-net", script],
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -131,6 +135,39 @@ async function assertFails(proxyArgs: string[], target: string, what: string): P
   });
   assertEquals(await fetchVia(proxyArgs, target), null, what);
   say(`${what}: fails, as it should`);
+}
+
+/** SOCKS5 UDP ASSOCIATE through `socksPort`: one datagram to ip:port, the answer's text. */
+async function udpThroughSocks(socksPort: number, ip: string, port: number, text: string) {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: socksPort });
+  const u = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await c.write(new Uint8Array([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+    const r = new Uint8Array(12);
+    for (let off = 0; off < 12;) {
+      const k = await c.read(r.subarray(off));
+      if (k === null) throw new Error("SOCKS5 closed");
+      off += k;
+    }
+    assertEquals(r[3], 0, "UDP ASSOCIATE succeeded");
+    const payload = new TextEncoder().encode(text);
+    const d = new Uint8Array(10 + payload.length);
+    d.set([0, 0, 0, 1, ...ip.split(".").map(Number), port >> 8, port & 0xff]);
+    d.set(payload, 10);
+    const to = { transport: "udp" as const, hostname: "127.0.0.1", port: (r[10] << 8) | r[11] };
+    for (let i = 0; i < 10; i++) {
+      await u.send(d, to);
+      const got = await Promise.race([
+        u.receive(),
+        new Promise<null>((res) => setTimeout(() => res(null), 1000)),
+      ]);
+      if (got !== null) return new TextDecoder().decode(got[0].subarray(10));
+    }
+    throw new Error("no UDP answer through the association");
+  } finally {
+    c.close();
+    u.close();
+  }
 }
 
 async function approve(lab: Lab, nodeKey: string, routes: string): Promise<void> {
@@ -193,6 +230,9 @@ for (const release of TAILSCALE_RELEASES) {
       await assertFails(viaOurs, TARGET1, "our SOCKS5 after --accept-routes=false");
       await tn(client, ["set", `--exit-node=${tsRouter.name}`]);
       await assertFetches(viaOurs, TARGET1, "our SOCKS5 through tailscaled as exit node");
+      const udp1 = await udpThroughSocks(socks, TARGET1, UDP_PORT, "via-ts");
+      assertEquals(udp1, "echo:via-ts", "UDP through tailscaled as exit node");
+      say(`our SOCKS5 UDP through tailscaled as exit node: ${udp1}`);
       const st = JSON.parse(await tn(client, ["status", "--json"]));
       const tsPeer = st.Peer[tsKey];
       assertEquals(st.ExitNodeStatus?.ID, tsPeer.ID, "ExitNodeStatus names the exit node");
@@ -231,12 +271,29 @@ for (const release of TAILSCALE_RELEASES) {
       // Our client picks our router too: ours to ours, then both CLIs list the same exit nodes.
       await tn(client, ["set", "--exit-node=tn-router"]);
       await assertFetches(viaOurs, TARGET2, "our SOCKS5 through our router as exit node");
+      const udp2 = await udpThroughSocks(socks, TARGET2, UDP_PORT, "via-us");
+      assertEquals(udp2, "echo:via-us", "UDP through our router as exit node");
+      say(`our SOCKS5 UDP through our router as exit node: ${udp2}`);
       const real = await tsClient.cliOk(["exit-node", "list"]);
       const mine = await tn(client, ["exit-node", "list"]);
       say(`tailscale exit-node list:\n${real}`);
       assertEquals(mine, real, "tailnet exit-node list prints what tailscale exit-node list does");
 
-      const stats = JSON.parse(await tn(router, ["status", "--json"])).TailnetEngine;
+      // Through us as exit node, our own loopback is not reachable: the bridge's relay listens
+      // on 127.0.0.1 in the router namespace, and tailscaled sends 127.0.0.1 to its exit node.
+      const engineStats = async () =>
+        JSON.parse(await tn(router, ["status", "--json"])).TailnetEngine;
+      const notOursBefore = (await engineStats()).stack.drops.notOurs;
+      const loopback = `127.0.0.1:${new URL(lab.controlUrl).port}`;
+      const r = await curl(["--socks5", tsClient.socks5Addr, `http://${loopback}/health`], 10);
+      assert(r.code !== 0, `our loopback must not be reachable through us: ${r.out}`);
+      const stats = await engineStats();
+      assert(stats.stack.drops.notOurs > notOursBefore, "the drop is counted (notOurs)");
+      assert(stats.forwarder.udpRoutedFlows >= 1, "our router relayed the UDP flow");
+      say(
+        `loopback through us as exit node: refused (curl exit ${r.code}), notOurs ${notOursBefore} -> ${stats.stack.drops.notOurs}`,
+      );
+      say(`our router's forwarder: ${JSON.stringify(stats.forwarder)}`);
       say(`our router's inbound: ${JSON.stringify(stats?.inbound)}`);
       say(`our router's routed echo: ${JSON.stringify(stats?.routedEcho)}`);
       assert(stats?.routedEcho?.answered >= 1, "our router answered the ICMP echo");
