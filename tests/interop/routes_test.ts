@@ -6,7 +6,8 @@
  * runs in the test's own namespace, which has no route to the target at all.
  * 1. A real tailscaled in the router namespace advertises an exit node and 10.77.1.0/24,
  *    approved in headscale. Our daemon's SOCKS5 fetch of the target fails; with
- *    `tailnet set --accept-routes` it succeeds (size and SHA-256); without it again fails;
+ *    `tailnet set --accept-routes` it succeeds (size and SHA-256), and so does a `mod.ts`
+ *    library node's `dial()` once its prefs accept routes; without it again fails;
  *    with `tailnet set --exit-node NAME` it succeeds and status shows the exit node; with
  *    `--exit-node=` it fails.
  * 2. Our daemon in the router namespace advertises an exit node and 10.77.2.0/24 (`set`,
@@ -24,6 +25,7 @@ import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { NetnsBridge } from "../lab/netns_bridge.ts";
 import { closedPort, curl } from "../../src/engine/proxy/testing/loopback.ts";
+import { TailnetNode } from "../../mod.ts";
 
 const available = labAvailable();
 const SIZE = 20 << 20;
@@ -116,6 +118,27 @@ async function fetchVia(proxyArgs: string[], target: string): Promise<string | n
   if (r.code !== 0) return null;
   assertEquals(r.stdout.length, SIZE, `whole body from ${target}`);
   return createHash("sha256").update(r.stdout).digest("hex");
+}
+
+/** HTTP/1.0 GET / over a library connection: the body's SHA-256, after checking its size. */
+async function httpGetSha(
+  conn: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> },
+): Promise<string> {
+  const w = conn.writable.getWriter();
+  await w.write(new TextEncoder().encode(`GET / HTTP/1.0\r\nHost: target\r\n\r\n`));
+  const all = new Uint8Array(await new Response(conn.readable).arrayBuffer());
+  await w.close().catch(() => {});
+  let head = -1;
+  for (let i = 0; i + 3 < all.length; i++) {
+    if (all[i] === 13 && all[i + 1] === 10 && all[i + 2] === 13 && all[i + 3] === 10) {
+      head = i + 4;
+      break;
+    }
+  }
+  assert(head > 0, "an HTTP response");
+  const body = all.subarray(head);
+  assertEquals(body.length, SIZE, "whole body through mod.ts dial()");
+  return createHash("sha256").update(body).digest("hex");
 }
 
 async function assertFetches(proxyArgs: string[], target: string, what: string): Promise<void> {
@@ -226,6 +249,24 @@ for (const release of TAILSCALE_RELEASES) {
       await assertFails(viaOurs, TARGET1, "our SOCKS5, no routes accepted");
       await tn(client, ["set", "--accept-routes"]);
       await assertFetches(viaOurs, TARGET1, "our SOCKS5 through tailscaled's subnet route");
+      // mod.ts: a library node dials the routed target once it accepts routes, not before.
+      {
+        await using lib = await TailnetNode.open();
+        await lib.up({ controlUrl: lab.controlUrl, authKey: lab.authKey, hostname: "tn-lib" });
+        let refused = "";
+        await lib.dial(TARGET1, PORT).catch((e) => (refused = String(e)));
+        assert(refused.includes("no peer routes it"), `refused without routes: ${refused}`);
+        await lib.backend.editPrefs({ RouteAll: true, RouteAllSet: true });
+        const sha = await waitFor("mod.ts dial() through the subnet route", async () => {
+          try {
+            return await httpGetSha(await lib.dial(TARGET1, PORT));
+          } catch {
+            return null;
+          }
+        }, { timeoutMs: 30_000, intervalMs: 500 });
+        assertEquals(sha, WANT_SHA, "mod.ts dial(): SHA-256 of the 20 MiB");
+        say(`mod.ts dial() through tailscaled's subnet route: sha256 ${sha.slice(0, 16)}…`);
+      }
       await tn(client, ["set", "--accept-routes=false"]);
       await assertFails(viaOurs, TARGET1, "our SOCKS5 after --accept-routes=false");
       await tn(client, ["set", `--exit-node=${tsRouter.name}`]);
