@@ -10,6 +10,7 @@
  */
 import type { Logger } from "../engine/base/logger.ts";
 import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
+import type { PeerConfig } from "../engine/config.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
 import {
   Engine,
@@ -33,6 +34,27 @@ import { isTailnetIp } from "../engine/proxy/netmap_resolver.ts";
 import { peerForDestination } from "../engine/routes.ts";
 import { NotifyWatchOpt } from "./notify_bus.ts";
 import { type PeerStatusJson, ZERO_TIME } from "./status.ts";
+
+/**
+ * Whether a dial to `ip` goes through the tailnet (Go's `UseNetstackForIP` in userspace mode):
+ * not for Tailscale addresses (the router sends those itself) or loopback; yes when a peer's
+ * AllowedIPs hold it, except, with allow-LAN-access, the host's LANs that only an exit node's
+ * default route would take.
+ * @param peers the engine's peers @param ip an address literal
+ * @param allowLan `ExitNodeAllowLANAccess` @param onLan whether `ip` is on a host LAN
+ * @returns true to dial it through the stack
+ */
+export function dialsThroughTailnet(
+  peers: readonly PeerConfig[],
+  ip: string,
+  allowLan: boolean,
+  onLan: (ip: string) => boolean = onLocalNetwork,
+): boolean {
+  if (isTailnetIp(ip) || /^127\./.test(ip) || ip === "::1") return false;
+  const hit = peerForDestination(peers, ip);
+  if (hit === null) return false;
+  return !(hit.bits === 0 && allowLan && onLan(ip));
+}
 
 /** Options for {@linkcode EngineLink}. */
 export interface EngineLinkOptions {
@@ -120,14 +142,9 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
    */
   routesTo(ip: string): boolean {
     const engine = this.#engine;
-    if (engine === null || isTailnetIp(ip)) return false;
-    if (/^127\./.test(ip) || ip === "::1") return false;
-    const hit = peerForDestination(engine.config.peers, ip);
-    if (hit === null) return false;
-    if (hit.bits === 0 && this.#backend?.prefs().ExitNodeAllowLANAccess === true) {
-      return !onLocalNetwork(ip);
-    }
-    return true;
+    if (engine === null) return false;
+    const allowLan = this.#backend?.prefs().ExitNodeAllowLANAccess === true;
+    return dialsThroughTailnet(engine.config.peers, ip, allowLan);
   }
 
   /**

@@ -279,7 +279,9 @@ for (const release of TAILSCALE_RELEASES) {
       assertEquals(st.ExitNodeStatus?.ID, tsPeer.ID, "ExitNodeStatus names the exit node");
       assert(tsPeer.ExitNode === true, "the peer is marked ExitNode");
       const text = await tn(client, ["status"]);
-      assert(/exit node/.test(text.split("\n").find((l) => l.includes(tsRouter.name)) ?? ""), text);
+      const line = text.split("\n").find((l) => l.includes(tsRouter.name)) ?? "";
+      assert(/exit node/.test(line) && !/offers exit node/.test(line), `exit node in: ${line}`);
+      say(`tailnet status: ${line.trim()}`);
       await tn(client, ["set", "--exit-node="]);
       await assertFails(viaOurs, TARGET1, "our SOCKS5 after --exit-node=");
 
