@@ -15,6 +15,7 @@ import type { PingKind, PingResult } from "./engine/engine.ts";
 import { PING_TIMEOUT_MS } from "./engine/ping/constants.ts";
 import { generatePrivate, publicOf } from "./engine/key/keys.ts";
 import type { Resolver } from "./engine/proxy/netmap_resolver.ts";
+import { isTailnetIp, NetmapResolver } from "./engine/proxy/netmap_resolver.ts";
 import { ProxyServers, type ProxyServersOptions } from "./engine/proxy/mod.ts";
 import type { StackConn, TcpListener, UdpSocket } from "./engine/stack/mod.ts";
 import { Backend } from "./ipn/backend.ts";
@@ -216,14 +217,25 @@ export class TailnetNode implements AsyncDisposable {
 
   /**
    * Opens a TCP connection to a peer by Tailscale IP or MagicDNS name (`peer`,
-   * `peer.tailnet.example.`), through the userspace stack.
-   * @param host a tailnet IP or a name from the netmap
+   * `peer.tailnet.example.`), or to an address a peer routes for us (an accepted subnet route
+   * with `RouteAll`, or anything through the chosen exit node: prefs `ExitNodeIP`/`ExitNodeID`,
+   * set with `backend.editPrefs`), through the userspace stack.
+   * @param host a tailnet IP, a name from the netmap, or a routed IP
    * @param port the port
    * @param signal gives up
    * @returns the connection (`readable`, `writable`, `close()`)
+   * @throws {NodeError} for an address neither in the tailnet nor routed by a peer
    */
   dial(host: string, port: number, signal?: AbortSignal): Promise<StackConn> {
-    return this.link.dialTcp(this.#resolve(host), port, signal);
+    const ip = this.#resolve(host);
+    if (!isTailnetIp(ip) && !this.link.routesTo(ip)) {
+      return Promise.reject(
+        new NodeError(
+          `${ip} is not a tailnet address and no peer routes it (accept routes or choose an exit node)`,
+        ),
+      );
+    }
+    return this.link.dialTcp(ip, port, signal);
   }
 
   /**

@@ -19,6 +19,7 @@ import {
 } from "../ipn/prefs.ts";
 import type { StatusJson } from "../ipn/status.ts";
 import { checkUpFlags, formatFlagArg } from "../ipn/up_check.ts";
+import { exitNodeIp } from "./set.ts";
 import type { CommandContext, GoFlag, GoFlags } from "./command.ts";
 import { parseDurationFlag } from "./command.ts";
 
@@ -36,6 +37,8 @@ export const UP_PREF_FLAG_SPEC: Record<string, GoFlag> = {
   hostname: { type: "string" },
   "advertise-routes": { type: "string" },
   "advertise-exit-node": { type: "bool" },
+  "exit-node": { type: "string" },
+  "exit-node-allow-lan-access": { type: "bool" },
 };
 
 /** Flags of `up` and `login` that do not set prefs. */
@@ -57,8 +60,11 @@ export const UP_FLAGS_USAGE =
   --hostname NAME          hostname to use instead of the one provided by the OS
   --advertise-tags TAGS    comma-separated ACL tags to request ("tag:" optional)
   --advertise-routes LIST  routes to advertise (CIDRs, comma-separated); sent to control
-  --advertise-exit-node    offer to be an exit node (sent to control; no forwarding yet)
-  --accept-routes          accept routes from peers (stored; no data plane yet)
+  --advertise-exit-node    offer to be an exit node (relays peers' traffic to the host's network)
+  --exit-node IP|NAME      exit node to use for non-tailnet traffic ("" for none)
+  --exit-node-allow-lan-access
+                           allow direct access to the local network via an exit node
+  --accept-routes          accept subnet routes from peers
   --accept-dns             accept DNS configuration (default true; stored)
   --shields-up             don't allow incoming connections
   --timeout DUR            how long to wait for Running (default 0: forever)
@@ -71,7 +77,7 @@ export const UP_FLAGS_USAGE =
  * @returns prefs
  * @throws {Error} one line for a bad hostname, tag or route
  */
-export function prefsFromFlags(f: GoFlags): Prefs {
+export function prefsFromFlags(f: GoFlags, st?: StatusJson): Prefs {
   const str = (n: string) => (f.values.get(n) as string | undefined) ?? "";
   const bool = (n: string, d: boolean) => (f.values.get(n) as boolean | undefined) ?? d;
   const p = defaultPrefs();
@@ -88,6 +94,10 @@ export function prefsFromFlags(f: GoFlags): Prefs {
   const routes = str("advertise-routes").split(",").filter((r) => r !== "");
   if (bool("advertise-exit-node", false)) routes.push("0.0.0.0/0", "::/0");
   p.AdvertiseRoutes = routes.length ? routes : null;
+  const exitNode = str("exit-node");
+  if (exitNode !== "" && st !== undefined) p.ExitNodeIP = exitNodeIp(exitNode, st);
+  else if (exitNode !== "") p.ExitNodeIP = exitNode;
+  p.ExitNodeAllowLANAccess = bool("exit-node-allow-lan-access", false);
   const errs = validatePrefs(p);
   if (errs.length) throw new Error(errs[0]);
   return p;
@@ -127,7 +137,7 @@ export async function runUp(mode: UpMode, f: GoFlags, ctx: CommandContext): Prom
   const st = await client.json<StatusJson>("GET", "status");
   const origNodeKey = st.Self?.PublicKey ?? "";
   const origAuthUrl = st.AuthURL;
-  const prefs = prefsFromFlags(f);
+  const prefs = prefsFromFlags(f, st);
   const cur = await client.json<PrefsJson>("GET", "prefs");
 
   let simpleUp = false;
@@ -209,6 +219,8 @@ function maskedFromFlags(prefs: Prefs, f: GoFlags, all: boolean): MaskedPrefs {
     hostname: ["Hostname"],
     "advertise-routes": ["AdvertiseRoutes"],
     "advertise-exit-node": ["AdvertiseRoutes"],
+    "exit-node": ["ExitNodeIP", "ExitNodeID"],
+    "exit-node-allow-lan-access": ["ExitNodeAllowLANAccess"],
   };
   const m: Record<string, unknown> = { ...prefs, WantRunningSet: true };
   const names = all ? Object.keys(fields) : f.given;

@@ -70,6 +70,11 @@ const BUILT: readonly CommandEntry[] = [
     load: async () => (await import("./dns.ts")).dnsCommand,
   },
   {
+    name: "exit-node",
+    summary: "Show machines on your tailnet configured as exit nodes",
+    load: async () => (await import("./exit_node.ts")).exitNodeCommand,
+  },
+  {
     name: "ping",
     summary: "Ping a host at the Tailscale layer, see how it routed",
     load: async () => (await import("./ping.ts")).pingCommand,

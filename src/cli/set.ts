@@ -16,7 +16,6 @@ import {
 import type { StatusJson } from "../ipn/status.ts";
 import { UsageError } from "../engine/base/errors.ts";
 import { type Command, type GoFlag, type GoFlags, parseGoFlags } from "./command.ts";
-import { findPeer } from "./ip.ts";
 
 /** The flags of `set`, with Go's names, and the prefs fields each one sets. */
 const SET_FLAGS: Record<string, GoFlag & { fields: (keyof Prefs)[] }> = {
@@ -48,7 +47,7 @@ Changes only the preferences given, without reconnecting (unlike 'tailnet up').
   --shields-up                    don't allow incoming connections
   --advertise-routes LIST         routes to advertise (CIDRs, comma-separated; "" for none)
   --advertise-exit-node           offer to be an exit node
-  --exit-node IP|NAME             exit node to use; "" for none (not built yet in tailnet)
+  --exit-node IP|NAME             exit node to use; "" for none
   --exit-node-allow-lan-access    allow direct access to the local network via an exit node
   --ssh                           run an SSH server (not built yet in tailnet)
   --webclient                     run the web client (not built yet in tailnet)`,
@@ -114,21 +113,55 @@ export function maskedFromSetFlags(f: GoFlags, cur: Prefs, st: StatusJson): Mask
   return m as MaskedPrefs;
 }
 
-function exitNodeIp(arg: string, st: StatusJson): string {
+/**
+ * The exit node's IP for `--exit-node IP|NAME` (Go's `exitNodeIPOfArg`): an IP must not be
+ * ours and, once Running, must be a peer offering an exit node; a name is a peer's short name,
+ * FQDN or FQDN without the dot, matched case-insensitively, and must be unique.
+ * @param arg the flag value ("" for none)
+ * @param st the daemon's status
+ * @returns the IP, "" for none
+ * @throws {Error} the message tailscale prints
+ */
+export function exitNodeIp(arg: string, st: StatusJson): string {
   if (arg === "") return "";
   const self = st.Self?.TailscaleIPs ?? [];
-  if (self.includes(arg)) {
-    throw new Error(
+  const localErr = () =>
+    new Error(
       `cannot use ${arg} as an exit node as it is a local IP address; did you mean --advertise-exit-node?`,
     );
+  const peers = Object.values(st.Peer ?? {});
+  if (/^[\d.]+$/.test(arg) || arg.includes(":")) {
+    if (self.includes(arg)) throw localErr();
+    if (st.BackendState === "Running") {
+      const ps = peers.find((p) => (p.TailscaleIPs ?? []).includes(arg));
+      if (ps === undefined) throw new Error(`no node found in netmap with IP ${arg}`);
+      if (!ps.ExitNodeOption) throw new Error(`node ${arg} is not advertising an exit node`);
+    }
+    return arg;
   }
-  if (/^[\d.]+$/.test(arg) || arg.includes(":")) return arg;
-  const peer = findPeer(st, arg);
-  const ip = peer?.TailscaleIPs?.[0];
-  if (!peer || ip === undefined) {
-    throw new Error(
-      `invalid value ${JSON.stringify(arg)} for --exit-node; must be IP or unique node name`,
-    );
+  const suffix = st.MagicDNSSuffix.replace(/\.$/, "");
+  const want = arg.toLowerCase();
+  let ip = "";
+  let match = 0;
+  for (const ps of peers) {
+    const fqdn = ps.DNSName.toLowerCase();
+    const sansDot = fqdn.replace(/\.$/, "");
+    const base = suffix !== "" && sansDot.endsWith("." + suffix.toLowerCase())
+      ? sansDot.slice(0, -(suffix.length + 1))
+      : sansDot;
+    if (want !== base && want !== fqdn && want !== sansDot) continue;
+    match++;
+    const first = ps.TailscaleIPs?.[0];
+    if (first === undefined) throw new Error(`node ${JSON.stringify(arg)} has no Tailscale IP?`);
+    if (!ps.ExitNodeOption) {
+      throw new Error(`node ${JSON.stringify(arg)} is not advertising an exit node`);
+    }
+    ip = first;
   }
+  if (match === 0) {
+    throw new Error(`invalid value ${JSON.stringify(arg)} for --exit-node; must be IP or hostname`);
+  }
+  if (match > 1) throw new Error(`ambiguous exit node name ${JSON.stringify(arg)}`);
+  if (self.includes(ip)) throw localErr();
   return ip;
 }

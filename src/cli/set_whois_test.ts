@@ -91,3 +91,34 @@ Deno.test("whois: Go's columns, AllowedIPs beyond the node's own, tags instead o
     ],
   );
 });
+
+Deno.test("set: --exit-node as Go's exitNodeIPOfArg: by name (short, FQDN), only a peer offering one, unique", () => {
+  const peer = (name: string, ip: string, offers: boolean) => ({
+    DNSName: `${name}.tailnet.test.`,
+    TailscaleIPs: [ip, "fd7a:115c:a1e0::9"],
+    ExitNodeOption: offers,
+  });
+  const st = {
+    BackendState: "Running",
+    MagicDNSSuffix: "tailnet.test",
+    Self: { TailscaleIPs: ["100.64.0.2"] },
+    Peer: {
+      a: peer("exit1", "100.64.0.3", true),
+      b: peer("plain", "100.64.0.4", false),
+      c: peer("twin", "100.64.0.5", true),
+      d: peer("twin", "100.64.0.6", true),
+    },
+  } as unknown as StatusJson;
+  const ip = (arg: string) =>
+    maskedFromSetFlags(parseGoFlags(["--exit-node", arg], SPEC), defaultPrefs(), st).ExitNodeIP;
+  assertEquals(ip("exit1"), "100.64.0.3");
+  assertEquals(ip("EXIT1.tailnet.test"), "100.64.0.3");
+  assertEquals(ip("exit1.tailnet.test."), "100.64.0.3");
+  assertEquals(ip("100.64.0.3"), "100.64.0.3");
+  assertEquals(ip(""), "");
+  assertThrows(() => ip("plain"), Error, `node "plain" is not advertising an exit node`);
+  assertThrows(() => ip("100.64.0.4"), Error, "node 100.64.0.4 is not advertising an exit node");
+  assertThrows(() => ip("100.64.0.99"), Error, "no node found in netmap with IP 100.64.0.99");
+  assertThrows(() => ip("nobody"), Error, `invalid value "nobody" for --exit-node`);
+  assertThrows(() => ip("twin"), Error, `ambiguous exit node name "twin"`);
+});

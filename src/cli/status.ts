@@ -189,7 +189,11 @@ function peerStatusText(ps: PeerStatusJson, now: number): string {
   return s;
 }
 
-function lastSeenFmt(t: string, now: number): string {
+/**
+ * Go's `lastSeenFmt`: ", last seen 5m ago", or "" when never seen.
+ * @param t RFC 3339 time @param now ms since the epoch @returns the suffix
+ */
+export function lastSeenFmt(t: string, now: number): string {
   if (!t || t === ZERO_TIME) return "";
   const d = Math.max(now - Date.parse(t), 60_000);
   if (d < 3_600_000) return `, last seen ${Math.floor(d / 60_000)}m ago`;

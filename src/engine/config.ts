@@ -58,6 +58,12 @@ export interface EngineConfig {
   readonly dns: DnsConfig | null;
   /** Refuse every inbound connection (`--shields-up`). */
   readonly shieldsUp: boolean;
+  /**
+   * The prefixes this node relays for peers, from the host's network (`--advertise-routes`;
+   * `0.0.0.0/0` and `::/0` with `--advertise-exit-node`). Inbound TCP and UDP to them is
+   * dialled from the host, as tailscaled's netstack does in userspace mode.
+   */
+  readonly routes: readonly string[];
   /** The UDP port for WireGuard and disco (0: pick one); unused while DERP is the only path. */
   readonly listenPort: number;
 }
@@ -72,5 +78,6 @@ export const EMPTY_ENGINE_CONFIG: EngineConfig = Object.freeze({
   filterCapHolders: {},
   dns: null,
   shieldsUp: false,
+  routes: [],
   listenPort: 0,
 });

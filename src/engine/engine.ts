@@ -57,10 +57,13 @@ import { Responder } from "./ping/responder.ts";
 import { type InboundStats, type OutboundStats, PacketPipeline } from "./pipeline.ts";
 import { type FilterConfig, type FilterStats, StatefulFilter } from "./filter/filter.ts";
 import { NodeStack, type StackOptions } from "./stack/mod.ts";
-import type { ForwarderOptions } from "./stack/forwarder.ts";
+import type { ForwarderOptions, ForwarderStats } from "./stack/forwarder.ts";
+import type { StackStats } from "./stack/stack.ts";
+import { RoutedEcho, type RoutedEchoStats } from "./stack/routed_echo.ts";
 import { Device, type PeerStatus, type WgTimings } from "./wg/mod.ts";
-import { formatIpAddrAt, parseIpAddr } from "./wire/ip_addr.ts";
+import { formatIpAddrAt, parseIpAddr, parseIpPrefix } from "./wire/ip_addr.ts";
 import { inspectIp, newIpInfo } from "./wire/ip.ts";
+import { peerForDestination, RoutedPrefixes } from "./routes.ts";
 
 export type { InboundStats, OutboundStats } from "./pipeline.ts";
 export type { EngineConfig, PeerConfig } from "./config.ts";
@@ -152,6 +155,15 @@ export interface EngineStats {
   derp: Record<string, unknown>;
   /** What became of decrypted inbound packets. */
   inbound: InboundStats;
+  /** Echo requests to routed destinations (subnet routes, exit node) and their answers. */
+  routedEcho: RoutedEchoStats;
+  /**
+   * The stack's counters: drops by reason (`notOurs`: to an address neither ours nor in a
+   * route we relay, e.g. a peer using us as exit node sending to our loopback).
+   */
+  stack: StackStats;
+  /** The forwarder's counters (loopback and routed TCP/UDP), null without one. */
+  forwarder: ForwarderStats | null;
   /** What became of outbound packets (the stack's and the engine's own). */
   outbound: OutboundStats;
   /** The packet filter's verdicts by reason (its drops are the pipeline's `filtered`). */
@@ -185,6 +197,8 @@ export class Engine implements AsyncDisposable {
   readonly #quad100: Quad100Service;
   readonly #quad100Tcp: Quad100TcpServer;
   #config: EngineConfig = EMPTY_ENGINE_CONFIG;
+  #routed = new RoutedPrefixes([]);
+  readonly #routedEcho: RoutedEcho;
   #selfAddrs = new Set<string>();
   #peersByIp = new Map<string, PeerConfig>();
   #live = false;
@@ -232,10 +246,18 @@ export class Engine implements AsyncDisposable {
       stack: { clock: opts.clock, ...opts.stack },
     });
     const stack = this.#stack.stack;
+    this.#routedEcho = new RoutedEcho({
+      routed: (b, off, len) => this.#routed.contains(b, off, len),
+      reply: (packet) => this.#pipeline.outboundPacket(packet),
+    });
     this.#pipeline = new PacketPipeline({
       send: (buf, off, len) => this.#device.send(buf, off, len),
       sendCopy: (packet) => this.#device.sendPacket(packet),
-      stackInput: (packet, info) => stack.inputParsed(packet, info),
+      // Echo to a routed destination is answered only if the host reaches it (tailscaled's
+      // userPing); everything else for the stack.
+      stackInput: (packet, info) => {
+        if (!this.#routedEcho.take(packet, info)) stack.inputParsed(packet, info);
+      },
       pinger: this.#pinger,
       responder: new Responder(),
     });
@@ -394,7 +416,8 @@ export class Engine implements AsyncDisposable {
    * Applies a new config: our addresses (stack and responder), WireGuard peers with their
    * AllowedIPs (updated in place, so live sessions survive), disco keys, the DERP map and
    * each peer's home region; the packet filter's rules and shields-up (live: flows we opened
-   * keep passing); MagicDNS's names and routes.
+   * keep passing); MagicDNS's names and routes; and the prefixes we relay for peers (the stack
+   * takes inbound connections to them, the forwarder dials them from the host).
    * @param cfg the config, from `ipn/engine_config.ts`
    */
   reconfig(cfg: EngineConfig): void {
@@ -407,6 +430,11 @@ export class Engine implements AsyncDisposable {
     const addrs = cfg.addresses.map((a) => a.split("/")[0]);
     this.#selfAddrs = new Set(addrs);
     this.#stack.stack.setAddresses(cfg.addresses);
+    // Being a subnet router or exit node: packets to these reach the stack once the filter
+    // slot passed them (the packet filter decides who may use the routes, as in tailscaled).
+    const routed = new RoutedPrefixes(cfg.routes);
+    this.#routed = routed;
+    this.#stack.stack.setRouted(routed.empty ? null : routed.contains);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
     this.#filter.configure(filterConfig(cfg));
     const byIp = new Map<string, PeerConfig>();
@@ -447,6 +475,17 @@ export class Engine implements AsyncDisposable {
    */
   peerByIp(ip: string): PeerConfig | null {
     return this.#peersByIp.get(ip) ?? null;
+  }
+
+  /**
+   * The peer a packet to `ip` goes to: its own Tailscale address, else the longest of the
+   * peers' AllowedIPs that holds it (an accepted subnet route, the chosen exit node's default
+   * routes), as Go's `PeerForIP`. The proxies dial through the stack exactly when this is set.
+   * @param ip an address literal
+   * @returns the peer, or null when the tailnet does not route `ip`
+   */
+  peerForDestination(ip: string): PeerConfig | null {
+    return this.#peersByIp.get(ip) ?? peerForDestination(this.#config.peers, ip)?.peer ?? null;
   }
 
   /**
@@ -491,6 +530,9 @@ export class Engine implements AsyncDisposable {
       path: structuredClone(this.#magic.stats),
       derp: this.#magic.derpStats(),
       inbound: structuredClone(this.#pipeline.inboundStats),
+      routedEcho: { ...this.#routedEcho.stats },
+      stack: structuredClone(this.#stack.stack.stats),
+      forwarder: this.#stack.forwarder === null ? null : { ...this.#stack.forwarder.stats },
       outbound: structuredClone(this.#pipeline.outboundStats),
       filter: structuredClone(this.#filter.stats),
       dns: {
@@ -580,6 +622,7 @@ export class Engine implements AsyncDisposable {
     this.#pinger.close();
     this.#dns.close();
     this.#quad100Tcp.close();
+    await this.#routedEcho.close();
     await this.#stack.close();
     await this.#device.close();
     await this.#magic.closeAsync();
@@ -617,8 +660,19 @@ function filterConfig(cfg: EngineConfig): FilterConfig {
     });
   return {
     rules: cfg.filter,
-    // Our own addresses (as host prefixes): the only destinations a peer may reach.
-    local: addrs(cfg.addresses).map((addr) => ({ addr, bits: addr.length * 8 })),
+    // The destinations a peer may reach: our own addresses (as host prefixes) and the routes
+    // we advertise and relay, as Go's updateFilterLocked builds localNets. (Go also takes the
+    // host's LAN prefixes out of an advertised default route; not done here.)
+    local: [
+      ...addrs(cfg.addresses).map((addr) => ({ addr, bits: addr.length * 8 })),
+      ...cfg.routes.flatMap((r) => {
+        try {
+          return [parseIpPrefix(r)];
+        } catch {
+          return [];
+        }
+      }),
+    ],
     shieldsUp: cfg.shieldsUp,
     error: cfg.filterError,
     capHolders: Object.fromEntries(

@@ -24,7 +24,13 @@ import type { Responder } from "./ping/responder.ts";
 import { inspectIp, type IpInfo, newIpInfo } from "./wire/ip.ts";
 import { IP_PROTO_TSMP } from "./wire/ip_proto.ts";
 
-/** The filter slot: one decision per parsed packet. */
+/**
+ * The filter slot: one decision per parsed packet. Inbound packets to the destinations this
+ * node relays as subnet router or exit node (`EngineConfig.routes`) come through here too,
+ * with their real destination address, before the stack and forwarder relay them: as in
+ * tailscaled, the rules decide which peers may use the routes (the stack itself only checks
+ * that a route covers the destination).
+ */
 export interface PacketFilter {
   /**
    * Whether an inbound packet may go on to the local handlers and the stack.

@@ -38,6 +38,7 @@ import {
 import { StateFileError, type StateStore } from "./state_store.ts";
 import { type IpnState, nextState, stateNumber } from "./state.ts";
 import { buildStatus, type PeerStatusJson, type StatusJson } from "./status.ts";
+import { chosenExitNode } from "./engine_config.ts";
 
 /** Makes a control client; the daemon passes the real one, tests a fake. */
 export type ControlClientFactory = (options: ControlClientOptions) => ControlClient;
@@ -265,6 +266,7 @@ export class Backend implements AsyncDisposable {
       health: this.health(),
       peers,
       decoratePeer: this.#o.decoratePeer,
+      exitNode: this.#netmap ? chosenExitNode(this.#prefs, this.#netmap.peers) : null,
       engineStats: this.#o.engineStats?.(),
     });
   }

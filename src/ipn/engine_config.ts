@@ -53,10 +53,9 @@ import type { Prefs } from "./prefs.ts";
 export type { EngineConfig, PeerConfig } from "../engine/config.ts";
 
 /** The prefs fields that shape the data plane. */
-export type EnginePrefs = Pick<
-  Prefs,
-  "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp" | "CorpDNS"
->;
+export type EnginePrefs =
+  & Pick<Prefs, "RouteAll" | "ExitNodeID" | "ExitNodeIP" | "ShieldsUp" | "CorpDNS">
+  & Partial<Pick<Prefs, "AdvertiseRoutes">>;
 
 /** Settings that are neither prefs nor netmap. */
 export interface EngineConfigExtras {
@@ -96,6 +95,7 @@ export function engineConfig(
     // MagicDNS answers the tailnet's names even when control sent no DNS config (ipnlocal).
     dns: compileDns(nm.dns ?? {}, nm, prefs.CorpDNS, extras.localDnsRecords),
     shieldsUp: prefs.ShieldsUp,
+    routes: [...(prefs.AdvertiseRoutes ?? [])],
     listenPort: extras.listenPort ?? 0,
   };
 }

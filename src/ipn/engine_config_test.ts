@@ -297,3 +297,9 @@ Deno.test("engineConfig() lists MagicDNS hosts as ipnlocal does, with this node'
   assertEquals([off.localDomains, off.routes, off.resolvers, off.acceptDns], [[], [], [], false]);
   assertEquals(off.hosts.length, 5);
 });
+
+Deno.test("engineConfig() carries the advertised routes we relay, nothing without them", () => {
+  assertEquals(engineConfig(prefs(), netmap()).routes, []);
+  const adv = ["10.77.1.0/24", "0.0.0.0/0", "::/0"];
+  assertEquals(engineConfig({ ...prefs(), AdvertiseRoutes: adv }, netmap()).routes, adv);
+});

@@ -11,6 +11,7 @@
 import type { DnsRecord, DnsResolver } from "../engine/config.ts";
 import type { Logger } from "../engine/base/logger.ts";
 import type { NetmapNode, NetworkMap } from "../engine/control/types.ts";
+import type { PeerConfig } from "../engine/config.ts";
 import type { DialOptions } from "../engine/derp/dial.ts";
 import {
   Engine,
@@ -29,8 +30,32 @@ import {
 import type { StackConn, TailnetDialer, TcpListener, UdpSocket } from "../engine/stack/mod.ts";
 import type { Backend } from "./backend.ts";
 import { engineConfig, type EnginePrefs } from "./engine_config.ts";
+import { onLocalNetwork } from "./local_networks.ts";
+import { isTailnetIp } from "../engine/proxy/netmap_resolver.ts";
+import { peerForDestination } from "../engine/routes.ts";
 import { NotifyWatchOpt } from "./notify_bus.ts";
 import { type PeerStatusJson, ZERO_TIME } from "./status.ts";
+
+/**
+ * Whether a dial to `ip` goes through the tailnet (Go's `UseNetstackForIP` in userspace mode):
+ * not for Tailscale addresses (the router sends those itself) or loopback; yes when a peer's
+ * AllowedIPs hold it, except, with allow-LAN-access, the host's LANs that only an exit node's
+ * default route would take.
+ * @param peers the engine's peers @param ip an address literal
+ * @param allowLan `ExitNodeAllowLANAccess` @param onLan whether `ip` is on a host LAN
+ * @returns true to dial it through the stack
+ */
+export function dialsThroughTailnet(
+  peers: readonly PeerConfig[],
+  ip: string,
+  allowLan: boolean,
+  onLan: (ip: string) => boolean = onLocalNetwork,
+): boolean {
+  if (isTailnetIp(ip) || /^127\./.test(ip) || ip === "::1") return false;
+  const hit = peerForDestination(peers, ip);
+  if (hit === null) return false;
+  return !(hit.bits === 0 && allowLan && onLan(ip));
+}
 
 /** Options for {@linkcode EngineLink}. */
 export interface EngineLinkOptions {
@@ -106,6 +131,22 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
       return Promise.reject(new Deno.errors.NotConnected("not running: no data plane yet"));
     }
     return this.#engine.stack.dialTcp(ip, port, signal);
+  }
+
+  /**
+   * Whether a dial to a non-tailnet address goes through the tailnet, as tailscaled's
+   * `UseNetstackForIP` decides in userspace mode: when a peer's AllowedIPs hold it (an
+   * accepted subnet route, or the chosen exit node's default routes). Loopback never does;
+   * with `--exit-node-allow-lan-access`, neither do the host's own LANs when only the exit
+   * node's default route would take them.
+   * @param ip an address literal
+   * @returns true to dial it through the stack
+   */
+  routesTo(ip: string): boolean {
+    const engine = this.#engine;
+    if (engine === null) return false;
+    const allowLan = this.#backend?.prefs().ExitNodeAllowLANAccess === true;
+    return dialsThroughTailnet(engine.config.peers, ip, allowLan);
   }
 
   /**
@@ -257,6 +298,7 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
       ExitNodeIP: prefs.ExitNodeIP,
       ShieldsUp: prefs.ShieldsUp,
       CorpDNS: prefs.CorpDNS,
+      AdvertiseRoutes: prefs.AdvertiseRoutes,
     };
     const prefsKey = JSON.stringify(ep);
     const from = this.#configFrom;

@@ -444,8 +444,8 @@ export function validatePrefs(p: Prefs): string[] {
   if (p.AppConnector.Advertise) {
     errs.push("--advertise-connector is not built yet in this version of tailnet");
   }
-  if (p.ExitNodeID !== "" || p.ExitNodeIP !== "" || (p.AutoExitNode ?? "") !== "") {
-    errs.push("--exit-node is not built yet in this version of tailnet");
+  if ((p.AutoExitNode ?? "") !== "") {
+    errs.push("--exit-node=auto:any is not built yet in this version of tailnet");
   }
   if (
     (p.RelayServerPort ?? null) !== null || (p.RelayServerStaticEndpoints ?? []).length > 0

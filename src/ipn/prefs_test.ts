@@ -102,7 +102,10 @@ Deno.test("applyMaskedPrefs() takes every Go field (AutoExitNode, RelayServerPor
     AutoExitNodeSet: true,
   });
   assertEquals(auto.AutoExitNode, "auto:any");
-  assertEquals(validatePrefs(auto), ["--exit-node is not built yet in this version of tailnet"]);
+  assertEquals(validatePrefs(auto), [
+    "--exit-node=auto:any is not built yet in this version of tailnet",
+  ]);
+  assertEquals(validatePrefs({ ...defaultPrefs(), ExitNodeIP: "100.64.0.2" }), []);
   const relay = applyMaskedPrefs(defaultPrefs(), {
     RelayServerPort: 4000,
     RelayServerPortSet: true,

@@ -54,6 +54,16 @@ export interface TailnetStatusJson {
   MagicDNSEnabled: boolean;
 }
 
+/** `ipnstate.ExitNodeStatus` JSON. */
+export interface ExitNodeStatusJson {
+  /** The exit node's stable ID. */
+  ID: string;
+  /** Whether control says it is online. */
+  Online: boolean;
+  /** Its Tailscale addresses, as prefixes. */
+  TailscaleIPs: string[];
+}
+
 /** `ipnstate.Status` JSON. */
 export interface StatusJson {
   Version: string;
@@ -70,6 +80,8 @@ export interface StatusJson {
   Peer: Record<string, PeerStatusJson> | null;
   User: Record<string, UserProfileJson> | null;
   ClientVersion: null;
+  /** The exit node in use (`ipnstate.ExitNodeStatus`), absent when none. */
+  ExitNodeStatus?: ExitNodeStatusJson;
   /**
    * tailnet's own field (Go's decoder ignores unknown fields): the data plane's counters,
    * WireGuard drops by reason and per-peer packets, DERP and path counters. Absent while
@@ -102,6 +114,8 @@ export interface StatusSnapshot {
   peers: boolean;
   /** The data plane's counters, when there is an engine. */
   engineStats?: unknown;
+  /** The exit node prefs chose, when it is in the netmap. */
+  exitNode?: NetmapNode | null;
   /** Fills a peer's data-plane fields (counters, handshake, relay) in place, when there is one. */
   decoratePeer?: (node: NetmapNode, ps: PeerStatusJson) => void;
 }
@@ -121,6 +135,7 @@ export function buildStatus(s: StatusSnapshot): StatusJson {
     if (s.peers) {
       for (const p of nm.peers) {
         const ps = peerStatus(p, nm, false);
+        if (p === s.exitNode) ps.ExitNode = true;
         s.decoratePeer?.(p, ps);
         peers[p.key] = ps;
       }
@@ -157,6 +172,13 @@ export function buildStatus(s: StatusSnapshot): StatusJson {
     ClientVersion: null,
   };
   if (s.haveNodeKey) status.HaveNodeKey = true;
+  if (nm && s.exitNode) {
+    status.ExitNodeStatus = {
+      ID: s.exitNode.stableId,
+      Online: s.exitNode.online === true,
+      TailscaleIPs: [...s.exitNode.addresses],
+    };
+  }
   if (s.engineStats !== undefined && s.engineStats !== null) status.TailnetEngine = s.engineStats;
   return status;
 }

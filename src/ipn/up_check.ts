@@ -17,6 +17,8 @@ export const UP_PREF_FLAGS = [
   "hostname",
   "advertise-routes",
   "advertise-exit-node",
+  "exit-node",
+  "exit-node-allow-lan-access",
 ] as const;
 
 /** One of {@linkcode UP_PREF_FLAGS}. */
@@ -43,6 +45,8 @@ export function prefsToFlags(p: Prefs): Map<UpPrefFlag, FlagValue> {
     ["hostname", p.Hostname],
     ["advertise-routes", routes.filter((r) => !EXIT_ROUTES.has(r)).join(",")],
     ["advertise-exit-node", routes.some((r) => EXIT_ROUTES.has(r))],
+    ["exit-node", p.ExitNodeIP !== "" ? p.ExitNodeIP : p.ExitNodeID],
+    ["exit-node-allow-lan-access", p.ExitNodeAllowLANAccess],
   ]);
 }
 

@@ -61,7 +61,7 @@ export class LabProcess {
    * @returns the running process
    */
   static spawn(opts: SpawnOptions): LabProcess {
-    const env = {
+    const env: Record<string, string> = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       ...opts.env,
       LAB_LOG: opts.logPath,

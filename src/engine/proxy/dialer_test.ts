@@ -117,6 +117,35 @@ Deno.test("RouterDialer sends tailnet IPs and netmap names to the tailnet, the r
   assertEquals((e as DialError).code, "dial-unreachable");
 });
 
+Deno.test("RouterDialer sends addresses the tailnet routes (subnet route, exit node) to the tailnet, asking on every dial", async () => {
+  const t = new Recorder("tailnet"), h = new Recorder("host");
+  let routed = new Set(["10.77.1.2"]);
+  const r = new RouterDialer({
+    tailnet: t,
+    host: h,
+    resolver: new NetmapResolver(nm()),
+    routes: (ip) => routed.has(ip),
+  });
+  await assertRejects(() => r.dialTcp("10.77.1.2", 80), DialError);
+  await assertRejects(() => r.dialUdp("10.77.1.2", 53), DialError);
+  await assertRejects(() => r.dialTcp("10.77.2.2", 80), DialError);
+  // a name is not an address literal: the host resolves and dials it
+  await assertRejects(() => r.dialTcp("example.com", 80), DialError);
+  routed = new Set(["10.77.2.2", "2001:db8::1"]);
+  await assertRejects(() => r.dialTcp("10.77.1.2", 80), DialError);
+  await assertRejects(() => r.dialTcp("2001:DB8:0::1", 443), DialError);
+  assertEquals(t.calls, [
+    "tailnet tcp 10.77.1.2:80",
+    "tailnet udp 10.77.1.2:53",
+    "tailnet tcp 2001:db8::1:443",
+  ]);
+  assertEquals(h.calls, [
+    "host tcp 10.77.2.2:80",
+    "host tcp example.com:80",
+    "host tcp 10.77.1.2:80",
+  ]);
+});
+
 Deno.test("HostDialer connects, half-closes, and maps refusals and aborts", async () => {
   const echo = new TcpEcho();
   try {

@@ -95,6 +95,7 @@ export class ProxyServers {
       tailnet: opts.tailnet === null ? null : new StackDialer(opts.tailnet),
       host: opts.host ?? new HostDialer(),
       resolver: opts.resolver ?? new NetmapResolver(opts.netmap),
+      routes: (ip) => opts.tailnet?.routesTo?.(ip) ?? false,
     });
     const socks5 = socksAddr === null ? null : Socks5Server.listen({
       ...socksAddr,

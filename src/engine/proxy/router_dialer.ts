@@ -1,7 +1,8 @@
 /**
  * Sends each dial where tailscaled would: tailnet addresses (100.64.0.0/10,
- * fd7a:115c:a1e0::/48) and netmap names to the tailnet dialer (the userspace stack), all
- * else to the host.
+ * fd7a:115c:a1e0::/48) and netmap names to the tailnet dialer (the userspace stack); other
+ * addresses the tailnet routes (an accepted subnet route, or anything once an exit node is
+ * chosen: Go's `tsdial.Dialer.UseNetstackForIP`) also to the stack; all else to the host.
  * @module
  */
 import {
@@ -22,6 +23,11 @@ export interface RouterDialerOptions {
   host: Dialer;
   /** Names from the netmap. */
   resolver: Resolver;
+  /**
+   * Whether the tailnet routes a non-tailnet address literal (through a subnet router or the
+   * exit node); absent: never. Asked on every dial, so `set` changes apply to the next one.
+   */
+  routes?: (ip: string) => boolean;
 }
 
 /** Where a destination goes, and the host to give that dialer. */
@@ -52,6 +58,16 @@ export class RouterDialer implements Dialer {
     }
     const ip = this.#opts.resolver.resolve(host);
     if (ip !== null) return { via: "tailnet", host: ip };
+    let literal: string | null = null;
+    try {
+      const a = parseIpAddr(host);
+      literal = formatIpAddrAt(a, 0, a.length);
+    } catch {
+      // a name: the host resolves and dials it
+    }
+    if (literal !== null && this.#opts.routes?.(literal) === true) {
+      return { via: "tailnet", host: literal };
+    }
     return { via: "host", host };
   }
 

@@ -45,6 +45,11 @@ export interface TailnetStack {
   dialTcp(ip: string, port: number, signal?: AbortSignal): Promise<ReadWriteConn>;
   /** Binds a UDP socket on our tailnet addresses; 0 picks an ephemeral port. */
   listenUdp(port?: number): TailnetUdpSocket;
+  /**
+   * Whether a non-tailnet address goes through the tailnet (an accepted subnet route, the
+   * exit node); absent: never.
+   */
+  routesTo?(ip: string): boolean;
 }
 
 /** A {@linkcode Dialer} over the userspace stack. Hosts must be IP literals (the router resolves). */

@@ -6,6 +6,12 @@
  * 127.0.0.1:port from a host socket per flow, and replies come back through the stack; a flow
  * closes after a minute idle. A flow to a port nothing on 127.0.0.1 is bound to is declined, so
  * the peer gets ICMP port unreachable (tailscaled forwards such datagrams into the void).
+ *
+ * Routed destinations (our advertised subnet routes, or anywhere for an exit node: the stack
+ * flags them `routed`) are dialled as they are, from the host's network, as tailscaled's
+ * netstack `acceptTCP`/`forwardTCP` and `acceptUDP`/`forwardUDP` do: the peer's handshake
+ * completes only once the host connection is up, else RST; UDP goes out from a host socket per
+ * flow and only the destination's replies come back.
  * @module
  */
 import type { Clock, TimerId } from "../base/clock.ts";
@@ -31,6 +37,10 @@ export interface ForwarderStats {
   udpDropped: number;
   /** New UDP flows declined because nothing on the host is bound to the port. */
   udpRefused: number;
+  /** TCP connections to routed destinations (subnet routes, exit node) relayed. */
+  tcpRouted: number;
+  /** UDP flows to routed destinations opened. */
+  udpRoutedFlows: number;
 }
 
 /** Options for {@linkcode LoopbackForwarder}. */
@@ -91,6 +101,8 @@ export class LoopbackForwarder {
     udpIn: 0,
     udpDropped: 0,
     udpRefused: 0,
+    tcpRouted: 0,
+    udpRoutedFlows: 0,
   };
 
   /**
@@ -127,7 +139,9 @@ export class LoopbackForwarder {
     this.#tcp.add(pair);
     try {
       try {
-        pair.host = await this.#dial(this.#host, req.localAddr.port);
+        // Our own address: this machine's loopback; a routed one: that destination itself.
+        const host = req.routed ? req.localAddr.hostname : this.#host;
+        pair.host = await this.#dial(host, req.localAddr.port);
       } catch {
         this.stats.tcpRefused++;
         req.reject();
@@ -137,6 +151,7 @@ export class LoopbackForwarder {
       pair.conn = req.accept();
       if (pair.conn === null) return;
       this.stats.tcpForwarded++;
+      if (req.routed) this.stats.tcpRouted++;
       this.stats.tcpActive++;
       try {
         await pipeBoth(pair.host, pair.conn);
@@ -164,18 +179,20 @@ export class LoopbackForwarder {
         this.stats.udpDropped++;
         return true;
       }
-      if (!this.#udpPortBound(this.#host, d.localAddr.port)) {
+      if (!d.routed && !this.#udpPortBound(this.#host, d.localAddr.port)) {
         this.stats.udpRefused++;
         return false;
       }
       let sock: Deno.DatagramConn;
       try {
-        sock = Deno.listenDatagram({ hostname: this.#host, port: 0, transport: "udp" });
+        const bind = !d.routed ? this.#host : d.localAddr.hostname.includes(":") ? "::" : "0.0.0.0";
+        sock = Deno.listenDatagram({ hostname: bind, port: 0, transport: "udp" });
       } catch {
         this.stats.udpDropped++;
         return true;
       }
       this.stats.udpFlows++;
+      if (d.routed) this.stats.udpRoutedFlows++;
       const f: UdpFlow = {
         sock,
         lastActive: this.#clock.now(),
@@ -188,7 +205,11 @@ export class LoopbackForwarder {
       flow = f;
     }
     flow.lastActive = this.#clock.now();
-    const target: Deno.NetAddr = { transport: "udp", hostname: this.#host, port: d.localAddr.port };
+    const target: Deno.NetAddr = {
+      transport: "udp",
+      hostname: d.routed ? d.localAddr.hostname : this.#host,
+      port: d.localAddr.port,
+    };
     flow.sock.send(d.data, target).then(
       () => this.stats.udpOut++,
       () => this.stats.udpDropped++,
@@ -199,7 +220,9 @@ export class LoopbackForwarder {
   async #udpReplies(key: string, f: UdpFlow, first: UdpUnbound): Promise<void> {
     try {
       for (;;) {
-        const [data] = await f.sock.receive();
+        const [data, from] = await f.sock.receive();
+        // A routed flow's host socket is unconnected: only its destination may answer.
+        if (first.routed && !sameUdpAddr(from, first.localAddr)) continue;
         f.lastActive = this.#clock.now();
         const ok = this.#stack.sendUdp(
           first.localAddr.hostname,
@@ -256,6 +279,12 @@ export class LoopbackForwarder {
     for (const [k, f] of [...this.#flows]) this.#closeFlow(k, f);
     await Promise.allSettled([...this.#tasks, ...loops]);
   }
+}
+
+function sameUdpAddr(a: Deno.Addr, b: Deno.NetAddr): boolean {
+  if (a.transport !== "udp" || a.port !== b.port) return false;
+  const h = a.hostname.replace(/^::ffff:/, "");
+  return h === b.hostname;
 }
 
 /**

@@ -200,3 +200,92 @@ Deno.test("Stack holds at most MAX_PENDING_SYNS SYNs for the SYN handler", () =>
     close();
   }
 });
+
+/** Routes 127.0.0.2 through `b` (a stand-in for a subnet route: the test needs a host address). */
+function routeTarget(b: Stack): void {
+  b.setRouted((buf, off, len) =>
+    len === 4 && buf[off] === 127 && buf[off + 1] === 0 && buf[off + 2] === 0 &&
+    buf[off + 3] === 2
+  );
+}
+
+Deno.test("LoopbackForwarder dials a routed destination itself, past the stack's listener on that port", async () => {
+  const { a, b, close } = linkedStacks();
+  routeTarget(b);
+  const fwd = new LoopbackForwarder(b);
+  const target = Deno.listen({ hostname: "127.0.0.2", port: 0 });
+  const port = (target.addr as Deno.NetAddr).port;
+  const mine = b.listenTcp({ port });
+  const served = (async () => {
+    const c = await target.accept();
+    const got = await readAll(c);
+    await c.write(new TextEncoder().encode(`target:${got}`));
+    c.close();
+  })();
+  try {
+    const conn = await a.connectTcp("127.0.0.2", port);
+    await conn.write(new TextEncoder().encode("hi"));
+    await conn.closeWrite();
+    assertEquals(await readAll(conn), "target:hi");
+    conn.close();
+    await served;
+    assertEquals(fwd.stats.tcpRouted, 1);
+    assertEquals(b.stats.drops.notOurs, 0);
+  } finally {
+    mine.close();
+    target.close();
+    await fwd.close();
+    close();
+  }
+});
+
+Deno.test("Stack drops and counts a SYN to an address neither ours nor routed", async () => {
+  const { a, b, close } = linkedStacks();
+  const fwd = new LoopbackForwarder(b);
+  const target = Deno.listen({ hostname: "127.0.0.2", port: 0 });
+  const port = (target.addr as Deno.NetAddr).port;
+  const ac = new AbortController();
+  try {
+    const dial = a.connectTcp("127.0.0.2", port, { signal: ac.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    assert((await dial) instanceof Error, "no connection");
+    assert(b.stats.drops.notOurs >= 1, `notOurs ${b.stats.drops.notOurs}`);
+    assertEquals(fwd.stats.tcpForwarded, 0);
+  } finally {
+    target.close();
+    await fwd.close();
+    close();
+  }
+});
+
+Deno.test("LoopbackForwarder relays UDP to a routed destination and only its replies come back", async () => {
+  const { a, b, close } = linkedStacks();
+  routeTarget(b);
+  const fwd = new LoopbackForwarder(b, { udpPortBound: () => false });
+  const echo = Deno.listenDatagram({ hostname: "127.0.0.2", port: 0, transport: "udp" });
+  const port = (echo.addr as Deno.NetAddr).port;
+  const echoing = (async () => {
+    const [d, from] = await echo.receive();
+    // A stranger writes to the flow's host socket first: it must not reach the peer.
+    const stranger = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    await stranger.send(new Uint8Array([66]), from);
+    stranger.close();
+    await echo.send(new Uint8Array([...d, 33]), from);
+  })();
+  const sock = a.bindUdp(0);
+  try {
+    assert(sock.send(new Uint8Array([1, 2]), "127.0.0.2", port));
+    const r = await sock.receive();
+    assert(r !== null);
+    assertEquals([...r.data], [1, 2, 33]);
+    assertEquals(r.remoteAddr.hostname, "127.0.0.2");
+    await echoing;
+    assertEquals(fwd.stats.udpRoutedFlows, 1);
+  } finally {
+    sock.close();
+    echo.close();
+    await fwd.close();
+    close();
+  }
+});

@@ -83,7 +83,7 @@ export interface StackDrops {
   malformed: number;
   /** IP fragments (we never reassemble; peers use the 1280 MTU). */
   fragment: number;
-  /** Destination is not one of our addresses. */
+  /** Destination is neither one of our addresses nor in a prefix we route for peers. */
   notOurs: number;
   /** Bad TCP or UDP checksum. */
   badChecksum: number;
@@ -123,8 +123,13 @@ export interface StackStats {
 
 /** A SYN to a port with no listener, for the SYN handler to accept or refuse. */
 export interface SynRequest {
-  /** Our address and port the peer wants. */
+  /**
+   * The address and port the peer wants: one of ours, or (when `routed`) a destination in a
+   * prefix we route for peers (subnet router, exit node), which the stack answers as.
+   */
   readonly localAddr: Deno.NetAddr;
+  /** True when `localAddr` is not ours but a routed destination, to be dialled as it is. */
+  readonly routed: boolean;
   /** The peer. */
   readonly remoteAddr: Deno.NetAddr;
   /** Completes the handshake. @returns the connection, or null if the SYN is gone */
@@ -135,8 +140,10 @@ export interface SynRequest {
 
 /** A UDP datagram to a port no socket is bound to, for the UDP handler. */
 export interface UdpUnbound {
-  /** Our address and port it was sent to. */
+  /** The address and port it was sent to: ours, or a routed destination (`routed`). */
   readonly localAddr: Deno.NetAddr;
+  /** True when `localAddr` is not ours but in a prefix we route for peers. */
+  readonly routed: boolean;
   /** The sender. */
   readonly remoteAddr: Deno.NetAddr;
   /** The payload (a copy the handler may keep). */
@@ -255,6 +262,7 @@ export class Stack implements ConnHost, UdpHost {
   readonly #dirty = new Set<TcpEntry>();
   readonly #owner = new Map<TcpEntry, ListenerCore>();
   #addrs: Uint8Array[] = [];
+  #routed: ((b: Uint8Array, off: number, len: number) => boolean) | null = null;
   #nextTimerAt = Infinity;
   #timer: TimerId | null = null;
   #timerAt = Infinity;
@@ -300,6 +308,18 @@ export class Stack implements ConnHost, UdpHost {
   /** Replaces our addresses (text, with or without a `/bits` suffix). @param addrs addresses */
   setAddresses(addrs: readonly string[]): void {
     this.#addrs = addrs.map((a) => parseIpAddr(a.split("/")[0]));
+  }
+
+  /**
+   * Sets the destinations the stack takes as a router (subnet routes, an exit node's
+   * everything): a packet to such an address that is not ours is handled as if it were, except
+   * that listeners and bound UDP sockets never see it: a SYN goes to the SYN handler and a
+   * datagram to the UDP handler, flagged `routed`, so the forwarder dials the real
+   * destination. Null: route nothing (the default).
+   * @param routed whether an address (`b[off..off+len)`, 4 or 16 bytes) is routed by us
+   */
+  setRouted(routed: ((b: Uint8Array, off: number, len: number) => boolean) | null): void {
+    this.#routed = routed;
   }
 
   /** Our addresses as text. */
@@ -372,12 +392,16 @@ export class Stack implements ConnHost, UdpHost {
       d.fragment++;
       return;
     }
+    let routed = false;
     if (!this.#isOurs(packet, info.dstOff, info.addrLen)) {
-      d.notOurs++;
-      return;
+      routed = this.#routed !== null && this.#routed(packet, info.dstOff, info.addrLen);
+      if (!routed) {
+        d.notOurs++;
+        return;
+      }
     }
-    if (info.protocol === IP_PROTO_TCP) this.#inputTcp(packet, info);
-    else if (info.protocol === IP_PROTO_UDP) this.#inputUdp(packet, info);
+    if (info.protocol === IP_PROTO_TCP) this.#inputTcp(packet, info, routed);
+    else if (info.protocol === IP_PROTO_UDP) this.#inputUdp(packet, info, routed);
     else if (info.protocol === (info.version === 4 ? IP_PROTO_ICMP : IP_PROTO_ICMPV6)) {
       this.#inputIcmp(packet, info);
     } else d.protocol++;
@@ -427,7 +451,7 @@ export class Stack implements ConnHost, UdpHost {
     return false;
   }
 
-  #inputTcp(packet: Uint8Array, info: IpInfo): void {
+  #inputTcp(packet: Uint8Array, info: IpInfo, routed: boolean): void {
     const d = this.stats.drops;
     const off = info.payloadOff, end = info.payloadEnd;
     const seg = this.#seg;
@@ -461,7 +485,7 @@ export class Stack implements ConnHost, UdpHost {
     }
     const f = seg.flags;
     if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
-      const l = this.#listeners.get(seg.dstPort);
+      const l = routed ? undefined : this.#listeners.get(seg.dstPort);
       const localIp = packet.slice(info.dstOff, info.dstOff + info.addrLen);
       const remoteIp = packet.slice(info.srcOff, info.srcOff + info.addrLen);
       if (l !== undefined && !l.closed) {
@@ -485,7 +509,9 @@ export class Stack implements ConnHost, UdpHost {
           }
           const syn = { ...seg, sack: seg.sack.slice(), payload: new Uint8Array(0) };
           this.#pending.set(key, { syn, localIp, remoteIp, iss });
-          this.#synHandler(this.#synRequest(key, localText, remoteText, seg.dstPort, seg.srcPort));
+          this.#synHandler(
+            this.#synRequest(key, localText, remoteText, seg.dstPort, seg.srcPort, routed),
+          );
         }
         return;
       }
@@ -510,9 +536,11 @@ export class Stack implements ConnHost, UdpHost {
     remoteText: string,
     localPort: number,
     remotePort: number,
+    routed: boolean,
   ): SynRequest {
     return {
       localAddr: { transport: "tcp", hostname: localText, port: localPort },
+      routed,
       remoteAddr: { transport: "tcp", hostname: remoteText, port: remotePort },
       accept: () => {
         const p = this.#pending.get(key);
@@ -553,7 +581,7 @@ export class Stack implements ConnHost, UdpHost {
     };
   }
 
-  #inputUdp(packet: Uint8Array, info: IpInfo): void {
+  #inputUdp(packet: Uint8Array, info: IpInfo, routed: boolean): void {
     const d = this.stats.drops;
     const off = info.payloadOff;
     if (!isUdp(packet, off, info.payloadEnd)) {
@@ -573,7 +601,7 @@ export class Stack implements ConnHost, UdpHost {
       hostname: formatIpAddrAt(packet, info.srcOff, info.addrLen),
       port: udpSrcPort(packet, off),
     };
-    const sock = this.#udp.get(dstPort);
+    const sock = routed ? undefined : this.#udp.get(dstPort);
     if (sock !== undefined) {
       if (!sock.deliver(data, remote)) d.udpQueueFull++;
       return;
@@ -585,6 +613,7 @@ export class Stack implements ConnHost, UdpHost {
           hostname: formatIpAddrAt(packet, info.dstOff, info.addrLen),
           port: dstPort,
         },
+        routed,
         remoteAddr: remote,
         data,
       });

@@ -1,16 +1,13 @@
 /**
  * `check-ip-forwarding` and `check-udp-gro-forwarding`: what `tailscale up`/`set` ask before
- * advertising routes, answering `{"Warning": …}` (empty when fine) as tailscaled does. tailnet
- * sends advertised routes to control but forwards no subnet traffic yet, so the first warns
- * about exactly that; UDP GRO does not apply to a userspace node.
+ * advertising routes, answering `{"Warning": …}` (empty when fine) as tailscaled does. Like
+ * tailscaled in userspace mode (`IsNetstackRouter`), tailnet relays subnet and exit-node
+ * traffic itself, from its own sockets, so the kernel's IP forwarding does not matter and
+ * neither check warns.
  * @module
  */
 import type { LocalApiDeps } from "../deps.ts";
 import { jsonResponse, type LocalApiHandler } from "../server.ts";
-
-/** The warning `tailscale set --advertise-routes` shows against tailnet. */
-export const NO_SUBNET_ROUTING_WARNING =
-  "subnet routing is not built yet in this version of tailnet: advertised routes are sent to control, but no traffic is forwarded to them";
 
 /**
  * The `check-ip-forwarding` handler.
@@ -18,7 +15,7 @@ export const NO_SUBNET_ROUTING_WARNING =
  * @returns the handler
  */
 export function checkIpForwardingHandler(_deps: LocalApiDeps): LocalApiHandler {
-  return () => jsonResponse({ Warning: NO_SUBNET_ROUTING_WARNING });
+  return () => jsonResponse({ Warning: "" });
 }
 
 /**
