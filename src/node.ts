@@ -15,7 +15,7 @@ import type { PingKind, PingResult } from "./engine/engine.ts";
 import { PING_TIMEOUT_MS } from "./engine/ping/constants.ts";
 import { generatePrivate, publicOf } from "./engine/key/keys.ts";
 import type { Resolver } from "./engine/proxy/netmap_resolver.ts";
-import { isTailnetIp, NetmapResolver } from "./engine/proxy/netmap_resolver.ts";
+import { isTailnetIp } from "./engine/proxy/netmap_resolver.ts";
 import { ProxyServers, type ProxyServersOptions } from "./engine/proxy/mod.ts";
 import type { StackConn, TcpListener, UdpSocket } from "./engine/stack/mod.ts";
 import { Backend } from "./ipn/backend.ts";
