@@ -12,6 +12,8 @@ import { Engine } from "./engine.ts";
 import { generatePrivate } from "./key/keys.ts";
 import type { NetInfoJson } from "./netcheck/mod.ts";
 import type { DerpMap } from "./wire/derp_map.ts";
+import { stunAnswer } from "./wire/testing/stun_answer.ts";
+import { neverConnects } from "./derp/testing/never_connects.ts";
 
 /** A STUN server on loopback answering as derper does (XOR-MAPPED-ADDRESS, v4). */
 function stunServer(): { port: number; close: () => Promise<void> } {
@@ -26,15 +28,7 @@ function stunServer(): { port: number; close: () => Promise<void> } {
       }
       const [req, from] = got as [Uint8Array, Deno.NetAddr];
       const ip = from.hostname.replace(/^::ffff:/, "").split(".").map(Number);
-      const resp = new Uint8Array(32);
-      resp.set([0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42]);
-      resp.set(req.subarray(8, 20), 8);
-      resp.set([0x00, 0x20, 0x00, 0x08, 0x00, 0x01], 20);
-      resp[26] = (from.port >>> 8) ^ 0x21;
-      resp[27] = (from.port & 0xff) ^ 0x12;
-      const cookie = [0x21, 0x12, 0xa4, 0x42];
-      for (let i = 0; i < 4; i++) resp[28 + i] = ip[i] ^ cookie[i];
-      await sock.send(resp, from).catch(() => {});
+      await sock.send(stunAnswer(req, ip, from.port), from).catch(() => {});
     }
   })();
   return {
@@ -96,8 +90,7 @@ function engine(clock: ManualClock, netInfos: NetInfoJson[]): Engine {
     listenPort: 0,
     onNetInfo: (ni) => netInfos.push(ni),
     // DERP never connects: this test is about the choice of home, not the connection.
-    derpConnect: (_region, signal) =>
-      new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    derpConnect: neverConnects,
   });
 }
 

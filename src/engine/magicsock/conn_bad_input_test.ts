@@ -13,6 +13,8 @@ import { type DiscoPrivate, generatePrivate, publicOf } from "../key/keys.ts";
 import { DiscoSealer } from "../disco/seal.ts";
 import { MagicConn } from "./conn.ts";
 import { MAX_CANDIDATES } from "./constants.ts";
+import { stunAnswer } from "../wire/testing/stun_answer.ts";
+import { neverConnects } from "../derp/testing/never_connects.ts";
 
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -124,8 +126,7 @@ Deno.test("MagicConn takes a STUN answer only from the server it asked", async (
     log: new Logger({ sink: () => {} }),
     clock,
     listenPort: 0,
-    derpConnect: (_region, signal) =>
-      new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    derpConnect: neverConnects,
   });
   try {
     conn.reconfig({
@@ -140,13 +141,7 @@ Deno.test("MagicConn takes a STUN answer only from the server it asked", async (
     }, []);
     const [req, from] = await server.receive();
     // An answer with the right txid, claiming we are at 203.0.113.9:4242.
-    const resp = new Uint8Array(32);
-    resp.set([0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42]);
-    resp.set(req.subarray(8, 20), 8);
-    resp.set([0x00, 0x20, 0x00, 0x08, 0x00, 0x01], 20);
-    resp[26] = (4242 >>> 8) ^ 0x21;
-    resp[27] = (4242 & 0xff) ^ 0x12;
-    [203, 0, 113, 9].forEach((b, i) => resp[28 + i] = b ^ [0x21, 0x12, 0xa4, 0x42][i]);
+    const resp = stunAnswer(req, [203, 0, 113, 9], 4242);
     await attacker.send(resp, from);
     await until("the forged answer counted", () => conn.stats.drops.stunBad === 1);
     assertEquals(conn.stats.stunAnswers, 0);

@@ -10,6 +10,8 @@ import { Logger } from "../base/logger.ts";
 import { generatePrivate, publicOf } from "../key/keys.ts";
 import { MagicConn, type MagicReceived } from "./conn.ts";
 import { HEARTBEAT_INTERVAL_MS, TRUST_UDP_ADDR_MS } from "./constants.ts";
+import { stunAnswer } from "../wire/testing/stun_answer.ts";
+import { neverConnects } from "../derp/testing/never_connects.ts";
 
 function node(clock: ManualClock) {
   const nodeKey = generatePrivate("node");
@@ -155,15 +157,7 @@ function fakeStunServer(): { port: number; close: () => void; done: Promise<void
       const [req, from] = got;
       const addr = from as Deno.NetAddr;
       const ip = addr.hostname.split(".").map(Number);
-      const resp = new Uint8Array(32);
-      resp.set([0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42]);
-      resp.set(req.subarray(8, 20), 8);
-      resp.set([0x00, 0x20, 0x00, 0x08, 0x00, 0x01], 20);
-      resp[26] = (addr.port >>> 8) ^ 0x21;
-      resp[27] = (addr.port & 0xff) ^ 0x12;
-      const cookie = [0x21, 0x12, 0xa4, 0x42];
-      for (let i = 0; i < 4; i++) resp[28 + i] = ip[i] ^ cookie[i];
-      await sock.send(resp, from);
+      await sock.send(stunAnswer(req, ip, addr.port), from);
     }
   })();
   return { port: (sock.addr as Deno.NetAddr).port, close: () => sock.close(), done };
@@ -180,8 +174,7 @@ Deno.test("MagicConn: STUN finds our address; endpoints go to onEndpoints", asyn
     clock,
     listenPort: 0,
     onEndpoints: (eps) => reports.push(eps),
-    derpConnect: (_region, signal) =>
-      new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    derpConnect: neverConnects,
   });
   try {
     conn.reconfig({
