@@ -41,6 +41,7 @@ import { formatIpAddr, parseIpAddr } from "../wire/ip_addr.ts";
 import { isStun, parseStunResponse, stunRequest, stunTxid } from "../wire/stun.ts";
 import { betterAddr } from "./better_addr.ts";
 import {
+  CALL_ME_MAYBE_MIN_MS,
   DERP_MAGIC_IP,
   DISCO_PING_INTERVAL_MS,
   ENDPOINT_LOCAL,
@@ -164,6 +165,8 @@ export interface MagicConnStats {
     pongUnexpected: number;
     /** A candidate path refused: the peer already has {@linkcode MAX_CANDIDATES}. */
     candidatesFull: number;
+    /** A call-me-maybe within {@linkcode CALL_ME_MAYBE_MIN_MS} of the peer's last one. */
+    callMeMaybeFlood: number;
   };
 }
 
@@ -191,6 +194,7 @@ export class MagicConn {
       discoReplayed: 0,
       pongUnexpected: 0,
       candidatesFull: 0,
+      callMeMaybeFlood: 0,
     },
   };
   readonly #opts: MagicConnOptions;
@@ -604,12 +608,18 @@ export class MagicConn {
     } else if (m.type === "pong") {
       this.#discoPings.answer(m.txid, { via: "derp", regionId });
     } else if (m.type === "call-me-maybe" && this.#udp !== null) {
+      // A peer sends one per heartbeat at most (Go: every few seconds); more is a flood.
+      const now = this.#clock.now();
+      if (ep.lastCallMeMaybeAt !== null && now - ep.lastCallMeMaybeAt < CALL_ME_MAYBE_MIN_MS) {
+        this.stats.drops.callMeMaybeFlood++;
+        return;
+      }
+      ep.lastCallMeMaybeAt = now;
       // The peer has sent to these from its side, so its firewall expects us: ping them now.
       for (const e of m.endpoints) {
         const c = candidateOf(e);
         if (c !== null) this.#addCandidate(ep, c);
       }
-      const now = this.#clock.now();
       if (ep.lastFullPingAt === null || now - ep.lastFullPingAt >= 1000) this.#pingAll(ep, false);
     }
   }

@@ -15,6 +15,8 @@ import { MagicConn } from "./conn.ts";
 import { MAX_CANDIDATES } from "./constants.ts";
 import { stunAnswer } from "../wire/testing/stun_answer.ts";
 import { neverConnects } from "../derp/testing/never_connects.ts";
+import { DerpClient } from "../derp/client.ts";
+import { TestDerpServer } from "../derp/testing/derp_server.ts";
 
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -180,5 +182,66 @@ Deno.test(`MagicConn keeps at most ${MAX_CANDIDATES} paths per peer, however man
     for (const sock of socks) sock.close();
     s.peerSock.close();
     await s.conn.closeAsync();
+  }
+});
+
+Deno.test("MagicConn acts on one call-me-maybe a second per peer; a flood is dropped and counted", async () => {
+  const clock = new ManualClock();
+  const server = new TestDerpServer();
+  const peerKey = generatePrivate("node");
+  const peerDisco = generatePrivate("disco");
+  const ourKey = generatePrivate("node");
+  const conn = new MagicConn({
+    privateKey: ourKey,
+    discoKey: generatePrivate("disco"),
+    log: new Logger({ sink: () => {} }),
+    clock,
+    listenPort: 0,
+    derpConnect: () => Promise.resolve({ stream: server.connect() }),
+  });
+  const peer = await DerpClient.connect(server.connect(), { privateKey: peerKey });
+  try {
+    conn.reconfig({
+      Regions: {
+        "900": {
+          RegionID: 900,
+          RegionCode: "lab",
+          RegionName: "Lab",
+          Nodes: [{ Name: "900a", RegionID: 900, HostName: "127.0.0.1", STUNPort: -1 }],
+        },
+      },
+    }, [{
+      nodeKey: publicOf(peerKey),
+      discoKey: publicOf(peerDisco),
+      homeDerp: 900,
+      endpoints: [],
+    }]);
+    await conn.waitHomeConnected(AbortSignal.timeout(5000));
+    const sealer = new DiscoSealer(peerDisco);
+    for (let i = 0; i < 10; i++) {
+      const cmm = sealer.seal(conn.discoPublic, {
+        type: "call-me-maybe",
+        endpoints: [{ ip: "198.51.100.1", port: 40000 + i }],
+      });
+      await peer.send(publicOf(ourKey), cmm);
+    }
+    await until("nine dropped as a flood", () => conn.stats.drops.callMeMaybeFlood === 9);
+    const ep = conn.endpoint(publicOf(peerKey));
+    assertEquals(ep.candidates.map((c) => c.text), ["198.51.100.1:40000"]);
+    // A second later the peer's next one is taken.
+    clock.advance(1000);
+    await peer.send(
+      publicOf(ourKey),
+      sealer.seal(conn.discoPublic, {
+        type: "call-me-maybe",
+        endpoints: [{ ip: "198.51.100.1", port: 41641 }],
+      }),
+    );
+    await until("the next one taken", () => ep.candidates.length === 2);
+    assertEquals(conn.stats.drops.callMeMaybeFlood, 9);
+  } finally {
+    await peer.close();
+    await conn.closeAsync();
+    await server.close();
   }
 });

@@ -36,3 +36,8 @@ export const ENDPOINT_STUN = 2;
 export const MAX_CANDIDATES = 64;
 /** The last this many disco ping txids of a peer are remembered, to drop replays. */
 export const PING_TXIDS_REMEMBERED = 32;
+/**
+ * A peer's call-me-maybe is acted on at most this often; Go sends one per heartbeat (3 s) at
+ * most, so more is a flood, dropped and counted.
+ */
+export const CALL_ME_MAYBE_MIN_MS = 1000;

@@ -47,6 +47,8 @@ export class Endpoint {
   lastPongAt: number | null = null;
   /** When we last pinged every candidate (monotonic ms), or null. */
   lastFullPingAt: number | null = null;
+  /** When its last call-me-maybe was acted on (monotonic ms), or null. */
+  lastCallMeMaybeAt: number | null = null;
   /** When WireGuard last sent to this peer (monotonic ms), or null: "active" for heartbeats. */
   lastSendAt: number | null = null;
 
