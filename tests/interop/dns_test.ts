@@ -14,8 +14,8 @@
  * outside name answer as expected; `tailnet dns query --json` gives the same answers as
  * `tailscale dns query --json` on the real node for each (tailnet names, PTR, extra record,
  * split domains, outside name, a missing tailnet name, a type tailscaled leaves unanswered);
- * the `--dns-listen` socket answers the same over UDP and TCP (this machine has no `dig`, so
- * a small Deno client built on our codec asks). Runs once per pinned tailscale release.
+ * the `--dns-listen` socket answers the same over UDP and TCP, both to a small client built on
+ * our codec (malformed queries too) and to the real `dig`. Runs once per pinned tailscale release.
  * @module
  */
 import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
@@ -182,6 +182,41 @@ function olderThan(version: string, [major, minor]: [number, number]): boolean {
 }
 
 /** rcode and answer bodies, for comparing answers from different paths. */
+const DIG_TYPES: Record<number, string> = { 1: "A", 2: "NS", 12: "PTR", 28: "AAAA" };
+const DIG_STATUS: Record<string, number> = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+};
+
+/**
+ * `dig @127.0.0.1 -p PORT NAME TYPE [+tcp]`, summed up as {@linkcode summary} does: the
+ * status and the answer section's values.
+ */
+async function dig(port: number, name: string, type: number, tcp: boolean): Promise<string> {
+  const r = await runCommand("dig", {
+    args: [
+      "@127.0.0.1",
+      "-p",
+      String(port),
+      name,
+      DIG_TYPES[type],
+      "+tries=1",
+      "+time=5",
+      ...(tcp ? ["+tcp"] : []),
+    ],
+  }, 20_000);
+  const status = r.stdout.match(/status: ([A-Z]+)/)?.[1] ?? `exit ${r.code}: ${r.stderr}`;
+  const answer = r.stdout.split(";; ANSWER SECTION:\n")[1]?.split("\n\n")[0] ?? "";
+  const values = answer.split("\n").filter((l) => l.trim() !== "").map((l) =>
+    l.trim().split(/\s+/).slice(4).join(" ")
+  );
+  return `${DIG_STATUS[status] ?? status}:${values.join(",")}`;
+}
+
 function summary(m: DnsMessage): string {
   return `${m.header.rcode}:${m.answers.map((a) => dnsRecordBody(a)).join(",")}`;
 }
@@ -394,6 +429,16 @@ for (const release of TAILSCALE_RELEASES) {
         const looped = await queryHost(dnsPort, loop, true);
         assertEquals([looped.header.id, looped.header.rcode], [12, DNS_RCODE.FORMERR]);
         report(`--dns-listen answered ${hostCases} queries (UDP and TCP) and 2 malformed ones`);
+        // And the real dig (Debian bind9-dnsutils) against it, as a user would ask.
+        let digCases = 0;
+        for (const [what, name, type, want] of socksCases) {
+          for (const tcp of [false, true]) {
+            const got = await dig(dnsPort, name, type, tcp);
+            assertEquals(got, want, `dig ${tcp ? "+tcp " : ""}${what} (${name})`);
+            digCases++;
+          }
+        }
+        report(`dig @127.0.0.1 -p ${dnsPort}: ${digCases} answers (UDP and +tcp) as expected`);
 
         // A flood: 3012 datagrams of junk and 1000 valid queries for outside names at
         // once. Each is answered or dropped and counted; the daemon keeps answering.

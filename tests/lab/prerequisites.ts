@@ -68,6 +68,11 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     neededBy: "the NAT lab's routers (masquerade, port forward, UDP blocked) and path faults",
   },
   {
+    tool: "dig",
+    debianPackage: "bind9-dnsutils",
+    neededBy: "the MagicDNS test asks the daemon's --dns-listen socket with dig, as a user would",
+  },
+  {
     tool: "go",
     debianPackage: null,
     elsewhere: `Go >= ${requiredGoVersion()} from https://go.dev/dl`,

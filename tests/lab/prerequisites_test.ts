@@ -91,7 +91,7 @@ Deno.test("the list names each program once, each with a package or a place to g
   }
   assertEquals(
     debianInstallCommand(),
-    "apt-get install -y iputils-ping iproute2 procps curl python3 chromium nftables",
+    "apt-get install -y iputils-ping iproute2 procps curl python3 chromium nftables bind9-dnsutils",
   );
 });
 
