@@ -12,9 +12,6 @@
  * measure is then real: derper's STUN and TLS, and a second STUN responder on 127.0.0.2.
  */
 import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
-import { writeU16be, writeU32be } from "../../src/engine/base/bytes.ts";
-import { parseIpAddr } from "../../src/engine/wire/ip_addr.ts";
-import { STUN_MAGIC_COOKIE, stunTxid } from "../../src/engine/wire/stun.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import type { DerpMap } from "../../src/engine/wire/derp_map.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
@@ -22,6 +19,7 @@ import { tailscaleBin } from "../lab/paths.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { type CommandResult, runCommand } from "../lab/run_command.ts";
 import { runTailnet } from "../lab/tailnet_process.ts";
+import { stunResponder } from "../lab/stun_responder.ts";
 
 type ReportJson = Record<string, unknown> & {
   UDP: boolean;
@@ -94,45 +92,6 @@ function derpMapSocket(path: string, map: DerpMap): Deno.HttpServer {
     if (new URL(req.url).pathname === "/localapi/v0/derpmap") return Response.json(map);
     return new Response("not found", { status: 404 });
   });
-}
-
-/** A STUN responder (XOR-MAPPED-ADDRESS of the sender), a second server at another address. */
-function stunResponder(hostname: string): { port: number; close: () => Promise<void> } {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
-  const loop = (async () => {
-    for (;;) {
-      let got: [Uint8Array, Deno.Addr];
-      try {
-        got = await conn.receive();
-      } catch {
-        return;
-      }
-      const [req, from] = got as [Uint8Array, Deno.NetAddr];
-      if (req.length < 20) continue;
-      const ip = parseIpAddr(from.hostname.replace(/^::ffff:/, ""));
-      if (ip.length !== 4) continue;
-      const b = new Uint8Array(32);
-      let o = writeU16be(b, 0, 0x0101);
-      o = writeU16be(b, o, 12);
-      o = writeU32be(b, o, STUN_MAGIC_COOKIE);
-      b.set(stunTxid(req), o);
-      o = writeU16be(b, o + 12, 0x0020);
-      o = writeU16be(b, o, 8);
-      b[o + 1] = 1;
-      writeU16be(b, o + 2, from.port ^ (STUN_MAGIC_COOKIE >>> 16));
-      for (let i = 0; i < 4; i++) {
-        b[o + 4 + i] = ip[i] ^ ((STUN_MAGIC_COOKIE >>> (24 - 8 * i)) & 0xff);
-      }
-      await conn.send(b, from).catch(() => {});
-    }
-  })();
-  return {
-    port: (conn.addr as Deno.NetAddr).port,
-    close: async () => {
-      conn.close();
-      await loop;
-    },
-  };
 }
 
 /** A UDP port with nothing behind it. */
