@@ -129,7 +129,7 @@ if (NODES > 1) {
   await lab.stopHeadscale();
   await cloneNodes(join(lab.headscaleConfig, "..", "db.sqlite"), seed.id, NODES - 1);
   const t = performance.now();
-  await lab.startHeadscale();
+  await lab.startHeadscale(900_000);
   console.error(`headscale restarted with ${NODES} nodes in ${(performance.now() - t).toFixed(0)} ms`);
 }
 
