@@ -13,7 +13,7 @@ import { RouterDialer } from "./router_dialer.ts";
 import { Socks5Server } from "./socks5_server.ts";
 import { StackDialer, type TailnetStack } from "./stack_dialer.ts";
 import type { Dialer } from "./dialer.ts";
-import { type ListenAddr, parseListenAddr } from "./listen_addr.ts";
+import { parseListenAddr } from "./listen_addr.ts";
 
 export { type ListenAddr, parseListenAddr } from "./listen_addr.ts";
 
