@@ -8,7 +8,8 @@
  * - the daemon's module graph: a script that imports `src/cli/daemon.ts` and waits;
  * - time from `up` to Running (the CLI returns) and to the first packet answered by the peer
  *   (one byte echoed through the node's SOCKS5 proxy from a server on the peer's side);
- * - resident memory idle after `up` (VmRSS, and its anonymous and file-backed parts).
+ * - resident memory idle after `up` (VmRSS, and its anonymous and file-backed parts), both with
+ *   a SOCKS5 proxy on, and ours once more without one.
  *
  * `--heap` also starts our daemon once more under `--inspect`, joins it, and prints V8's heap
  * statistics beside its RSS and a heap snapshot grouped by constructor (shallow sizes).
@@ -161,6 +162,16 @@ await sleep(IDLE_S * 1000);
 const ourRss = rssOf(ours.pid!);
 const realRss = rssOf(real.process!.pid);
 
+// Ours again without a proxy flag, as a node runs by default (the lab's tailscaled always has
+// its SOCKS5 and HTTP proxies on, so the rows above compare like with like).
+let bareRss: Rss;
+{
+  await using plain = await TailnetDaemon.create();
+  await plain.up(lab.controlUrl, lab.authKey, "tn-idle-plain");
+  await sleep(IDLE_S * 1000);
+  bareRss = rssOf(plain.pid!);
+}
+
 const fmt = (v: number, unit: string) => `${v.toFixed(1).padStart(8)} ${unit.padEnd(4)}`;
 const row = (what: string, ourV: number, realV: number, unit: string) =>
   console.log(
@@ -177,6 +188,7 @@ row("time from up to first packet answered", ourFirstMs, realFirstMs, "ms");
 row("RSS idle after up", ourRss.total, realRss.total, "MiB");
 row("  anonymous (heaps, stacks)", ourRss.anon, realRss.anon, "MiB");
 row("  file-backed (code)", ourRss.file, realRss.file, "MiB");
+row("RSS idle, ours with no proxy flag", bareRss.total, realRss.total, "MiB");
 console.log(
   `floors under ours: bare Deno ${floorIdle.total.toFixed(1)} MiB (anon ${
     floorIdle.anon.toFixed(1)
