@@ -38,7 +38,7 @@ if (!Number.isInteger(NODES) || NODES < 1 || NODES > 60000) {
   console.error("control_scale: --nodes takes a whole number from 1 to 60000");
   Deno.exit(2);
 }
-const UP_TIMEOUT_S = 300;
+const UP_TIMEOUT_S = 900;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,7 +124,9 @@ async function joinAndMeasure(s: Subject, peers: number): Promise<Omit<Figures, 
   const t1 = performance.now();
   await s.statusJson();
   const statusMs = performance.now() - t1;
-  return { runningMs, allPeersMs, joinCpuS, rss, statusMs };
+  const fig = { runningMs, allPeersMs, joinCpuS, rss, statusMs };
+  console.error(`${s.name}: ${JSON.stringify(fig)}`);
+  return fig;
 }
 
 async function untilKnown(s: Subject, ip: string, t0: number): Promise<number> {
@@ -142,7 +144,9 @@ if (NODES > 1) {
   await cloneNodes(join(lab.headscaleConfig, "..", "db.sqlite"), seed.id, NODES - 1);
   const t = performance.now();
   await lab.startHeadscale(900_000);
-  console.error(`headscale restarted with ${NODES} nodes in ${(performance.now() - t).toFixed(0)} ms`);
+  console.error(
+    `headscale restarted with ${NODES} nodes in ${(performance.now() - t).toFixed(0)} ms`,
+  );
 }
 
 const real: LabNode = await lab.addTailscaled({ authKey: "" });
@@ -178,7 +182,7 @@ const ourSubject: Subject = {
       "--timeout",
       `${UP_TIMEOUT_S}s`,
     ], (UP_TIMEOUT_S + 10) * 1000);
-    if (r.code !== 0) throw new Error(`tailnet up: ${r.stderr}${r.stdout}`);
+    if (r.code !== 0) throw new Error(`tailnet up: exit ${r.code} ${r.stderr}${r.stdout}`);
   },
   peerCount: async () => {
     const r = await ours.cli(["status", "--json"], 120_000);

@@ -9,7 +9,8 @@
  * - time from `up` to Running (the CLI returns) and to the first packet answered by the peer
  *   (one byte echoed through the node's SOCKS5 proxy from a server on the peer's side);
  * - resident memory idle after `up` (VmRSS, and its anonymous and file-backed parts), both with
- *   a SOCKS5 proxy on, and ours once more without one.
+ *   a SOCKS5 proxy on, ours once more without one, and once more run from a minified bundle
+ *   of main.ts (`deno bundle --minify`, no proxy flag).
  *
  * `--heap` also starts our daemon once more under `--inspect`, joins it, and prints V8's heap
  * statistics beside its RSS and a heap snapshot grouped by constructor (shallow sizes).
@@ -17,10 +18,12 @@
  * Run: `deno task bench:memory` (`--idle SECONDS`, default 10; `--heap`).
  * @module
  */
-import { Lab } from "../tests/lab/mod.ts";
+import { Lab, waitFor } from "../tests/lab/mod.ts";
 import { PortClaims } from "../tests/lab/ports.ts";
+import { runCommand } from "../tests/lab/run_command.ts";
 import { socks5Connect } from "../tests/lab/socks5.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
+import { runTailnet } from "../tests/lab/tailnet_process.ts";
 import { TAILSCALE_RELEASES } from "../tests/lab/versions.ts";
 import { Inspector, summarizeHeapSnapshot } from "./_inspector.ts";
 
@@ -99,6 +102,64 @@ async function firstPacketMs(
   throw new Error(`no echo through ${proxy} to ${host}:${port} in 30 s`);
 }
 
+/** Builds `deno bundle --minify` of main.ts, runs its daemon, joins it, idles; its RSS. */
+async function idleRssOfBundle(): Promise<Rss> {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-bundle-" });
+  try {
+    const bundle = `${dir}/tailnet.js`;
+    const built = await runCommand(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--platform",
+        "deno",
+        "--minify",
+        "--keep-names",
+        "-o",
+        bundle,
+        new URL("../main.ts", import.meta.url).pathname,
+      ],
+    }, 120_000);
+    if (built.code !== 0) throw new Error(`deno bundle: ${built.stderr}`);
+    // Once to fill Deno's V8 code cache for the new file (main.ts had its cache filled by
+    // earlier runs; a cold start compiles everything and keeps more), then measured.
+    for (const measured of [false, true]) {
+      const socket = `${dir}/tailnetd${measured ? 1 : 0}.sock`;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [...DENO_RUN, bundle, "daemon", "--statedir", `${dir}/state`, "--socket", socket],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      try {
+        const cli = (args: string[]) => runTailnet(["--socket", socket, ...args]);
+        await waitFor(
+          "the bundled daemon's socket",
+          async () => (await cli(["status", "--json"])).stdout.includes("BackendState"),
+        );
+        if (!measured) continue;
+        const up = await cli([
+          "up",
+          "--login-server",
+          lab.controlUrl,
+          "--authkey",
+          lab.authKey,
+          "--hostname",
+          "tn-idle-bundle",
+        ]);
+        if (up.code !== 0) throw new Error(`bundled tailnet up: ${up.stderr}${up.stdout}`);
+        await sleep(IDLE_S * 1000);
+        return rssOf(child.pid);
+      } finally {
+        child.kill("SIGTERM");
+        await child.status;
+      }
+    }
+    throw new Error("unreachable");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const floorIdle = await rssOfScript("await new Promise(() => setInterval(() => {}, 1e6));\n", 3000);
 const floorGraph = await rssOfScript(
   `import "${new URL("../src/cli/daemon.ts", import.meta.url).href}";\n` +
@@ -171,6 +232,9 @@ let bareRss: Rss;
   await sleep(IDLE_S * 1000);
   bareRss = rssOf(plain.pid!);
 }
+// And once more from one minified bundle of main.ts (`deno bundle --minify`): the same code
+// without the inline source maps and comments `deno run` keeps in V8 for every module.
+const bundledRss = await idleRssOfBundle();
 
 const fmt = (v: number, unit: string) => `${v.toFixed(1).padStart(8)} ${unit.padEnd(4)}`;
 const row = (what: string, ourV: number, realV: number, unit: string) =>
@@ -189,6 +253,7 @@ row("RSS idle after up", ourRss.total, realRss.total, "MiB");
 row("  anonymous (heaps, stacks)", ourRss.anon, realRss.anon, "MiB");
 row("  file-backed (code)", ourRss.file, realRss.file, "MiB");
 row("RSS idle, ours with no proxy flag", bareRss.total, realRss.total, "MiB");
+row("RSS idle, ours as one minified bundle", bundledRss.total, realRss.total, "MiB");
 console.log(
   `floors under ours: bare Deno ${floorIdle.total.toFixed(1)} MiB (anon ${
     floorIdle.anon.toFixed(1)
