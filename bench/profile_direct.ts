@@ -12,6 +12,7 @@ import { Lab } from "../tests/lab/mod.ts";
 import { PortClaims } from "../tests/lab/ports.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../tests/lab/transfer.ts";
+import { Inspector } from "./_inspector.ts";
 
 if (!import.meta.main) throw new Error("bench/profile_direct.ts is a program, not a module");
 
@@ -34,52 +35,6 @@ interface CpuProfile {
   endTime: number;
   samples?: number[];
   timeDeltas?: number[];
-}
-
-/** A minimal inspector-protocol client over the WebSocket the daemon's `--inspect` opens. */
-class Inspector {
-  readonly #ws: WebSocket;
-  #seq = 0;
-  readonly #pending = new Map<number, (r: Record<string, unknown>) => void>();
-
-  private constructor(ws: WebSocket) {
-    this.#ws = ws;
-    ws.onmessage = (e) => {
-      const m = JSON.parse(String(e.data)) as { id?: number; result?: Record<string, unknown> };
-      if (m.id !== undefined) this.#pending.get(m.id)?.(m.result ?? {});
-    };
-  }
-
-  static async connect(port: number): Promise<Inspector> {
-    let url = "";
-    for (let i = 0; i < 100 && !url; i++) {
-      try {
-        const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
-          webSocketDebuggerUrl: string;
-        }[];
-        url = list[0]?.webSocketDebuggerUrl ?? "";
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    if (!url) throw new Error(`no inspector on 127.0.0.1:${port}`);
-    const ws = new WebSocket(url);
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = reject;
-    });
-    return new Inspector(ws);
-  }
-
-  call(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    const id = ++this.#seq;
-    this.#ws.send(JSON.stringify({ id, method, params }));
-    return new Promise((resolve) => this.#pending.set(id, resolve));
-  }
-
-  close(): void {
-    this.#ws.close();
-  }
 }
 
 /** Self time per function (name and file:line), largest first. */

@@ -7,6 +7,7 @@
  *
  * Run: `deno bench --allow-all --unstable-net bench/wg_bench.ts`
  */
+import { AllowedIps, parsePrefix } from "../src/engine/wg/allowed_ips.ts";
 import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import { Logger } from "../src/engine/base/logger.ts";
 import { generatePrivate } from "../src/engine/key/keys.ts";
@@ -125,4 +126,23 @@ Deno.bench("wg handshake (initiation + response + keypairs, both sides)", {
 }, () => {
   hsClock.advance(6000);
   hs.a.initiateHandshake(hs.b.publicKey);
+});
+
+// A netmap change re-sets every peer: the allowed-IPs table of 10,000 peers (two host prefixes
+// each), each peer's prefixes removed and inserted again, then every peer's listed (status).
+const TABLE_PEERS = 10_000;
+const tablePrefixes = Array.from({ length: TABLE_PEERS }, (_, i) => [
+  parsePrefix(`100.65.${i >> 8}.${i & 255}/32`),
+  parsePrefix(`fd7a:115c:a1e0::2:${i.toString(16)}/128`),
+]);
+const table = new AllowedIps<number>();
+for (let i = 0; i < TABLE_PEERS; i++) for (const p of tablePrefixes[i]) table.insert(p, i);
+Deno.bench("AllowedIps: re-set and list 10,000 peers' prefixes (one netmap change)", {
+  group: "control-scale",
+}, () => {
+  for (let i = 0; i < TABLE_PEERS; i++) {
+    table.removePeer(i);
+    for (const p of tablePrefixes[i]) table.insert(p, i);
+  }
+  for (let i = 0; i < TABLE_PEERS; i++) table.prefixesOf(i);
 });

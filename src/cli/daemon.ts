@@ -9,7 +9,7 @@ import { Logger } from "../engine/base/logger.ts";
 import { UsageError } from "../engine/base/errors.ts";
 import { jsonResponse, type LocalApiHandler, LocalApiServer } from "../localapi/server.ts";
 import { localApiRoutes } from "../localapi/routes.ts";
-import { parseListenAddr } from "../engine/proxy/mod.ts";
+import { parseListenAddr } from "../engine/proxy/listen_addr.ts";
 import { DnsHostListener } from "../engine/dns/mod.ts";
 import { DEFAULT_LISTEN_PORT } from "../engine/magicsock/constants.ts";
 import { TailnetNode } from "../node.ts";

@@ -337,10 +337,13 @@ export class Lab implements AsyncDisposable {
     this.#headscale = null;
   }
 
-  /** Starts headscale (again) on the same port with the same database. */
-  async startHeadscale(): Promise<void> {
+  /**
+   * Starts headscale (again) on the same port with the same database.
+   * @param timeoutMs readiness deadline (a database of many nodes takes longer to load)
+   */
+  async startHeadscale(timeoutMs = 30_000): Promise<void> {
     if (this.#headscale?.running) return;
-    this.#headscale = await startHeadscale(this.#hs, this.#record);
+    this.#headscale = await startHeadscale(this.#hs, this.#record, timeoutMs);
   }
 
   /** Stops derper (its ports and certificate stay for {@linkcode Lab.startDerper}). */

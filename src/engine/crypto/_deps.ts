@@ -8,6 +8,5 @@
  */
 export { xchacha20poly1305 } from "npm:@noble/ciphers@2.4.0/chacha.js";
 export { hsalsa, xsalsa20poly1305 } from "npm:@noble/ciphers@2.4.0/salsa.js";
-export { x25519 } from "npm:@noble/curves@2.4.0/ed25519.js";
 export { blake2s } from "npm:@noble/hashes@2.4.0/blake2.js";
 export { hmac } from "npm:@noble/hashes@2.4.0/hmac.js";

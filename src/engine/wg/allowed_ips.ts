@@ -24,10 +24,16 @@ function newNode<P>(): Node<P> {
   return { child0: null, child1: null, peer: null };
 }
 
-/** Prefix → peer, longest match wins. */
+/**
+ * Prefix → peer, longest match wins. Each peer's own prefixes are kept beside the trie (as
+ * wireguard-go's per-peer entry list), so removing or listing one peer's prefixes walks only
+ * their paths: a device re-sets every peer on each netmap change, and walking the whole trie
+ * per peer made that, and status, quadratic in the number of peers.
+ */
 export class AllowedIps<P> {
   #v4: Node<P> = newNode();
   #v6: Node<P> = newNode();
+  readonly #byPeer = new Map<P, Prefix[]>();
 
   /**
    * Adds (or re-points) a prefix.
@@ -41,7 +47,20 @@ export class AllowedIps<P> {
       if (bit === 0) n = n.child0 ??= newNode();
       else n = n.child1 ??= newNode();
     }
+    if (n.peer === peer) return;
+    if (n.peer !== null) {
+      const theirs = this.#byPeer.get(n.peer);
+      if (theirs !== undefined) {
+        const i = theirs.findIndex((q) => samePrefix(q, prefix));
+        if (i >= 0) theirs.splice(i, 1);
+        if (theirs.length === 0) this.#byPeer.delete(n.peer);
+      }
+    }
     n.peer = peer;
+    const mine = this.#byPeer.get(peer);
+    const copy = { addr: prefix.addr.slice(), bits: prefix.bits };
+    if (mine === undefined) this.#byPeer.set(peer, [copy]);
+    else mine.push(copy);
   }
 
   /**
@@ -69,39 +88,58 @@ export class AllowedIps<P> {
    * @param peer whose prefixes go
    */
   removePeer(peer: P): void {
-    this.#v4 = prune(this.#v4, peer) ?? newNode();
-    this.#v6 = prune(this.#v6, peer) ?? newNode();
+    const mine = this.#byPeer.get(peer);
+    if (mine === undefined) return;
+    this.#byPeer.delete(peer);
+    for (const prefix of mine) this.#remove(prefix, peer);
   }
 
   /**
-   * The prefixes of `peer`, in text form.
+   * The prefixes of `peer`, in text form, IPv4 first, each family in trie order.
    * @param peer whose
    * @returns prefixes such as `10.0.0.0/8`
    */
   prefixesOf(peer: P): string[] {
-    const out: string[] = [];
-    walk(this.#v4, new Uint8Array(4), 0, peer, out);
-    walk(this.#v6, new Uint8Array(16), 0, peer, out);
-    return out;
+    const mine = this.#byPeer.get(peer);
+    if (mine === undefined) return [];
+    return [...mine].sort(triePrefixOrder).map(formatPrefix);
+  }
+
+  /** Clears `prefix` if it is `peer`'s, and drops the nodes its path no longer needs. */
+  #remove(prefix: Prefix, peer: P): void {
+    const root = prefix.addr.length === 4 ? this.#v4 : this.#v6;
+    const path: Node<P>[] = [root];
+    let n: Node<P> | null = root;
+    for (let i = 0; i < prefix.bits && n !== null; i++) {
+      const bit = (prefix.addr[i >> 3] >> (7 - (i & 7))) & 1;
+      n = bit === 0 ? n.child0 : n.child1;
+      if (n !== null) path.push(n);
+    }
+    if (n === null || n.peer !== peer) return;
+    n.peer = null;
+    for (let depth = path.length - 1; depth > 0; depth--) {
+      const node = path[depth];
+      if (node.peer !== null || node.child0 !== null || node.child1 !== null) break;
+      const parent = path[depth - 1];
+      if (parent.child0 === node) parent.child0 = null;
+      else parent.child1 = null;
+    }
   }
 }
 
-function prune<P>(n: Node<P> | null, peer: P): Node<P> | null {
-  if (n === null) return null;
-  if (n.peer === peer) n.peer = null;
-  n.child0 = prune(n.child0, peer);
-  n.child1 = prune(n.child1, peer);
-  return n.peer === null && n.child0 === null && n.child1 === null ? null : n;
+function samePrefix(a: Prefix, b: Prefix): boolean {
+  if (a.bits !== b.bits || a.addr.length !== b.addr.length) return false;
+  for (let i = 0; i < a.addr.length; i++) if (a.addr[i] !== b.addr[i]) return false;
+  return true;
 }
 
-function walk<P>(n: Node<P> | null, addr: Uint8Array, depth: number, peer: P, out: string[]) {
-  if (n === null) return;
-  if (n.peer === peer) out.push(formatPrefix({ addr: addr.slice(), bits: depth }));
-  if (depth === addr.length * 8) return;
-  walk(n.child0, addr, depth + 1, peer, out);
-  addr[depth >> 3] |= 1 << (7 - (depth & 7));
-  walk(n.child1, addr, depth + 1, peer, out);
-  addr[depth >> 3] &= ~(1 << (7 - (depth & 7)));
+/** IPv4 before IPv6; then address bytes; a prefix before the longer ones inside it. */
+function triePrefixOrder(a: Prefix, b: Prefix): number {
+  if (a.addr.length !== b.addr.length) return a.addr.length - b.addr.length;
+  for (let i = 0; i < a.addr.length; i++) {
+    if (a.addr[i] !== b.addr[i]) return a.addr[i] - b.addr[i];
+  }
+  return a.bits - b.bits;
 }
 
 /**
