@@ -5,6 +5,9 @@ import { formatIpPrefix } from "../engine/wire/ip_addr.ts";
 import { publicToText } from "../engine/key/keys.ts";
 import { chosenExitNode, engineConfig, type EnginePrefs } from "./engine_config.ts";
 import { defaultPrefs } from "./prefs.ts";
+import { MagicDnsResolver } from "../engine/dns/resolver.ts";
+import { DNS_RCODE, DNS_TYPE, dnsQuery, parseDnsMessage } from "../engine/wire/dns.ts";
+import { dnsRecordBody } from "../engine/wire/dns_text.ts";
 
 const key = (kind: "nodekey" | "discokey", c: string) => `${kind}:${c.repeat(64)}`;
 
@@ -302,4 +305,46 @@ Deno.test("engineConfig() carries the advertised routes we relay, nothing withou
   assertEquals(engineConfig(prefs(), netmap()).routes, []);
   const adv = ["10.77.1.0/24", "0.0.0.0/0", "::/0"];
   assertEquals(engineConfig({ ...prefs(), AdvertiseRoutes: adv }, netmap()).routes, adv);
+});
+
+Deno.test("a malformed DNSConfig from control is read leniently; MagicDNS still answers", async () => {
+  const nm = netmap({
+    DNSConfig: {
+      Proxied: true,
+      // Wrong types: dropped field by field by the netmap reader.
+      Domains: [42, "x"] as unknown as string[],
+      Routes: "corp.test" as unknown as Record<string, null>,
+      // Right types, bad values: records that are no address are not served; resolvers that
+      // are no address (or DoH, not built here) leave outside names with SERVFAIL.
+      ExtraRecords: [
+        { Name: "bad.tailnet.test.", Type: "A", Value: "999.1.1.1" },
+        { Name: "net.tailnet.test.", Type: "A", Value: "10.0.0.0/8" },
+        { Name: "txt.tailnet.test.", Type: "MX", Value: "10.0.0.1" },
+        { Name: "ok.tailnet.test.", Type: "A", Value: "100.64.0.77" },
+      ],
+      Resolvers: [{ Addr: "not-an-address" }, { Addr: "" }, { Addr: "https://doh.example/q" }],
+    } as unknown as MapResponse["DNSConfig"],
+  });
+  const cfg = engineConfig(prefs(), nm);
+  const dns = cfg.dns!;
+  assertEquals(dns.searchDomains, []);
+  assertEquals(dns.routes, []);
+  const served = dns.hosts.map((h) => h.name);
+  assert(served.includes("ok.tailnet.test"), "the good record is served");
+  for (const bad of ["bad.tailnet.test", "net.tailnet.test", "txt.tailnet.test"]) {
+    assert(!served.includes(bad), `${bad} is not served`);
+  }
+  const r = new MagicDnsResolver({
+    upstream: { exchange: () => Promise.reject(new Error("no network in this test")) },
+    hostResolvers: () => [],
+    clock: { wallNow: () => Date.parse("2026-12-07T00:00:00Z") },
+    forwardTimeoutMs: 500,
+  });
+  r.setConfig(dns);
+  const ask = async (name: string) =>
+    parseDnsMessage((await r.query(dnsQuery(1, name, DNS_TYPE.A), "udp"))!);
+  assertEquals(dnsRecordBody((await ask("ok.tailnet.test")).answers[0]), "100.64.0.77");
+  assertEquals((await ask("bad.tailnet.test")).header.rcode, DNS_RCODE.NXDOMAIN);
+  // Nothing usable upstream: SERVFAIL, no crash.
+  assertEquals((await ask("outside.example")).header.rcode, DNS_RCODE.SERVFAIL);
 });
