@@ -12,33 +12,8 @@ import { Engine } from "./engine.ts";
 import { generatePrivate } from "./key/keys.ts";
 import type { NetInfoJson } from "./netcheck/mod.ts";
 import type { DerpMap } from "./wire/derp_map.ts";
-import { stunAnswer } from "./wire/testing/stun_answer.ts";
+import { stunResponder } from "./magicsock/testing/stun_responder.ts";
 import { neverConnects } from "./derp/testing/never_connects.ts";
-
-/** A STUN server on loopback answering as derper does (XOR-MAPPED-ADDRESS, v4). */
-function stunServer(): { port: number; close: () => Promise<void> } {
-  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const done = (async () => {
-    for (;;) {
-      let got: [Uint8Array, Deno.Addr];
-      try {
-        got = await sock.receive();
-      } catch {
-        return;
-      }
-      const [req, from] = got as [Uint8Array, Deno.NetAddr];
-      const ip = from.hostname.replace(/^::ffff:/, "").split(".").map(Number);
-      await sock.send(stunAnswer(req, ip, from.port), from).catch(() => {});
-    }
-  })();
-  return {
-    port: (sock.addr as Deno.NetAddr).port,
-    close: async () => {
-      sock.close();
-      await done;
-    },
-  };
-}
 
 function closedPort(transport: "udp" | "tcp"): number {
   if (transport === "udp") {
@@ -95,7 +70,7 @@ function engine(clock: ManualClock, netInfos: NetInfoJson[]): Engine {
 }
 
 Deno.test("Engine: netcheck moves the home DERP to the region that answers; NetInfo to control", async () => {
-  const stun = stunServer();
+  const stun = stunResponder();
   const clock = new ManualClock();
   const netInfos: NetInfoJson[] = [];
   const e = engine(clock, netInfos);

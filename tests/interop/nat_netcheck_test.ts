@@ -25,7 +25,7 @@ import { TAILNET_MAIN } from "../lab/tailnet_process.ts";
 import { tailscaleBin } from "../lab/paths.ts";
 import { type CommandResult, runCommand } from "../lab/run_command.ts";
 import { type NatHost, type NatKind, NatLab } from "../lab/nat_lab.ts";
-import { stunResponder } from "../lab/stun_responder.ts";
+import { stunResponder } from "../../src/engine/magicsock/testing/stun_responder.ts";
 import type { DerpMap } from "../../src/engine/wire/derp_map.ts";
 
 /** The second public address, where the second STUN server listens. */

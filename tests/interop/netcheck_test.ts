@@ -19,7 +19,7 @@ import { tailscaleBin } from "../lab/paths.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { type CommandResult, runCommand } from "../lab/run_command.ts";
 import { runTailnet } from "../lab/tailnet_process.ts";
-import { stunResponder } from "../lab/stun_responder.ts";
+import { stunResponder } from "../../src/engine/magicsock/testing/stun_responder.ts";
 
 type ReportJson = Record<string, unknown> & {
   UDP: boolean;

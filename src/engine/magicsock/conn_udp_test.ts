@@ -10,7 +10,7 @@ import { Logger } from "../base/logger.ts";
 import { generatePrivate, publicOf } from "../key/keys.ts";
 import { MagicConn, type MagicReceived } from "./conn.ts";
 import { HEARTBEAT_INTERVAL_MS, TRUST_UDP_ADDR_MS } from "./constants.ts";
-import { stunAnswer } from "../wire/testing/stun_answer.ts";
+import { stunResponder } from "./testing/stun_responder.ts";
 import { neverConnects } from "../derp/testing/never_connects.ts";
 
 function node(clock: ManualClock) {
@@ -143,28 +143,8 @@ Deno.test("MagicConn: UDP from an unknown address and bad disco are dropped and 
   }
 });
 
-/** A STUN server on loopback answering as derper does (XOR-MAPPED-ADDRESS, v4). */
-function fakeStunServer(): { port: number; close: () => void; done: Promise<void> } {
-  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const done = (async () => {
-    for (;;) {
-      let got: [Uint8Array, Deno.Addr];
-      try {
-        got = await sock.receive();
-      } catch {
-        return;
-      }
-      const [req, from] = got;
-      const addr = from as Deno.NetAddr;
-      const ip = addr.hostname.split(".").map(Number);
-      await sock.send(stunAnswer(req, ip, addr.port), from);
-    }
-  })();
-  return { port: (sock.addr as Deno.NetAddr).port, close: () => sock.close(), done };
-}
-
 Deno.test("MagicConn: STUN finds our address; endpoints go to onEndpoints", async () => {
-  const stun = fakeStunServer();
+  const stun = stunResponder();
   const clock = new ManualClock();
   const reports: { addr: string; type: number }[][] = [];
   const conn = new MagicConn({
@@ -201,8 +181,7 @@ Deno.test("MagicConn: STUN finds our address; endpoints go to onEndpoints", asyn
     assert(last.slice(1).every((e) => e.type === 1 && !e.addr.startsWith("127.")), "local ones");
   } finally {
     await conn.closeAsync();
-    stun.close();
-    await stun.done;
+    await stun.close();
   }
 });
 
