@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
-import { DNS_MAX_MESSAGE_LEN } from "../wire/mod.ts";
+import { serveDnsTcpSession } from "./tcp_session.ts";
 import type { MagicDnsResolver } from "./resolver.ts";
 
 /** Options of {@linkcode DnsHostListener.listen}. */
@@ -97,36 +97,11 @@ export class DnsHostListener implements AsyncDisposable {
     }
   }
 
-  async #serveConn(conn: Deno.Conn): Promise<void> {
-    let buf = new Uint8Array(0);
-    const chunk = new Uint8Array(DNS_MAX_MESSAGE_LEN + 2);
-    for (;;) {
-      while (buf.length >= 2 && buf.length >= 2 + ((buf[0] << 8) | buf[1])) {
-        const len = (buf[0] << 8) | buf[1];
-        const query = buf.slice(2, 2 + len);
-        buf = buf.slice(2 + len);
-        const r = this.#opts.resolver();
-        const answer = r === null ? null : await r.query(query, "tcp");
-        if (answer === null) return;
-        const out = new Uint8Array(2 + answer.length);
-        out[0] = answer.length >>> 8;
-        out[1] = answer.length;
-        out.set(answer, 2);
-        let w = 0;
-        while (w < out.length) w += await conn.write(out.subarray(w));
-      }
-      let n: number | null;
-      try {
-        n = await conn.read(chunk);
-      } catch {
-        return;
-      }
-      if (n === null) return;
-      const next = new Uint8Array(buf.length + n);
-      next.set(buf);
-      next.set(chunk.subarray(0, n), buf.length);
-      buf = next;
-    }
+  #serveConn(conn: Deno.Conn): Promise<void> {
+    return serveDnsTcpSession(conn, async (query) => {
+      const r = this.#opts.resolver();
+      return r === null ? null : await r.query(query, "tcp");
+    });
   }
 
   /** Closes both sockets and every TCP connection. Safe to call twice. */

@@ -6,10 +6,11 @@
  * @module
  */
 import type { Clock } from "../base/clock.ts";
-import { DNS_MAX_MESSAGE_LEN, type IpInfo } from "../wire/mod.ts";
+import type { IpInfo } from "../wire/mod.ts";
 import { Stack, type StackConn, type TcpListener } from "../stack/mod.ts";
 import { DNS_PORT, QUAD100_V4, QUAD100_V6 } from "./constants.ts";
 import type { MagicDnsResolver } from "./resolver.ts";
+import { serveDnsTcpSession } from "./tcp_session.ts";
 
 /** Options of {@linkcode Quad100TcpServer}. */
 export interface Quad100TcpOptions {
@@ -61,30 +62,13 @@ export class Quad100TcpServer {
     }
   }
 
-  async #serve(conn: StackConn): Promise<void> {
-    let buf = new Uint8Array(0);
-    const chunk = new Uint8Array(DNS_MAX_MESSAGE_LEN + 2);
-    for (;;) {
-      while (buf.length >= 2 && buf.length >= 2 + ((buf[0] << 8) | buf[1])) {
-        const len = (buf[0] << 8) | buf[1];
-        const query = buf.slice(2, 2 + len);
-        buf = buf.slice(2 + len);
-        const answer = await this.#opts.resolver().query(query, "tcp");
-        if (answer === null || this.#closed) return;
-        const out = new Uint8Array(2 + answer.length);
-        out[0] = answer.length >>> 8;
-        out[1] = answer.length;
-        out.set(answer, 2);
-        for (let w = 0; w < out.length;) w += await conn.write(out.subarray(w));
-        this.answered++;
-      }
-      const n = await conn.read(chunk);
-      if (n === null) return;
-      const next = new Uint8Array(buf.length + n);
-      next.set(buf);
-      next.set(chunk.subarray(0, n), buf.length);
-      buf = next;
-    }
+  #serve(conn: StackConn): Promise<void> {
+    return serveDnsTcpSession(conn, async (query) => {
+      const answer = await this.#opts.resolver().query(query, "tcp");
+      if (answer === null || this.#closed) return null;
+      this.answered++;
+      return answer;
+    });
   }
 
   /** Resets every connection and stops the stack's timer. Safe to call twice. */
