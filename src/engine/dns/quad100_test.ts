@@ -7,7 +7,8 @@ import { Quad100TcpServer } from "./quad100_tcp.ts";
 import { Stack } from "../stack/mod.ts";
 import { MagicDnsResolver } from "./resolver.ts";
 
-function service() {
+/** A resolver that knows one peer, peer.tailnet.test at 100.64.0.2, and no upstream. */
+function onePeerResolver(): MagicDnsResolver {
   const r = new MagicDnsResolver({ upstream: { exchange: () => Promise.reject(new Error("x")) } });
   r.setConfig({
     magicDns: true,
@@ -21,6 +22,11 @@ function service() {
     localDomains: ["tailnet.test"],
     acceptDns: true,
   });
+  return r;
+}
+
+function service() {
+  const r = onePeerResolver();
   return new Quad100Service(() => r);
 }
 
@@ -75,19 +81,7 @@ Deno.test("Quad100Service drops what is not UDP to port 53, and answers nothing 
 });
 
 Deno.test("Quad100TcpServer answers length-prefixed queries over TCP from a stack", async () => {
-  const r = new MagicDnsResolver({ upstream: { exchange: () => Promise.reject(new Error("x")) } });
-  r.setConfig({
-    magicDns: true,
-    resolvers: [],
-    fallbackResolvers: [],
-    routes: [],
-    searchDomains: [],
-    certDomains: [],
-    extraRecords: [],
-    hosts: [{ name: "peer.tailnet.test", addrs: ["100.64.0.2"], ptrAddrs: ["100.64.0.2"] }],
-    localDomains: ["tailnet.test"],
-    acceptDns: true,
-  });
+  const r = onePeerResolver();
   const info = newIpInfo();
   let client: Stack | null = null;
   const server = new Quad100TcpServer({
