@@ -239,7 +239,12 @@ async function runPair(a: PairNode, b: PairNode): Promise<Outcome> {
   };
 }
 
-async function transferAB(nat: NatLab, a: PairNode, b: PairNode, bytes: number) {
+/**
+ * A way from A's SOCKS5 proxy to a listener on B's side: A's proxy and a port on B's host are
+ * forwarded to Unix sockets in the lab's folder, which this process (outside the namespaces)
+ * reaches.
+ */
+async function channelAB(nat: NatLab, a: PairNode, b: PairNode) {
   const tag = crypto.randomUUID().slice(0, 8);
   const socks = nat.path(`socks-${tag}.sock`);
   const inbound = nat.path(`in-${tag}.sock`);
@@ -247,10 +252,11 @@ async function transferAB(nat: NatLab, a: PairNode, b: PairNode, bytes: number) 
   await a.host.forward("unix-to-tcp", socks, a.socksPort);
   const listener = Deno.listen({ transport: "unix", path: inbound });
   await b.host.forward("tcp-to-unix", inbound, port);
-  return await transferVia({
-    connect: () => socks5ConnectUnix(socks, b.ip4, port),
-    listener,
-  }, bytes);
+  return { connect: () => socks5ConnectUnix(socks, b.ip4, port), listener };
+}
+
+async function transferAB(nat: NatLab, a: PairNode, b: PairNode, bytes: number) {
+  return await transferVia(await channelAB(nat, a, b), bytes);
 }
 
 const release = TAILSCALE_RELEASES[0];
@@ -394,13 +400,7 @@ async function pathFaults(
       "UDP blocked mid-transfer: on to DERP, whole; unblocked: direct in 15 s",
       async () => {
         assert(await direct(), "direct before the transfer");
-        const tag = crypto.randomUUID().slice(0, 8);
-        const socks = nat.path(`socks-${tag}.sock`);
-        const inbound = nat.path(`in-${tag}.sock`);
-        const port = freePort();
-        await a.host.forward("unix-to-tcp", socks, a.socksPort);
-        const listener = Deno.listen({ transport: "unix", path: inbound });
-        await b.host.forward("tcp-to-unix", inbound, port);
+        const channel = await channelAB(nat, a, b);
         let blockedAt = 0;
         const seen: { relayedAfterS: number | null } = { relayedAfterS: null };
         let sawRelay: () => void = () => {};
@@ -418,10 +418,7 @@ async function pathFaults(
         let held = false;
         const before = await a.pathStats?.();
         const r = await transferVia(
-          {
-            connect: () => socks5ConnectUnix(socks, b.ip4, port),
-            listener,
-          },
+          channel,
           50 * MIB,
           {
             onReceived: async (got) => {
@@ -473,20 +470,11 @@ async function pathFaults(
 
     await t.step("derper killed while direct: the transfer does not notice", async () => {
       await waitFor("direct", direct, { timeoutMs: 15_000 });
-      const tag = crypto.randomUUID().slice(0, 8);
-      const socks = nat.path(`socks-${tag}.sock`);
-      const inbound = nat.path(`in-${tag}.sock`);
-      const port = freePort();
-      await a.host.forward("unix-to-tcp", socks, a.socksPort);
-      const listener = Deno.listen({ transport: "unix", path: inbound });
-      await b.host.forward("tcp-to-unix", inbound, port);
+      const channel = await channelAB(nat, a, b);
       let stopped = false;
       const before = await a.pathStats?.();
       const r = await transferVia(
-        {
-          connect: () => socks5ConnectUnix(socks, b.ip4, port),
-          listener,
-        },
+        channel,
         50 * MIB,
         {
           onReceived: async (got) => {
