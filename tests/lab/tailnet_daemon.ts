@@ -95,9 +95,12 @@ export class TailnetDaemon implements AsyncDisposable {
       },
     );
     this.#log = new Response(this.#child.stderr).text();
+    // The daemon answers a placeholder status (Version and BackendState only) from the moment
+    // its socket listens until its backend has loaded or created the state file; the full
+    // status (it has TUN) means the state is on disk.
     await waitFor(
-      "tailnet daemon to serve its socket",
-      async () => (await this.cli(["status", "--json"])).stdout.includes("BackendState"),
+      "tailnet daemon to serve its socket with its state loaded",
+      async () => (await this.cli(["status", "--json"])).stdout.includes('"TUN"'),
       { timeoutMs: 20_000 },
     );
   }
