@@ -29,7 +29,7 @@ import {
   parseDnsMessage,
 } from "../../src/engine/wire/dns.ts";
 import { dnsRecordBody } from "../../src/engine/wire/dns_text.ts";
-import { closedPort as freePort } from "../../src/engine/proxy/testing/loopback.ts";
+import { closedPort as freePort, readExactly } from "../../src/engine/proxy/testing/loopback.ts";
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
@@ -104,24 +104,14 @@ function startDnsServer(hostname: string, zone: string, answer: string) {
   };
 }
 
-async function readN(c: Deno.Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  for (let off = 0; off < n;) {
-    const k = await c.read(out.subarray(off));
-    if (k === null) throw new Error(`EOF after ${off} of ${n} bytes`);
-    off += k;
-  }
-  return out;
-}
-
 /** One DNS query to 100.100.100.100:53 through our SOCKS5 UDP ASSOCIATE. */
 async function queryViaSocks(socksPort: number, query: Uint8Array): Promise<DnsMessage> {
   const c = await Deno.connect({ hostname: "127.0.0.1", port: socksPort });
   const u = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
     await c.write(new Uint8Array([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
-    assertEquals([...await readN(c, 2)], [5, 0], "no-auth method");
-    const r = await readN(c, 10);
+    assertEquals([...await readExactly(c, 2)], [5, 0], "no-auth method");
+    const r = await readExactly(c, 10);
     assertEquals(r[1], 0, "UDP ASSOCIATE succeeded");
     const relayPort = (r[8] << 8) | r[9];
     const d = new Uint8Array(10 + query.length);
@@ -151,8 +141,8 @@ async function queryHost(port: number, query: Uint8Array, tcp: boolean): Promise
     const c = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
       await c.write(new Uint8Array([query.length >> 8, query.length & 0xff, ...query]));
-      const len = await readN(c, 2);
-      return parseDnsMessage(await readN(c, (len[0] << 8) | len[1]));
+      const len = await readExactly(c, 2);
+      return parseDnsMessage(await readExactly(c, (len[0] << 8) | len[1]));
     } finally {
       c.close();
     }
@@ -326,8 +316,8 @@ for (const release of TAILSCALE_RELEASES) {
           for (const [name, want] of [[fqdn, `0:${peer4}`], ["db.via.test", `0:${VIA_ANSWER}`]]) {
             const q = dnsQuery(21, name, DNS_TYPE.A);
             await tcp.write(new Uint8Array([q.length >> 8, q.length & 0xff, ...q]));
-            const len = await readN(tcp, 2);
-            const m = parseDnsMessage(await readN(tcp, (len[0] << 8) | len[1]));
+            const len = await readExactly(tcp, 2);
+            const m = parseDnsMessage(await readExactly(tcp, (len[0] << 8) | len[1]));
             assertEquals(summary(m), want, `TCP via SOCKS5 CONNECT: ${name}`);
           }
         } finally {

@@ -29,6 +29,7 @@ import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5UdpExchange } from "../lab/socks5.ts";
 import { runTailnet } from "../lab/tailnet_process.ts";
+import { startUdpEcho } from "../lab/udp_echo.ts";
 import { closedPort as freePort, curl } from "../../src/engine/proxy/testing/loopback.ts";
 
 const ALLOW_ALL = '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}';
@@ -93,18 +94,8 @@ for (const release of TAILSCALE_RELEASES) {
         (req) => new Response(`origin ${new URL(req.url).pathname}`),
       );
       const WEB = origin.addr.port, SSH = second.addr.port;
-      const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-      const udpLoop = (async () => {
-        for (;;) {
-          try {
-            const [d, from] = await udp.receive();
-            await udp.send(new Uint8Array([...new TextEncoder().encode("echo:"), ...d]), from);
-          } catch {
-            return;
-          }
-        }
-      })();
-      const UDP = (udp.addr as Deno.NetAddr).port;
+      await using udpEcho = startUdpEcho();
+      const UDP = udpEcho.port;
 
       /** Whether `socks` gets the origin's answer for ip:port (a short curl). */
       const reach = async (socks: string, ip: string, port: number, path: string) => {
@@ -235,8 +226,6 @@ for (const release of TAILSCALE_RELEASES) {
         assertEquals(tn.pid, pid, "our daemon restarted");
       } finally {
         ac.abort();
-        udp.close();
-        await udpLoop;
         await origin.finished;
         await second.finished;
       }

@@ -16,11 +16,13 @@ import { assertEquals, assertMatch } from "../../src/engine/base/testing/assert.
 import { Lab, labAvailable, waitFor } from "../lab/mod.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
+import { startUdpEcho } from "../lab/udp_echo.ts";
 import { assertTransferWhole, socks5Transfer } from "../lab/transfer.ts";
 import { connectRequest, dialProxy, socks5UdpExchange } from "../lab/socks5.ts";
 import {
   closedPort as freePort,
   curl as loopbackCurl,
+  readExactly,
 } from "../../src/engine/proxy/testing/loopback.ts";
 
 const MIB = 1 << 20;
@@ -35,24 +37,14 @@ function report(line: string): void {
 /** curl as the proxy unit tests run it, with the longer limit this lab test has always used. */
 const curl = (args: string[]) => loopbackCurl(args, 15);
 
-async function readN(c: Deno.Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  for (let off = 0; off < n;) {
-    const k = await c.read(out.subarray(off));
-    if (k === null) throw new Error(`EOF after ${off} of ${n} bytes`);
-    off += k;
-  }
-  return out;
-}
-
 /** The reply code (0 is success) `proxy` gives a SOCKS5 CONNECT to ip:port, no auth. */
 async function socks5ReplyCode(proxy: string, ip: string, port: number): Promise<number> {
   const c = await dialProxy(proxy);
   try {
     await c.write(new Uint8Array([5, 1, 0]));
-    assertEquals([...await readN(c, 2)], [5, 0], `${proxy}: no-auth method`);
+    assertEquals([...await readExactly(c, 2)], [5, 0], `${proxy}: no-auth method`);
     await c.write(connectRequest(ip, port));
-    return (await readN(c, 2))[1];
+    return (await readExactly(c, 2))[1];
   } finally {
     c.close();
   }
@@ -102,17 +94,7 @@ for (const release of TAILSCALE_RELEASES) {
           return new Response(`origin ${path} ${await req.text()}`);
         },
       );
-      const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-      const udpLoop = (async () => {
-        for (;;) {
-          try {
-            const [d, from] = await udp.receive();
-            await udp.send(new Uint8Array([...new TextEncoder().encode("echo:"), ...d]), from);
-          } catch {
-            return;
-          }
-        }
-      })();
+      await using udpEcho = startUdpEcho();
       const port = origin.addr.port;
       const socks = ["--socks5-hostname", `127.0.0.1:${socksPort}`];
       const http = ["-x", `http://127.0.0.1:${httpPort}`];
@@ -194,7 +176,7 @@ for (const release of TAILSCALE_RELEASES) {
         const answer = await socks5UdpExchange(
           socksPort,
           peer4,
-          (udp.addr as Deno.NetAddr).port,
+          udpEcho.port,
           "ping",
         );
         assertEquals(answer, "echo:ping");
@@ -243,8 +225,6 @@ for (const release of TAILSCALE_RELEASES) {
       } finally {
         ac.abort();
         await origin.finished;
-        udp.close();
-        await udpLoop;
       }
     },
   });

@@ -169,6 +169,13 @@ export async function readN(c: Deno.Conn, n: number): Promise<Uint8Array> {
   return out.subarray(0, off);
 }
 
+/** Reads exactly `n` bytes; an EOF before them is an error naming how many came. */
+export async function readExactly(c: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = await readN(c, n);
+  if (out.length < n) throw new Error(`EOF after ${out.length} of ${n} bytes`);
+  return out;
+}
+
 /** Reads until EOF. */
 export async function readAll(c: Deno.Conn): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
