@@ -262,39 +262,33 @@ function rowsOf(
   // send, receiving one a receive and an open (about a seal), one after the other on one thread.
   const sendFloor = 1 / (1 / floor.seals + 1 / floor.sent);
   const recvFloor = 1 / (1 / floor.seals + 1 / floor.received);
-  const pps = (mibs: number) => (mibs * (1 << 20)) / TUNNEL_PAYLOAD_BYTES;
   const fl = "the floor: one Deno thread on this machine, same run";
-  const share = "packets/s on the direct path as a share of that floor";
   rows.push(
     row(fl, "ChaCha20-Poly1305 seals of 1420 B (node:crypto)", "/s", floor.seals, NaN, "higher"),
     row(fl, "datagrams sent (Deno.listenDatagram)", "/s", floor.sent, NaN, "higher"),
     row(fl, "datagrams received, reader in the same process", "/s", floor.received, NaN, "higher"),
     row(fl, "seal + send, one after the other", "/s", sendFloor, NaN, "higher"),
     row(fl, "bare Deno idle RSS", "MiB", floor.bareMiB, NaN, "lower"),
-    {
-      ...row(
-        share,
-        "us -> peer (seal + send)",
-        "%",
-        (100 * pps(o.bulk.outMiBs)) / sendFloor,
-        (100 * pps(r.bulk.outMiBs)) / sendFloor,
-        "higher",
-      ),
-      heldTo: { of: "tailnet", op: ">=", bound: 80 },
-    },
-    {
-      ...row(
-        share,
-        "peer -> us (receive + open)",
-        "%",
-        (100 * pps(o.bulk.backMiBs)) / recvFloor,
-        (100 * pps(r.bulk.backMiBs)) / recvFloor,
-        "higher",
-      ),
-      heldTo: { of: "tailnet", op: ">=", bound: 80 },
-    },
+    shareRow("us -> peer (seal + send)", o.bulk.outMiBs, r.bulk.outMiBs, sendFloor),
+    shareRow("peer -> us (receive + open)", o.bulk.backMiBs, r.bulk.backMiBs, recvFloor),
   );
   return rows;
+}
+
+/** Packets/s on the direct path (MiB/s over the TCP payload a packet) as a % of a floor. */
+function shareRow(figure: string, ours: number, real: number, floorPps: number): Row {
+  const pct = (mibs: number) => (100 * mibs * (1 << 20)) / TUNNEL_PAYLOAD_BYTES / floorPps;
+  return {
+    ...row(
+      "packets/s on the direct path as a share of that floor",
+      figure,
+      "%",
+      pct(ours),
+      pct(real),
+      "higher",
+    ),
+    heldTo: { of: "tailnet", op: ">=", bound: 80 },
+  };
 }
 
 function row(
