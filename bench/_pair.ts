@@ -5,8 +5,7 @@
  * for tailnet <-> real tailscaled and real tailscaled <-> real tailscaled against the same peer.
  * @module
  */
-import { socks5Transfer } from "../tests/lab/transfer.ts";
-import { assertTransferWhole } from "../tests/lab/transfer.ts";
+import { assertTransferWhole, socks5Transfer } from "../tests/lab/transfer.ts";
 import { keyOf, pathTo, type StatusNode } from "./_paths.ts";
 import { type ProbeTarget, quantile, roundTripsUs, shortConnectionsPerSecond } from "./_probe.ts";
 import { cpuSeconds, RssSampler } from "./_proc.ts";
