@@ -21,11 +21,14 @@
 import { Lab, waitFor } from "../tests/lab/mod.ts";
 import { PortClaims } from "../tests/lab/ports.ts";
 import { runCommand } from "../tests/lab/run_command.ts";
-import { socks5Connect } from "../tests/lab/socks5.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
 import { runTailnet } from "../tests/lab/tailnet_process.ts";
 import { TAILSCALE_RELEASES } from "../tests/lab/versions.ts";
 import { Inspector, summarizeHeapSnapshot } from "./_inspector.ts";
+import { DAEMON_DENO_RUN, IDLE_SCRIPT, memoryOfScript } from "./_floor.ts";
+import { startEchoServer } from "./_probe.ts";
+import { timeJoin, upOurs, upReal } from "./_join.ts";
+import { type Memory, memoryOf } from "./_proc.ts";
 
 if (!import.meta.main) throw new Error("bench/idle_memory.ts is a program, not a module");
 
@@ -33,77 +36,10 @@ const RELEASE = TAILSCALE_RELEASES[0].version;
 const idleAt = Deno.args.indexOf("--idle");
 const IDLE_S = idleAt >= 0 ? Number(Deno.args[idleAt + 1]) : 10;
 const HEAP = Deno.args.includes("--heap");
-/** The daemon's `deno run` flags, as tests/lab/tailnet_process.ts spawns it. */
-const DENO_RUN = ["run", "--allow-all", "--unstable-net", "--v8-flags=--max-semi-space-size=4"];
-
-/** Resident memory of a process, MiB: total, anonymous (heap, stacks) and file-backed (code). */
-interface Rss {
-  total: number;
-  anon: number;
-  file: number;
-}
-
-function rssOf(pid: number): Rss {
-  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = (f: string) => Number(s.match(new RegExp(`${f}:\\s+(\\d+) kB`))?.[1] ?? NaN) / 1024;
-  return { total: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") + kb("RssShmem") };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** RSS of `deno run` of a script (the daemon's flags) after it settles. */
-async function rssOfScript(source: string, settleMs: number): Promise<Rss> {
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  await Deno.writeTextFile(file, source);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...DENO_RUN, file],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await sleep(settleMs);
-    return rssOf(child.pid);
-  } finally {
-    child.kill("SIGKILL");
-    await child.status;
-    await Deno.remove(file);
-  }
-}
-
-/** One byte through `proxy` to `host:port`, echoed back; throws until the path works. */
-async function echoOnce(proxy: string, host: string, port: number): Promise<void> {
-  const conn = await socks5Connect(proxy, host, port);
-  try {
-    await conn.write(new Uint8Array([42]));
-    const b = new Uint8Array(1);
-    const n = await conn.read(b);
-    if (n !== 1 || b[0] !== 42) throw new Error("no echo");
-  } finally {
-    conn.close();
-  }
-}
-
-/** Milliseconds from `t0` until one echo through `proxy` succeeds (tries every 20 ms). */
-async function firstPacketMs(
-  t0: number,
-  proxy: string,
-  host: string,
-  port: number,
-): Promise<number> {
-  for (let i = 0; i < 1500; i++) {
-    try {
-      await echoOnce(proxy, host, port);
-      return performance.now() - t0;
-    } catch {
-      await sleep(20);
-    }
-  }
-  throw new Error(`no echo through ${proxy} to ${host}:${port} in 30 s`);
-}
-
 /** Builds `deno bundle --minify` of main.ts, runs its daemon, joins it, idles; its RSS. */
-async function idleRssOfBundle(): Promise<Rss> {
+async function idleRssOfBundle(): Promise<Memory> {
   const dir = await Deno.makeTempDir({ prefix: "tailnet-bundle-" });
   try {
     const bundle = `${dir}/tailnet.js`;
@@ -125,7 +61,15 @@ async function idleRssOfBundle(): Promise<Rss> {
     for (const measured of [false, true]) {
       const socket = `${dir}/tailnetd${measured ? 1 : 0}.sock`;
       const child = new Deno.Command(Deno.execPath(), {
-        args: [...DENO_RUN, bundle, "daemon", "--statedir", `${dir}/state`, "--socket", socket],
+        args: [
+          ...DAEMON_DENO_RUN,
+          bundle,
+          "daemon",
+          "--statedir",
+          `${dir}/state`,
+          "--socket",
+          socket,
+        ],
         stdin: "null",
         stdout: "null",
         stderr: "null",
@@ -148,7 +92,7 @@ async function idleRssOfBundle(): Promise<Rss> {
         ]);
         if (up.code !== 0) throw new Error(`bundled tailnet up: ${up.stderr}${up.stdout}`);
         await sleep(IDLE_S * 1000);
-        return rssOf(child.pid);
+        return memoryOf(child.pid);
       } finally {
         child.kill("SIGTERM");
         await child.status;
@@ -160,8 +104,8 @@ async function idleRssOfBundle(): Promise<Rss> {
   }
 }
 
-const floorIdle = await rssOfScript("await new Promise(() => setInterval(() => {}, 1e6));\n", 3000);
-const floorGraph = await rssOfScript(
+const floorIdle = await memoryOfScript(IDLE_SCRIPT, 3000);
+const floorGraph = await memoryOfScript(
   `import "${new URL("../src/cli/daemon.ts", import.meta.url).href}";\n` +
     "await new Promise(() => setInterval(() => {}, 1e6));\n",
   4000,
@@ -174,63 +118,34 @@ const ports = new PortClaims(`idle-memory-${Deno.pid}`);
 await using _ports = { [Symbol.asyncDispose]: () => ports.releaseAll() };
 
 // An echo server on this machine: the peer forwards tailnet connections to 127.0.0.1:<port>.
-const echo = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-(async () => {
-  for await (const c of echo) {
-    (async () => {
-      try {
-        await c.readable.pipeTo(c.writable);
-      } catch { /* peer closed */ }
-    })();
-  }
-})();
-const echoPort = (echo.addr as Deno.NetAddr).port;
+const echo = startEchoServer();
 
-// The real tailscaled: started, then joined as a user would (`tailscale up`).
+// The real tailscaled: started, then joined as a user would (`tailscale up`); then ours.
 const real = await lab.addTailscaled({ authKey: "" });
-let t0 = performance.now();
-await real.cliOk([
-  "up",
-  `--login-server=${lab.controlUrl}`,
-  `--authkey=${lab.authKey}`,
-  `--hostname=${real.name}`,
-  "--timeout=30s",
-], { timeoutMs: 40_000 });
-const realRunningMs = performance.now() - t0;
-const realFirstMs = await firstPacketMs(t0, real.socks5Addr, peerIp, echoPort);
-
-// Ours, the same way.
+const realJoin = await timeJoin(
+  () => upReal(lab, real),
+  { proxy: real.socks5Addr, host: peerIp, port: echo.port },
+);
 const socks5 = `127.0.0.1:${await ports.claim()}`;
 await using ours = await TailnetDaemon.create({ args: ["--socks5-server", socks5] });
-t0 = performance.now();
-const up = await ours.cli([
-  "up",
-  "--login-server",
-  lab.controlUrl,
-  "--authkey",
-  lab.authKey,
-  "--hostname",
-  "tn-idle",
-  "--timeout",
-  "30s",
-]);
-if (up.code !== 0) throw new Error(`tailnet up: ${up.stderr}${up.stdout}`);
-const ourRunningMs = performance.now() - t0;
-const ourFirstMs = await firstPacketMs(t0, socks5, peerIp, echoPort);
-echo.close();
+const ourJoin = await timeJoin(
+  () => upOurs(lab, ours, "tn-idle"),
+  { proxy: socks5, host: peerIp, port: echo.port },
+);
+echo[Symbol.dispose]();
 
 await sleep(IDLE_S * 1000);
-const ourRss = rssOf(ours.pid!);
-const realRss = rssOf(real.process!.pid);
+const ourRss = memoryOf(ours.pid!);
+const realRss = memoryOf(real.process!.pid);
 
 // Ours again without a proxy flag, as a node runs by default (the lab's tailscaled always has
 // its SOCKS5 and HTTP proxies on, so the rows above compare like with like).
-let bareRss: Rss;
+let bareRss: Memory;
 {
   await using plain = await TailnetDaemon.create();
   await plain.up(lab.controlUrl, lab.authKey, "tn-idle-plain");
   await sleep(IDLE_S * 1000);
-  bareRss = rssOf(plain.pid!);
+  bareRss = memoryOf(plain.pid!);
 }
 // And once more from one minified bundle of main.ts (`deno bundle --minify`): the same code
 // without the inline source maps and comments `deno run` keeps in V8 for every module.
@@ -247,8 +162,8 @@ console.log(
   `\ntailnet vs tailscaled ${RELEASE}, one real peer, idle ${IDLE_S} s after up ` +
     `(lower is better; Deno ${Deno.version.deno}, V8 ${Deno.version.v8})`,
 );
-row("time from up to Running", ourRunningMs, realRunningMs, "ms");
-row("time from up to first packet answered", ourFirstMs, realFirstMs, "ms");
+row("time from up to Running", ourJoin.runningMs, realJoin.runningMs, "ms");
+row("time from up to first packet answered", ourJoin.firstPacketMs, realJoin.firstPacketMs, "ms");
 row("RSS idle after up", ourRss.total, realRss.total, "MiB");
 row("  anonymous (heaps, stacks)", ourRss.anon, realRss.anon, "MiB");
 row("  file-backed (code)", ourRss.file, realRss.file, "MiB");
@@ -275,7 +190,7 @@ if (HEAP) {
   });
   await probed.up(lab.controlUrl, lab.authKey, "tn-heap");
   await sleep(IDLE_S * 1000);
-  const before = rssOf(probed.pid!);
+  const before = memoryOf(probed.pid!);
   const inspector = await Inspector.connect(inspectPort);
   const mem = await inspector.evaluate("JSON.stringify(Deno.memoryUsage())") as string;
   const text = await inspector.heapSnapshot();

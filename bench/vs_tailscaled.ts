@@ -15,11 +15,12 @@
  * @module
  */
 import { Lab } from "../tests/lab/mod.ts";
-import type { LabNode } from "../tests/lab/tailscaled.ts";
 import { PortClaims } from "../tests/lab/ports.ts";
 import { runCommand } from "../tests/lab/run_command.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
 import { TAILSCALE_RELEASES } from "../tests/lab/versions.ts";
+import { keyOf, pathTo } from "./_paths.ts";
+import { memoryOf } from "./_proc.ts";
 
 if (!import.meta.main) throw new Error("bench/vs_tailscaled.ts is a program, not a module");
 
@@ -32,34 +33,8 @@ for (let i = 0; i < payload.length; i += 4096) payload[i] = i & 0xff;
 
 type PathMode = "default" | "derp";
 
-interface PeerPath {
-  CurAddr?: string;
-  Relay?: string;
-  PublicKey?: string;
-}
-
-/** `direct ADDR:PORT` or `relay "REGION"`, as `tailscale status` names a path. */
-function pathName(p: PeerPath | undefined): string {
-  if (p === undefined) return "unknown";
-  return p.CurAddr ? `direct ${p.CurAddr}` : `relay "${p.Relay ?? "?"}"`;
-}
-
-async function realPathTo(node: LabNode, key: string): Promise<string> {
-  const st = await node.status();
-  return pathName(Object.values(st.Peer ?? {}).find((p) => p.PublicKey === key));
-}
-
-async function ourPathTo(tn: TailnetDaemon, key: string): Promise<string> {
-  const st = await tn.status();
-  return pathName(
-    Object.values(st.Peer ?? {}).find((p) => p.PublicKey === key) as PeerPath | undefined,
-  );
-}
-
 function rssMiB(pid: number | null | undefined): number {
-  if (!pid) return NaN;
-  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
-  return m ? Number(m[1]) / 1024 : NaN;
+  return pid ? memoryOf(pid).total : NaN;
 }
 
 async function pingMs(run: () => Promise<{ code: number; stdout: string }>): Promise<number> {
@@ -124,11 +99,11 @@ async function measure(mode: PathMode): Promise<void> {
   const realPing = await pingMs(() => ts1.cli(["ping", "--tsmp", "-c", "1", ts2Ip]));
   const ourPing = await pingMs(() => tn.cli(["ping", "--tsmp", "-c", "1", ts2Ip]));
   const realReal = await fetchMbps(ts1.socks5Addr, ts2Ip);
-  const realRealPath = await realPathTo(ts1, ts2Key);
+  const realRealPath = await pathTo(ts1, ts2Key);
   const usReal = await fetchMbps(socks5, ts2Ip);
-  const usRealPath = `${await ourPathTo(tn, ts2Key)} / ${await realPathTo(ts2, tnKey)}`;
+  const usRealPath = `${await pathTo(tn, ts2Key)} / ${await pathTo(ts2, tnKey)}`;
   const realUs = await fetchMbps(ts1.socks5Addr, tnIp);
-  const realUsPath = `${await realPathTo(ts1, tnKey)} / ${await ourPathTo(tn, await keyOf(ts1))}`;
+  const realUsPath = `${await pathTo(ts1, tnKey)} / ${await pathTo(tn, await keyOf(ts1))}`;
   const ourRss = rssMiB(tn.pid);
   const realRss = rssMiB(ts1.process?.pid);
 
@@ -157,10 +132,6 @@ async function measure(mode: PathMode): Promise<void> {
   console.log(`  paths: real -> real: ${realRealPath}`);
   console.log(`         us -> real (ours / theirs): ${usRealPath}`);
   console.log(`         real -> us (theirs / ours): ${realUsPath}`);
-}
-
-async function keyOf(node: LabNode): Promise<string> {
-  return (await node.status()).Self.PublicKey;
 }
 
 const args = new Set(Deno.args);

@@ -9,54 +9,18 @@
  */
 import { AllowedIps, parsePrefix } from "../src/engine/wg/allowed_ips.ts";
 import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
-import { Logger } from "../src/engine/base/logger.ts";
-import { generatePrivate } from "../src/engine/key/keys.ts";
-import type { Bind, BindEndpoint, BindReceived } from "../src/engine/wg/bind.ts";
 import { ManualClock } from "../src/engine/base/testing/manual_clock.ts";
-import { Device } from "../src/engine/wg/device.ts";
+import { devicePair } from "./_wg_pair.ts";
 
 const PACKET_BYTES = 1420;
-const SILENT = new Logger({ sink: () => {} });
-
-/** A bind that hands each datagram straight to the other device, synchronously. */
-class DirectBind implements Bind {
-  other: Device | null = null;
-  readonly self: BindEndpoint;
-  constructor(id: number) {
-    this.self = { addrBytes: new Uint8Array([id]), toString: () => `direct${id}` };
-  }
-  send(datagram: Uint8Array): void {
-    this.other?.receiveDatagram(datagram, this.self);
-  }
-  receive(): Promise<BindReceived | null> {
-    return Promise.resolve(null);
-  }
-  close(): void {}
-}
-
 function pair(clock: ManualClock, onPacketB: () => void) {
-  const ba = new DirectBind(1);
-  const bb = new DirectBind(2);
-  const a = new Device({
-    privateKey: generatePrivate("node"),
-    bind: ba,
+  return devicePair({
     clock,
-    log: SILENT,
     mtu: PACKET_BYTES,
+    aIps: ["10.0.0.1/32"],
+    bIps: ["10.0.0.2/32"],
+    onPacketB,
   });
-  const b = new Device({
-    privateKey: generatePrivate("node"),
-    bind: bb,
-    clock,
-    log: SILENT,
-    mtu: PACKET_BYTES,
-    onPacket: onPacketB,
-  });
-  ba.other = b;
-  bb.other = a;
-  a.setPeer({ publicKey: b.publicKey, allowedIps: ["10.0.0.2/32"], endpoint: bb.self });
-  b.setPeer({ publicKey: a.publicKey, allowedIps: ["10.0.0.1/32"], endpoint: ba.self });
-  return { a, b };
 }
 
 function ipv4(len: number): Uint8Array {

@@ -1,0 +1,117 @@
+/**
+ * The floor under our daemon on this machine, measured in the same run as the figures it
+ * explains: what one Deno thread can do per packet before any WireGuard or TCP work
+ * (ChaCha20-Poly1305 seals of 1420-byte packets through node:crypto, datagrams through
+ * `Deno.listenDatagram`) and what bare Deno is resident at idle.
+ * @module
+ */
+import { createCipheriv } from "node:crypto";
+import { type Memory, memoryOf } from "./_proc.ts";
+
+/** The size of a full WireGuard data packet's plaintext on a 1420-byte MTU. */
+export const PACKET_BYTES = 1420;
+
+/** The daemon's `deno run` flags, as tests/lab/tailnet_process.ts spawns it. */
+export const DAEMON_DENO_RUN = [
+  "run",
+  "--allow-all",
+  "--unstable-net",
+  "--v8-flags=--max-semi-space-size=4",
+];
+
+/**
+ * ChaCha20-Poly1305 seals of one 1420-byte packet per call through node:crypto, one thread.
+ * @param durationMs how long to seal
+ * @returns seals per second
+ */
+export function sealsPerSecond(durationMs = 1000): number {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const nonce = new Uint8Array(12);
+  const nonceView = new DataView(nonce.buffer);
+  const packet = crypto.getRandomValues(new Uint8Array(PACKET_BYTES));
+  let n = 0;
+  const t0 = performance.now();
+  const end = t0 + durationMs;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++, n++) {
+      nonceView.setUint32(4, n, true);
+      const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
+      c.update(packet);
+      c.final();
+      c.getAuthTag();
+    }
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Datagrams one Deno thread moved between two loopback UDP sockets. */
+export interface DatagramRate {
+  /** Sent per second (one `send` call and one promise each). */
+  sent: number;
+  /** Received per second by a reader on the other socket, in the same process. */
+  received: number;
+}
+
+/**
+ * 1420-byte datagrams sent as fast as one sender can from one `Deno.listenDatagram` socket to
+ * another, with a reader on the second counting what arrives (the kernel drops what the reader
+ * cannot take in time: received is what a receiving engine could see at most).
+ * @param durationMs how long to send
+ * @returns sent and received per second
+ */
+export async function datagramsPerSecond(durationMs = 1000): Promise<DatagramRate> {
+  const a = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const b = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const to = b.addr as Deno.NetAddr;
+  let received = 0;
+  const reader = (async () => {
+    try {
+      for (;;) {
+        await b.receive();
+        received++;
+      }
+    } catch { /* closed */ }
+  })();
+  const packet = new Uint8Array(PACKET_BYTES);
+  let sent = 0;
+  const t0 = performance.now();
+  const end = t0 + durationMs;
+  while (performance.now() < end) {
+    await a.send(packet, to);
+    sent++;
+  }
+  const s = (performance.now() - t0) / 1000;
+  const got = received;
+  a.close();
+  b.close();
+  await reader;
+  return { sent: sent / s, received: got / s };
+}
+
+/**
+ * Resident memory of `deno run` (the daemon's flags) of a script, once it has settled.
+ * @param source the script
+ * @param settleMs how long to let it settle
+ * @returns its memory
+ */
+export async function memoryOfScript(source: string, settleMs: number): Promise<Memory> {
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(file, source);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...DAEMON_DENO_RUN, file],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, settleMs));
+    return memoryOf(child.pid);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await Deno.remove(file);
+  }
+}
+
+/** A script that only waits: bare Deno's own footprint. */
+export const IDLE_SCRIPT = "await new Promise(() => setInterval(() => {}, 1e6));\n";
