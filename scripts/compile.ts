@@ -10,6 +10,12 @@
  * downloads it. Where that cannot happen (no internet), set `DENORT_BIN` to a denort binary for
  * the host target. Each binary is written to a temporary name, run once (`version`), and only
  * then renamed into place, so a failure never leaves a partial file behind.
+ *
+ * What is compiled is not main.ts's module graph but one minified bundle of it (`deno bundle
+ * --minify`, built once for all targets): V8 then holds one module's source, with no comments
+ * and no inline source maps, in place of some two hundred transpiled modules that each carry
+ * their TypeScript as a base64 source map. `deno task bench:memory` measures the same bundle
+ * under `deno run`: the daemon idles about 10 MiB smaller (its "one minified bundle" row).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -63,6 +69,8 @@ const commit = await gitCommit();
 const buildInfo = `${root}src/build_info.ts`;
 const originalBuildInfo = await Deno.readTextFile(buildInfo);
 const sums: string[] = [];
+const bundleDir = await Deno.makeTempDir({ prefix: "tailnet-compile-" });
+const bundle = `${bundleDir}/tailnet.js`;
 // A failed target is thrown, not exited on the spot, so that the finally below puts
 // src/build_info.ts back before the process ends (Deno.exit skips finally blocks).
 let failure: string | null = null;
@@ -73,6 +81,7 @@ try {
       originalBuildInfo.replace(/BUILD_COMMIT = ".*"/, `BUILD_COMMIT = "${commit}"`),
     );
   }
+  await bundleMain();
   for (const t of wanted) {
     const final = `${outDir}/${t.name}`;
     const tmp = `${final}.partial`;
@@ -87,7 +96,7 @@ try {
         t.triple,
         "--output",
         tmp,
-        `${root}main.ts`,
+        bundle,
       ],
       env: { NO_COLOR: "1", ...env },
       stdout: "piped",
@@ -124,10 +133,33 @@ try {
   failure = err.message;
 } finally {
   await Deno.writeTextFile(buildInfo, originalBuildInfo);
+  await Deno.remove(bundleDir, { recursive: true }).catch(() => {});
 }
 if (failure !== null) fail(failure);
 await Deno.writeTextFile(`${outDir}/SHA256SUMS`, sums.join("\n") + "\n");
 console.log(`wrote ${outDir}/SHA256SUMS`);
+
+/** Writes `bundle`: main.ts and everything it imports as one minified module (names kept). */
+async function bundleMain(): Promise<void> {
+  const res = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--platform",
+      "deno",
+      "--minify",
+      "--keep-names",
+      "--output",
+      bundle,
+      `${root}main.ts`,
+    ],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!res.success) {
+    throw new BuildFailure(`deno bundle: ${firstErrorLine(new TextDecoder().decode(res.stderr))}`);
+  }
+}
 
 function fail(message: string): never {
   console.error(`compile: ${message}`);

@@ -10,7 +10,12 @@ import { type CommandResult, runCommand } from "./run_command.ts";
 export const TAILNET_MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** What `deno` runs: permissions and flags before main.ts (the V8 flag as the release binary). */
-const DENO_RUN = ["run", "--allow-all", "--unstable-net", "--v8-flags=--max-semi-space-size=4"];
+const DENO_RUN = [
+  "run",
+  "--allow-all",
+  "--unstable-net",
+  "--v8-flags=--max-semi-space-size=4,--gc-memory-reducer-start-delay-ms=3000",
+];
 
 /** Options of {@linkcode spawnTailnet}. */
 export interface SpawnTailnetOptions {
