@@ -6,18 +6,11 @@
  * @module
  */
 import { createCipheriv } from "node:crypto";
+import { DENO_RUN } from "../tests/lab/tailnet_process.ts";
 import { type Memory, memoryOf } from "./_proc.ts";
 
 /** The size of a full WireGuard data packet's plaintext on a 1420-byte MTU. */
 export const PACKET_BYTES = 1420;
-
-/** The daemon's `deno run` flags, as tests/lab/tailnet_process.ts spawns it. */
-export const DAEMON_DENO_RUN = [
-  "run",
-  "--allow-all",
-  "--unstable-net",
-  "--v8-flags=--max-semi-space-size=4",
-];
 
 /**
  * ChaCha20-Poly1305 seals of one 1420-byte packet per call through node:crypto, one thread.
@@ -98,7 +91,7 @@ export async function memoryOfScript(source: string, settleMs: number): Promise<
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.writeTextFile(file, source);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...DAEMON_DENO_RUN, file],
+    args: [...DENO_RUN, file],
     stdin: "null",
     stdout: "null",
     stderr: "null",

@@ -13,6 +13,7 @@
  * Run: `deno task bench:cli`. Nothing is asserted; the figures and ratios are printed.
  * @module
  */
+import { DAEMON_V8_FLAGS } from "../src/cli/daemon_permissions.ts";
 import { tailscaleBin } from "../tests/lab/paths.ts";
 import { waitFor } from "../tests/lab/wait.ts";
 
@@ -23,7 +24,7 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** The flags of `deno task tailnet`. */
 const DENO_RUN = [
   "run",
-  "--v8-flags=--max-semi-space-size=4",
+  ...DAEMON_V8_FLAGS,
   "--unstable-net",
   "--allow-net",
   "--allow-env",

@@ -20,12 +20,12 @@
  */
 import { Lab, waitFor } from "../tests/lab/mod.ts";
 import { PortClaims } from "../tests/lab/ports.ts";
-import { runCommand } from "../tests/lab/run_command.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
-import { runTailnet } from "../tests/lab/tailnet_process.ts";
+import { DENO_RUN, runTailnet } from "../tests/lab/tailnet_process.ts";
 import { TAILSCALE_RELEASES } from "../tests/lab/versions.ts";
 import { Inspector, summarizeHeapSnapshot } from "./_inspector.ts";
-import { DAEMON_DENO_RUN, IDLE_SCRIPT, memoryOfScript } from "./_floor.ts";
+import { IDLE_SCRIPT, memoryOfScript } from "./_floor.ts";
+import { buildShippedBundle } from "./_shipped.ts";
 import { startEchoServer } from "./_probe.ts";
 import { timeJoin, upOurs, upReal } from "./_join.ts";
 import { type Memory, memoryOf } from "./_proc.ts";
@@ -40,29 +40,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Builds `deno bundle --minify` of main.ts, runs its daemon, joins it, idles; its RSS. */
 async function idleRssOfBundle(): Promise<Memory> {
-  const dir = await Deno.makeTempDir({ prefix: "tailnet-bundle-" });
+  await using shipped = await buildShippedBundle();
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-bundle-run-" });
   try {
-    const bundle = `${dir}/tailnet.js`;
-    const built = await runCommand(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--platform",
-        "deno",
-        "--minify",
-        "--keep-names",
-        "-o",
-        bundle,
-        new URL("../main.ts", import.meta.url).pathname,
-      ],
-    }, 120_000);
-    if (built.code !== 0) throw new Error(`deno bundle: ${built.stderr}`);
+    const bundle = shipped.path;
     // Once to fill Deno's V8 code cache for the new file (main.ts had its cache filled by
     // earlier runs; a cold start compiles everything and keeps more), then measured.
     for (const measured of [false, true]) {
       const socket = `${dir}/tailnetd${measured ? 1 : 0}.sock`;
       const child = new Deno.Command(Deno.execPath(), {
         args: [
-          ...DAEMON_DENO_RUN,
+          ...DENO_RUN,
           bundle,
           "daemon",
           "--statedir",

@@ -18,7 +18,10 @@
  * issue holds it to. Nothing is asserted: the exit code is 0 when the run completed, 1 with one
  * line when the lab cannot start or a step fails, 2 for a bad flag.
  *
- * Run: `deno task bench [--quick] [--json]` (BENCH_MIB overrides the transfer size).
+ * Our daemon runs as shipped: the minified bundle of main.ts the release binaries are built
+ * from (`--sources`: `deno run main.ts`).
+ *
+ * Run: `deno task bench [--quick] [--json] [--sources]` (BENCH_MIB overrides the transfer size).
  * @module
  */
 import { Lab, labAvailable, type LabOptions } from "../tests/lab/mod.ts";
@@ -33,19 +36,22 @@ import { bulkBothWays, type BulkFigures, latencyAndConnections, type PairEnd } f
 import { startEchoServer } from "./_probe.ts";
 import { memoryOf } from "./_proc.ts";
 import { measureScale, type ScaleRun } from "./_scale.ts";
+import { buildShippedBundle, runLabFrom } from "./_shipped.ts";
 import { formatReport, type Report, reportJson, type Row } from "./_table.ts";
 
 if (!import.meta.main) throw new Error("bench/main.ts is a program, not a module");
 
 const RELEASE = TAILSCALE_RELEASES[0].version;
-const KNOWN_FLAGS = new Set(["--quick", "--json"]);
+const KNOWN_FLAGS = new Set(["--quick", "--json", "--sources"]);
 const bad = Deno.args.find((a) => !KNOWN_FLAGS.has(a));
 if (bad !== undefined) {
-  console.error(`bench: unknown flag ${bad} (flags: --quick, --json)`);
+  console.error(`bench: unknown flag ${bad} (flags: --quick, --json, --sources)`);
   Deno.exit(2);
 }
 const QUICK = Deno.args.includes("--quick");
 const JSON_OUT = Deno.args.includes("--json");
+/** Run our daemon from main.ts's module graph rather than the shipped bundle. */
+const SOURCES = Deno.args.includes("--sources");
 
 /** Sizes of one run. */
 const SIZES = QUICK
@@ -359,6 +365,8 @@ async function run(): Promise<void> {
   const t0 = performance.now();
   const loadStart = loadAverage();
   const machine = await describeMachine(RELEASE);
+  await using shipped = SOURCES ? null : await buildShippedBundle();
+  if (shipped !== null) await runLabFrom(shipped);
   say("floor: seals, datagrams, bare Deno");
   const floorSeals = sealsPerSecond(1000);
   const floorDgrams = await datagramsPerSecond(1000);
@@ -398,6 +406,10 @@ async function run(): Promise<void> {
     notes: [
       'ratio = tailnet / tailscaled; "held to" is issue 16\'s mark; nothing is asserted.',
       "Both pairs run against the same real peer, one after the other (real <-> real first).",
+      SOURCES
+        ? "tailnet ran from its sources (deno run main.ts, --sources), not the shipped form."
+        : "tailnet ran as shipped: the one minified bundle of main.ts the release binaries " +
+          "are compiled from, under deno run with the daemon's flags (--sources: main.ts).",
       `CPU per GiB: the daemon's utime+stime (/proc/PID/stat) over both transfers / GiB moved.`,
       "Control plane: both daemons come up at once (headscale's time dominates among 10,000 " +
       "nodes and it answers one first); the daemon CPU row is each one's own work.",

@@ -21,7 +21,7 @@ import { assertEquals } from "../../src/engine/base/testing/assert.ts";
 import { Lab, labAvailable, type LabNode } from "../lab/mod.ts";
 import { TAILSCALE_RELEASES } from "../lab/versions.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
-import { TAILNET_MAIN } from "../lab/tailnet_process.ts";
+import { tailnetMain } from "../lab/tailnet_process.ts";
 import { tailscaleBin } from "../lab/paths.ts";
 import { type CommandResult, runCommand } from "../lab/run_command.ts";
 import { type NatHost, type NatKind, NatLab } from "../lab/nat_lab.ts";
@@ -81,7 +81,7 @@ function tailnetArgv(socket: string): string[] {
     "run",
     "--allow-all",
     "--unstable-net",
-    TAILNET_MAIN,
+    tailnetMain(),
     "--socket",
     socket,
     "netcheck",

@@ -4,17 +4,25 @@
  * test that starts our program goes through here, so the command line is written once.
  * @module
  */
+import { DAEMON_V8_FLAGS } from "../../src/cli/daemon_permissions.ts";
 import { type CommandResult, runCommand } from "./run_command.ts";
 
-/** The entry point the tests run. */
-export const TAILNET_MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/**
+ * The entry point the tests run: main.ts, or the module `TAILNET_LAB_MAIN` names (for example
+ * the one minified bundle `deno task bundle` writes, which the release binaries are built from),
+ * so the same tests and benchmarks can run the shipped form. Read at each spawn.
+ * @returns the module's path
+ */
+export function tailnetMain(): string {
+  return Deno.env.get("TAILNET_LAB_MAIN") || new URL("../../main.ts", import.meta.url).pathname;
+}
 
-/** What `deno` runs: permissions and flags before main.ts (the V8 flag as the release binary). */
-const DENO_RUN = [
+/** What `deno` runs: permissions and flags before main.ts (the V8 flags of the release binary). */
+export const DENO_RUN: readonly string[] = [
   "run",
   "--allow-all",
   "--unstable-net",
-  "--v8-flags=--max-semi-space-size=4,--gc-memory-reducer-start-delay-ms=3000",
+  ...DAEMON_V8_FLAGS,
 ];
 
 /** Options of {@linkcode spawnTailnet}. */
@@ -38,7 +46,7 @@ export interface SpawnTailnetOptions {
  * @returns the child process
  */
 export function spawnTailnet(args: string[], opts: SpawnTailnetOptions = {}): Deno.ChildProcess {
-  const argv = [...DENO_RUN, ...(opts.denoFlags ?? []), TAILNET_MAIN, ...args];
+  const argv = [...DENO_RUN, ...(opts.denoFlags ?? []), tailnetMain(), ...args];
   const [cmd, args2] = opts.netns === undefined
     ? [Deno.execPath(), argv]
     : ["ip", ["netns", "exec", opts.netns, Deno.execPath(), ...argv]];
@@ -62,7 +70,7 @@ export async function runTailnet(
   opts: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CommandResult> {
   return await runCommand(Deno.execPath(), {
-    args: [...DENO_RUN, TAILNET_MAIN, ...args],
+    args: [...DENO_RUN, tailnetMain(), ...args],
     env: { NO_COLOR: "1", ...opts.env },
   }, opts.timeoutMs ?? 30_000);
 }
