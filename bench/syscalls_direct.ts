@@ -6,7 +6,7 @@
  * `sendto` (UDP sends and writes to local TCP sockets both show as sendto) and `recvfrom`
  * per MiB say what batching saved; throughput under strace is not meaningful.
  *
- * Run in a network namespace: `deno run --allow-all --unstable-net bench/syscalls_direct.ts`
+ * Run in a network namespace: `deno task bench:syscalls`
  * (needs `strace`).
  * @module
  */
