@@ -20,6 +20,11 @@
  * 10,000 nodes through the CLI would take two commands each.
  *
  * Run: `deno task bench:scale --nodes 10000`. Figures only; nothing is asserted.
+ * `--profile FILE` runs our daemon under `--inspect` and records V8's sampling profile of its
+ * join (from `up` until it lists every peer) in FILE and of the one peer change in
+ * `FILE.change.cpuprofile` (Chrome DevTools opens both), and prints their top functions by
+ * self time. The inspector slows the daemon a little: take the timing figures from a run
+ * without it.
  * @module
  */
 import { join } from "node:path";
@@ -29,6 +34,8 @@ import { headscaleBin } from "../tests/lab/paths.ts";
 import { runCommand } from "../tests/lab/run_command.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
 import { TAILSCALE_RELEASES } from "../tests/lab/versions.ts";
+import { PortClaims } from "../tests/lab/ports.ts";
+import { type CpuProfile, Inspector, topSelfTime } from "./_inspector.ts";
 
 if (!import.meta.main) throw new Error("bench/control_scale.ts is a program, not a module");
 
@@ -37,6 +44,12 @@ const nodesAt = Deno.args.indexOf("--nodes");
 const NODES = nodesAt >= 0 ? Number(Deno.args[nodesAt + 1]) : 1000;
 if (!Number.isInteger(NODES) || NODES < 1 || NODES > 60000) {
   console.error("control_scale: --nodes takes a whole number from 1 to 60000");
+  Deno.exit(2);
+}
+const profileAt = Deno.args.indexOf("--profile");
+const PROFILE = profileAt >= 0 ? Deno.args[profileAt + 1] : undefined;
+if (profileAt >= 0 && !PROFILE) {
+  console.error("control_scale: --profile takes a file name");
   Deno.exit(2);
 }
 const UP_TIMEOUT_S = 900;
@@ -144,7 +157,11 @@ interface Figures {
   changeMs: number;
 }
 
-async function joinAndMeasure(s: Subject, peers: number): Promise<Omit<Figures, "changeMs">> {
+async function joinAndMeasure(
+  s: Subject,
+  peers: number,
+  joined?: () => Promise<void>,
+): Promise<Omit<Figures, "changeMs">> {
   const cpu0 = cpuSeconds(s.pid());
   const t0 = performance.now();
   await s.up();
@@ -152,6 +169,7 @@ async function joinAndMeasure(s: Subject, peers: number): Promise<Omit<Figures, 
   while ((await s.peerCount()) < peers) await sleep(100);
   const allPeersMs = performance.now() - t0;
   const joinCpuS = cpuSeconds(s.pid()) - cpu0;
+  await joined?.();
   await sleep(5000);
   const rss = rssMiB(s.pid());
   const t1 = performance.now();
@@ -199,7 +217,31 @@ const realSubject: Subject = {
   knows: async (ip) => (await real.cli(["whois", ip])).code === 0,
   statusJson: async () => void await real.cliOk(["status", "--json"]),
 };
-await using ours = await TailnetDaemon.create();
+const ports = new PortClaims(`control-scale-${Deno.pid}`);
+await using _ports = { [Symbol.asyncDispose]: () => ports.releaseAll() };
+const inspectPort = PROFILE ? await ports.claim() : 0;
+await using ours = await TailnetDaemon.create({
+  denoFlags: PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
+});
+const inspector = PROFILE ? await Inspector.connect(inspectPort) : undefined;
+if (inspector) {
+  await inspector.call("Profiler.enable");
+  await inspector.call("Profiler.setSamplingInterval", { interval: 500 });
+}
+
+/** Stops the running profile, writes it to `file` and prints its top functions. */
+async function saveProfile(file: string, what: string): Promise<void> {
+  if (!inspector) return;
+  const { profile } = await inspector.call("Profiler.stop") as { profile: CpuProfile };
+  await Deno.writeTextFile(file, JSON.stringify(profile));
+  const s = (profile.endTime - profile.startTime) / 1e6;
+  console.log(`\nprofile of ${what}: ${file} (${s.toFixed(1)} s), self time, top 25:`);
+  for (const f of topSelfTime(profile, 25)) {
+    console.log(
+      `${(f.share * 100).toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}`,
+    );
+  }
+}
 const ourSubject: Subject = {
   name: "tailnet",
   pid: () => ours.pid!,
@@ -231,15 +273,19 @@ const ourSubject: Subject = {
 // One at a time, so neither joins while the other is busy; the real one joins first, so ours
 // sees it as one more peer.
 const realFig = await joinAndMeasure(realSubject, NODES);
-const ourFig = await joinAndMeasure(ourSubject, NODES + 1);
+await inspector?.call("Profiler.start");
+const ourFig = await joinAndMeasure(ourSubject, NODES + 1, () => saveProfile(PROFILE!, "the join"));
 
 await sleep(2000);
+await inspector?.call("Profiler.start");
 const added = await registerNode(lab, "added");
 const t0 = performance.now();
 const [realChange, ourChange] = await Promise.all([
   untilKnown(realSubject, added.ipv4, t0),
   untilKnown(ourSubject, added.ipv4, t0),
 ]);
+await saveProfile(`${PROFILE}.change.cpuprofile`, "the one peer change");
+inspector?.close();
 const realAll: Figures = { ...realFig, changeMs: realChange };
 const ourAll: Figures = { ...ourFig, changeMs: ourChange };
 
