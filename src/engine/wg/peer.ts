@@ -52,8 +52,8 @@ export class Peer {
   constructor(local: LocalStatic, publicKey: Uint8Array, keyHex: string) {
     this.publicKey = publicKey.slice();
     this.keyHex = keyHex;
-    this.handshake = new Handshake(local, publicKey);
-    this.cookieGenerator = new CookieGenerator(publicKey);
+    this.handshake = new Handshake(local, this.publicKey);
+    this.cookieGenerator = new CookieGenerator(this.publicKey);
   }
 }
 
