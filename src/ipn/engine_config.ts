@@ -190,6 +190,9 @@ function peerConfig(node: NetmapNode, isExitNode: boolean, routeAll: boolean): P
   }
   const allowed = new Set(own);
   for (const text of node.allowedIps) {
+    // Control lists the node's own addresses among its AllowedIPs in the same text: those
+    // are in `own` already (or were skipped as bad), no need to parse them again.
+    if (node.addresses.includes(text)) continue;
     const p = tryPrefix(text);
     if (p === null) continue;
     const canon = formatIpPrefix(p);
