@@ -151,3 +151,60 @@ export function summarizeHeapSnapshot(text: string): { groups: HeapGroup[]; tota
   }
   return { groups: [...groups.values()].sort((a, b) => b.selfBytes - a.selfBytes), totalBytes };
 }
+
+/** One node of a `.cpuprofile`. */
+export interface CpuProfileNode {
+  /** Node id. */
+  id: number;
+  /** The function this node samples. */
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  /** Samples that hit this node. */
+  hitCount?: number;
+  /** Child node ids. */
+  children?: number[];
+}
+
+/** The profile `Profiler.stop` returns (a `.cpuprofile`). */
+export interface CpuProfile {
+  /** The call tree. */
+  nodes: CpuProfileNode[];
+  /** Start, µs. */
+  startTime: number;
+  /** End, µs. */
+  endTime: number;
+  /** Node id of each sample. */
+  samples?: number[];
+  /** µs before each sample. */
+  timeDeltas?: number[];
+}
+
+/**
+ * Self time per function (name and file:line), largest first.
+ * @param p the profile
+ * @param n how many functions
+ * @returns the top `n`, with milliseconds and share of all samples
+ */
+export function topSelfTime(
+  p: CpuProfile,
+  n: number,
+): { name: string; ms: number; share: number }[] {
+  const byId = new Map(p.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  let total = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const node = byId.get(samples[i]);
+    if (!node) continue;
+    const f = node.callFrame;
+    const file = f.url.replace(/^.*\/(src|ext|node):?\/?/, "$1/");
+    const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+    const us = deltas[i] ?? 0;
+    self.set(key, (self.get(key) ?? 0) + us);
+    total += us;
+  }
+  return [...self.entries()]
+    .map(([name, us]) => ({ name, ms: us / 1000, share: us / total }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
+}

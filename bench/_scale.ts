@@ -291,6 +291,8 @@ export interface ScaleRun {
  * @param nodes how many nodes to fill headscale with
  * @param settleMs how long each daemon settles before its RSS is read
  * @param progress where to say what runs
+ * @param onPhase called at the start and end of the join and of the one change (a profiler
+ *   of our daemon starts and stops there)
  * @returns both daemons' figures
  */
 export async function measureScale(
@@ -299,6 +301,8 @@ export async function measureScale(
   nodes: number,
   settleMs: number,
   progress: (line: string) => void = () => {},
+  onPhase: (phase: "join" | "change", edge: "start" | "end") => Promise<void> = () =>
+    Promise.resolve(),
 ): Promise<ScaleRun> {
   const realSubject = realScaleSubject(lab, await lab.addTailscaled({ authKey: "" }));
   const ourSubject = ourScaleSubject(lab, ours, "tn-scale");
@@ -311,17 +315,21 @@ export async function measureScale(
   // Both at once: among 10,000 nodes headscale takes minutes to answer one node's first map
   // request, one after the other would double that. Each daemon's CPU time is its own share.
   progress(`scale ${nodes}: both come up`);
+  await onPhase("join", "start");
   const [real, our] = await Promise.all([
     joinAndMeasure(realSubject, nodes + 1, settleMs),
     joinAndMeasure(ourSubject, nodes + 1, settleMs),
   ]);
+  await onPhase("join", "end");
   progress(`scale ${nodes}: one peer renamed`);
+  await onPhase("change", "start");
   await headscaleSlowCli(lab, ["nodes", "rename", "--identifier", String(seed.id), "renamed"]);
   const t0 = performance.now();
   const [realChange, ourChange] = await Promise.all([
     untilNamed(realSubject, seed.ipv4, "renamed", t0),
     untilNamed(ourSubject, seed.ipv4, "renamed", t0),
   ]);
+  await onPhase("change", "end");
   return {
     nodes,
     headscaleLoadMs: loadMs,

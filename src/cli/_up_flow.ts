@@ -170,7 +170,8 @@ export async function runUp(mode: UpMode, f: GoFlags, ctx: CommandContext): Prom
     return 0;
   }
 
-  const watch = await client.openJsonLines("watch-ipn-bus?mask=0");
+  // NoNetMap: up waits for states and URLs only; a large netmap need not be sent and parsed.
+  const watch = await client.openJsonLines("watch-ipn-bus?mask=8192");
   try {
     if (simpleUp) {
       await client.call("PATCH", "prefs", { WantRunning: true, WantRunningSet: true });

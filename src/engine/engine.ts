@@ -200,7 +200,7 @@ export class Engine implements AsyncDisposable {
   #routed = new RoutedPrefixes([]);
   readonly #routedEcho: RoutedEcho;
   #selfAddrs = new Set<string>();
-  #peersByIp = new Map<string, PeerConfig>();
+  readonly #peersByIp = new Map<string, PeerConfig>();
   #live = false;
   #closed = false;
   readonly #netcheck: PeriodicNetcheck | null = null;
@@ -426,6 +426,7 @@ export class Engine implements AsyncDisposable {
     if (cfg.filterError !== "" && cfg.filterError !== this.#config.filterError) {
       this.#log.warn(`packet filter: ${cfg.filterError}`);
     }
+    const prevPeers = new Set(this.#config.peers);
     this.#config = cfg;
     const addrs = cfg.addresses.map((a) => a.split("/")[0]);
     this.#selfAddrs = new Set(addrs);
@@ -437,17 +438,28 @@ export class Engine implements AsyncDisposable {
     this.#stack.stack.setRouted(routed.empty ? null : routed.contains);
     this.#pipeline.setLocalAddresses(addrs.map((a) => parseIpAddr(a)));
     this.#filter.configure(filterConfig(cfg));
-    const byIp = new Map<string, PeerConfig>();
-    for (const peer of cfg.peers) {
+    // A peer config object seen in the last reconfig is that peer unchanged (engineConfig
+    // keeps them for unchanged netmap nodes): only the others are (re)applied, so a one-peer
+    // change among thousands costs one peer's work.
+    const nextPeers = new Set(cfg.peers);
+    const byIp = this.#peersByIp;
+    for (const peer of prevPeers) {
+      if (nextPeers.has(peer)) continue;
+      for (const a of peer.addresses) {
+        const ip = a.split("/")[0];
+        if (byIp.get(ip) === peer) byIp.delete(ip);
+      }
+    }
+    const changed = cfg.peers.filter((peer) => !prevPeers.has(peer));
+    for (const peer of changed) {
       for (const a of peer.addresses) byIp.set(a.split("/")[0], peer);
     }
-    this.#peersByIp = byIp;
     this.#dns.setConfig(cfg.dns);
     // Paths first: WireGuard's peers point at the path layer's endpoints.
     const removed = this.#magic.reconfig(cfg.derpMap, cfg.peers);
     if (this.#magic.derpMap !== null) this.#netcheck?.start();
     for (const ep of removed) this.#device.removePeer(ep.nodeKey);
-    for (const peer of cfg.peers) {
+    for (const peer of changed) {
       const ep = this.#magic.endpoint(peer.nodeKey);
       try {
         this.#device.setPeer({ publicKey: ep.nodeKey, allowedIps: peer.allowedIps, endpoint: ep });

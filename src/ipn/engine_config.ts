@@ -63,6 +63,51 @@ export interface EngineConfigExtras {
   listenPort?: number;
   /** Names MagicDNS answers on this node alone (the config file's `LocalDNSRecords`). */
   localDnsRecords?: readonly DnsRecord[];
+  /**
+   * What earlier calls derived from each netmap node, reused while the node object is the
+   * same (applyMapResponse keeps the objects of unchanged peers): a peer change then costs
+   * one peer's parsing, and the engine sees the other peers' configs as the same objects.
+   */
+  cache?: EngineConfigCache;
+}
+
+/**
+ * Per-node results of {@linkcode engineConfig}, keyed by the netmap's node objects (weakly:
+ * nodes that leave the netmap are forgotten with it). One per engine.
+ */
+export class EngineConfigCache {
+  readonly #peers = new WeakMap<
+    NetmapNode,
+    { exit: boolean; routeAll: boolean; peer: PeerConfig | null }
+  >();
+  readonly #hosts = new WeakMap<NetmapNode, { aaaa: boolean; host: DnsHost | null }>();
+
+  /**
+   * A peer's engine config, computed once per node object and route choice.
+   * @param node the netmap peer @param isExitNode whether prefs chose it as exit node
+   * @param routeAll accept-routes
+   * @returns its config, or null when its node key is malformed
+   */
+  peer(node: NetmapNode, isExitNode: boolean, routeAll: boolean): PeerConfig | null {
+    const hit = this.#peers.get(node);
+    if (hit !== undefined && hit.exit === isExitNode && hit.routeAll === routeAll) return hit.peer;
+    const peer = peerConfig(node, isExitNode, routeAll);
+    this.#peers.set(node, { exit: isExitNode, routeAll, peer });
+    return peer;
+  }
+
+  /**
+   * A node's MagicDNS host entry, computed once per node object.
+   * @param node a netmap node @param wantAaaa whether IPv6 is answered beside IPv4
+   * @returns the entry, or null when the node has no name or address
+   */
+  host(node: NetmapNode, wantAaaa: boolean): DnsHost | null {
+    const hit = this.#hosts.get(node);
+    if (hit !== undefined && hit.aaaa === wantAaaa) return hit.host;
+    const host = dnsHost(node, wantAaaa);
+    this.#hosts.set(node, { aaaa: wantAaaa, host });
+    return host;
+  }
 }
 
 /**
@@ -81,8 +126,11 @@ export function engineConfig(
   const filter = compileFilterRules(nm.packetFilter);
   const exitNode = chosenExitNode(prefs, nm.peers);
   const peers: PeerConfig[] = [];
+  const cache = extras.cache;
   for (const node of nm.peers) {
-    const p = peerConfig(node, node === exitNode, prefs.RouteAll);
+    const p = cache !== undefined
+      ? cache.peer(node, node === exitNode, prefs.RouteAll)
+      : peerConfig(node, node === exitNode, prefs.RouteAll);
     if (p !== null) peers.push(p);
   }
   return {
@@ -93,7 +141,7 @@ export function engineConfig(
     filterError: filter.error,
     filterCapHolders: capHolders(filter.rules, [nm.self, ...nm.peers]),
     // MagicDNS answers the tailnet's names even when control sent no DNS config (ipnlocal).
-    dns: compileDns(nm.dns ?? {}, nm, prefs.CorpDNS, extras.localDnsRecords),
+    dns: compileDns(nm.dns ?? {}, nm, prefs.CorpDNS, extras.localDnsRecords, cache),
     shieldsUp: prefs.ShieldsUp,
     routes: [...(prefs.AdvertiseRoutes ?? [])],
     listenPort: extras.listenPort ?? 0,
@@ -142,6 +190,9 @@ function peerConfig(node: NetmapNode, isExitNode: boolean, routeAll: boolean): P
   }
   const allowed = new Set(own);
   for (const text of node.allowedIps) {
+    // Control lists the node's own addresses among its AllowedIPs in the same text: those
+    // are in `own` already (or were skipped as bad), no need to parse them again.
+    if (node.addresses.includes(text)) continue;
     const p = tryPrefix(text);
     if (p === null) continue;
     const canon = formatIpPrefix(p);
@@ -192,6 +243,7 @@ const NODE_ATTR_MAGICDNS_AAAA = "magicdns-aaaa";
  * @param nm the netmap, for the node names; null gives no hosts
  * @param acceptDns prefs' CorpDNS (`--accept-dns`)
  * @param localRecords this node's own records (config file), served after control's
+ * @param cache per-node host entries from earlier calls
  * @returns the typed config
  */
 export function compileDns(
@@ -199,6 +251,7 @@ export function compileDns(
   nm: Pick<NetworkMap, "self" | "peers"> | null = null,
   acceptDns = true,
   localRecords: readonly DnsRecord[] = [],
+  cache?: EngineConfigCache,
 ): DnsConfig {
   const resolvers = (rs: readonly DnsResolverJson[] | null | undefined): DnsResolver[] =>
     (rs ?? []).map((r) => ({ addr: r.Addr, bootstrap: [...(r.BootstrapResolution ?? [])] }));
@@ -208,26 +261,22 @@ export function compileDns(
     type: r.Type ?? "",
     value: r.Value,
   }));
-  const hosts = new Map<string, { addrs: string[]; ptrAddrs: string[] }>();
+  const hosts = new Map<string, DnsHost>();
   if (nm !== null) {
     const wantAaaa = nm.self.capabilities.includes(NODE_ATTR_MAGICDNS_AAAA);
-    for (const node of [nm.self, ...nm.peers]) {
-      const name = node.name.replace(/\.$/, "").toLowerCase();
-      const ips = node.addresses.map((a) => a.split("/")[0]);
-      if (name === "" || ips.length === 0) continue;
-      const have4 = ips.some((ip) => !ip.includes(":"));
-      hosts.set(name, {
-        addrs: ips.filter((ip) => !(ip.includes(":") && have4 && !wantAaaa)),
-        ptrAddrs: ips,
-      });
-    }
+    const add = (node: NetmapNode) => {
+      const h = cache !== undefined ? cache.host(node, wantAaaa) : dnsHost(node, wantAaaa);
+      if (h !== null) hosts.set(h.name, h);
+    };
+    add(nm.self);
+    for (const node of nm.peers) add(node);
   }
   for (const r of [...extraRecords, ...localRecords]) {
     if (r.type !== "" && r.type !== "A" && r.type !== "AAAA") continue;
     if (tryPrefix(r.value) === null || r.value.includes("/")) continue;
     const name = r.name.toLowerCase();
-    const h = hosts.get(name) ?? { addrs: [], ptrAddrs: [] };
-    hosts.set(name, { addrs: [...h.addrs, r.value], ptrAddrs: [...h.ptrAddrs, r.value] });
+    const h = hosts.get(name) ?? { name, addrs: [], ptrAddrs: [] };
+    hosts.set(name, { name, addrs: [...h.addrs, r.value], ptrAddrs: [...h.ptrAddrs, r.value] });
   }
   const magicDns = dns.Proxied === true;
   const suffix = nm === null ? "" : magicDnsSuffix(nm.self.name).toLowerCase();
@@ -238,7 +287,7 @@ export function compileDns(
       ...Array.from({ length: 64 }, (_, i) => `${64 + i}.100.in-addr.arpa`),
     ]
     : [];
-  const hostList: DnsHost[] = [...hosts].map(([name, h]) => ({ name, ...h }));
+  const hostList: DnsHost[] = [...hosts.values()];
   return {
     magicDns,
     resolvers: acceptDns ? [...resolvers(dns.Resolvers), ...legacy] : [],
@@ -254,6 +303,19 @@ export function compileDns(
     hosts: hostList,
     localDomains,
     acceptDns,
+  };
+}
+
+/** A node's MagicDNS name and addresses; null when it has no name or no address. */
+function dnsHost(node: NetmapNode, wantAaaa: boolean): DnsHost | null {
+  const name = node.name.replace(/\.$/, "").toLowerCase();
+  const ips = node.addresses.map((a) => a.split("/")[0]);
+  if (name === "" || ips.length === 0) return null;
+  const have4 = ips.some((ip) => !ip.includes(":"));
+  return {
+    name,
+    addrs: ips.filter((ip) => !(ip.includes(":") && have4 && !wantAaaa)),
+    ptrAddrs: ips,
   };
 }
 

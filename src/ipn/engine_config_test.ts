@@ -2,8 +2,15 @@ import { assert, assertEquals } from "../engine/base/testing/assert.ts";
 import { applyMapResponse } from "../engine/control/netmap.ts";
 import type { JsonObject, MapResponse } from "../engine/control/tailcfg.ts";
 import { formatIpPrefix } from "../engine/wire/ip_addr.ts";
-import { publicToText } from "../engine/key/keys.ts";
-import { chosenExitNode, engineConfig, type EnginePrefs } from "./engine_config.ts";
+import { generatePrivate, publicFromText, publicToText } from "../engine/key/keys.ts";
+import { Engine } from "../engine/engine.ts";
+import { Logger } from "../engine/base/logger.ts";
+import {
+  chosenExitNode,
+  engineConfig,
+  EngineConfigCache,
+  type EnginePrefs,
+} from "./engine_config.ts";
 import { defaultPrefs } from "./prefs.ts";
 import { MagicDnsResolver } from "../engine/dns/resolver.ts";
 import { DNS_RCODE, DNS_TYPE, dnsQuery, parseDnsMessage } from "../engine/wire/dns.ts";
@@ -347,4 +354,58 @@ Deno.test("a malformed DNSConfig from control is read leniently; MagicDNS still 
   assertEquals((await ask("bad.tailnet.test")).header.rcode, DNS_RCODE.NXDOMAIN);
   // Nothing usable upstream: SERVFAIL, no crash.
   assertEquals((await ask("outside.example")).header.rcode, DNS_RCODE.SERVFAIL);
+});
+
+Deno.test("engineConfig() with a cache: a netmap delta gives new configs only for the peers it changed, and the engine applies them", async () => {
+  const cache = new EngineConfigCache();
+  const nm = netmap();
+  const cfg = engineConfig(prefs(), nm, { cache });
+  const engine = new Engine({
+    nodeKey: generatePrivate("node"),
+    discoKey: generatePrivate("disco"),
+    log: new Logger({ sink: () => {}, verbosity: -1 }),
+    listenPort: null,
+  });
+  try {
+    engine.reconfig(cfg);
+    // Peer 3 moves to a new address, peer 4 leaves, peer 5 joins.
+    const next = applyMapResponse(nm, {
+      PeersChanged: [{
+        ID: 3,
+        StableID: "n3",
+        Name: "node3.tailnet.test.",
+        Key: key("nodekey", "3"),
+        DiscoKey: key("discokey", "3"),
+        Addresses: ["100.64.0.33/32"],
+      }, {
+        ID: 5,
+        StableID: "n5",
+        Name: "node5.tailnet.test.",
+        Key: key("nodekey", "5"),
+        Addresses: ["100.64.0.5/32"],
+      }],
+      PeersRemoved: [4],
+    });
+    const cfg2 = engineConfig(prefs(), next, { cache });
+    assert(cfg2.peers[0] === cfg.peers[0], "peer 2 unchanged: the same config object");
+    assert(cfg2.peers[1] !== cfg.peers[1], "peer 3 changed: a new config");
+    // A different route choice is a different config, even for an unchanged node.
+    assert(engineConfig(prefs({ RouteAll: true }), next, { cache }).peers[0] !== cfg2.peers[0]);
+    engine.reconfig(cfg2);
+    assertEquals(engine.peerByIp("100.64.0.2")?.name, "node2");
+    assertEquals(engine.peerByIp("100.64.0.3"), null);
+    assertEquals(engine.peerByIp("100.64.0.33")?.name, "node3");
+    assertEquals(engine.peerByIp("100.64.0.4"), null);
+    assertEquals(engine.peerByIp("100.64.0.5")?.name, "node5");
+    const inWireGuard = (c: string) =>
+      engine.peerStatus(publicFromText("node", key("nodekey", c))).wg !== null;
+    assertEquals(["2", "3", "4", "5"].map(inWireGuard), [true, true, false, true]);
+    // WireGuard routes peer 3's new address to it, and its old one to nobody.
+    assertEquals(
+      engine.peerStatus(publicFromText("node", key("nodekey", "3"))).wg?.allowedIps,
+      ["100.64.0.33/32"],
+    );
+  } finally {
+    await engine.close();
+  }
 });

@@ -29,7 +29,7 @@ import {
 } from "../engine/key/keys.ts";
 import type { StackConn, TailnetDialer, TcpListener, UdpSocket } from "../engine/stack/mod.ts";
 import type { Backend } from "./backend.ts";
-import { engineConfig, type EnginePrefs } from "./engine_config.ts";
+import { engineConfig, EngineConfigCache, type EnginePrefs } from "./engine_config.ts";
 import { onLocalNetwork } from "./local_networks.ts";
 import { isTailnetIp } from "../engine/proxy/netmap_resolver.ts";
 import { peerForDestination } from "../engine/routes.ts";
@@ -89,6 +89,8 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
   /** What the engine's config was computed from, to skip a reconfig when neither changed. */
   #configFrom: { nm: NetworkMap; prefs: string } | null = null;
   #localDnsRecords: readonly DnsRecord[] = [];
+  /** Per-node config results, so a netmap delta costs what changed. */
+  readonly #configCache = new EngineConfigCache();
   #unwatch: (() => void) | null = null;
   #closing: Promise<void> = Promise.resolve();
   /** Engines dropped but not yet closed: a new one waits for them to free the UDP port. */
@@ -304,7 +306,9 @@ export class EngineLink implements AsyncDisposable, TailnetDialer {
     const from = this.#configFrom;
     if (from !== null && from.nm === nm && from.prefs === prefsKey) return;
     this.#configFrom = { nm, prefs: prefsKey };
-    this.#engine.reconfig(engineConfig(ep, nm, { localDnsRecords: this.#localDnsRecords }));
+    this.#engine.reconfig(
+      engineConfig(ep, nm, { localDnsRecords: this.#localDnsRecords, cache: this.#configCache }),
+    );
   }
 
   #dropEngine(): Promise<void> {

@@ -114,35 +114,18 @@ export function applyMapResponse(
   }
   const controlNowMs = nowMs + skewMs;
 
-  // 1. Peers.
-  const rawPeers = new Map<number, JsonObject>();
-  if (Array.isArray(resp.Peers) && resp.Peers.length > 0) {
-    for (const p of resp.Peers) if (isNode(p)) rawPeers.set(p.ID, p);
+  // 1. Peers: a full list, or the changes to the previous list (only changed peers are
+  // rebuilt; every other node object is kept, so consumers can tell them unchanged).
+  let rawPeers: Map<number, JsonObject> | null = null;
+  let peerEdits: Map<number, JsonObject | null> | null = null;
+  if (prev === null || (Array.isArray(resp.Peers) && resp.Peers.length > 0)) {
+    rawPeers = new Map();
+    for (const p of arrayOf(resp.Peers)) if (isNode(p)) rawPeers.set(p.ID, p);
   } else {
-    for (const p of prev?.peers ?? []) rawPeers.set(p.id, p.raw as JsonObject);
-    for (const id of arrayOf(resp.PeersRemoved)) if (typeof id === "number") rawPeers.delete(id);
-    for (const p of arrayOf(resp.PeersChanged)) if (isNode(p)) rawPeers.set(p.ID, p);
-    for (const [id, seen] of entriesOf(resp.PeerSeenChange)) {
-      const p = rawPeers.get(Number(id));
-      if (!p) continue;
-      const next = { ...p };
-      if (seen) next.LastSeen = new Date(nowMs).toISOString();
-      else delete next.LastSeen;
-      rawPeers.set(Number(id), next);
-    }
-    for (const [id, online] of entriesOf(resp.OnlineChange)) {
-      const p = rawPeers.get(Number(id));
-      if (p && typeof online === "boolean") rawPeers.set(Number(id), { ...p, Online: online });
-    }
-    for (const pc of arrayOf(resp.PeersChangedPatch)) {
-      if (!isObject(pc) || typeof pc.NodeID !== "number") continue;
-      const p = rawPeers.get(pc.NodeID);
-      if (p) rawPeers.set(pc.NodeID, patchNode(p, pc as PeerChange));
-    }
+    peerEdits = peerChanges(prev.peers, resp, nowMs);
   }
-
   // 2. Self node.
-  const selfRaw: JsonObject = isObject(resp.Node) ? resp.Node : (prev!.self.raw as JsonObject);
+  const selfRaw: JsonObject | null = isObject(resp.Node) ? resp.Node : null;
 
   // 3. User profiles: merge by ID.
   let userProfiles: ReadonlyMap<number, UserProfile> = prev?.userProfiles ?? new Map();
@@ -159,7 +142,8 @@ export function applyMapResponse(
     ? mergeDerpMap(prev?.derpMap ?? null, resp.DERPMap)
     : prev?.derpMap ?? null;
 
-  // 5. Packet filters.
+  // 5. Packet filters (the previous ones, same objects, when the response has none).
+  const filtersSent = Array.isArray(resp.PacketFilter) || isObject(resp.PacketFilters);
   let filters: Record<string, readonly Readonly<FilterRuleJson>[]> = {
     ...(prev?.packetFilters ?? {}),
   };
@@ -178,7 +162,9 @@ export function applyMapResponse(
       else if (Array.isArray(rules)) filters[name] = filterRulesFromJson(rules);
     }
   }
-  const packetFilter = Object.keys(filters).sort().flatMap((n) => filters[n]);
+  const packetFilter = !filtersSent && prev !== null
+    ? prev.packetFilter
+    : Object.keys(filters).sort().flatMap((n) => filters[n]);
 
   // 6. DNS, domain and the fields kept as-is.
   const dns = isObject(resp.DNSConfig) ? dnsConfigFromJson(resp.DNSConfig) : prev?.dns ?? null;
@@ -208,10 +194,14 @@ export function applyMapResponse(
   }
 
   // 7. Node fixups, then the typed views.
-  const self = nodeFromRaw(selfRaw, controlNowMs);
-  const peers = [...rawPeers.values()]
-    .map((raw) => nodeFromRaw(raw, controlNowMs))
-    .sort((a, b) => a.id - b.id);
+  const self = selfRaw !== null
+    ? nodeFromRaw(selfRaw, controlNowMs)
+    : withExpiry(prev!.self, controlNowMs);
+  const peers = rawPeers !== null
+    ? [...rawPeers.values()].map((raw) => nodeFromRaw(raw, controlNowMs)).sort((a, b) =>
+      a.id - b.id
+    )
+    : editPeers(prev!.peers, peerEdits!, controlNowMs);
 
   return {
     self,
@@ -219,12 +209,108 @@ export function applyMapResponse(
     derpMap,
     dns,
     packetFilter,
-    packetFilters: filters,
+    packetFilters: !filtersSent && prev?.packetFilters !== undefined ? prev.packetFilters : filters,
     userProfiles,
     domain,
     extra,
     controlSkewMs: skewMs,
   };
+}
+
+/**
+ * The peers a delta response changes, by node ID: the node's new JSON, or null when removed.
+ * Go's order: removed, changed (whole nodes), seen, online, then patches.
+ */
+function peerChanges(
+  prev: readonly NetmapNode[],
+  resp: MapResponse,
+  nowMs: number,
+): Map<number, JsonObject | null> {
+  const edits = new Map<number, JsonObject | null>();
+  const current = (id: number): JsonObject | undefined => {
+    const e = edits.get(id);
+    if (e !== undefined) return e ?? undefined;
+    if (edits.has(id)) return undefined;
+    return peerById(prev, id)?.raw as JsonObject | undefined;
+  };
+  for (const id of arrayOf(resp.PeersRemoved)) {
+    if (typeof id === "number" && peerById(prev, id) !== undefined) edits.set(id, null);
+  }
+  for (const p of arrayOf(resp.PeersChanged)) if (isNode(p)) edits.set(p.ID, p);
+  for (const [key, seen] of entriesOf(resp.PeerSeenChange)) {
+    const id = Number(key);
+    const p = current(id);
+    if (!p) continue;
+    const next = { ...p };
+    if (seen) next.LastSeen = new Date(nowMs).toISOString();
+    else delete next.LastSeen;
+    edits.set(id, next);
+  }
+  for (const [key, online] of entriesOf(resp.OnlineChange)) {
+    const id = Number(key);
+    const p = current(id);
+    if (p && typeof online === "boolean") edits.set(id, { ...p, Online: online });
+  }
+  for (const pc of arrayOf(resp.PeersChangedPatch)) {
+    if (!isObject(pc) || typeof pc.NodeID !== "number") continue;
+    const p = current(pc.NodeID);
+    if (p) edits.set(pc.NodeID, patchNode(p, pc as PeerChange));
+  }
+  return edits;
+}
+
+/** The peer with node ID `id` in a list sorted by ID (binary search). */
+function peerById(peers: readonly NetmapNode[], id: number): NetmapNode | undefined {
+  let lo = 0;
+  let hi = peers.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const m = peers[mid].id;
+    if (m === id) return peers[mid];
+    if (m < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+/**
+ * The previous peer list with `edits` applied, sorted by ID. Unchanged peers keep their node
+ * objects (only a key that has since expired by control's clock makes a new one).
+ */
+function editPeers(
+  prev: readonly NetmapNode[],
+  edits: ReadonlyMap<number, JsonObject | null>,
+  controlNowMs: number,
+): readonly NetmapNode[] {
+  let out: NetmapNode[] | null = null;
+  for (let i = 0; i < prev.length; i++) {
+    const p = prev[i];
+    const next = withExpiry(p, controlNowMs);
+    if (next !== p && out === null) out = prev.slice(0, i);
+    if (out !== null) out.push(next);
+  }
+  if (edits.size === 0) return out ?? prev;
+  const kept = out ?? prev;
+  const added: NetmapNode[] = [];
+  for (const [id, raw] of edits) {
+    if (raw !== null && peerById(kept, id) === undefined) {
+      added.push(nodeFromRaw(raw, controlNowMs));
+    }
+  }
+  const merged: NetmapNode[] = [];
+  for (const p of kept) {
+    const raw = edits.get(p.id);
+    if (raw === undefined) merged.push(p);
+    else if (raw !== null) merged.push(nodeFromRaw(raw, controlNowMs));
+  }
+  if (added.length === 0) return merged;
+  return merged.concat(added).sort((a, b) => a.id - b.id);
+}
+
+/** `n`, or a copy marked expired when its key expiry has passed by control's clock. */
+function withExpiry(n: NetmapNode, controlNowMs: number): NetmapNode {
+  if (n.expired || n.keyExpiry === null || Date.parse(n.keyExpiry) > controlNowMs) return n;
+  return { ...n, expired: true };
 }
 
 /**

@@ -233,3 +233,35 @@ Deno.test("mergeDerpMap() gives every region a Nodes array", () => {
   assertEquals(m.Regions["7"].Nodes, []);
   assertEquals(m.Regions["8"].Nodes.map((n) => n.Name), ["8a"]);
 });
+
+Deno.test("applyMapResponse() rebuilds only the peers a delta names; the others stay the same objects", () => {
+  const first = applyMapResponse(null, {
+    Node: node(1),
+    Peers: [node(2), node(3), node(4), node(5)],
+    PacketFilter: [{ SrcIPs: ["*"], DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }] }],
+  }, { nowMs: T0 });
+  const next = applyMapResponse(first, {
+    PeersChanged: [node(6), node(3, { Addresses: ["100.64.0.33/32"] })],
+    PeersRemoved: [5],
+    OnlineChange: { "4": true },
+  }, { nowMs: T0 });
+  assertEquals(next.peers.map((p) => p.id), [2, 3, 4, 6]);
+  assert(next.peers[0] === first.peers[0], "an unchanged peer is the same object");
+  assertEquals(next.peers[1].addresses, ["100.64.0.33/32"]);
+  assertEquals(next.peers[2].online, true);
+  assert(next.peers[2] !== first.peers[2], "a peer whose online state changed is rebuilt");
+  assert(next.self === first.self, "self is kept when the response has no Node");
+  assert(next.packetFilter === first.packetFilter, "the filter is kept when none is sent");
+  // Nothing about peers: the peer list itself is the same.
+  const same = applyMapResponse(next, { Domain: "tailnet.test" }, { nowMs: T0 });
+  assert(same.peers === next.peers);
+  // A key that expires by control's clock is marked so on the next response, changed or not.
+  const expiring = applyMapResponse(null, {
+    Node: node(1),
+    Peers: [node(2, { KeyExpiry: new Date(T0 + 60_000).toISOString() }), node(3)],
+  }, { nowMs: T0 });
+  assertEquals(expiring.peers[0].expired, false);
+  const later = applyMapResponse(expiring, { Domain: "x" }, { nowMs: T0 + 120_000 });
+  assertEquals(later.peers.map((p) => p.expired), [true, false]);
+  assert(later.peers[1] === expiring.peers[1]);
+});

@@ -64,13 +64,22 @@ export function fromHex(s: string): Uint8Array {
   if (s.length % 2 !== 0) throw new ParseError("hex", `Cannot parse hex: odd length ${s.length}`);
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) {
-    const v = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-    if (!/^[0-9a-fA-F]{2}$/.test(s.slice(2 * i, 2 * i + 2))) {
+    const hi = hexDigit(s.charCodeAt(2 * i));
+    const lo = hexDigit(s.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) {
       throw new ParseError("hex", `Cannot parse hex: bad digit at ${2 * i}`, 2 * i);
     }
-    out[i] = v;
+    out[i] = (hi << 4) | lo;
   }
   return out;
+}
+
+/** The value of one hex digit's char code, -1 when it is none. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
 }
 
 /**

@@ -199,6 +199,8 @@ export class MagicConn {
   };
   readonly #opts: MagicConnOptions;
   readonly #peers = new PeerMap();
+  /** The peers of the last reconfig (their config objects, to see which changed). */
+  #lastPeers = new Set<PathPeer>();
   readonly #disco: DiscoSealer;
   readonly #discoPings: PingTracker<PongPath>;
   readonly #clock: Clock;
@@ -329,12 +331,28 @@ export class MagicConn {
    */
   reconfig(derpMap: DerpMap | null, peers: readonly PathPeer[]): Endpoint[] {
     if (this.#closed) return [];
-    const removed = this.#peers.replace(peers.map((p) => ({
-      nodeKey: p.nodeKey,
-      discoKey: p.discoKey,
-      homeDerp: p.homeDerp,
-      candidates: parseCandidates(p.endpoints),
-    })));
+    // Only peers whose config object is new are touched: a one-peer change among 10,000
+    // costs one peer's work, as tailscaled's PeersChanged handling.
+    const last = this.#lastPeers;
+    const next = new Set(peers);
+    const changed = [];
+    const changedKeys = new Set<string>();
+    for (const p of peers) {
+      if (last.has(p)) continue;
+      changed.push({
+        nodeKey: p.nodeKey,
+        discoKey: p.discoKey,
+        homeDerp: p.homeDerp,
+        candidates: parseCandidates(p.endpoints),
+      });
+      changedKeys.add(bytesKey(p.nodeKey));
+    }
+    const gone: NodePublic[] = [];
+    for (const p of last) {
+      if (!next.has(p) && !changedKeys.has(bytesKey(p.nodeKey))) gone.push(p.nodeKey);
+    }
+    this.#lastPeers = next;
+    const removed = this.#peers.update(changed, gone);
     this.#applyDerpMap(derpMap);
     return removed;
   }

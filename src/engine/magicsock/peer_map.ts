@@ -71,13 +71,39 @@ export class PeerMap {
    * @returns the endpoints removed
    */
   replace(peers: readonly PeerMapEntry[]): Endpoint[] {
-    const next = new Map<string, Endpoint>();
-    this.#byDisco.clear();
-    this.#byAddr.clear();
-    for (const p of peers) {
+    const keep = new Set(peers.map((p) => bytesKey(p.nodeKey)));
+    const gone: NodePublic[] = [];
+    for (const [id, ep] of this.#byNode) if (!keep.has(id)) gone.push(ep.nodeKey);
+    return this.update(peers, gone);
+  }
+
+  /**
+   * Changes some peers and leaves the others alone, so a reconfig costs what changed: each
+   * entry of `changed` updates its peer's endpoint in place (WireGuard keeps its reference to
+   * it) or adds a new one; each key of `removed` drops its peer.
+   * @param changed peers added or changed
+   * @param removed node keys of peers gone
+   * @returns the endpoints removed
+   */
+  update(changed: readonly PeerMapEntry[], removed: readonly NodePublic[]): Endpoint[] {
+    const out: Endpoint[] = [];
+    for (const key of removed) {
+      const id = bytesKey(key);
+      const ep = this.#byNode.get(id);
+      if (ep === undefined) continue;
+      this.#byNode.delete(id);
+      this.#unindex(ep);
+      out.push(ep);
+    }
+    for (const p of changed) {
       const id = bytesKey(p.nodeKey);
-      const ep = this.#byNode.get(id) ?? next.get(id) ??
-        new Endpoint(p.nodeKey.slice() as NodePublic);
+      let ep = this.#byNode.get(id);
+      if (ep === undefined) {
+        ep = new Endpoint(p.nodeKey.slice() as NodePublic);
+        this.#byNode.set(id, ep);
+      } else {
+        this.#unindex(ep);
+      }
       ep.discoKey = p.discoKey;
       ep.homeDerp = p.homeDerp;
       // A candidate control still lists keeps what we learned about it (pings, pongs).
@@ -87,15 +113,22 @@ export class PeerMap {
       if (ep.bestAddr !== null && !ep.candidates.includes(ep.bestAddr)) {
         ep.candidates.push(ep.bestAddr);
       }
-      next.set(id, ep);
       if (p.discoKey !== null) this.#byDisco.set(bytesKey(p.discoKey), ep);
       for (const c of ep.candidates) this.#byAddr.set(addrPortKey(c.ip, c.port), ep);
     }
-    const removed: Endpoint[] = [];
-    for (const [id, ep] of this.#byNode) if (!next.has(id)) removed.push(ep);
-    this.#byNode.clear();
-    for (const [id, ep] of next) this.#byNode.set(id, ep);
-    return removed;
+    return out;
+  }
+
+  /** Drops `ep`'s disco key and paths from the indexes (where they still point at it). */
+  #unindex(ep: Endpoint): void {
+    if (ep.discoKey !== null) {
+      const k = bytesKey(ep.discoKey);
+      if (this.#byDisco.get(k) === ep) this.#byDisco.delete(k);
+    }
+    for (const c of ep.candidates) {
+      const k = addrPortKey(c.ip, c.port);
+      if (this.#byAddr.get(k) === ep) this.#byAddr.delete(k);
+    }
   }
 
   /**

@@ -67,3 +67,34 @@ Deno.test("bytesKey() and addrPortKey() are exact and distinct per family and po
   assert(v4 !== addrPortKey(parseIpAddr("10.0.0.1"), 256));
   assert(v4 !== addrPortKey(parseIpAddr("::ffff:10.0.0.1"), 1));
 });
+
+Deno.test("PeerMap.update() changes and removes only the peers it names", () => {
+  const m = new PeerMap();
+  const a = nodeKey(), b = nodeKey(), c = nodeKey();
+  const da = discoKey(), db = discoKey(), db2 = discoKey();
+  m.replace([
+    { nodeKey: a, discoKey: da, homeDerp: 1, candidates: parseCandidates(["192.0.2.1:1"]) },
+    { nodeKey: b, discoKey: db, homeDerp: 1, candidates: parseCandidates(["192.0.2.2:2"]) },
+    { nodeKey: c, discoKey: null, homeDerp: 1, candidates: parseCandidates(["192.0.2.3:3"]) },
+  ]);
+  const epA = m.byNodeKey(a)!;
+  const epB = m.byNodeKey(b)!;
+  const removed = m.update(
+    [{ nodeKey: b, discoKey: db2, homeDerp: 2, candidates: parseCandidates(["192.0.2.9:9"]) }],
+    [c],
+  );
+  assertEquals(removed.length, 1);
+  assert(removed[0].nodeKey.every((x, i) => x === c[i]));
+  assertEquals(m.size, 2);
+  assert(m.byNodeKey(a) === epA, "an untouched peer keeps its endpoint");
+  assertEquals(m.byDiscoKey(da), epA);
+  assertEquals(m.byAddrPort(parseIpAddr("192.0.2.1"), 1), epA);
+  assert(m.byNodeKey(b) === epB, "a changed peer is updated in place");
+  assertEquals(epB.homeDerp, 2);
+  assertEquals(m.byDiscoKey(db), undefined, "the old disco key is no longer indexed");
+  assertEquals(m.byDiscoKey(db2), epB);
+  assertEquals(m.byAddrPort(parseIpAddr("192.0.2.2"), 2), undefined);
+  assertEquals(m.byAddrPort(parseIpAddr("192.0.2.9"), 9), epB);
+  assertEquals(m.byAddrPort(parseIpAddr("192.0.2.3"), 3), undefined);
+  assertEquals(m.byNodeKey(c), undefined);
+});

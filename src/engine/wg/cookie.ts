@@ -124,17 +124,27 @@ export class CookieChecker {
 
 /** The initiator side, one per peer: adds MACs to what we send that peer; keeps its cookie. */
 export class CookieGenerator {
-  readonly #mac1Key: Uint8Array;
-  readonly #encryptionKey: Uint8Array;
+  // The peer's keys are derived at its first handshake, not when it is configured: most of
+  // a large netmap's peers are never talked to.
+  readonly #publicKey: Uint8Array;
+  #mac1KeyBytes: Uint8Array | null = null;
+  #encryptionKeyBytes: Uint8Array | null = null;
   readonly #cookie = new Uint8Array(MAC_LEN);
   #cookieSetAt = -Infinity;
   readonly #lastMac1 = new Uint8Array(MAC_LEN);
   #hasLastMac1 = false;
 
-  /** @param publicKey the peer's static public key */
+  /** @param publicKey the peer's static public key (kept, not copied) */
   constructor(publicKey: Uint8Array) {
-    this.#mac1Key = mac1Key(publicKey);
-    this.#encryptionKey = cookieKey(publicKey);
+    this.#publicKey = publicKey;
+  }
+
+  get #mac1Key(): Uint8Array {
+    return this.#mac1KeyBytes ??= mac1Key(this.#publicKey);
+  }
+
+  get #encryptionKey(): Uint8Array {
+    return this.#encryptionKeyBytes ??= cookieKey(this.#publicKey);
   }
 
   /** Whether a cookie younger than two minutes is held. */

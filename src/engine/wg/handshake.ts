@@ -123,8 +123,9 @@ export class Handshake {
   remoteIndex = 0;
   /** The peer's static public key. */
   readonly remoteStatic: Uint8Array;
-  /** DH(our static, their static), or null for a low-order key (no handshake possible). */
-  readonly precomputedStaticStatic: Uint8Array | null;
+  /** Our static private key (for the static-static DH, computed on first use). */
+  readonly #localPrivate: Uint8Array;
+  #staticStatic: Uint8Array | null | undefined = undefined;
   /** The pre-shared key Q; Tailscale uses 32 zero bytes. */
   presharedKey: Uint8Array = new Uint8Array(32);
   /** Greatest TAI64N timestamp accepted from the peer. */
@@ -140,7 +141,18 @@ export class Handshake {
    */
   constructor(local: LocalStatic, remoteStatic: Uint8Array) {
     this.remoteStatic = remoteStatic.slice();
-    this.precomputedStaticStatic = dh(local.privateKey, remoteStatic);
+    this.#localPrivate = local.privateKey;
+  }
+  /**
+   * DH(our static, their static), or null for a low-order key (no handshake possible).
+   * Computed at the first handshake, not when the peer is configured: a netmap of 10,000
+   * peers would otherwise cost 10,000 X25519 operations before the first packet.
+   */
+  get precomputedStaticStatic(): Uint8Array | null {
+    if (this.#staticStatic === undefined) {
+      this.#staticStatic = dh(this.#localPrivate, this.remoteStatic);
+    }
+    return this.#staticStatic;
   }
 
   /** Forgets the secrets of an exchange in progress (the caller frees `localIndex`). */

@@ -7,7 +7,7 @@
  */
 import type { LocalApiDeps } from "../deps.ts";
 import type { NetmapNode, NetworkMap } from "../../engine/control/types.ts";
-import { parseIpAddr } from "../../engine/wire/ip_addr.ts";
+import { formatIpAddr, parseIpAddr } from "../../engine/wire/ip_addr.ts";
 import { jsonResponse, LocalApiError, type LocalApiHandler } from "../server.ts";
 import { requireMethod } from "./_common.ts";
 
@@ -71,15 +71,13 @@ function addrIp(text: string): Uint8Array | null {
 }
 
 function nodeByIp(nm: NetworkMap, ip: Uint8Array): NetmapNode | null {
+  // Control sends each address in canonical form (Go's netip.Prefix.String), as
+  // formatIpAddr writes it: a text compare per address, no parse, as 10,000 peers need.
+  const text = formatIpAddr(ip);
   for (const n of nodesOf(nm)) {
     for (const a of n.addresses) {
-      let own: Uint8Array;
-      try {
-        own = parseIpAddr(a.split("/")[0]);
-      } catch {
-        continue;
-      }
-      if (own.length === ip.length && own.every((b, i) => b === ip[i])) return n;
+      const slash = a.indexOf("/");
+      if ((slash < 0 ? a : a.slice(0, slash)) === text) return n;
     }
   }
   return null;
