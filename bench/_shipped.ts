@@ -6,6 +6,7 @@
  * are the binary's, not the sources'.
  * @module
  */
+import { bundleArgs } from "../scripts/bundle_args.ts";
 import { runCommand } from "../tests/lab/run_command.ts";
 import { runTailnet } from "../tests/lab/tailnet_process.ts";
 
@@ -23,16 +24,7 @@ export async function buildShippedBundle(): Promise<ShippedBundle> {
   const dir = await Deno.makeTempDir({ prefix: "tailnet-bundle-" });
   const path = `${dir}/tailnet.js`;
   const built = await runCommand(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--platform",
-      "deno",
-      "--minify",
-      "--keep-names",
-      "-o",
-      path,
-      new URL("../main.ts", import.meta.url).pathname,
-    ],
+    args: bundleArgs(new URL("../main.ts", import.meta.url).pathname, path),
   }, 120_000);
   if (built.code !== 0) {
     await Deno.remove(dir, { recursive: true });

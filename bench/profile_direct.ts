@@ -12,53 +12,13 @@ import { Lab } from "../tests/lab/mod.ts";
 import { PortClaims } from "../tests/lab/ports.ts";
 import { TailnetDaemon } from "../tests/lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../tests/lab/transfer.ts";
-import { Inspector } from "./_inspector.ts";
+import { type CpuProfile, Inspector, topSelfTime } from "./_inspector.ts";
 
 if (!import.meta.main) throw new Error("bench/profile_direct.ts is a program, not a module");
 
 const MIB = Number(Deno.env.get("BENCH_MIB") ?? 50);
 const outIdx = Deno.args.indexOf("--out");
 const OUT = outIdx >= 0 ? Deno.args[outIdx + 1] : "tailnet-direct.cpuprofile";
-
-/** One node of a `.cpuprofile`. */
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
-
-/** The profile `Profiler.stop` returns. */
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples?: number[];
-  timeDeltas?: number[];
-}
-
-/** Self time per function (name and file:line), largest first. */
-function topSelf(p: CpuProfile, n: number): { name: string; ms: number; share: number }[] {
-  const byId = new Map(p.nodes.map((node) => [node.id, node]));
-  const self = new Map<string, number>();
-  const samples = p.samples ?? [];
-  const deltas = p.timeDeltas ?? [];
-  let total = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const node = byId.get(samples[i]);
-    if (!node) continue;
-    const f = node.callFrame;
-    const file = f.url.replace(/^.*\/(src|ext|node):?\/?/, "$1/");
-    const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
-    const us = deltas[i] ?? 0;
-    self.set(key, (self.get(key) ?? 0) + us);
-    total += us;
-  }
-  return [...self.entries()]
-    .map(([name, us]) => ({ name, ms: us / 1000, share: us / total }))
-    .sort((a, b) => b.ms - a.ms)
-    .slice(0, n);
-}
 
 await using lab = await Lab.start({ tailscaleds: 1 });
 const ts1 = lab.nodes[0];
@@ -91,7 +51,7 @@ console.log(`path: ${path}`);
 console.log(`us -> real ${MIB} MiB: ${mbps(out.ms)} Mbit/s; real -> us: ${mbps(back.ms)} Mbit/s`);
 console.log(`profile: ${OUT} (${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s)`);
 console.log("self time, top 30:");
-for (const f of topSelf(profile, 30)) {
+for (const f of topSelfTime(profile, 30)) {
   console.log(
     `${(f.share * 100).toFixed(1).padStart(5)}% ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}`,
   );

@@ -5,24 +5,15 @@
  * The end-to-end ratios against real tailscaled are in tests/interop/stack_test.ts.
  */
 import { checksumAdd } from "../src/engine/wire/mod.ts";
-import { Stack } from "../src/engine/stack/mod.ts";
-import { ManualClock } from "../src/engine/base/testing/manual_clock.ts";
+
+import { stackPair } from "./_stack_pair.ts";
 
 const MIB = 1 << 20;
 const data = crypto.getRandomValues(new Uint8Array(65536));
 
 /** Two stacks with a manual clock and an in-memory queue between them. */
 function pair() {
-  const clock = new ManualClock();
-  const q: [Stack, Uint8Array][] = [];
-  const mk = (addr: string, peer: () => Stack) =>
-    new Stack({
-      addresses: [addr],
-      clock,
-      output: (buf, off, len) => q.push([peer(), buf.subarray(off, off + len)]),
-    });
-  const a: Stack = mk("100.64.0.1", () => b);
-  const b: Stack = mk("100.64.0.2", () => a);
+  const { a, b, clock, queue: q } = stackPair(false);
   const pump = () => {
     for (let guard = 0; guard < 1_000_000; guard++) {
       a.pollAll();

@@ -21,6 +21,7 @@
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { DAEMON_PERMISSIONS, DAEMON_V8_FLAGS } from "../src/cli/daemon_permissions.ts";
+import { bundleArgs } from "./bundle_args.ts";
 
 /** Release targets: Deno's target triple and our file name. */
 const TARGETS = [
@@ -142,16 +143,7 @@ console.log(`wrote ${outDir}/SHA256SUMS`);
 /** Writes `bundle`: main.ts and everything it imports as one minified module (names kept). */
 async function bundleMain(): Promise<void> {
   const res = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--platform",
-      "deno",
-      "--minify",
-      "--keep-names",
-      "--output",
-      bundle,
-      `${root}main.ts`,
-    ],
+    args: bundleArgs(`${root}main.ts`, bundle),
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
