@@ -41,6 +41,7 @@ import {
   verdict,
 } from "../tests/lab/test_report.ts";
 import { MIN_TEST_COUNT } from "../tests/min_test_count.ts";
+import { bundleArgs } from "./bundle_args.ts";
 
 if (!import.meta.main) throw new Error("scripts/run_tests.ts is a program, not a module");
 
@@ -85,6 +86,7 @@ const testArgs = [
   `--junit-path=${junitPath}`,
   ...extra,
 ];
+await fetchBundler();
 const netns = await maybeCreateNetns(testArgs);
 
 const child = new Deno.Command(netns === null ? Deno.execPath() : "ip", {
@@ -207,6 +209,26 @@ async function maybeCreateNetns(testArgs: string[]): Promise<string | null> {
   ]);
   console.error(`scripts/run_tests.ts: deno test runs in network namespace ${name} (only lo)`);
   return name;
+}
+
+/**
+ * `deno bundle` (what `scripts/compile.ts` builds the release binaries from) downloads its
+ * esbuild on first use, into Deno's cache: do that here, where the network is, so the compile
+ * tests neither need the network nor see download lines in the one line of output they check.
+ * Bundling main.ts once also proves the bundle builds.
+ */
+async function fetchBundler(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "tailnet-bundle-check-" });
+  try {
+    const r = await quiet(Deno.execPath(), [
+      ...bundleArgs(new URL("../main.ts", import.meta.url).pathname, `${dir}/tailnet.js`),
+    ]);
+    if (r?.code !== 0) {
+      console.error(`scripts/run_tests.ts: deno bundle failed: ${r?.err.trim().split("\n")[0]}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** Kills (by PID) whatever still runs in the namespace, then deletes it. */
