@@ -37,7 +37,11 @@ export const CLOCK_GRANULARITY_MS = 1;
 export const DELAYED_ACK_MS = 40;
 /** TIME-WAIT length (2 MSL; Linux uses 60 s, smoltcp 10 s). */
 export const TIME_WAIT_MS = 30_000;
-/** SYN (or SYN-ACK) transmissions before the open fails. */
+/**
+ * SYN (or SYN-ACK) retransmissions before the open fails: 6, as Linux's `tcp_syn_retries` and
+ * gVisor's default, so with the 1 s initial RTO the last goes out at 63 s and the open fails at
+ * 127 s. (Counting the first SYN among the 6 gave up at 63 s, one retransmission short of Linux.)
+ */
 export const MAX_SYN_RETRIES = 6;
 /** Retransmissions of one segment before the connection is reset. */
 export const MAX_DATA_RETRIES = 12;
@@ -79,10 +83,3 @@ export const UDP_FLOW_IDLE_MS = 60_000;
 export const PACING_BURST = 10;
 /** Segments a single poll may emit for one connection before yielding to others. */
 export const DISPATCH_BUDGET = 64;
-/**
- * Microtask turns without new input after which a receive burst is taken as over (and its
- * ACKs go out): a UDP receive that finds a datagram queued completes in about three turns.
- */
-export const BURST_YIELDS = 8;
-/** In-order segments a receive burst may hold back its ACK for, at most. */
-export const BURST_MAX_SEGMENTS = 8;

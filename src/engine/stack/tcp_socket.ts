@@ -1193,7 +1193,7 @@ export class TcpSocket {
     this.#retries++;
     const s = this.#state;
     if (s === "syn-sent" || s === "syn-received") {
-      if (this.#retries >= MAX_SYN_RETRIES) {
+      if (this.#retries > MAX_SYN_RETRIES) {
         this.#toClosed("timeout");
         return;
       }

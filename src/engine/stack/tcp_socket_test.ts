@@ -340,11 +340,20 @@ Deno.test("TcpSocket SYN-SENT resends the SYN with backoff, then times out", () 
   recvNothing(s, INITIAL_RTO_MS - 1);
   assertEquals(recv(s, INITIAL_RTO_MS).flags, TCP_SYN);
   assertEquals(s.pollAt(), INITIAL_RTO_MS + 2 * INITIAL_RTO_MS, "RTO doubled");
-  let now = INITIAL_RTO_MS;
+  // As Linux with tcp_syn_retries = 6: retransmissions at 1, 3, 7, 15, 31 and 63 RTOs, and the
+  // open fails one doubled RTO after the last, at 127.
+  const sentAt: number[] = [INITIAL_RTO_MS];
   for (let i = 0; i < MAX_SYN_RETRIES + 2 && s.state !== "closed"; i++) {
-    now = s.pollAt();
-    s.dispatch(now, () => {});
+    const now = s.pollAt();
+    let syn = false;
+    s.dispatch(now, (r) => {
+      if (r.flags & TCP_SYN) syn = true;
+    });
+    if (syn) sentAt.push(now);
+    else assertEquals(s.state, "closed", `no SYN at ${now} ms yet still open`);
   }
+  assertEquals(sentAt.map((t) => t / INITIAL_RTO_MS), [1, 3, 7, 15, 31, 63]);
+  assertEquals(sentAt.length, MAX_SYN_RETRIES);
   assertEquals(s.state, "closed");
   assertEquals(s.error, "timeout");
 });
