@@ -4,7 +4,7 @@
  * responder's new keypair, unused until the initiator proves it has it).
  * @module
  */
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 import { TAG_LEN, TRANSPORT_HEADER_LEN } from "./messages.ts";
 import { ReplayFilter } from "./replay.ts";
 
@@ -22,8 +22,11 @@ export class Keypair {
   sendNonce = 0;
   /** Receive-side replay filter. */
   readonly replay = new ReplayFilter();
-  #send: KeyObject | null;
-  #recv: KeyObject | null;
+  // Raw key bytes (own copies), not KeyObjects: node:crypto exports a KeyObject's secret
+  // again on every createCipheriv call (op_node_export_secret_key in the profile), and
+  // bytes are cheaper per packet (bench/crypto_bench.ts, "Keypair" group).
+  #send: Uint8Array | null;
+  #recv: Uint8Array | null;
 
   /**
    * @param sendKey 32-byte sending key (copied, the caller should zero its copy)
@@ -41,8 +44,8 @@ export class Keypair {
     localIndex: number,
     remoteIndex: number,
   ) {
-    this.#send = createSecretKey(sendKey);
-    this.#recv = createSecretKey(recvKey);
+    this.#send = sendKey.slice();
+    this.#recv = recvKey.slice();
     this.createdAt = createdAt;
     this.isInitiator = isInitiator;
     this.localIndex = localIndex;
@@ -56,6 +59,8 @@ export class Keypair {
 
   /** Forgets the keys; seal and open fail afterwards. */
   zero(): void {
+    this.#send?.fill(0);
+    this.#recv?.fill(0);
     this.#send = null;
     this.#recv = null;
   }
