@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../base/testing/assert.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import type { StackConn } from "./conn.ts";
 import { Stack } from "./stack.ts";
-import { MSS_V4 } from "./constants.ts";
+import { BURST_MAX_SEGMENTS, MSS_V4 } from "./constants.ts";
 
 /** Two stacks whose output is queued; the test decides when and how packets are delivered. */
 function pair() {
@@ -30,6 +30,11 @@ function pair() {
   return { clock, a, b, toA, toB, settle };
 }
 
+/** Lets a burst end: more microtask turns than the stack waits for. */
+async function turns(n = 40): Promise<void> {
+  for (let i = 0; i < n; i++) await null;
+}
+
 async function connected() {
   const p = pair();
   const lis = p.b.listenTcp({ port: 80 });
@@ -41,6 +46,32 @@ async function connected() {
   lis.close();
   return { ...p, client, server: server as StackConn };
 }
+
+Deno.test("Stack ACKs a burst of in-order segments after the burst, not every second one", async () => {
+  const { a, b, toA, toB, client, server } = await connected();
+  toA.length = 0;
+  toB.length = 0;
+  client.socket.send(new Uint8Array(8 * MSS_V4).fill(7));
+  a.pollAll();
+  const segments = toB.splice(0);
+  assert(segments.length >= 8, "a burst of segments");
+  // As the UDP receive loop delivers queued datagrams: one per microtask turn.
+  for (const s of segments) {
+    b.input(s);
+    await null;
+  }
+  await turns();
+  // One ACK per BURST_MAX_SEGMENTS segments of the burst at most, not one per two segments.
+  const acks = toA.length;
+  assert(acks >= 1, "the burst is acknowledged");
+  assert(
+    acks <= Math.ceil(segments.length / BURST_MAX_SEGMENTS),
+    `${acks} ACKs for ${segments.length} segments`,
+  );
+  assertEquals(server.socket.recvQueued, 8 * MSS_V4);
+  a.close();
+  b.close();
+});
 
 Deno.test("StackConn.readBurst returns segments that arrive in the next microtask turns too", async () => {
   const { a, b, toB, client, server } = await connected();
