@@ -29,12 +29,13 @@ export class Peer {
   readonly publicKey: Uint8Array;
   /** Its hex form, the key of the device's peer map. */
   readonly keyHex: string;
-  /** Handshake state. */
-  readonly handshake: Handshake;
   /** Keypair slots. */
   readonly keypairs: Keypairs = new Keypairs();
-  /** Adds MACs to what we send it; holds its cookie. */
-  readonly cookieGenerator: CookieGenerator;
+  // Made at the first handshake: in a netmap of 10,000 peers most are never talked to, and
+  // these hold nine small buffers each.
+  readonly #local: LocalStatic;
+  #handshake: Handshake | null = null;
+  #cookieGenerator: CookieGenerator | null = null;
   /** Its timers (set right after construction by the device). */
   timers!: PeerTimers;
   /** Where to send; updated from authenticated packets when roaming is on. */
@@ -52,8 +53,22 @@ export class Peer {
   constructor(local: LocalStatic, publicKey: Uint8Array, keyHex: string) {
     this.publicKey = publicKey.slice();
     this.keyHex = keyHex;
-    this.handshake = new Handshake(local, this.publicKey);
-    this.cookieGenerator = new CookieGenerator(this.publicKey);
+    this.#local = local;
+  }
+
+  /** Handshake state. */
+  get handshake(): Handshake {
+    return this.#handshake ??= new Handshake(this.#local, this.publicKey);
+  }
+
+  /** Whether a handshake was ever started or answered (its state exists). */
+  get hasHandshake(): boolean {
+    return this.#handshake !== null;
+  }
+
+  /** Adds MACs to what we send it; holds its cookie. */
+  get cookieGenerator(): CookieGenerator {
+    return this.#cookieGenerator ??= new CookieGenerator(this.publicKey);
   }
 }
 
@@ -149,7 +164,9 @@ export function zeroAndFlushAll(table: IndexTable<Peer, Keypair>, peer: Peer): v
   deleteKeypair(table, slots.current);
   deleteKeypair(table, slots.next);
   slots.previous = slots.current = slots.next = null;
-  if (peer.handshake.localIndex !== 0) table.delete(peer.handshake.localIndex);
-  peer.handshake.zero();
+  if (peer.hasHandshake) {
+    if (peer.handshake.localIndex !== 0) table.delete(peer.handshake.localIndex);
+    peer.handshake.zero();
+  }
   peer.staged = [];
 }
