@@ -6,24 +6,15 @@
  * loop delivers a burst of queued datagrams. 4 MiB per iteration; the sink is a loopback
  * socket read in this process.
  */
-import { Stack, type StackConn } from "../src/engine/stack/mod.ts";
-import { ManualClock } from "../src/engine/base/testing/manual_clock.ts";
+import type { StackConn } from "../src/engine/stack/mod.ts";
+import { stackPair } from "./_stack_pair.ts";
 
 const TOTAL = 4 << 20;
 const data = crypto.getRandomValues(new Uint8Array(65536));
 
 /** Two stacks joined in memory; `pump` delivers one packet per microtask turn. */
 function pair() {
-  const clock = new ManualClock();
-  const q: [Stack, Uint8Array][] = [];
-  const mk = (addr: string, peer: () => Stack) =>
-    new Stack({
-      addresses: [addr],
-      clock,
-      output: (buf, off, len) => q.push([peer(), buf.slice(off, off + len)]),
-    });
-  const a: Stack = mk("100.64.0.1", () => b);
-  const b: Stack = mk("100.64.0.2", () => a);
+  const { a, b, clock, queue: q } = stackPair(true);
   const pump = async (done: () => boolean) => {
     for (let guard = 0; guard < 10_000_000 && !done(); guard++) {
       a.pollAll();

@@ -19,8 +19,8 @@
  * Skipped with the reason when the lab is not built.
  * @module
  */
-import { assertEquals } from "../../src/engine/base/testing/assert.ts";
-import { Lab, LAB_DERP_REGION_CODE, labAvailable, waitFor } from "../lab/mod.ts";
+import { assert, assertEquals } from "../../src/engine/base/testing/assert.ts";
+import { derperCounters, Lab, LAB_DERP_REGION_CODE, labAvailable, waitFor } from "../lab/mod.ts";
 import { TailnetDaemon } from "../lab/tailnet_daemon.ts";
 import { socks5Transfer } from "../lab/transfer.ts";
 import { socks5Connect } from "../lab/socks5.ts";
@@ -90,9 +90,18 @@ async function exchangeByStack(
   port: number,
   up: Uint8Array,
   n: number,
+  onRedial?: () => void,
 ): Promise<{ got: { bytes: number; sha: string }; conn: StackConn; ms: number }> {
   const t0 = performance.now();
-  const conn = await ns.dialTcp(ip, port);
+  let conn: StackConn;
+  try {
+    conn = await ns.dialTcp(ip, port);
+  } catch (err) {
+    // The open ran out of SYN retries (see the 200-connection step): dial again, once.
+    if (onRedial === undefined || !(err instanceof Deno.errors.TimedOut)) throw err;
+    onRedial();
+    conn = await ns.dialTcp(ip, port);
+  }
   try {
     const got = await sendAndHash(conn, up, n);
     return { got, conn, ms: performance.now() - t0 };
@@ -325,13 +334,29 @@ Deno.test({
         const sampler = setInterval(() => {
           peakBuffers = Math.max(peakBuffers, ns.stack.bufferBytes);
         }, 50);
+        // Through one DERP relay, 200 flows sending at once overflow derper's per-client queue
+        // (32 packets, oldest dropped first): it dropped 15% of the packets of this step
+        // (96,650 of 633,162 in one run), and a handshake packet has no priority there. Most
+        // dials need a retransmitted SYN; now and then one loses its SYN or SYN-ACK seven times
+        // in a row and fails with TimedOut after Linux's 127 s, as a Linux client's would. An
+        // application dials again; so does this step, once per connection, and counts it.
+        let redials = 0;
+        const relay0 = await derperCounters(lab.derpPort);
         const results = await Promise.all(
           Array.from(
             { length: CONCURRENT },
-            async () => (await exchangeByStack(ns, peer4, srv.port, up, MIB)).got,
+            async () => (await exchangeByStack(ns, peer4, srv.port, up, MIB, () => redials++)).got,
           ),
         ).finally(() => clearInterval(sampler));
         const ms = performance.now() - t0;
+        const relay1 = await derperCounters(lab.derpPort);
+        const took = relay1.received - relay0.received, gave = relay1.sent - relay0.sent;
+        report(
+          `derper during the ${CONCURRENT} dials: ${took} packets in, ${gave} out (${
+            ((1 - gave / took) * 100).toFixed(1)
+          }% dropped); dials that timed out and were made again: ${redials}`,
+        );
+        assert(redials <= 3, `${redials} of ${CONCURRENT} dials timed out`);
         await waitFor("servers finished", () => srv.results.length === CONCURRENT, {
           timeoutMs: 120_000,
         });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { LabProcess } from "./process.ts";
 import { pemCertSha256Hex } from "./derp_map.ts";
@@ -87,4 +88,42 @@ export async function startDerper(
     throw err;
   }
   return { proc, certSha256Hex: await pemCertSha256Hex(await Deno.readTextFile(certPath)) };
+}
+
+/** Packet counters of a running derper, from its expvar page. */
+export interface DerperCounters {
+  /** Packets derper took from senders. */
+  received: number;
+  /** Packets it wrote to receivers; the difference is what it dropped (or still holds). */
+  sent: number;
+}
+
+/**
+ * Reads derper's packet counters from `/debug/vars` (served to loopback clients on its TLS port,
+ * with its self-signed certificate, hence node:https without verification).
+ * @param port derper's TLS port on 127.0.0.1
+ * @returns the counters now
+ */
+export async function derperCounters(port: number): Promise<DerperCounters> {
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = httpsGet(
+      { host: "127.0.0.1", port, path: "/debug/vars", rejectUnauthorized: false, timeout: 10_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => text += c);
+        res.on("end", () => resolve(text));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("derper /debug/vars: no answer in 10 s")));
+    req.on("error", reject);
+  });
+  const derp = (JSON.parse(body) as { derp?: Record<string, unknown> }).derp ?? {};
+  const n = (k: string) => {
+    const v = derp[k];
+    if (typeof v !== "number") throw new Error(`derper /debug/vars: no derp.${k}`);
+    return v;
+  };
+  return { received: n("packets_received"), sent: n("packets_sent") };
 }

@@ -49,6 +49,7 @@ import { LabNode } from "./tailscaled.ts";
 import { waitFor } from "./wait.ts";
 import { ImpairedRelay, type Impairment } from "./impaired_relay.ts";
 
+export { type DerperCounters, derperCounters } from "./derper.ts";
 export { LabNode } from "./tailscaled.ts";
 export type { CliResult, PeerStatus, TailscaleStatus } from "./tailscaled.ts";
 export type { DerpMap, DerpNode, DerpRegion } from "./derp_map.ts";
