@@ -229,7 +229,8 @@ export class Device {
       for (const p of prefixes) this.#core.allowedIps.insert(p, peer);
     }
     if (cfg.persistentKeepaliveSec !== undefined) {
-      const before = peer.timers.persistentKeepaliveMs;
+      const before = peer.persistentKeepaliveMs;
+      if (before === 0 && cfg.persistentKeepaliveSec === 0) return; // off, and still off
       peer.timers.persistentKeepaliveMs = cfg.persistentKeepaliveSec * 1000;
       // As wireguard-go's UAPI: turning it on sends a keepalive right away.
       if (before === 0 && cfg.persistentKeepaliveSec > 0 && peer.endpoint !== null) {
@@ -240,15 +241,20 @@ export class Device {
 
   #newPeer(publicKey: Uint8Array, hex: string): Peer {
     const core = this.#core;
-    const peer = new Peer(core.local, publicKey, hex);
-    peer.timers = new PeerTimers(core.clock, core.timings, core.random, {
-      sendInitiation: (isRetry) => sendHandshakeInitiation(core, peer, isRetry),
-      sendKeepalive: () => sendKeepalive(core, peer),
-      flushStaged: () => {
-        peer.staged = [];
-      },
-      zeroAll: () => zeroAndFlushAll(core.indexTable, peer),
-    });
+    const peer = new Peer(
+      core.local,
+      publicKey,
+      hex,
+      (p) =>
+        new PeerTimers(core.clock, core.timings, core.random, {
+          sendInitiation: (isRetry) => sendHandshakeInitiation(core, p, isRetry),
+          sendKeepalive: () => sendKeepalive(core, p),
+          flushStaged: () => {
+            p.staged = [];
+          },
+          zeroAll: () => zeroAndFlushAll(core.indexTable, p),
+        }),
+    );
     this.#peers.set(hex, peer);
     return peer;
   }
@@ -262,7 +268,7 @@ export class Device {
     const hex = toHex(publicKey);
     const peer = this.#peers.get(hex);
     if (peer === undefined) return false;
-    peer.timers.stop();
+    peer.stopTimers();
     zeroAndFlushAll(this.#core.indexTable, peer);
     this.#core.allowedIps.removePeer(peer);
     this.#peers.delete(hex);
@@ -364,7 +370,7 @@ export class Device {
     if (!this.#closed) {
       this.#closed = true;
       for (const peer of this.#peers.values()) {
-        peer.timers.stop();
+        peer.stopTimers();
         zeroAndFlushAll(this.#core.indexTable, peer);
       }
       this.#core.bind.close();
