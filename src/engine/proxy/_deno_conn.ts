@@ -20,11 +20,6 @@ export interface ReadWriteConn {
   close(): void;
   /** Our end, when known. */
   readonly localAddr?: Deno.Addr;
-  /**
-   * A read that, for a bulk amount, also takes what arrives in the next few microtask turns
-   * (the userspace stack's connections have it): used instead of `read` when present.
-   */
-  readBurst?(p: Uint8Array): Promise<number | null>;
 }
 
 /**
@@ -51,7 +46,7 @@ export function proxyConnFromDeno(conn: ReadWriteConn): ProxyConn {
       const buf = scratch ??= new Uint8Array(RELAY_CHUNK_BYTES);
       let n: number | null;
       try {
-        n = closed ? null : await (conn.readBurst?.(buf) ?? conn.read(buf));
+        n = closed ? null : await conn.read(buf);
       } catch (err) {
         scratch = null;
         if (closed) n = null;

@@ -34,16 +34,6 @@ export interface ConnHost {
 /** Largest chunk handed to a reader at once. */
 const READ_CHUNK = 64 << 10;
 
-/** A read of at least this many bytes is taken for bulk transfer by `readBurst`. */
-const BURST_MIN_BYTES = 1024;
-/**
- * Microtask turns `readBurst` waits for more. UDP receives that find a datagram queued
- * complete without returning to the event loop, so the receive loop delivers the next segments
- * within a few turns, and a write to a local socket costs about as much as a segment's whole
- * way through the stack. Microtasks only: a timer would add a millisecond.
- */
-const BURST_YIELDS = 16;
-
 function errorFor(sock: TcpSocket): Error {
   switch (sock.error) {
     case "refused":
@@ -132,26 +122,6 @@ export class StackConn {
       if (s.recvFinished || this.#closed) return null;
       await this.#wait();
     }
-  }
-
-  /**
-   * Like {@linkcode StackConn.read}, for a relay to a local socket: when the read got a bulk
-   * amount ({@linkcode BURST_MIN_BYTES}), segments that arrive during the next few microtask
-   * turns are added to it, so one write to the local socket carries several segments.
-   * @param p destination
-   * @returns bytes read, or null at end of stream
-   * @throws as {@linkcode StackConn.read}
-   */
-  async readBurst(p: Uint8Array): Promise<number | null> {
-    let n = await this.read(p);
-    if (n === null || n < BURST_MIN_BYTES) return n;
-    const s = this.#e.sock;
-    for (let i = 0; i < BURST_YIELDS && n < p.length && !this.#closed; i++) {
-      await null;
-      if (s.recvQueued > 0) n += s.recv(p.subarray(n));
-    }
-    this.#host.touch(this.#e);
-    return n;
   }
 
   /**

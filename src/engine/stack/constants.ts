@@ -83,10 +83,3 @@ export const UDP_FLOW_IDLE_MS = 60_000;
 export const PACING_BURST = 10;
 /** Segments a single poll may emit for one connection before yielding to others. */
 export const DISPATCH_BUDGET = 64;
-/**
- * Microtask turns without new input after which a receive burst is taken as over (and its
- * ACKs go out): a UDP receive that finds a datagram queued completes in about three turns.
- */
-export const BURST_YIELDS = 8;
-/** In-order segments a receive burst may hold back its ACK for, at most. */
-export const BURST_MAX_SEGMENTS = 8;

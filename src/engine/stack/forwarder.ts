@@ -304,7 +304,7 @@ async function pipeBoth(host: Deno.Conn, conn: StackConn): Promise<void> {
   const down = (async () => {
     const buf = new Uint8Array(COPY_CHUNK);
     for (;;) {
-      const n = await conn.readBurst(buf);
+      const n = await conn.read(buf);
       if (n === null) break;
       for (let off = 0; off < n;) off += await host.write(buf.subarray(off, n));
     }

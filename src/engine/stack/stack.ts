@@ -51,8 +51,6 @@ import {
 import { readU16be, readU32be, writeU16be } from "../base/bytes.ts";
 import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 import {
-  BURST_MAX_SEGMENTS,
-  BURST_YIELDS,
   DEFAULT_BACKLOG,
   DISPATCH_BUDGET,
   ICMP_ERROR_BURST,
@@ -269,10 +267,6 @@ export class Stack implements ConnHost, UdpHost {
   #timer: TimerId | null = null;
   #timerAt = Infinity;
   #flushQueued = false;
-  /** Connections whose service waits for the end of a receive burst, and inputs meanwhile. */
-  readonly #burst = new Set<TcpEntry>();
-  #burstInputs = 0;
-  #burstFlushQueued = false;
   #closed = false;
   #synHandler: ((req: SynRequest) => void) | null = null;
   #udpHandler: UdpHandler | null = null;
@@ -481,12 +475,7 @@ export class Stack implements ConnHost, UdpHost {
       if (next === null) {
         const reply = e.sock.process(now, seg);
         if (reply !== null) this.#emitTcp(e.localIp, e.remoteIp, reply, null);
-        // In-order data on an open connection: what it makes due (an ACK, a window update)
-        // waits until the burst of datagrams being received has been input, so one ACK
-        // covers the burst instead of one per two segments (as Linux does after GRO).
-        if (reply === null && seg.payload.length > 0 && e.sock.state === "established") {
-          this.#serviceAfterBurst(e);
-        } else this.#service(e, now);
+        this.#service(e, now);
         return;
       }
       // A new incarnation of a connection in TIME-WAIT: the old one is gone, the SYN is new.
@@ -785,40 +774,6 @@ export class Stack implements ConnHost, UdpHost {
     const conn = new StackConn(e, this);
     this.#service(e, now);
     return conn;
-  }
-
-  /**
-   * Services `e` once the datagrams received in a burst have all been input: UDP receives
-   * that find a datagram queued complete within a few microtask turns, without going back to
-   * the event loop, so after {@linkcode BURST_YIELDS} turns with no more input the burst is over.
-   */
-  #serviceAfterBurst(e: TcpEntry): void {
-    this.#burst.add(e);
-    this.#burstInputs++;
-    if (this.#burstFlushQueued) return;
-    this.#burstFlushQueued = true;
-    void this.#flushBurst();
-  }
-
-  async #flushBurst(): Promise<void> {
-    let seen = -1;
-    let quiet = 0;
-    while (quiet < BURST_YIELDS) {
-      await null;
-      if (this.#burstInputs === seen) quiet++;
-      else {
-        seen = this.#burstInputs;
-        quiet = 0;
-      }
-      if (this.#burstInputs >= BURST_MAX_SEGMENTS) break;
-    }
-    this.#burstFlushQueued = false;
-    this.#burstInputs = 0;
-    const due = [...this.#burst];
-    this.#burst.clear();
-    if (this.#closed) return;
-    const now = this.clock.now();
-    for (const e of due) if (this.#conns.get(e.key) === e) this.#service(e, now);
   }
 
   /** @param e the entry the application touched: dispatch soon */
