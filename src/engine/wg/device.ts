@@ -228,9 +228,12 @@ export class Device {
       this.#core.allowedIps.removePeer(peer);
       for (const p of prefixes) this.#core.allowedIps.insert(p, peer);
     }
-    if (cfg.persistentKeepaliveSec !== undefined) {
-      const before = peer.persistentKeepaliveMs;
-      if (before === 0 && cfg.persistentKeepaliveSec === 0) return; // off, and still off
+    const before = peer.persistentKeepaliveMs;
+    // Off and still off touches nothing, so a peer never talked to gets no timers made.
+    if (
+      cfg.persistentKeepaliveSec !== undefined &&
+      (before !== 0 || cfg.persistentKeepaliveSec !== 0)
+    ) {
       peer.timers.persistentKeepaliveMs = cfg.persistentKeepaliveSec * 1000;
       // As wireguard-go's UAPI: turning it on sends a keepalive right away.
       if (before === 0 && cfg.persistentKeepaliveSec > 0 && peer.endpoint !== null) {
@@ -239,22 +242,22 @@ export class Device {
     }
   }
 
+  /** Makes a peer's timers at its first use: one function for every peer, not one each. */
+  readonly #makeTimers = (p: Peer): PeerTimers => {
+    const core = this.#core;
+    return new PeerTimers(core.clock, core.timings, core.random, {
+      sendInitiation: (isRetry) => sendHandshakeInitiation(core, p, isRetry),
+      sendKeepalive: () => sendKeepalive(core, p),
+      flushStaged: () => {
+        p.staged = [];
+      },
+      zeroAll: () => zeroAndFlushAll(core.indexTable, p),
+    });
+  };
+
   #newPeer(publicKey: Uint8Array, hex: string): Peer {
     const core = this.#core;
-    const peer = new Peer(
-      core.local,
-      publicKey,
-      hex,
-      (p) =>
-        new PeerTimers(core.clock, core.timings, core.random, {
-          sendInitiation: (isRetry) => sendHandshakeInitiation(core, p, isRetry),
-          sendKeepalive: () => sendKeepalive(core, p),
-          flushStaged: () => {
-            p.staged = [];
-          },
-          zeroAll: () => zeroAndFlushAll(core.indexTable, p),
-        }),
-    );
+    const peer = new Peer(core.local, publicKey, hex, this.#makeTimers);
     this.#peers.set(hex, peer);
     return peer;
   }

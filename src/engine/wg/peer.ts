@@ -38,7 +38,7 @@ export class Peer {
   #cookieGenerator: CookieGenerator | null = null;
   // Also made at first use (a handshake, a packet, a persistent keepalive): five timers and
   // their closures are ~1.2 KB a peer, 12 MiB of heap among 10,000 peers never talked to.
-  readonly #makeTimers: () => PeerTimers;
+  readonly #makeTimers: (peer: Peer) => PeerTimers;
   #timers: PeerTimers | null = null;
   #timersStopped = false;
   /** Where to send; updated from authenticated packets when roaming is on. */
@@ -52,6 +52,7 @@ export class Peer {
    * @param local our static keys
    * @param publicKey the peer's static public key
    * @param keyHex its hex form
+   * @param makeTimers makes its timers at first use (one function the device shares)
    */
   constructor(
     local: LocalStatic,
@@ -62,13 +63,13 @@ export class Peer {
     this.publicKey = publicKey.slice();
     this.keyHex = keyHex;
     this.#local = local;
-    this.#makeTimers = () => makeTimers(this);
+    this.#makeTimers = makeTimers;
   }
 
   /** Its timers, made at first use; those of a stopped peer are made stopped. */
   get timers(): PeerTimers {
     if (this.#timers === null) {
-      this.#timers = this.#makeTimers();
+      this.#timers = this.#makeTimers(this);
       if (this.#timersStopped) this.#timers.stop();
     }
     return this.#timers;
