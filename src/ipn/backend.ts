@@ -37,7 +37,13 @@ import {
 } from "./prefs.ts";
 import { StateFileError, type StateStore } from "./state_store.ts";
 import { type IpnState, nextState, stateNumber } from "./state.ts";
-import { buildStatus, type PeerStatusJson, type StatusJson } from "./status.ts";
+import {
+  buildStatus,
+  type PeerStatusJson,
+  type StatusJson,
+  statusJsonPieces,
+  type StatusSnapshot,
+} from "./status.ts";
 import { chosenExitNode } from "./engine_config.ts";
 
 /** Makes a control client; the daemon passes the real one, tests a fake. */
@@ -254,7 +260,21 @@ export class Backend implements AsyncDisposable {
    * @returns the status
    */
   status(peers = true): StatusJson {
-    return buildStatus({
+    return buildStatus(this.#statusSnapshot(peers));
+  }
+
+  /**
+   * The text of `ipnstate.Status` JSON (tab-indented, as `GET status` answers), in pieces made
+   * as they are read: see {@linkcode statusJsonPieces}.
+   * @param peers include the peers (`?peers=false` omits them)
+   * @returns the pieces
+   */
+  statusText(peers = true): Generator<string> {
+    return statusJsonPieces(this.#statusSnapshot(peers));
+  }
+
+  #statusSnapshot(peers: boolean): StatusSnapshot {
+    return {
       version: this.#o.version,
       state: this.#state,
       haveNodeKey: this.#persist.privateNodeKey !== null,
@@ -268,7 +288,7 @@ export class Backend implements AsyncDisposable {
       decoratePeer: this.#o.decoratePeer,
       exitNode: this.#netmap ? chosenExitNode(this.#prefs, this.#netmap.peers) : null,
       engineStats: this.#o.engineStats?.(),
-    });
+    };
   }
 
   /**

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../engine/base/testing/assert.ts";
 import { applyMapResponse } from "../engine/control/netmap.ts";
 import { chosenExitNode } from "./engine_config.ts";
 import { defaultPrefs } from "./prefs.ts";
-import { buildStatus, type StatusSnapshot } from "./status.ts";
+import { buildStatus, statusJsonPieces, type StatusSnapshot } from "./status.ts";
 
 const key = (c: string) => "nodekey:" + c.repeat(64);
 
@@ -48,4 +48,59 @@ Deno.test("buildStatus(): the chosen exit node is ExitNode, and ExitNodeStatus n
     Online: true,
     TailscaleIPs: ["100.64.0.2/32", "fd7a:115c:a1e0::2/128"],
   });
+});
+
+Deno.test("statusJsonPieces(): joined, the pieces are buildStatus's tab-indented JSON", () => {
+  const nm = applyMapResponse(null, {
+    Node: { ID: 1, StableID: "n1", Key: key("1"), Addresses: ["100.64.0.1/32"] },
+    Peers: [
+      {
+        ID: 2,
+        StableID: "n2",
+        Key: key("2"),
+        Name: 'ünï-"quoted"\n😀.tailnet.',
+        Addresses: ["100.64.0.2/32"],
+        AllowedIPs: ["100.64.0.2/32", "0.0.0.0/0", "::/0"],
+        Tags: ["tag:a"],
+        Online: true,
+        Hostinfo: { Hostname: "emoji 😀", OS: "linux" },
+      },
+      { ID: 3, StableID: "n3", Key: key("3"), Addresses: ["100.64.0.3/32"] },
+      { ID: 4, StableID: "n4", Key: key("4"), Addresses: ["100.64.0.4/32"] },
+    ],
+    UserProfiles: [{ ID: 7, LoginName: "a@b", DisplayName: "A" }],
+  });
+  const base: StatusSnapshot = {
+    version: "0",
+    state: "Running",
+    haveNodeKey: true,
+    nodeKey: key("1"),
+    authUrl: null,
+    netmap: nm,
+    hostname: "me",
+    os: "linux",
+    health: ["one warning"],
+    peers: true,
+    exitNode: nm.peers[0],
+    engineStats: { drops: { a: 1 }, nested: [{ b: [1, 2] }] },
+    decoratePeer: (n, ps) => {
+      ps.RxBytes = n.id * 10;
+    },
+  };
+  const whole = (s: StatusSnapshot) => JSON.stringify(buildStatus(s), null, "\t") + "\n";
+  const cases: [string, StatusSnapshot][] = [
+    ["peers", base],
+    ["peers=false", { ...base, peers: false }],
+    ["no netmap", { ...base, netmap: null, exitNode: null }],
+    ["no peers", { ...base, netmap: { ...nm, peers: [] }, exitNode: null }],
+    // Two peers with one key: the object keeps one entry, so the text is made whole.
+    ["one key twice", { ...base, netmap: { ...nm, peers: [...nm.peers, nm.peers[1]] } }],
+  ];
+  for (const [what, s] of cases) {
+    const pieces = [...statusJsonPieces(s)];
+    assertEquals(pieces.join(""), whole(s), what);
+    JSON.parse(pieces.join(""));
+  }
+  // With peers, one piece per peer besides the head and tail.
+  assertEquals([...statusJsonPieces(base)].length, nm.peers.length + 2);
 });

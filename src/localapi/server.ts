@@ -50,6 +50,54 @@ export function jsonResponse(value: unknown, status = 200): Response {
   });
 }
 
+/**
+ * About how many characters of a body {@linkcode textPiecesResponse} sends at a time: below
+ * glibc's initial mmap threshold (128 KiB), so the buffer behind each write comes from malloc's
+ * arenas and goes back there, and the threshold never moves.
+ */
+export const RESPONSE_BATCH_CHARS = 64 * 1024;
+
+/**
+ * Returns a 200 response whose body is `pieces` joined, made as the client reads it: pieces are
+ * gathered into writes of about {@linkcode RESPONSE_BATCH_CHARS}, so neither the whole text nor
+ * one buffer of its size exists at once (a body that fits one write is sent as one string).
+ * Each piece must be whole UTF-16 (no pair split between two pieces).
+ * @param pieces the body's text, in order
+ * @param contentType its media type
+ * @returns the response
+ */
+export function textPiecesResponse(
+  pieces: Iterator<string>,
+  contentType = "application/json",
+): Response {
+  const headers = { "content-type": contentType };
+  const batch = (): { text: string; done: boolean } => {
+    let text = "";
+    while (text.length < RESPONSE_BATCH_CHARS) {
+      const r = pieces.next();
+      if (r.done) return { text, done: true };
+      text += r.value;
+    }
+    return { text, done: false };
+  };
+  const first = batch();
+  if (first.done) return new Response(first.text, { headers });
+  const enc = new TextEncoder();
+  let next: { text: string; done: boolean } | null = first;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const b = next ?? batch();
+      next = null;
+      if (b.text !== "") controller.enqueue(enc.encode(b.text));
+      if (b.done) controller.close();
+    },
+    cancel() {
+      pieces.return?.(undefined);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { headers });
+}
+
 /** A running LocalAPI server; close it to stop serving and remove the socket. */
 export class LocalApiServer implements AsyncDisposable {
   readonly #server: Deno.HttpServer<Deno.UnixAddr>;

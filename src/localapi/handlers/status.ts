@@ -3,7 +3,7 @@
  * @module
  */
 import type { LocalApiDeps } from "../deps.ts";
-import { jsonResponse, type LocalApiHandler } from "../server.ts";
+import { type LocalApiHandler, textPiecesResponse } from "../server.ts";
 
 /**
  * The `status` handler.
@@ -12,7 +12,8 @@ import { jsonResponse, type LocalApiHandler } from "../server.ts";
  */
 export function statusHandler({ backend }: LocalApiDeps): LocalApiHandler {
   return (_req, url) => {
-    // tailscaled serves status whatever the method.
-    return jsonResponse(backend.status(url.searchParams.get("peers") !== "false"));
+    // tailscaled serves status whatever the method. Made as it is sent: among thousands of
+    // peers the whole text at once is tens of MiB of short-lived objects.
+    return textPiecesResponse(backend.statusText(url.searchParams.get("peers") !== "false"));
   };
 }
