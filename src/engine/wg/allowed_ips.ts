@@ -29,10 +29,17 @@ function newNode<P>(): Node<P> {
  * wireguard-go's per-peer entry list), so removing or listing one peer's prefixes walks only
  * their paths: a device re-sets every peer on each netmap change, and walking the whole trie
  * per peer made that, and status, quadratic in the number of peers.
+ *
+ * Host prefixes (/32, /128: every peer's own addresses, nearly all of a tailnet's entries) live
+ * in two maps keyed by the address, not in the trie: no shorter prefix can beat them, so a
+ * lookup that hits one is done, and the trie keeps only routes. Among 10,000 peers the trie
+ * held ~14 nodes per IPv4 address and ~100 per IPv6 one; a lookup walked 32 or 128 of them.
  */
 export class AllowedIps<P> {
   #v4: Node<P> = newNode();
   #v6: Node<P> = newNode();
+  readonly #hosts4 = new Map<number, P>();
+  readonly #hosts6 = new Map<string, P>();
   readonly #byPeer = new Map<P, Prefix[]>();
 
   /**
@@ -41,22 +48,32 @@ export class AllowedIps<P> {
    * @param peer its peer
    */
   insert(prefix: Prefix, peer: P): void {
-    let n = prefix.addr.length === 4 ? this.#v4 : this.#v6;
-    for (let i = 0; i < prefix.bits; i++) {
-      const bit = (prefix.addr[i >> 3] >> (7 - (i & 7))) & 1;
-      if (bit === 0) n = n.child0 ??= newNode();
-      else n = n.child1 ??= newNode();
+    const len = prefix.addr.length;
+    let prior: P | null;
+    if (prefix.bits === len * 8) {
+      prior = this.#host(prefix.addr, 0, len);
+      if (prior === peer) return;
+      if (len === 4) this.#hosts4.set(hostKey4(prefix.addr, 0), peer);
+      else this.#hosts6.set(hostKey6(prefix.addr, 0), peer);
+    } else {
+      let n = len === 4 ? this.#v4 : this.#v6;
+      for (let i = 0; i < prefix.bits; i++) {
+        const bit = (prefix.addr[i >> 3] >> (7 - (i & 7))) & 1;
+        if (bit === 0) n = n.child0 ??= newNode();
+        else n = n.child1 ??= newNode();
+      }
+      prior = n.peer;
+      if (prior === peer) return;
+      n.peer = peer;
     }
-    if (n.peer === peer) return;
-    if (n.peer !== null) {
-      const theirs = this.#byPeer.get(n.peer);
+    if (prior !== null) {
+      const theirs = this.#byPeer.get(prior);
       if (theirs !== undefined) {
         const i = theirs.findIndex((q) => samePrefix(q, prefix));
         if (i >= 0) theirs.splice(i, 1);
-        if (theirs.length === 0) this.#byPeer.delete(n.peer);
+        if (theirs.length === 0) this.#byPeer.delete(prior);
       }
     }
-    n.peer = peer;
     const mine = this.#byPeer.get(peer);
     const copy = { addr: prefix.addr.slice(), bits: prefix.bits };
     if (mine === undefined) this.#byPeer.set(peer, [copy]);
@@ -71,6 +88,8 @@ export class AllowedIps<P> {
    * @returns the peer, or null
    */
   lookup(buf: Uint8Array, off: number, len: 4 | 16): P | null {
+    const host = this.#host(buf, off, len);
+    if (host !== null) return host;
     let n: Node<P> | null = len === 4 ? this.#v4 : this.#v6;
     let best: P | null = null;
     const bits = len * 8;
@@ -105,8 +124,23 @@ export class AllowedIps<P> {
     return [...mine].sort(triePrefixOrder).map(formatPrefix);
   }
 
+  /** The peer whose host prefix is the address at `buf[off .. off+len]`, or null. */
+  #host(buf: Uint8Array, off: number, len: number): P | null {
+    if (len === 4) {
+      return this.#hosts4.size === 0 ? null : this.#hosts4.get(hostKey4(buf, off)) ?? null;
+    }
+    return this.#hosts6.size === 0 ? null : this.#hosts6.get(hostKey6(buf, off)) ?? null;
+  }
+
   /** Clears `prefix` if it is `peer`'s, and drops the nodes its path no longer needs. */
   #remove(prefix: Prefix, peer: P): void {
+    const len = prefix.addr.length;
+    if (prefix.bits === len * 8) {
+      if (this.#host(prefix.addr, 0, len) !== peer) return;
+      if (len === 4) this.#hosts4.delete(hostKey4(prefix.addr, 0));
+      else this.#hosts6.delete(hostKey6(prefix.addr, 0));
+      return;
+    }
     const root = prefix.addr.length === 4 ? this.#v4 : this.#v6;
     const path: Node<P>[] = [root];
     let n: Node<P> | null = root;
@@ -125,6 +159,25 @@ export class AllowedIps<P> {
       else parent.child1 = null;
     }
   }
+}
+
+/** An IPv4 address as one number (a Map key without a string made per packet). */
+function hostKey4(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+}
+
+/** An IPv6 address as an 8-unit string, one unit per 16-bit group. */
+function hostKey6(b: Uint8Array, off: number): string {
+  return String.fromCharCode(
+    (b[off] << 8) | b[off + 1],
+    (b[off + 2] << 8) | b[off + 3],
+    (b[off + 4] << 8) | b[off + 5],
+    (b[off + 6] << 8) | b[off + 7],
+    (b[off + 8] << 8) | b[off + 9],
+    (b[off + 10] << 8) | b[off + 11],
+    (b[off + 12] << 8) | b[off + 13],
+    (b[off + 14] << 8) | b[off + 15],
+  );
 }
 
 function samePrefix(a: Prefix, b: Prefix): boolean {

@@ -71,7 +71,21 @@ Deno.test("AllowedIps matches a plain prefix-list model under random inserts and
   const peers = ["a", "b", "c", "d", "e"];
   const t = new AllowedIps<string>();
   const model = new Map<string, string>(); // prefix text -> peer
-  const probes = ["10.0.0.1", "10.1.0.1", "10.1.1.1", "11.0.0.1", "0.0.0.1", "fd00::1", "fd01::1"];
+  // Host prefixes (/32, /128) are kept apart from the trie: probes hit them exactly too.
+  const probes = [
+    "10.0.0.1",
+    "10.1.0.1",
+    "10.1.1.1",
+    "11.0.0.1",
+    "0.0.0.1",
+    "fd00::1",
+    "fd01::1",
+    "10.1.1.0",
+    "0.0.0.0",
+    "11.1.0.0",
+    "fd00::",
+    "fd01::",
+  ];
   for (let step = 0; step < 3000; step++) {
     if (rand(4) === 0) {
       const peer = peers[rand(peers.length)];
@@ -81,7 +95,7 @@ Deno.test("AllowedIps matches a plain prefix-list model under random inserts and
       const v6 = rand(3) === 0;
       const text = v6
         ? `fd0${rand(2)}::/${[0, 8, 15, 16, 128][rand(5)]}`
-        : `${[0, 10, 11][rand(3)]}.${rand(2)}.${rand(2)}.0/${[0, 8, 16, 24][rand(4)]}`;
+        : `${[0, 10, 11][rand(3)]}.${rand(2)}.${rand(2)}.0/${[0, 8, 16, 24, 32][rand(5)]}`;
       const prefix = parsePrefix(text);
       const peer = peers[rand(peers.length)];
       t.insert(prefix, peer);
