@@ -12,6 +12,7 @@
 import { LocalApiClient } from "../localapi/client.ts";
 import type { StatusJson } from "../ipn/status.ts";
 import type { PingResult } from "../engine/engine.ts";
+import { PING_TIMEOUT_MS } from "../engine/ping/constants.ts";
 import { type Command, parseDurationFlag, parseGoFlags, parseIntFlag } from "./command.ts";
 import { findPeer } from "./ip.ts";
 
@@ -54,10 +55,12 @@ stops after 10 pings or once a direct (non-DERP) path is established.
       verbose: { type: "bool" },
     }, true);
     const num = f.values.has("c") ? parseIntFlag("c", f.values.get("c") as string) : 10;
-    // Without --timeout the LocalAPI's default applies (5 s, as tailscale ping's).
+    // Each ping gets 5 s without --timeout, as tailscale ping's. Said to the daemon: it cannot
+    // see this client's deadline, and without one it waits up to a minute (as tailscaled waits
+    // on the request's context).
     const timeoutMs = f.values.has("timeout")
       ? parseDurationFlag("timeout", f.values.get("timeout") as string)
-      : null;
+      : PING_TIMEOUT_MS;
     const untilDirect = f.values.get("until-direct") ?? true;
     const type = f.values.get("tsmp") === true
       ? "TSMP"
@@ -93,7 +96,7 @@ stops after 10 pings or once a direct (non-DERP) path is established.
     let anyPong = false;
     for (let n = 1;; n++) {
       const q = new URLSearchParams({ ip, type });
-      if (timeoutMs !== null) q.set("timeout", String(timeoutMs));
+      q.set("timeout", String(timeoutMs));
       const pr = await client.json<PingResultJson>("POST", `ping?${q}`);
       if (pr.Err === "timeout") {
         ctx.out(`ping "${ip}" timed out`);
