@@ -7,6 +7,7 @@ import type { Logger } from "../base/logger.ts";
 import type { AllowedIps } from "./allowed_ips.ts";
 import type { Bind } from "./bind.ts";
 import type { Clock } from "../base/clock.ts";
+import type { WasmAead } from "../crypto/aead_wasm.ts";
 import type { WgTimings } from "./constants.ts";
 import type { CookieChecker } from "./cookie.ts";
 import type { LocalStatic } from "./handshake.ts";
@@ -42,6 +43,8 @@ export interface WgCore {
   readonly drops: DropCounters;
   /** 12-byte nonce scratch (bytes 0..3 stay zero). */
   readonly nonce: Uint8Array;
+  /** The transport path's ChaCha20-Poly1305 (this device's own WebAssembly instance). */
+  readonly aead: WasmAead;
   /** Whether authenticated packets move a peer's endpoint to their source. */
   readonly roaming: boolean;
   /** Logger for handshake events (never per packet). */

@@ -16,6 +16,7 @@
 import { Logger } from "../base/logger.ts";
 import { toHex } from "../key/keys.ts";
 import { x25519Public } from "../crypto/x25519.ts";
+import { WasmAead } from "../crypto/aead_wasm.ts";
 import { AllowedIps, parsePrefix } from "./allowed_ips.ts";
 import type { Bind, BindEndpoint } from "./bind.ts";
 import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
@@ -148,6 +149,7 @@ export class Device {
       rateLimiter: new RateLimiter(),
       drops: newDropCounters(),
       nonce: new Uint8Array(12),
+      aead: new WasmAead(),
       roaming: opts.roaming ?? true,
       log: opts.log ?? new Logger().child("wg"),
       peerByKey: (k) => peers.get(toHex(k)) ?? this.#lazyPeer(k),

@@ -5,6 +5,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
+import type { WasmAead } from "../crypto/aead_wasm.ts";
 import { TAG_LEN, TRANSPORT_HEADER_LEN } from "./messages.ts";
 import { ReplayFilter } from "./replay.ts";
 
@@ -66,17 +67,25 @@ export class Keypair {
   }
 
   /**
-   * Encrypts `buf[off .. off+len]` in place (node:crypto returns the ciphertext in a new
-   * buffer, copied back over the plaintext) and writes the tag after it.
+   * Encrypts `buf[off .. off+len]` in place and writes the tag after it.
+   * @param aead the device's WebAssembly AEAD (node:crypto for a message too long for it)
    * @param nonce 12-byte scratch nonce already holding the counter
    * @param buf buffer with `off + len + 16` bytes at least
    * @param off start of the plaintext
    * @param len plaintext length (already padded)
    * @returns false when the keypair was zeroed
    */
-  sealInPlace(nonce: Uint8Array, buf: Uint8Array, off: number, len: number): boolean {
-    if (this.#send === null) return false;
-    const c = createCipheriv("chacha20-poly1305", this.#send, nonce, { authTagLength: TAG_LEN });
+  sealInPlace(
+    aead: WasmAead,
+    nonce: Uint8Array,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+  ): boolean {
+    const key = this.#send;
+    if (key === null) return false;
+    if (aead.sealInPlace(key, nonce, buf, off, len)) return true;
+    const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_LEN });
     const body = c.update(buf.subarray(off, off + len));
     c.final();
     buf.set(body, off);
@@ -86,17 +95,19 @@ export class Keypair {
 
   /**
    * Opens the content of a transport message.
+   * @param aead the device's WebAssembly AEAD (node:crypto for a message too long for it)
    * @param nonce 12-byte scratch nonce already holding the counter
    * @param msg the whole transport message
    * @returns the padded plaintext, or null when authentication fails
    */
-  open(nonce: Uint8Array, msg: Uint8Array): Uint8Array | null {
-    if (this.#recv === null) return null;
+  open(aead: WasmAead, nonce: Uint8Array, msg: Uint8Array): Uint8Array | null {
+    const key = this.#recv;
+    if (key === null) return null;
+    const opened = aead.open(key, nonce, msg.subarray(TRANSPORT_HEADER_LEN));
+    if (opened !== undefined) return opened;
     const end = msg.length - TAG_LEN;
     try {
-      const d = createDecipheriv("chacha20-poly1305", this.#recv, nonce, {
-        authTagLength: TAG_LEN,
-      });
+      const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_LEN });
       d.setAuthTag(msg.subarray(end));
       const body = d.update(msg.subarray(TRANSPORT_HEADER_LEN, end));
       d.final();

@@ -253,7 +253,7 @@ function sealAndSend(
   nonce[9] = hi >>> 8;
   nonce[10] = hi >>> 16;
   nonce[11] = hi >>> 24;
-  if (!kp.sealInPlace(nonce, buf, off, padded)) return false;
+  if (!kp.sealInPlace(core.aead, nonce, buf, off, padded)) return false;
   const datagram = buf.subarray(head, off + padded + TAG_LEN);
   peer.timers.onAnyAuthenticatedPacketTraversal();
   peer.timers.onAnyAuthenticatedPacketSent();
