@@ -2,8 +2,11 @@
  * The packet codecs on the data path: inspecting and parsing a 1420-byte TCP/IPv4 packet (the
  * size tailscaled's MTU gives), verifying its checksums, and the raw internet-checksum rate.
  * Hot-path calls (isIpv4/inspectIp/accessors) beside the control-path parse that builds a
- * value, so the cost of the object shows as a ratio. Run: `deno bench --allow-all bench/wire_bench.ts`.
+ * value, so the cost of the object shows as a ratio. And a packet's buffer: a fresh
+ * `Uint8Array` beside a view of a `ByteSlab`, which the data path takes its buffers from.
+ * Run: `deno bench --allow-all bench/wire_bench.ts`.
  */
+import { ByteSlab } from "../src/engine/base/slab.ts";
 import { checksumAdd, checksumFinish, pseudoHeaderSumAt } from "../src/engine/wire/checksum.ts";
 import { inspectIp, newIpInfo } from "../src/engine/wire/ip.ts";
 import { emitIpv4, ipv4ChecksumOk, parseIpv4 } from "../src/engine/wire/ipv4.ts";
@@ -106,3 +109,16 @@ for (const n of [64, 1420, 65535]) {
 globalThis.addEventListener("unload", () => {
   if (sink === 0.5) throw new Error("unreachable; keeps `sink` alive");
 });
+
+const slab = new ByteSlab();
+const packetBytes = new Uint8Array(1420).fill(7);
+Deno.bench("copy of a 1420 B packet into a ByteSlab view", { group: "packet buffer" }, () => {
+  slab.copyOf(packetBytes);
+});
+Deno.bench(
+  "copy of a 1420 B packet into a fresh Uint8Array (slice)",
+  { group: "packet buffer", baseline: true },
+  () => {
+    packetBytes.slice();
+  },
+);

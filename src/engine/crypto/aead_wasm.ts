@@ -28,6 +28,8 @@ const KEY_AT = WASM_AEAD_KEY_AT;
 const NONCE_AT = WASM_AEAD_NONCE_AT;
 const DATA_AT = WASM_AEAD_DATA_AT;
 
+const newBytes = (len: number): Uint8Array => new Uint8Array(len);
+
 interface AeadExports {
   memory: WebAssembly.Memory;
   seal(len: number): void;
@@ -77,10 +79,17 @@ export class WasmAead {
    * @param key 32 bytes
    * @param nonce 12 bytes
    * @param sealed ciphertext followed by the tag
-   * @returns a new array with the plaintext; null when the tag does not verify; undefined
-   *   when the message is longer than {@linkcode WASM_AEAD_MAX} (not tried)
+   * @param alloc where the plaintext goes: a zeroed array of the length asked for, which the
+   *   caller keeps (a fresh one by default)
+   * @returns the plaintext, in an array from `alloc`; null when the tag does not verify;
+   *   undefined when the message is longer than {@linkcode WASM_AEAD_MAX} (not tried)
    */
-  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Uint8Array | null | undefined {
+  open(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    alloc: (len: number) => Uint8Array = newBytes,
+  ): Uint8Array | null | undefined {
     const len = sealed.length - TAG_LEN;
     if (len < 0) return null;
     if (len > WASM_AEAD_MAX) return undefined;
@@ -89,6 +98,8 @@ export class WasmAead {
     mem.set(nonce, NONCE_AT);
     mem.set(sealed, DATA_AT);
     if (this.#exports.open(len) === 0) return null;
-    return mem.slice(DATA_AT, DATA_AT + len);
+    const plain = alloc(len);
+    plain.set(mem.subarray(DATA_AT, DATA_AT + len));
+    return plain;
   }
 }

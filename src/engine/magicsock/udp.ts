@@ -6,6 +6,7 @@
  * @module
  */
 import type { Logger } from "../base/logger.ts";
+import { ByteSlab } from "../base/slab.ts";
 import { formatIpAddr, parseIpAddr } from "../wire/ip_addr.ts";
 
 /** One received datagram and where it came from. */
@@ -42,6 +43,8 @@ export class UdpSocket {
   readonly #parsedSources = new Map<string, Uint8Array>();
   /** Destination IPs (the candidates' own arrays) formatted for Deno's send. */
   readonly #formatted = new WeakMap<Uint8Array, string>();
+  /** Where each datagram's own copy goes, in and out (a fresh ArrayBuffer each costs more). */
+  readonly #slab = new ByteSlab();
 
   private constructor(conn: Deno.DatagramConn, ipv6: boolean, log: Logger) {
     this.#conn = conn;
@@ -94,7 +97,7 @@ export class UdpSocket {
       hostname = formatIpAddr(ip);
       this.#formatted.set(ip, hostname);
     }
-    this.#conn.send(data.slice(), { transport: "udp", hostname, port }).catch(() => {
+    this.#conn.send(this.#slab.copyOf(data), { transport: "udp", hostname, port }).catch(() => {
       this.sendErrors++;
     });
   }
@@ -138,7 +141,7 @@ export class UdpSocket {
         if (this.#parsedSources.size >= MAX_PARSED_SOURCES) this.#parsedSources.clear();
         this.#parsedSources.set(net.hostname, ip);
       }
-      onDatagram({ data: view.slice(), ip, port: net.port });
+      onDatagram({ data: this.#slab.copyOf(view), ip, port: net.port });
     }
   }
 

@@ -49,6 +49,7 @@ import {
   udpSrcPort,
 } from "../wire/mod.ts";
 import { readU16be, readU32be, writeU16be } from "../base/bytes.ts";
+import { ByteSlab } from "../base/slab.ts";
 import { type Clock, SYSTEM_CLOCK, type TimerId } from "../base/clock.ts";
 import {
   DEFAULT_BACKLOG,
@@ -255,6 +256,8 @@ export class Stack implements ConnHost, UdpHost {
   readonly #opts: StackOptions;
   readonly #info: IpInfo = newIpInfo();
   readonly #seg: TcpRepr = newTcpRepr();
+  /** Every emitted TCP segment's buffer (each owned by `output` afterwards, as before). */
+  readonly #slab = new ByteSlab();
   readonly #conns = new Map<string, TcpEntry>();
   readonly #listeners = new Map<number, ListenerCore>();
   readonly #pending = new Map<string, Pending>();
@@ -862,7 +865,7 @@ export class Stack implements ConnHost, UdpHost {
     const plen = sock === null ? 0 : seg.payloadLen;
     const ipHl = localIp.length === 4 ? 20 : 40;
     const tcpLen = hl + plen;
-    const buf = new Uint8Array(HEADROOM + ipHl + tcpLen + TAILROOM);
+    const buf = this.#slab.take(HEADROOM + ipHl + tcpLen + TAILROOM);
     const at = emitIpHeader(localIp, remoteIp, IP_PROTO_TCP, tcpLen, buf, HEADROOM, {
       dontFragment: true,
     });

@@ -45,6 +45,8 @@ export interface WgCore {
   readonly nonce: Uint8Array;
   /** The transport path's ChaCha20-Poly1305 (this device's own WebAssembly instance). */
   readonly aead: WasmAead;
+  /** Gives each opened packet its buffer (from the device's `ByteSlab`). */
+  readonly takeBytes: (len: number) => Uint8Array;
   /** Whether authenticated packets move a peer's endpoint to their source. */
   readonly roaming: boolean;
   /** Logger for handshake events (never per packet). */

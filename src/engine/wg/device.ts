@@ -17,6 +17,7 @@ import { Logger } from "../base/logger.ts";
 import { toHex } from "../key/keys.ts";
 import { x25519Public } from "../crypto/x25519.ts";
 import { WasmAead } from "../crypto/aead_wasm.ts";
+import { ByteSlab } from "../base/slab.ts";
 import { AllowedIps, parsePrefix } from "./allowed_ips.ts";
 import type { Bind, BindEndpoint } from "./bind.ts";
 import { type Clock, SYSTEM_CLOCK } from "../base/clock.ts";
@@ -136,6 +137,7 @@ export class Device {
     this.#underLoadFn = opts.underLoad;
     this.#onUnknownPeer = opts.onUnknownPeer;
     const peers = this.#peers;
+    const slab = new ByteSlab();
     this.#core = {
       local,
       clock: opts.clock ?? SYSTEM_CLOCK,
@@ -150,6 +152,7 @@ export class Device {
       drops: newDropCounters(),
       nonce: new Uint8Array(12),
       aead: new WasmAead(),
+      takeBytes: (len) => slab.take(len),
       roaming: opts.roaming ?? true,
       log: opts.log ?? new Logger().child("wg"),
       peerByKey: (k) => peers.get(toHex(k)) ?? this.#lazyPeer(k),

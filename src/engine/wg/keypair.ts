@@ -98,12 +98,18 @@ export class Keypair {
    * @param aead the device's WebAssembly AEAD (node:crypto for a message too long for it)
    * @param nonce 12-byte scratch nonce already holding the counter
    * @param msg the whole transport message
+   * @param alloc where the plaintext goes (see {@linkcode WasmAead.open})
    * @returns the padded plaintext, or null when authentication fails
    */
-  open(aead: WasmAead, nonce: Uint8Array, msg: Uint8Array): Uint8Array | null {
+  open(
+    aead: WasmAead,
+    nonce: Uint8Array,
+    msg: Uint8Array,
+    alloc?: (len: number) => Uint8Array,
+  ): Uint8Array | null {
     const key = this.#recv;
     if (key === null) return null;
-    const opened = aead.open(key, nonce, msg.subarray(TRANSPORT_HEADER_LEN));
+    const opened = aead.open(key, nonce, msg.subarray(TRANSPORT_HEADER_LEN), alloc);
     if (opened !== undefined) return opened;
     const end = msg.length - TAG_LEN;
     try {

@@ -168,7 +168,7 @@ function receiveTransport(core: WgCore, msg: Uint8Array, from: BindEndpoint): vo
   }
   const nonce = core.nonce;
   nonce.set(msg.subarray(8, 16), 4);
-  const plain = kp.open(core.aead, nonce, msg);
+  const plain = kp.open(core.aead, nonce, msg, core.takeBytes);
   if (plain === null) {
     core.drops.badMac++;
     return;
