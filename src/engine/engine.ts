@@ -227,6 +227,8 @@ export class Engine implements AsyncDisposable {
       clock: opts.clock,
       listenPort: opts.listenPort,
       onEndpoints: opts.onEndpoints,
+      // A peer that learnt of us after dropping our first initiation: try again now.
+      onPeerAnswered: (nodeKey) => this.#device.handshakeIfWaiting(nodeKey),
     });
     this.#device = new Device({
       privateKey: opts.nodeKey,

@@ -46,6 +46,8 @@ import {
   DISCO_PING_INTERVAL_MS,
   ENDPOINT_LOCAL,
   ENDPOINT_STUN,
+  FIRST_CONTACT_PROBE_MS,
+  FIRST_CONTACT_PROBES,
   HEARTBEAT_INTERVAL_MS,
   MAX_CANDIDATES,
   PING_TIMEOUT_MS,
@@ -121,6 +123,12 @@ export interface MagicConnOptions {
   listenPort?: number | null;
   /** Called when our endpoints change (to tell control in the MapRequest). */
   onEndpoints?: (endpoints: LocalEndpoint[]) => void;
+  /**
+   * Called when a peer answers a disco ping over UDP after answering none (its first pong, or
+   * the first after {@linkcode SESSION_ACTIVE_TIMEOUT_MS} without one): it knows our keys
+   * now, so a WireGuard handshake it dropped before can be sent again at once.
+   */
+  onPeerAnswered?: (nodeKey: NodePublic) => void;
 }
 
 /** Counters of the path layer. */
@@ -219,6 +227,11 @@ export class MagicConn {
   #lastStunAt: number | null = null;
   #endpoints: LocalEndpoint[] = [];
   #tick: TimerId | null = null;
+  /** Never-answering peers still owed early pings (FIRST_CONTACT_PROBES), with how many. */
+  readonly #firstContact = new Map<Endpoint, number>();
+  /** Peers that had their early pings: each gets them once per conn. */
+  readonly #firstContactDone = new WeakSet<Endpoint>();
+  #firstContactTimer: TimerId | null = null;
   readonly #queue: MagicReceived[] = [];
   #waiter: ((r: MagicReceived | null) => void) | null = null;
   #regions: DerpRegions | null = null;
@@ -438,6 +451,28 @@ export class MagicConn {
     }
     this.#sendDerp(to, datagram);
     if (udp !== null && to.discoKey !== null && this.#fullPingDue(to, now)) this.#pingAll(to);
+    if (udp !== null && to.lastPongAt === null && !this.#firstContactDone.has(to)) {
+      this.#firstContactDone.add(to);
+      this.#firstContact.set(to, FIRST_CONTACT_PROBES);
+      this.#armFirstContact();
+    }
+  }
+
+  #armFirstContact(): void {
+    if (this.#firstContactTimer !== null || this.#closed) return;
+    this.#firstContactTimer = this.#clock.setTimeout(() => {
+      this.#firstContactTimer = null;
+      for (const [ep, left] of this.#firstContact) {
+        const gone = this.#peers.byNodeKey(ep.nodeKey) !== ep;
+        if (gone || ep.lastPongAt !== null || left <= 0) {
+          this.#firstContact.delete(ep);
+          continue;
+        }
+        this.#firstContact.set(ep, left - 1);
+        this.#pingAll(ep);
+      }
+      if (this.#firstContact.size > 0) this.#armFirstContact();
+    }, FIRST_CONTACT_PROBE_MS);
   }
 
   /**
@@ -548,6 +583,9 @@ export class MagicConn {
     this.#discoPings.close();
     if (this.#tick !== null) this.#clock.clearTimeout(this.#tick);
     this.#tick = null;
+    if (this.#firstContactTimer !== null) this.#clock.clearTimeout(this.#firstContactTimer);
+    this.#firstContactTimer = null;
+    this.#firstContact.clear();
     const udpClosed = this.#udp?.close();
     this.#waiter?.(null);
     this.#waiter = null;
@@ -723,6 +761,7 @@ export class MagicConn {
     if (c === null) return;
     c.lastPongAt = now;
     c.latencyMs = latencyMs;
+    const wasSilent = ep.lastPongAt === null || now - ep.lastPongAt > SESSION_ACTIVE_TIMEOUT_MS;
     ep.lastPongAt = now;
     this.stats.pongsUdp++;
     const best = ep.bestAddr;
@@ -746,6 +785,7 @@ export class MagicConn {
       this.#opts.log.info(`${ep}: direct path ${c.text} (${latencyMs.toFixed(1)} ms)`);
     }
     this.#discoPings.answer(txid, { via: "udp", addr: c.text });
+    if (wasSilent) this.#opts.onPeerAnswered?.(ep.nodeKey);
   }
 
   #onStun(d: UdpDatagram): void {

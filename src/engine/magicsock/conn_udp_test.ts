@@ -8,12 +8,18 @@ import { assert, assertEquals } from "../base/testing/assert.ts";
 import { ManualClock } from "../base/testing/manual_clock.ts";
 import { Logger } from "../base/logger.ts";
 import { generatePrivate, publicOf } from "../key/keys.ts";
-import { MagicConn, type MagicReceived } from "./conn.ts";
-import { HEARTBEAT_INTERVAL_MS, TRUST_UDP_ADDR_MS } from "./constants.ts";
+import { MagicConn, type MagicConnOptions, type MagicReceived } from "./conn.ts";
+import {
+  FIRST_CONTACT_PROBE_MS,
+  FIRST_CONTACT_PROBES,
+  HEARTBEAT_INTERVAL_MS,
+  TRUST_UDP_ADDR_MS,
+} from "./constants.ts";
+import type { NodePublic } from "../key/keys.ts";
 import { stunResponder } from "./testing/stun_responder.ts";
 import { neverConnects } from "../derp/testing/never_connects.ts";
 
-function node(clock: ManualClock) {
+function node(clock: ManualClock, opts: Partial<MagicConnOptions> = {}) {
   const nodeKey = generatePrivate("node");
   const discoKey = generatePrivate("disco");
   const conn = new MagicConn({
@@ -22,6 +28,7 @@ function node(clock: ManualClock) {
     log: new Logger({ sink: () => {} }),
     clock,
     listenPort: 0,
+    ...opts,
   });
   return { conn, nodePublic: publicOf(nodeKey), discoPublic: publicOf(discoKey) };
 }
@@ -228,5 +235,78 @@ Deno.test("MagicConn.closeAsync() after close() still waits until the UDP port i
     assertEquals(second.listenPort, port);
   } finally {
     await second.closeAsync();
+  }
+});
+
+Deno.test("MagicConn: a peer that learns of us late is pinged again within a second, and its first pong reported once", async () => {
+  const clock = new ManualClock();
+  const answered: NodePublic[] = [];
+  const a = node(clock, { onPeerAnswered: (k) => answered.push(k) });
+  const b = node(clock);
+  try {
+    a.conn.reconfig(null, [{
+      nodeKey: b.nodePublic,
+      discoKey: b.discoPublic,
+      homeDerp: 0,
+      endpoints: [`127.0.0.1:${b.conn.listenPort}`],
+    }]);
+    const toB = a.conn.endpoint(b.nodePublic);
+    a.conn.send(new Uint8Array([1, 0, 0, 0, 1]), toB); // a handshake initiation, say
+    assertEquals(a.conn.stats.pingsSent, 1);
+    // b does not know a yet: it drops the ping.
+    await until("b dropping a's ping", () => b.conn.stats.drops.discoBad >= 1);
+    assertEquals(a.conn.stats.pongsUdp, 0);
+    // Control tells b about a; a's next ping comes a second on, not at the 5 s ping interval.
+    b.conn.reconfig(null, [{
+      nodeKey: a.nodePublic,
+      discoKey: a.discoPublic,
+      homeDerp: 0,
+      endpoints: [],
+    }]);
+    clock.advance(FIRST_CONTACT_PROBE_MS);
+    assertEquals(a.conn.stats.pingsSent, 2);
+    await until("b's pong", () => a.conn.stats.pongsUdp >= 1);
+    assertEquals(answered, [b.nodePublic]);
+    // Heartbeats answered later do not report it again.
+    const pongs = a.conn.stats.pongsUdp;
+    a.conn.send(new Uint8Array([4, 0, 0, 0, 2]), toB);
+    clock.advance(HEARTBEAT_INTERVAL_MS);
+    await until("a heartbeat's pong", () => a.conn.stats.pongsUdp > pongs);
+    assertEquals(answered.length, 1);
+  } finally {
+    await a.conn.closeAsync();
+    await b.conn.closeAsync();
+  }
+});
+
+Deno.test("MagicConn: a peer that never answers gets its early pings once, then only the usual ones", async () => {
+  const clock = new ManualClock();
+  const a = node(clock);
+  const silent = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    const peer = node(clock);
+    await peer.conn.closeAsync();
+    a.conn.reconfig(null, [{
+      nodeKey: peer.nodePublic,
+      discoKey: peer.discoPublic,
+      homeDerp: 0,
+      endpoints: [`127.0.0.1:${(silent.addr as Deno.NetAddr).port}`],
+    }]);
+    const to = a.conn.endpoint(peer.nodePublic);
+    a.conn.send(new Uint8Array([1, 0, 0, 0, 1]), to);
+    for (let i = 0; i < FIRST_CONTACT_PROBES + 1; i++) clock.advance(FIRST_CONTACT_PROBE_MS);
+    assertEquals(a.conn.stats.pingsSent, 1 + FIRST_CONTACT_PROBES);
+    // WireGuard's retransmit 5 s on sends again: the ordinary ping interval applies, no new
+    // round of early pings.
+    a.conn.send(new Uint8Array([1, 0, 0, 0, 1]), to);
+    const afterRetry = a.conn.stats.pingsSent;
+    for (let i = 0; i < FIRST_CONTACT_PROBES; i++) clock.advance(FIRST_CONTACT_PROBE_MS);
+    assert(
+      a.conn.stats.pingsSent <= afterRetry + 1,
+      `${a.conn.stats.pingsSent - afterRetry} pings in ${FIRST_CONTACT_PROBES} s`,
+    );
+  } finally {
+    silent.close();
+    await a.conn.closeAsync();
   }
 });

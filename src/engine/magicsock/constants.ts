@@ -17,6 +17,16 @@ export const HEARTBEAT_INTERVAL_MS = 3000;
 export const DISCO_PING_INTERVAL_MS = 5000;
 /** A peer WireGuard sent to within this is active (Go's `sessionActiveTimeout`). */
 export const SESSION_ACTIVE_TIMEOUT_MS = 45_000;
+/**
+ * A peer that has never answered our disco pings is pinged again this often after our first
+ * send to it, {@linkcode FIRST_CONTACT_PROBES} times, instead of only at the next heartbeat
+ * round: a peer that learns of us from control a moment after we first send (we reached
+ * Running first) answers within about this long, not after Go's 5 s ping interval. Ours, not
+ * Go's.
+ */
+export const FIRST_CONTACT_PROBE_MS = 1000;
+/** How many early pings {@linkcode FIRST_CONTACT_PROBE_MS} apart a never-answering peer gets. */
+export const FIRST_CONTACT_PROBES = 4;
 /** A trusted path is still re-probed against the others this often (`upgradeUDPDirectInterval`). */
 export const UPGRADE_INTERVAL_MS = 60_000;
 /** A ping unanswered after this is forgotten (Go's `pingTimeoutDuration`). */

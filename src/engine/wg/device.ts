@@ -351,6 +351,27 @@ export class Device {
   }
 
   /**
+   * The peer has just shown it can answer us (magicsock's first disco pong from it): if
+   * packets wait for a session and our last initiation went unanswered, sends another now
+   * instead of at the retransmit timer (REKEY_TIMEOUT, 5 s). A peer that learnt of us from
+   * control only after our first initiation reached it dropped that one; this is the next.
+   * @param publicKey the peer's key
+   * @returns whether an initiation went out
+   */
+  handshakeIfWaiting(publicKey: Uint8Array): boolean {
+    const peer = this.#peers.get(toHex(publicKey));
+    if (peer === undefined || this.#closed) return false;
+    if (peer.staged.length === 0 || peer.keypairs.current !== null) return false;
+    const hs = peer.handshake;
+    // Only an initiation of ours still waiting for its answer: not when none went out, and
+    // not in the middle of the peer's own handshake with us.
+    if (hs.localIndex === 0 || !peer.timers.retransmitHandshake.pending) return false;
+    hs.lastSentHandshakeAt = -Infinity;
+    sendHandshakeInitiation(this.#core, peer, true);
+    return true;
+  }
+
+  /**
    * Processes one datagram (the receive loop calls this; tests may too).
    * @param data the datagram
    * @param from its source

@@ -487,3 +487,30 @@ Deno.test("Device keeps receiving when the onPacket handler throws, and counts i
     await p.close();
   }
 });
+
+Deno.test("Device.handshakeIfWaiting() resends an unanswered initiation at once, and only then", async () => {
+  const p = makePair();
+  try {
+    // b does not know a yet (control told it later): a's first initiation is dropped.
+    assert(p.b.removePeer(p.a.publicKey));
+    const pkt = ipv4("10.0.0.1", "10.0.0.2", 50);
+    assert(p.a.sendPacket(pkt));
+    await settle();
+    assertEquals(p.gotB.length, 0);
+    assertEquals(p.a.peer(p.b.publicKey)!.stats.initiationsSent, 1);
+    // Nothing to redo for a peer we have no initiation out to.
+    assertEquals(p.b.handshakeIfWaiting(p.a.publicKey), false);
+    // b learns of a; a hears from b (a disco pong) well before its retransmit timer.
+    p.b.setPeer({ publicKey: p.a.publicKey, allowedIps: ["10.0.0.1/32"], endpoint: p.bindA.local });
+    await advance(p.clock, 100);
+    assert(p.a.handshakeIfWaiting(p.b.publicKey));
+    await settle();
+    assertEquals(p.gotB, [pkt], "the staged packet went once the session was up");
+    assertEquals(p.a.peer(p.b.publicKey)!.stats.initiationsSent, 2);
+    // With a session, or with nothing staged, it does nothing.
+    assertEquals(p.a.handshakeIfWaiting(p.b.publicKey), false);
+    assertEquals(p.a.peer(p.b.publicKey)!.stats.initiationsSent, 2);
+  } finally {
+    await p.close();
+  }
+});
