@@ -45,12 +45,51 @@ const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
 /** `(local.get $x)` */
 const g = (x: string): string => `(local.get $${x})`;
 
+/** The three operations ChaCha20's rounds use, on one word or on four lanes of words. */
+interface WordOps {
+  add(x: string, y: string): string;
+  xor(x: string, y: string): string;
+  rotl(v: string, n: number): string;
+}
+
+/** One 32-bit word per local. */
+const SCALAR_OPS: WordOps = {
+  add: (x, y) => `(i32.add ${x} ${y})`,
+  xor: (x, y) => `(i32.xor ${x} ${y})`,
+  rotl: (v, n) => `(i32.rotl ${v} (i32.const ${n}))`,
+};
+
+/** Byte shuffles that rotate each 32-bit lane left by 16 and by 8. */
+const ROTL16 = "2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13";
+const ROTL8 = "3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14";
+
+/** Four blocks side by side, a lane per block (128-bit SIMD has no lane rotate). */
+const LANE_OPS: WordOps = {
+  add: (x, y) => `(i32x4.add ${x} ${y})`,
+  xor: (x, y) => `(v128.xor ${x} ${y})`,
+  rotl: (v, n) =>
+    n === 16 || n === 8
+      ? `(i8x16.shuffle ${n === 16 ? ROTL16 : ROTL8} ${v} ${v})`
+      : `(v128.or (i32x4.shl ${v} (i32.const ${n})) (i32x4.shr_u ${v} (i32.const ${32 - n})))`,
+};
+
 /** One ChaCha20 quarter round on the named locals. */
-function quarterRound(a: string, b: string, c: string, d: string): string {
+function quarterRound(ops: WordOps, a: string, b: string, c: string, d: string): string {
   const step = (x: string, y: string, z: string, rot: number): string =>
-    `(local.set $${x} (i32.add ${g(x)} ${g(y)}))\n` +
-    `(local.set $${z} (i32.rotl (i32.xor ${g(z)} ${g(x)}) (i32.const ${rot})))\n`;
+    `(local.set $${x} ${ops.add(g(x), g(y))})\n` +
+    `(local.set $${z} ${ops.rotl(ops.xor(g(z), g(x)), rot)})\n`;
   return step(a, b, d, 16) + step(c, d, b, 12) + step(a, b, d, 8) + step(c, d, b, 7);
+}
+
+/** The ten double rounds (columns, then diagonals) over the state's 16 locals `w`. */
+function rounds(ops: WordOps, w: string[]): string {
+  const qr = (i: number, j: number, k: number, l: number) =>
+    quarterRound(ops, w[i], w[j], w[k], w[l]);
+  const body = qr(0, 4, 8, 12) + qr(1, 5, 9, 13) + qr(2, 6, 10, 14) + qr(3, 7, 11, 15) +
+    qr(0, 5, 10, 15) + qr(1, 6, 11, 12) + qr(2, 7, 8, 13) + qr(3, 4, 9, 14);
+  return `(local.set $i (i32.const 10))
+(loop $rounds
+${body}(br_if $rounds (local.tee $i (i32.sub ${g("i")} (i32.const 1)))))\n`;
 }
 
 /** The 16 words of the initial ChaCha20 state, as expressions. */
@@ -66,14 +105,7 @@ function blockFunc(): string {
   const x = Array.from({ length: 16 }, (_, i) => `x${i}`);
   let body = "";
   for (let i = 0; i < 16; i++) body += `(local.set $x${i} ${initialWord(i)})\n`;
-  let rounds = "";
-  rounds += quarterRound(x[0], x[4], x[8], x[12]) + quarterRound(x[1], x[5], x[9], x[13]);
-  rounds += quarterRound(x[2], x[6], x[10], x[14]) + quarterRound(x[3], x[7], x[11], x[15]);
-  rounds += quarterRound(x[0], x[5], x[10], x[15]) + quarterRound(x[1], x[6], x[11], x[12]);
-  rounds += quarterRound(x[2], x[7], x[8], x[13]) + quarterRound(x[3], x[4], x[9], x[14]);
-  body += `(local.set $i (i32.const 10))
-(loop $rounds
-${rounds}(br_if $rounds (local.tee $i (i32.sub ${g("i")} (i32.const 1)))))\n`;
+  body += rounds(SCALAR_OPS, x);
   for (let i = 0; i < 16; i++) {
     body += `(i32.store offset=${KS_AT + 4 * i} (i32.const 0) (i32.add ${g(x[i])} ${
       initialWord(i)
@@ -81,22 +113,6 @@ ${rounds}(br_if $rounds (local.tee $i (i32.sub ${g("i")} (i32.const 1)))))\n`;
   }
   const locals = x.map((n) => `(local $${n} i32)`).join(" ");
   return `(func $block (param $ctr i32) ${locals} (local $i i32)\n${body})`;
-}
-
-/** Byte shuffles that rotate each 32-bit lane left by 16 and by 8. */
-const ROTL16 = "2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13";
-const ROTL8 = "3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14";
-
-/** One ChaCha20 quarter round on four blocks at once (a lane per block). */
-function quarterRound4(a: string, b: string, c: string, d: string): string {
-  const rotl = (v: string, n: number): string =>
-    n === 16 || n === 8
-      ? `(i8x16.shuffle ${n === 16 ? ROTL16 : ROTL8} ${v} ${v})`
-      : `(v128.or (i32x4.shl ${v} (i32.const ${n})) (i32x4.shr_u ${v} (i32.const ${32 - n})))`;
-  const step = (x: string, y: string, z: string, rot: number): string =>
-    `(local.set $${x} (i32x4.add ${g(x)} ${g(y)}))\n` +
-    `(local.set $${z} ${rotl(`(v128.xor ${g(z)} ${g(x)})`, rot)})\n`;
-  return step(a, b, d, 16) + step(c, d, b, 12) + step(a, b, d, 8) + step(c, d, b, 7);
 }
 
 /** Lane shuffles (as byte indices) for a 4x4 transpose of 32-bit words. */
@@ -115,14 +131,7 @@ function xor4Func(): string {
       : `(i32x4.splat ${initialWord(i)})`;
   let body = "";
   for (let i = 0; i < 16; i++) body += `(local.set $v${i} ${init(i)})\n`;
-  let rounds = "";
-  rounds += quarterRound4(v[0], v[4], v[8], v[12]) + quarterRound4(v[1], v[5], v[9], v[13]);
-  rounds += quarterRound4(v[2], v[6], v[10], v[14]) + quarterRound4(v[3], v[7], v[11], v[15]);
-  rounds += quarterRound4(v[0], v[5], v[10], v[15]) + quarterRound4(v[1], v[6], v[11], v[12]);
-  rounds += quarterRound4(v[2], v[7], v[8], v[13]) + quarterRound4(v[3], v[4], v[9], v[14]);
-  body += `(local.set $i (i32.const 10))
-(loop $rounds
-${rounds}(br_if $rounds (local.tee $i (i32.sub ${g("i")} (i32.const 1)))))\n`;
+  body += rounds(LANE_OPS, v);
   for (let i = 0; i < 16; i++) body += `(local.set $v${i} (i32x4.add ${g(v[i])} ${init(i)}))\n`;
   // Lane k of v[i] is word i of block k: transpose each group of four words.
   for (let grp = 0; grp < 4; grp++) {

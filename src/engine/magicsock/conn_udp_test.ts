@@ -49,6 +49,23 @@ function introduce(a: ReturnType<typeof node>, b: ReturnType<typeof node>): void
   }]);
 }
 
+/**
+ * Gives `a` a peer that never answers: its node is closed, and its one endpoint is a socket
+ * that reads nothing (the caller closes it).
+ */
+async function silentPeerOf(a: ReturnType<typeof node>, clock: ManualClock) {
+  const silent = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const peer = node(clock);
+  await peer.conn.closeAsync();
+  a.conn.reconfig(null, [{
+    nodeKey: peer.nodePublic,
+    discoKey: peer.discoPublic,
+    homeDerp: 0,
+    endpoints: [`127.0.0.1:${(silent.addr as Deno.NetAddr).port}`],
+  }]);
+  return { peer, silent };
+}
+
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (cond()) return;
@@ -104,16 +121,8 @@ Deno.test("MagicConn: a CLI ping makes the peer active, so heartbeats go on prob
   // peer punch towards us (the NAT lab's "cone <-> masquerade random").
   const clock = new ManualClock();
   const a = node(clock);
-  const silent = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const { peer, silent } = await silentPeerOf(a, clock);
   try {
-    const peer = node(clock);
-    await peer.conn.closeAsync();
-    a.conn.reconfig(null, [{
-      nodeKey: peer.nodePublic,
-      discoKey: peer.discoPublic,
-      homeDerp: 0,
-      endpoints: [`127.0.0.1:${(silent.addr as Deno.NetAddr).port}`],
-    }]);
     const ping = a.conn.pingDisco(peer.nodePublic, 1000);
     assertEquals(a.conn.stats.pingsSent, 1, "the CLI ping itself");
     clock.advance(HEARTBEAT_INTERVAL_MS);
@@ -282,16 +291,8 @@ Deno.test("MagicConn: a peer that learns of us late is pinged again within a sec
 Deno.test("MagicConn: a peer that never answers gets its early pings once, then only the usual ones", async () => {
   const clock = new ManualClock();
   const a = node(clock);
-  const silent = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const { peer, silent } = await silentPeerOf(a, clock);
   try {
-    const peer = node(clock);
-    await peer.conn.closeAsync();
-    a.conn.reconfig(null, [{
-      nodeKey: peer.nodePublic,
-      discoKey: peer.discoPublic,
-      homeDerp: 0,
-      endpoints: [`127.0.0.1:${(silent.addr as Deno.NetAddr).port}`],
-    }]);
     const to = a.conn.endpoint(peer.nodePublic);
     a.conn.send(new Uint8Array([1, 0, 0, 0, 1]), to);
     for (let i = 0; i < FIRST_CONTACT_PROBES + 1; i++) clock.advance(FIRST_CONTACT_PROBE_MS);
