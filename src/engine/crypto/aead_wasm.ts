@@ -9,6 +9,7 @@
  * from that memory after every call.
  * @module
  */
+import { AEAD_TAG_LEN } from "./aead.ts";
 import { AEAD_WASM_BASE64 } from "./_aead_wasm_bytes.ts";
 
 /** Where the 32-byte key goes in the module's memory (`scripts/gen_aead_wasm.ts` builds to it). */
@@ -21,9 +22,8 @@ export const WASM_AEAD_TAG_AT = 48;
 export const WASM_AEAD_DATA_AT = 512;
 /** The module's memory, in 64 KiB pages. */
 export const WASM_AEAD_PAGES = 2;
-const TAG_LEN = 16;
 /** The longest message one call takes; longer ones are refused (callers fall back). */
-export const WASM_AEAD_MAX = WASM_AEAD_PAGES * 65536 - WASM_AEAD_DATA_AT - TAG_LEN;
+export const WASM_AEAD_MAX = WASM_AEAD_PAGES * 65536 - WASM_AEAD_DATA_AT - AEAD_TAG_LEN;
 const KEY_AT = WASM_AEAD_KEY_AT;
 const NONCE_AT = WASM_AEAD_NONCE_AT;
 const DATA_AT = WASM_AEAD_DATA_AT;
@@ -70,7 +70,7 @@ export class WasmAead {
     mem.set(nonce, NONCE_AT);
     mem.set(buf.subarray(off, off + len), DATA_AT);
     this.#exports.seal(len);
-    buf.set(mem.subarray(DATA_AT, DATA_AT + len + TAG_LEN), off);
+    buf.set(mem.subarray(DATA_AT, DATA_AT + len + AEAD_TAG_LEN), off);
     return true;
   }
 
@@ -90,7 +90,7 @@ export class WasmAead {
     sealed: Uint8Array,
     alloc: (len: number) => Uint8Array = newBytes,
   ): Uint8Array | null | undefined {
-    const len = sealed.length - TAG_LEN;
+    const len = sealed.length - AEAD_TAG_LEN;
     if (len < 0) return null;
     if (len > WASM_AEAD_MAX) return undefined;
     const mem = this.#mem;

@@ -1,32 +1,14 @@
-import { createCipheriv, createDecipheriv } from "node:crypto";
 import { assert, assertEquals } from "../base/testing/assert.ts";
 import { fromHex, toHex } from "../key/keys.ts";
+import { aeadOpen, aeadSeal } from "./aead.ts";
 import { WASM_AEAD_MAX, WasmAead } from "./aead_wasm.ts";
 
-/** node:crypto's seal (no associated data): the independent implementation we check against. */
-function nodeSeal(key: Uint8Array, nonce: Uint8Array, plain: Uint8Array): Uint8Array {
-  const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
-  const body = c.update(plain);
-  c.final();
-  const out = new Uint8Array(body.length + 16);
-  out.set(body);
-  out.set(c.getAuthTag(), body.length);
-  return out;
-}
-
-/** Whether node:crypto accepts `sealed` (ciphertext then tag). */
-function nodeOpens(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): boolean {
-  const end = sealed.length - 16;
-  try {
-    const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
-    d.setAuthTag(sealed.subarray(end));
-    d.update(sealed.subarray(0, end));
-    d.final();
-    return true;
-  } catch {
-    return false;
-  }
-}
+// node:crypto, through aead.ts's wrappers (empty associated data), is the independent
+// implementation checked against.
+const nodeSeal = (key: Uint8Array, nonce: Uint8Array, plain: Uint8Array): Uint8Array =>
+  aeadSeal(key, nonce, plain);
+const nodeOpens = (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): boolean =>
+  aeadOpen(key, nonce, sealed) !== null;
 
 /** Seals a copy of `plain` placed at `off` in a larger buffer; returns ciphertext and tag. */
 function wasmSeal(

@@ -4,9 +4,9 @@
  * responder's new keypair, unused until the initiator proves it has it).
  * @module
  */
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import { aeadOpen, aeadSeal } from "../crypto/aead.ts";
 import type { WasmAead } from "../crypto/aead_wasm.ts";
-import { TAG_LEN, TRANSPORT_HEADER_LEN } from "./messages.ts";
+import { TRANSPORT_HEADER_LEN } from "./messages.ts";
 import { ReplayFilter } from "./replay.ts";
 
 /** Transport keys of one handshake. */
@@ -85,11 +85,7 @@ export class Keypair {
     const key = this.#send;
     if (key === null) return false;
     if (aead.sealInPlace(key, nonce, buf, off, len)) return true;
-    const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_LEN });
-    const body = c.update(buf.subarray(off, off + len));
-    c.final();
-    buf.set(body, off);
-    buf.set(c.getAuthTag(), off + len);
+    buf.set(aeadSeal(key, nonce, buf.subarray(off, off + len)), off);
     return true;
   }
 
@@ -111,16 +107,7 @@ export class Keypair {
     if (key === null) return null;
     const opened = aead.open(key, nonce, msg.subarray(TRANSPORT_HEADER_LEN), alloc);
     if (opened !== undefined) return opened;
-    const end = msg.length - TAG_LEN;
-    try {
-      const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_LEN });
-      d.setAuthTag(msg.subarray(end));
-      const body = d.update(msg.subarray(TRANSPORT_HEADER_LEN, end));
-      d.final();
-      return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-    } catch {
-      return null;
-    }
+    return aeadOpen(key, nonce, msg.subarray(TRANSPORT_HEADER_LEN));
   }
 }
 
